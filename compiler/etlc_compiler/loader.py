@@ -1,0 +1,409 @@
+"""Load stage: YAML bytes -> plain data plus the position of every key and value.
+
+The loader composes the YAML node graph with libyaml (fast, and marks every node) and
+builds plain Python data itself, so that YAML 1.1's implicit typing never surprises:
+plain scalars resolve by the YAML 1.2 core schema (`no`, `on`, `yes` stay strings, and a
+date stays the string the user wrote). Every mistake is a positioned diagnostic
+(E101-E110, docs/codes.md); nothing raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 20_000
+
+JsonPath = tuple[Any, ...]
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML = "tag:yaml.org,2002:"
+_STD_SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+_resolver = yaml.resolver.Resolver()
+
+
+@dataclass(frozen=True)
+class NodePos:
+    """Where a node sits in the file: 1-based start and end, 0-based text indices."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    start_index: int
+    end_index: int
+    style: str | None = None  # scalar style: None plain, "'", '"', "|", ">"
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    path: str
+    text: str
+    data: Any
+    values: dict[JsonPath, NodePos] = field(default_factory=dict)
+    keys: dict[JsonPath, NodePos] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def value_pos(self, path: JsonPath) -> tuple[int, int]:
+        """Position of the value at path, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p and p not in self.values:
+            p = p[:-1]
+        pos = self.values.get(p)
+        return (pos.line, pos.col) if pos else (1, 1)
+
+    def key_pos(self, path: JsonPath) -> tuple[int, int]:
+        """Position of the key that names path (its last element), else the value's."""
+        pos = self.keys.get(tuple(path))
+        return (pos.line, pos.col) if pos else self.value_pos(path)
+
+    def diag(self, code: str, message: str, path: JsonPath, *, at: str = "value",
+             help: str | None = None, severity: str = "error") -> Diagnostic:
+        line, col = self.key_pos(path) if at == "key" else self.value_pos(path)
+        pos = (self.keys if at == "key" else self.values).get(tuple(path))
+        end_line = pos.end_line if pos and pos.line == line else None
+        end_col = pos.end_col if pos and pos.line == line else None
+        return Diagnostic(self.path, line, col, code, message, severity, end_line, end_col, help)
+
+    def position_in_string(self, path: JsonPath, offset: int) -> tuple[int, int]:
+        """File position of character `offset` of the (decoded) string value at path."""
+        pos = self.values.get(tuple(path))
+        if pos is None:
+            return self.value_pos(path)
+        mapping = _offset_map(self.text, pos)
+        value = _get(self.data, path)
+        if not isinstance(value, str) or len(mapping) < len(value):
+            return (pos.line, pos.col)
+        if offset >= len(mapping):
+            if not mapping:
+                return (pos.line, pos.col)
+            line, col = mapping[-1]
+            return (line, col + (offset - len(mapping) + 1))
+        return mapping[max(0, offset)]
+
+    def span_in_string(self, path: JsonPath, start: int, end: int) -> tuple[int, int, int | None]:
+        line, col = self.position_in_string(path, start)
+        end_line, end_col = self.position_in_string(path, max(start, end - 1))
+        return line, col, (end_col + 1 if end_line == line else None)
+
+
+def _get(data: Any, path: JsonPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def load(raw: bytes | str, path: str = "<string>") -> tuple[LoadedSpec | None, list[Diagnostic]]:
+    """Load one spec file. Returns (LoadedSpec or None, diagnostics)."""
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_BYTES:
+            return None, [Diagnostic(path, 1, 1, "E106", f"file is {len(raw)} bytes; specs are limited to {MAX_BYTES} bytes")]
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = raw[: exc.start]
+            line = before.count(b"\n") + 1
+            col = len(before) - (before.rfind(b"\n") + 1) + 1
+            return None, [Diagnostic(path, line, col, "E105", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+                                     help="save the file as UTF-8")]
+    else:
+        text = raw
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+            return None, [Diagnostic(path, 1, 1, "E106", f"specs are limited to {MAX_BYTES} bytes")]
+    try:
+        docs = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        return None, [_yaml_error(path, text, exc)]
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml always marks its errors
+        return None, [Diagnostic(path, 1, 1, "E101", f"YAML error: {exc}")]
+    docs = [d for d in docs if d is not None]
+    if not docs:
+        return None, [Diagnostic(path, 1, 1, "E108", "the file holds no spec", help="start with 'etlc: 1'")]
+    if len(docs) > 1:
+        sep = re.compile(r"^(---|\.\.\.)", re.M).search(text, docs[0].end_mark.index)
+        line = _line_col(text, sep.start())[0] if sep else docs[1].start_mark.line + 1
+        return None, [Diagnostic(path, line, 1, "E107", "a spec file holds one YAML document; found another",
+                                 help="put each pipeline in its own file")]
+    builder = _Builder(path, text)
+    data = builder.build(docs[0], ())
+    diags = builder.diags
+    if not diags and not isinstance(data, dict):
+        diags.append(Diagnostic(path, docs[0].start_mark.line + 1, docs[0].start_mark.column + 1, "E108",
+                                "the top level of a spec must be a mapping of keys such as 'etlc', 'pipeline', 'steps'"))
+    diags.extend(_tab_indentation(path, text, builder.block_spans))
+    if diags:
+        diags.sort(key=Diagnostic.sort_key)
+        return None, diags
+    return LoadedSpec(path, text, data, builder.values, builder.keys), []
+
+
+def _yaml_error(path: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "YAML syntax error"
+    tabs = _tab_indentation(path, text, [])
+    if tabs and tabs[0].line <= line:
+        return tabs[0]
+    message = problem + (f" ({exc.context})" if exc.context else "")
+    hint = None
+    if "mapping values are not allowed" in problem:
+        hint = "quote a value that contains ': ', or check the indentation above"
+    elif "could not find expected ':'" in problem or "expected <block end>" in problem:
+        hint = "check the indentation of this line against the one above"
+    return Diagnostic(path, line, col, "E101", message, help=hint)
+
+
+def _tab_indentation(path: str, text: str, block_spans: list[tuple[int, int]]) -> list[Diagnostic]:
+    if "\t" not in text:
+        return []
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" \t")
+        indent = line[: len(line) - len(stripped)]
+        if "\t" in indent and stripped and not stripped.startswith("#"):
+            if any(a < number <= b for a, b in block_spans):
+                continue
+            out.append(Diagnostic(path, number, indent.index("\t") + 1, "E103",
+                                  "tab character in indentation", help="indent with spaces"))
+            break
+    return out
+
+
+class _Builder:
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.values: dict[JsonPath, NodePos] = {}
+        self.keys: dict[JsonPath, NodePos] = {}
+        self.diags: list[Diagnostic] = []
+        self.block_spans: list[tuple[int, int]] = []
+        self.count = 0
+        self.active: set[int] = set()
+        self.seen: set[int] = set()
+
+    def pos(self, node: yaml.Node) -> NodePos:
+        s, e = node.start_mark, node.end_mark
+        style = getattr(node, "style", None) if isinstance(node, yaml.ScalarNode) else None
+        return NodePos(s.line + 1, s.column + 1, e.line + 1, e.column + 1, s.index, e.index, style)
+
+    def error(self, node: yaml.Node, code: str, message: str, help: str | None = None) -> None:
+        p = self.pos(node)
+        end = (p.end_line, p.end_col) if p.end_line == p.line else (None, None)
+        self.diags.append(Diagnostic(self.path, p.line, p.col, code, message, "error", end[0], end[1], help))
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            if not any(d.code == "E104" for d in self.diags):
+                self.error(node, "E104", f"aliases expand this spec past {MAX_NODES} nodes",
+                           help="a spec needs no deep alias nesting; write the values out")
+            return None
+        if id(node) in self.active:
+            self.error(node, "E104", "recursive alias: a node contains itself")
+            return None
+        if id(node) not in self.seen:
+            self.values[path] = self.pos(node)
+        self.seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                if node.tag != _YAML + "seq":
+                    self.error(node, "E109", f"unsupported YAML tag {node.tag!r}")
+                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            if node.tag != _YAML + "map":
+                self.error(node, "E109", f"unsupported YAML tag {node.tag!r}")
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict:
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _YAML + "merge":
+                src = self.build(value_node, path)
+                for item in src if isinstance(src, list) else [src]:
+                    if isinstance(item, dict):
+                        for k, v in item.items():
+                            merged.setdefault(k, v)
+                    else:
+                        self.error(value_node, "E101", "a merge key '<<' takes a mapping or a list of mappings")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, "E110", "a mapping key must be a plain string, not a list or mapping")
+                continue
+            key = key_node.value
+            if key in out:
+                self.error(key_node, "E102", f"duplicate key '{key}'",
+                           help=f"'{key}' is already set on line {self.keys[path + (key,)].line}")
+                continue
+            self.keys[path + (key,)] = self.pos(key_node)
+            out[key] = self.build(value_node, path + (key,))
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        return out
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        value, style, tag = node.value, node.style, node.tag
+        if style in ("|", ">"):
+            self.block_spans.append((node.start_mark.line + 1, node.end_mark.line + 1))
+        if tag not in _STD_SCALAR_TAGS:
+            self.error(node, "E109", f"unsupported YAML tag {tag!r}", help="specs hold plain data only")
+            return None
+        if style is None:
+            implicit = _resolver.resolve(yaml.ScalarNode, value, (True, False))
+            if tag != implicit and tag == _YAML + "str":
+                return value
+            return resolve_plain(value)
+        if tag == _YAML + "str" or tag == _YAML + "timestamp":
+            return value
+        return resolve_plain(value)
+
+
+def resolve_plain(value: str) -> Any:
+    """YAML 1.2 core schema resolution of a plain scalar."""
+    if value in _NULL:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.match(value):
+        return int(value)
+    if _INT_OCT.match(value):
+        return int(value[2:], 8)
+    if _INT_HEX.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value):
+        return float(value)
+    if _INF.match(value):
+        return float("-inf") if value.startswith("-") else float("inf")
+    if _NAN.match(value):
+        return float("nan")
+    return value
+
+
+_ESCAPE_WIDTH = {"x": 2, "u": 4, "U": 8}
+
+
+def _offset_map(text: str, pos: NodePos) -> list[tuple[int, int]]:
+    """For each character of a decoded scalar, its 1-based (line, col) in the file."""
+    if pos.style in ("|", ">"):
+        return _block_map(text, pos)
+    out: list[tuple[int, int]] = []
+    i, end = pos.start_index, pos.end_index
+    quote = pos.style if pos.style in ("'", '"') else None
+    if quote:
+        i += 1
+        end -= 1
+    line, col = pos.line, pos.col + (1 if quote else 0)
+    line_start = len(out)
+    while i < end:
+        ch = text[i]
+        if ch == "\n":
+            while len(out) > line_start and text[_index_of(text, out[-1])] in " \t":
+                out.pop()
+            blank = 0
+            j = i + 1
+            line += 1
+            while True:
+                k = j
+                while k < end and text[k] in " \t":
+                    k += 1
+                if k < end and text[k] == "\n":
+                    blank += 1
+                    out.append((line, 1))
+                    line += 1
+                    j = k + 1
+                    continue
+                break
+            if blank == 0:
+                out.append((line - 1, col))
+            col = 1 + (k - j)
+            i = k
+            line_start = len(out)
+            continue
+        if quote == '"' and ch == "\\" and i + 1 < end:
+            nxt = text[i + 1]
+            if nxt == "\n":
+                i += 2
+                line += 1
+                col = 1
+                while i < end and text[i] in " \t":
+                    i += 1
+                    col += 1
+                continue
+            width = 2 + _ESCAPE_WIDTH.get(nxt, 0)
+            out.append((line, col))
+            i += width
+            col += width
+            continue
+        if quote == "'" and ch == "'" and i + 1 < end and text[i + 1] == "'":
+            out.append((line, col))
+            i += 2
+            col += 2
+            continue
+        out.append((line, col))
+        i += 1
+        col += 1
+    return out
+
+
+def _index_of(text: str, line_col: tuple[int, int]) -> int:
+    line, col = line_col
+    start = 0
+    for _ in range(line - 1):
+        start = text.index("\n", start) + 1
+    return start + col - 1
+
+
+def _block_map(text: str, pos: NodePos) -> list[tuple[int, int]]:
+    lines = text[pos.start_index: pos.end_index].split("\n")
+    body = lines[1:]
+    indent = None
+    for ln in body:
+        if ln.strip():
+            indent = len(ln) - len(ln.lstrip(" "))
+            break
+    if indent is None:
+        return []
+    out: list[tuple[int, int]] = []
+    for n, ln in enumerate(body):
+        line = pos.line + 1 + n
+        if not ln.strip():
+            out.append((line, 1))
+            continue
+        for c in range(indent, len(ln)):
+            out.append((line, c + 1))
+        out.append((line, len(ln) + 1))
+    return out
