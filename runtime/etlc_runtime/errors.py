@@ -1,0 +1,90 @@
+"""Errors raised by the etlc runtime.
+
+Every failure inside a step surfaces as a :class:`StepError` that names the step, the spec
+file and line the step came from, and the cause, so that the Airflow log and `etlc run`
+lead back to the YAML.
+"""
+
+from __future__ import annotations
+
+
+class EtlcRuntimeError(Exception):
+    """Base class of the runtime's own errors."""
+
+
+class NotAvailable(EtlcRuntimeError):
+    """A feature named in a spec that this release of the runtime does not provide."""
+
+
+class EngineNotAvailable(NotAvailable):
+    """An engine other than the ones this release provides."""
+
+
+class StagingError(EtlcRuntimeError):
+    """A staged hand-off that is missing, uncommitted or unreadable."""
+
+
+class StepError(EtlcRuntimeError):
+    """A step failed.  Carries the step name, spec file and line, and the cause."""
+
+    def __init__(self, step: str | None, message: str, *, spec: str | None = None,
+                 line: int | None = None, cause: BaseException | None = None):
+        self.step = step
+        self.spec = spec
+        self.line = line
+        self.cause = cause
+        self.message = message
+        super().__init__(self._format())
+
+    @property
+    def location(self) -> str:
+        if self.spec and self.line:
+            return f"{self.spec}:{self.line}"
+        return self.spec or ""
+
+    def _format(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        name = f"step '{self.step}'" if self.step else "task"
+        return f"{where}{name} failed: {self.message}"
+
+    def with_location(self, step: str | None, spec: str | None, line: int | None) -> "StepError":
+        """Fill in the location where it is not known yet (used by the executor)."""
+        self.step = self.step or step
+        self.spec = self.spec or spec
+        self.line = self.line or line
+        self.args = (self._format(),)
+        return self
+
+    def __str__(self) -> str:  # keep str() in step with a later with_location()
+        return self._format()
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "spec": self.spec,
+            "line": self.line,
+            "message": self.message,
+            "cause": f"{type(self.cause).__name__}: {self.cause}" if self.cause else None,
+        }
+
+
+class CheckFailed(StepError):
+    """A data-quality check of a step was violated."""
+
+    def __init__(self, step: str | None, check: str, failing: int, examples: list[dict],
+                 detail: str = "", **kw):
+        self.check = check
+        self.failing = failing
+        self.examples = examples
+        text = f"check {check} failed: {failing} row(s) violate it"
+        if detail:
+            text = f"check {check} failed: {detail}"
+        if examples:
+            shown = "; ".join(repr(e) for e in examples[:5])
+            text += f"; examples: {shown}"
+        super().__init__(step, text, **kw)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(check=self.check, failing=self.failing, examples=self.examples)
+        return out
