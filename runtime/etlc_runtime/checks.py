@@ -1,0 +1,103 @@
+"""Data-quality checks on a step's output (``checks:`` of a step).
+
+- ``not_null: [cols]`` -- no null in any of these columns;
+- ``unique: [cols]`` -- the combined values of these columns are unique across rows
+  (rows where one of them is null are compared like SQL's DISTINCT, nulls equal);
+- ``expect: [expressions]`` -- each row condition holds on every row (a row whose condition
+  is false *or null* fails);
+- ``row_count: {min, max}`` -- bounds on the number of rows.
+
+A violation raises :class:`CheckFailed` naming the step, the check, the number of failing
+rows and up to five example rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from . import _expr
+from .errors import CheckFailed, StepError
+
+EXAMPLES = 5
+
+
+def _examples(df: pd.DataFrame, mask, columns=None) -> list[dict]:
+    rows = df[mask] if mask is not None else df
+    if columns:
+        rows = rows[[c for c in columns if c in rows.columns]]
+    out = []
+    for rec in rows.head(EXAMPLES).to_dict(orient="records"):
+        out.append({k: (None if _isna(v) else (v.isoformat() if hasattr(v, "isoformat") else v))
+                    for k, v in rec.items()})
+    return out
+
+
+def _isna(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
+               step: str | None = None) -> list[str]:
+    """Run the checks; return the names of the checks that passed, raise on the first that
+    fails."""
+    if not checks:
+        return []
+    passed = []
+    cols = checks.get("not_null") or []
+    if cols:
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise StepError(step, f"check not_null names unknown column(s) {missing}")
+        for col in cols:
+            mask = df[col].isna()
+            failing = int(mask.sum())
+            if failing:
+                raise CheckFailed(step, f"not_null({col})", failing, _examples(df, mask),
+                                  detail=f"{failing} row(s) have a null {col}")
+        passed.append("not_null")
+    cols = checks.get("unique") or []
+    if cols:
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise StepError(step, f"check unique names unknown column(s) {missing}")
+        mask = df.duplicated(subset=list(cols), keep=False)
+        failing = int(mask.sum())
+        if failing:
+            groups = int(df[mask].drop_duplicates(subset=list(cols)).shape[0])
+            raise CheckFailed(step, f"unique({', '.join(cols)})", failing,
+                              _examples(df, mask, cols),
+                              detail=f"{failing} row(s) share a value of ({', '.join(cols)}) "
+                                     f"with another row ({groups} duplicated value(s))")
+        passed.append("unique")
+    expects = checks.get("expect") or []
+    if isinstance(expects, Mapping):
+        expects = list(expects.values())
+    for text in expects:
+        value = _expr.evaluate(text, df, params)
+        if not isinstance(value, pd.Series):
+            value = pd.Series([value] * len(df), index=df.index)
+        ok = value.astype("boolean").fillna(False).astype(bool)
+        mask = ~ok.to_numpy()
+        failing = int(mask.sum())
+        if failing:
+            raise CheckFailed(step, f"expect({text})", failing, _examples(df, mask),
+                              detail=f"{failing} row(s) do not satisfy `{text}`")
+    if expects:
+        passed.append("expect")
+    bounds = checks.get("row_count") or {}
+    if bounds:
+        n = len(df)
+        low, high = bounds.get("min"), bounds.get("max")
+        if low is not None and n < int(low):
+            raise CheckFailed(step, "row_count", n, [],
+                              detail=f"{n} row(s), fewer than the minimum {low}")
+        if high is not None and n > int(high):
+            raise CheckFailed(step, "row_count", n, _examples(df, None),
+                              detail=f"{n} row(s), more than the maximum {high}")
+        passed.append("row_count")
+    return passed

@@ -1,0 +1,253 @@
+"""Read datasets from local files: csv, parquet, json (JSON Lines), fixed_width.
+
+Paths are rendered with the run's macros (``{{ ds_nodash }}``), resolved against the project
+root, and may be glob patterns (``data/*.csv``) or folders (every data file inside, Hive
+``key=value/`` folders included).  When the dataset declares ``columns`` the result has
+exactly those columns, in that order, typed as :mod:`etlc_runtime.dtypes` says.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from . import dtypes
+from .errors import NotAvailable, StepError
+from .paths import has_glob, local_path, scheme_of
+from .templating import render
+
+_EXT = {"csv": (".csv", ".txt", ".tsv", ".csv.gz"), "json": (".json", ".jsonl", ".ndjson"),
+        "parquet": (".parquet", ".pq"), "fixed_width": ()}
+
+
+def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -> str:
+    """The rendered path of a file dataset (not yet resolved to a local path)."""
+    fmt = dataset.get("format")
+    if fmt in ("postgres", "qdrant"):
+        raise NotAvailable(f"{fmt} datasets arrive with the services issue; this runtime "
+                           f"reads and writes local files only")
+    path = dataset.get("path")
+    if not path:
+        raise StepError(None, f"a {fmt} dataset needs a path")
+    rendered = render(path, macros)
+    if scheme_of(rendered) != "file":
+        raise NotAvailable(f"{scheme_of(rendered)}:// paths arrive with the services issue; "
+                           f"this runtime reads and writes local paths only ({rendered!r})")
+    return rendered
+
+
+def _hidden(path: Path, base: Path) -> bool:
+    rel = path.relative_to(base).parts
+    return any(p.startswith((".", "_")) for p in rel)
+
+
+def list_files(target: Path, text: str, fmt: str) -> list[Path]:
+    """Files a path names: a file, a folder (recursively, skipping . and _ names), a glob."""
+    if has_glob(text):
+        files = [Path(p) for p in _glob.glob(str(target), recursive=True)]
+        files = [f for f in files if f.is_file()]
+    elif target.is_dir():
+        files = [f for f in target.rglob("*") if f.is_file() and not _hidden(f, target)]
+        exts = _EXT.get(fmt) or ()
+        matching = [f for f in files if f.name.lower().endswith(exts)] if exts else []
+        files = matching or files
+    elif target.is_file():
+        files = [target]
+    else:
+        files = []
+    return sorted(files)
+
+
+def _hive_values(path: Path, base: Path) -> dict[str, str]:
+    out = {}
+    try:
+        parts = path.relative_to(base).parts[:-1]
+    except ValueError:
+        return out
+    from urllib.parse import unquote
+    for part in parts:
+        if "=" in part:
+            key, _, value = part.partition("=")
+            out[key] = None if value == "__HIVE_DEFAULT_PARTITION__" else unquote(value)
+    return out
+
+
+def _read_text_lines(path: Path, encoding: str, compression: str | None) -> list[str]:
+    import bz2
+    import gzip
+    opener = open
+    comp = (compression or "infer").lower()
+    if comp == "infer":
+        comp = {".gz": "gzip", ".bz2": "bz2"}.get(path.suffix.lower(), "none")
+    if comp == "gzip":
+        opener = gzip.open
+    elif comp == "bz2":
+        opener = bz2.open
+    with opener(path, "rt", encoding=encoding, newline="") as fh:
+        return fh.read().splitlines()
+
+
+def _read_csv(path: Path, opts: Mapping[str, Any], columns: Mapping | None) -> pd.DataFrame:
+    header = opts.get("header", True)
+    kwargs: dict[str, Any] = dict(
+        sep=opts.get("delimiter", ","),
+        quotechar=opts.get("quote", '"'),
+        encoding=opts.get("encoding", "utf-8"),
+        skiprows=int(opts.get("skip_rows", 0) or 0),
+        dtype=str if columns else None,
+        keep_default_na=not columns,
+        na_values=[opts.get("null_value", "")] if columns else None,
+        header=0 if header else None,
+    )
+    if opts.get("escape"):
+        kwargs["escapechar"] = opts["escape"]
+        kwargs["doublequote"] = False
+    if opts.get("comment"):
+        kwargs["comment"] = opts["comment"]
+    comp = opts.get("compression")
+    if comp and comp not in ("none", "infer"):
+        kwargs["compression"] = comp
+    footer = int(opts.get("skip_footer", 0) or 0)
+    if footer:
+        kwargs["skipfooter"] = footer
+        kwargs["engine"] = "python"
+    if not header and columns:
+        kwargs["names"] = list(columns)
+    frame = pd.read_csv(path, **kwargs)
+    if not header and not columns:
+        frame.columns = [f"column{i}" for i in range(frame.shape[1])]
+    return frame
+
+
+def _read_json(path: Path, opts: Mapping[str, Any]) -> pd.DataFrame:
+    encoding = opts.get("encoding", "utf-8")
+    if opts.get("lines", True):
+        records = []
+        for number, line in enumerate(_read_text_lines(path, encoding, opts.get("compression")),
+                                      start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not a JSON object: {exc}") from None
+    else:
+        with open(path, encoding=encoding) as fh:
+            records = json.load(fh)
+        if isinstance(records, dict):
+            records = [records]
+    frame = pd.DataFrame.from_records(records)
+    return frame.astype(object) if len(frame.columns) else frame
+
+
+def _read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping) -> pd.DataFrame:
+    if not columns:
+        raise ValueError("a fixed_width dataset must declare its columns with spans")
+    lines = _read_text_lines(path, opts.get("encoding", "utf-8"), opts.get("compression"))
+    skip = int(opts.get("skip_rows", 0) or 0)
+    footer = int(opts.get("skip_footer", 0) or 0)
+    lines = lines[skip: len(lines) - footer if footer else None]
+    text = pd.Series([ln for ln in lines if ln.strip()], dtype="string")
+    spans = {}
+    for name, col in columns.items():
+        span = dtypes.spec_of(col).get("span")
+        if not span or len(span) != 2:
+            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
+        start, end = int(span[0]), int(span[1])
+        spans[name] = (start - 1, end)
+    record_types = opts.get("record_types")
+    if record_types:
+        first = next(iter(spans))
+        lo, hi = spans[first]
+        keep = text.str.slice(lo, hi).str.strip().isin([str(r).strip() for r in record_types])
+        text = text[keep.fillna(False)].reset_index(drop=True)
+    raw = {}
+    for name, (lo, hi) in spans.items():
+        field = text.str.slice(lo, hi)
+        # a line too short for the span holds no value
+        raw[name] = field.mask(field.str.len() == 0)
+    return pd.DataFrame(raw, index=text.index)
+
+
+def _read_parquet_files(files: list[Path], base: Path, columns: Mapping | None,
+                        select: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    frames = []
+    wanted = list(columns) if columns else (list(select) if select else None)
+    for f in files:
+        hive = _hive_values(f, base) if base.is_dir() else {}
+        schema_names = pq.read_schema(f).names
+        read_cols = [c for c in wanted if c in schema_names] if wanted else None
+        frame = pq.read_table(f, columns=read_cols).to_pandas()
+        for key, value in hive.items():
+            if key not in frame.columns and (wanted is None or key in wanted):
+                frame[key] = pd.Series([value] * len(frame), dtype="string", index=frame.index)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
+                 select: list[str] | None = None) -> pd.DataFrame:
+    """Read a dataset into a pandas DataFrame typed by its declared columns."""
+    fmt = dataset.get("format")
+    text = dataset_location(dataset, macros, root)
+    target = local_path(text, root)
+    opts = dict(dataset.get("options") or {})
+    columns = dataset.get("columns") or None
+    files = list_files(target, text, fmt)
+    if not files:
+        raise FileNotFoundError(f"no {fmt} file at {target}" +
+                                (f" (from {text!r})" if text != str(target) else ""))
+    if fmt == "parquet":
+        frame = _read_parquet_files(files, target if target.is_dir() else target.parent,
+                                    columns, select)
+        strict = True
+    else:
+        frames = []
+        for f in files:
+            if fmt == "csv":
+                part = _read_csv(f, opts, columns)
+            elif fmt == "json":
+                part = _read_json(f, opts)
+            elif fmt == "fixed_width":
+                part = _read_fixed_width(f, opts, columns)
+            else:
+                raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
+            if target.is_dir():
+                for key, value in _hive_values(f, target).items():
+                    if key not in part.columns:
+                        part[key] = value
+            frames.append(part)
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        strict = fmt != "fixed_width"
+    if columns:
+        missing = [c for c in columns if c not in frame.columns and fmt == "csv"]
+        if missing:
+            raise ValueError(f"columns declared but absent from {files[0]}: {missing}")
+        null_value = opts.get("null_value", "")
+        if fmt == "fixed_width":
+            frame = pd.DataFrame({
+                name: dtypes.convert_text(frame[name], col, name, strict=False,
+                                          null_value=null_value, implied_scale=True)
+                for name, col in columns.items()}, index=frame.index)
+        else:
+            frame = dtypes.conform(frame, columns, strict=strict)
+        for name, col in columns.items():
+            if dtypes.spec_of(col).get("nullable") is False:
+                nulls = int(frame[name].isna().sum())
+                if nulls:
+                    raise ValueError(f"column '{name}' is declared nullable: false but "
+                                     f"{nulls} row(s) hold null")
+    if select:
+        missing = [c for c in select if c not in frame.columns]
+        if missing:
+            raise ValueError(f"select names unknown column(s): {missing}")
+        frame = frame[list(select)]
+    return frame.reset_index(drop=True)

@@ -1,0 +1,109 @@
+"""``etlc run``: run a whole pipeline plan locally, without Airflow.
+
+``run_pipeline(pipeline_plan, params=None, logical_date=None, on_event=None)`` runs the
+pipeline's task plans in the (topological) order given, as one run with a run id like
+``local__2025-01-02T06:00:00.000000+00:00``, and reports progress to ``on_event`` with dicts:
+
+- ``{"event": "run_started", "pipeline", "run_id", "tasks": [ids]}``
+- ``{"event": "task_started", "task"}``
+- ``{"event": "step_started" | "step_finished" | "step_failed", "task", "step", ...}``
+  (``step_finished`` carries ``rows``, ``seconds`` and, for writes, ``path``/``partitions``)
+- ``{"event": "task_finished", "task", "rows", "partitions", "seconds", "manifest"}``
+- ``{"event": "task_failed", "task", "error": StepError, "message": str}``
+- ``{"event": "task_skipped", "task"}`` (after a failure)
+- ``{"event": "run_finished", "status", "seconds"}``
+
+It returns the summary: ``{"pipeline", "run_id", "status": "success" | "failed", "seconds",
+"tasks": [{"task", "status", "rows", "partitions", "seconds", "manifest", "steps"}],
+"error": StepError | None}``.  A failure stops the run (later tasks are skipped); the CLI
+prints ``summary["error"]`` (its ``spec``/``line``/``step`` point into the YAML) and exits
+non-zero.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from typing import Any, Callable, Mapping
+
+from .errors import StepError
+from .executor import local_run_id, run_task
+
+
+def _as_datetime(value) -> _dt.datetime:
+    if value is None:
+        return _dt.datetime.now(_dt.timezone.utc)
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc)
+    parsed = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+
+
+def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | None = None,
+                 logical_date=None, on_event: Callable[[dict], None] | None = None, *,
+                 run_id: str | None = None, project_root=None) -> dict:
+    started = time.perf_counter()
+    now = _dt.datetime.now(_dt.timezone.utc)
+    when = _as_datetime(logical_date) if logical_date is not None else now
+    run_id = run_id or local_run_id(now)
+    pipeline = pipeline_plan.get("pipeline")
+    tasks = list(pipeline_plan.get("tasks") or [])
+
+    def emit(event: str, **data):
+        if on_event is not None:
+            try:
+                on_event({"event": event, "pipeline": pipeline, "run_id": run_id, **data})
+            except Exception:  # noqa: BLE001 - a display never fails a run
+                pass
+
+    def forward(event: dict):
+        if on_event is not None:
+            data = dict(event)
+            data.setdefault("run_id", run_id)
+            try:
+                on_event(data)
+            except Exception:  # noqa: BLE001
+                pass
+
+    context = {"run_id": run_id, "logical_date": when, "params": dict(params or {}),
+               "project_root": project_root or pipeline_plan.get("project_root")}
+    summary: dict[str, Any] = {"pipeline": pipeline, "run_id": run_id, "status": "success",
+                               "seconds": 0.0, "tasks": [], "error": None,
+                               "logical_date": when.isoformat()}
+    emit("run_started", tasks=[t.get("task") for t in tasks])
+    failed = False
+    for plan in tasks:
+        task_id = plan.get("task")
+        if failed:
+            summary["tasks"].append({"task": task_id, "status": "skipped"})
+            emit("task_skipped", task=task_id)
+            continue
+        emit("task_started", task=task_id)
+        t0 = time.perf_counter()
+        try:
+            result = run_task(plan, dict(context), on_event=forward)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            err = exc if isinstance(exc, StepError) else StepError(
+                None, f"{type(exc).__name__}: {exc}", spec=plan.get("spec"), cause=exc)
+            failed = True
+            summary["status"] = "failed"
+            summary["error"] = err
+            summary["tasks"].append({"task": task_id, "status": "failed",
+                                     "seconds": round(time.perf_counter() - t0, 6),
+                                     "error": str(err)})
+            emit("task_failed", task=task_id, error=err, message=str(err))
+            continue
+        entry = {"task": task_id, "status": "success", "rows": result["rows"],
+                 "partitions": result["partitions"], "seconds": result["seconds"],
+                 "manifest": result["manifest"], "steps": result.get("steps", [])}
+        if result.get("metrics"):
+            entry["metrics"] = result["metrics"]
+        summary["tasks"].append(entry)
+        emit("task_finished", task=task_id, rows=result["rows"],
+             partitions=result["partitions"], seconds=result["seconds"],
+             manifest=result["manifest"])
+    summary["seconds"] = round(time.perf_counter() - started, 6)
+    emit("run_finished", status=summary["status"], seconds=summary["seconds"])
+    return summary

@@ -1,0 +1,150 @@
+"""Staged hand-off between tasks: Parquet parts plus a manifest committed last.
+
+Layout: ``{staging}/{pipeline}/{run_id}/{step}/part-00000-<attempt>.parquet ...`` and
+``_manifest.json``::
+
+    {"etlc": 1, "pipeline": ..., "run_id": ..., "step": ..., "attempt": "<hex>",
+     "parts": ["part-00000-<attempt>.parquet", ...],   # relative to the manifest's folder
+     "part_rows": [n0, n1, ...], "rows": n, "bytes": b,
+     "schema": {"column": "etlc type"}, "dtypes": {"column": "pandas dtype"}}
+
+Commit protocol: parts are written under names unique to this attempt, then the manifest
+is written to a temporary file and renamed over ``_manifest.json`` (atomic on POSIX), then
+the parts of earlier attempts are deleted.  A reader trusts only the committed manifest and
+reads only the parts it lists, so an attempt killed before its commit leaves the previous
+committed output (or none) visible, never a partial one; a retried step rewrites its own
+folder and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .errors import StagingError
+from .paths import local_path
+
+MANIFEST = "_manifest.json"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe rendering of a run id (``manual__2025-01-01T00:00:00+00:00``)."""
+    return _UNSAFE.sub("_", str(text))
+
+
+def staging_root(staging: dict | str | None, root) -> Path:
+    path = staging.get("path") if isinstance(staging, dict) else staging
+    return local_path(path or ".etlc/staging", root)
+
+
+def step_dir(base: Path, pipeline: str, run_id: str, step: str) -> Path:
+    return Path(base) / safe_name(pipeline) / safe_name(run_id) / safe_name(step)
+
+
+def _split(n: int, parts: int) -> list[tuple[int, int]]:
+    parts = max(1, min(int(parts or 1), n)) if n else 1
+    size, extra = divmod(n, parts)
+    out, start = [], 0
+    for i in range(parts):
+        stop = start + size + (1 if i < extra else 0)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = None,
+                before_commit=None) -> dict:
+    """Write ``df`` as parts and commit the manifest.  Returns the manifest dict, with
+    ``"manifest"`` set to the manifest's path.
+
+    ``before_commit`` is a hook called after the parts and before the manifest (tests use
+    it to simulate a worker killed at the worst moment).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .dtypes import type_name
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    attempt = uuid.uuid4().hex[:12]
+    frame = df.reset_index(drop=True)
+    names, rows, nbytes = [], [], 0
+    for i, (lo, hi) in enumerate(_split(len(frame), partitions)):
+        name = f"part-{i:05d}-{attempt}.parquet"
+        table = pa.Table.from_pandas(frame.iloc[lo:hi], preserve_index=False)
+        pq.write_table(table, folder / name)
+        names.append(name)
+        rows.append(hi - lo)
+        nbytes += (folder / name).stat().st_size
+    if before_commit is not None:
+        before_commit(folder, names)
+    manifest = {
+        "etlc": 1, **(meta or {}), "attempt": attempt,
+        "parts": names, "part_rows": rows, "rows": int(len(frame)), "bytes": nbytes,
+        "schema": {str(c): type_name(t) for c, t in frame.dtypes.items()},
+        "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
+    }
+    tmp = folder / f".{MANIFEST}.{attempt}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / MANIFEST)
+    # the commit is done: remove what earlier attempts left
+    keep = set(names) | {MANIFEST}
+    for entry in folder.iterdir():
+        if entry.name not in keep and entry.is_file():
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+    manifest["manifest"] = str(folder / MANIFEST)
+    return manifest
+
+
+def read_manifest(address: str | os.PathLike) -> dict:
+    path = Path(address)
+    if path.is_dir():
+        path = path / MANIFEST
+    if not path.is_file():
+        raise StagingError(f"no committed staging manifest at {path}: the producing task has "
+                           f"not finished (or its output was removed)")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise StagingError(f"unreadable staging manifest {path}: {exc}") from exc
+    manifest["manifest"] = str(path)
+    return manifest
+
+
+def read_stage(address: str | os.PathLike):
+    """Read the DataFrame a committed manifest describes (only the parts it lists)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    manifest = read_manifest(address)
+    folder = Path(manifest["manifest"]).parent
+    tables = []
+    for name in manifest.get("parts", []):
+        part = folder / name
+        if not part.is_file():
+            raise StagingError(f"staging part {part} listed in the manifest is missing")
+        tables.append(pq.read_table(part))
+    if not tables:
+        return pd.DataFrame()
+    import pyarrow as pa
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    frame = table.to_pandas()
+    return frame.reset_index(drop=True)
+
+
+def manifest_summary(manifest: dict[str, Any]) -> dict:
+    return {"manifest": manifest.get("manifest"), "rows": manifest.get("rows"),
+            "partitions": len(manifest.get("parts", []))}

@@ -1,0 +1,234 @@
+"""The transforms of a step, one function each, applied in DESIGN.md's fixed SQL-like order:
+
+join, union, filter, derive, group_by + aggregate (+ having), select, rename, drop, cast,
+distinct, sort, limit.
+
+Semantics follow SQL (DuckDB is the reference in the tests): join keys that are null match
+nothing; ``union`` keeps duplicates (UNION ALL) and lines columns up by name; ``sort`` puts
+nulls last; ``distinct`` treats nulls as equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from . import _expr, dtypes
+from .errors import StepError
+
+ORDER = ("join", "union", "filter", "derive", "aggregate", "select", "rename", "drop", "cast",
+         "distinct", "sort", "limit")
+
+
+def _need_columns(df: pd.DataFrame, cols, what: str):
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise StepError(None, f"{what}: unknown column(s) {missing}; the input has "
+                              f"{list(df.columns)}")
+
+
+def join(left: pd.DataFrame, right: pd.DataFrame, on, how: str = "inner") -> pd.DataFrame:
+    how = how or "inner"
+    if isinstance(on, Mapping):
+        left_on, right_on = list(on.keys()), list(on.values())
+    else:
+        left_on = right_on = list(on)
+    _need_columns(left, left_on, "join (left side)")
+    _need_columns(right, right_on, "join (right side)")
+    same = left_on == right_on
+    lnull = left[left_on].isna().any(axis=1)
+    rnull = right[right_on].isna().any(axis=1)
+    lk, rk = left[~lnull], right[~rnull]
+    if how in ("semi", "anti"):
+        rkeys = pd.MultiIndex.from_frame(rk[right_on].drop_duplicates()) if len(right_on) > 1 \
+            else pd.Index(rk[right_on[0]].drop_duplicates())
+        lkeys = pd.MultiIndex.from_frame(left[left_on]) if len(left_on) > 1 \
+            else pd.Index(left[left_on[0]])
+        match = pd.Series(lkeys.isin(rkeys), index=left.index) & ~lnull
+        keep = match if how == "semi" else ~match
+        return left[keep.to_numpy()].reset_index(drop=True)
+    if how not in ("inner", "left", "right", "outer"):
+        raise StepError(None, f"unknown join type {how!r}")
+    kwargs = {"on": left_on} if same else {"left_on": left_on, "right_on": right_on}
+    out = lk.merge(rk, how=how, sort=False, suffixes=("", "__right"), **kwargs)
+    extra = []
+    if how in ("left", "outer") and bool(lnull.any()):
+        extra.append(left[lnull])
+    if how in ("right", "outer") and bool(rnull.any()):
+        extra.append(right[rnull])
+    if extra:
+        parts = [out] + [e.reindex(columns=out.columns) for e in extra]
+        parts = [p for p in parts if len(p)]
+        if parts:
+            combined = pd.concat(parts, ignore_index=True)
+            for name in out.columns:  # keep the merged dtypes
+                try:
+                    combined[name] = combined[name].astype(out[name].dtype)
+                except (TypeError, ValueError):
+                    pass
+            out = combined
+    return out.reset_index(drop=True)
+
+
+def union(base: pd.DataFrame, others: list[pd.DataFrame]) -> pd.DataFrame:
+    cols = list(base.columns)
+    parts = [base]
+    for other in others:
+        if set(other.columns) != set(cols):
+            raise StepError(None, f"union inputs have different columns: {cols} and "
+                                  f"{list(other.columns)}")
+        parts.append(other[cols])
+    parts = [p for p in parts if len(p)] or [base]
+    out = pd.concat(parts, ignore_index=True)
+    for name in cols:
+        if out[name].dtype != base[name].dtype and len(base):
+            try:
+                out[name] = out[name].astype(base[name].dtype)
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def filter_rows(df: pd.DataFrame, expr: str, params) -> pd.DataFrame:
+    return _expr.apply_filter(expr, df, params).reset_index(drop=True)
+
+
+def derive(df: pd.DataFrame, columns: Mapping[str, str], params) -> pd.DataFrame:
+    out = df.copy()
+    for name, expr in columns.items():
+        value = _expr.evaluate(expr, out, params)
+        if isinstance(value, pd.Series):
+            value = value.reset_index(drop=True) if not value.index.equals(out.index) else value
+            out[name] = value
+        else:
+            out[name] = pd.Series([value] * len(out), index=out.index)
+    return out
+
+
+def group_aggregate(df: pd.DataFrame, group_by, aggs, having, params) -> pd.DataFrame:
+    group_by = list(group_by or [])
+    _need_columns(df, group_by, "group_by")
+    if not aggs:
+        out = df[group_by].drop_duplicates()
+        if having:
+            out = _expr.apply_filter(having, out, params)
+        return out.reset_index(drop=True)
+    return _expr.aggregate(df, group_by, dict(aggs), params, having=having).reset_index(drop=True)
+
+
+def select(df: pd.DataFrame, cols) -> pd.DataFrame:
+    _need_columns(df, cols, "select")
+    return df[list(cols)]
+
+
+def rename(df: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    _need_columns(df, mapping.keys(), "rename")
+    return df.rename(columns=dict(mapping))
+
+
+def drop(df: pd.DataFrame, cols) -> pd.DataFrame:
+    _need_columns(df, cols, "drop")
+    return df.drop(columns=list(cols))
+
+
+def cast(df: pd.DataFrame, mapping: Mapping[str, Any]) -> pd.DataFrame:
+    _need_columns(df, mapping.keys(), "cast")
+    out = df.copy()
+    for name, kind in mapping.items():
+        try:
+            out[name] = dtypes.cast_series(out[name], kind, name)
+        except (ValueError, TypeError) as exc:
+            raise StepError(None, f"cast of column '{name}' to {kind}: {exc}", cause=exc) from exc
+    return out
+
+
+def distinct(df: pd.DataFrame, spec) -> pd.DataFrame:
+    if spec is True:
+        return df.drop_duplicates().reset_index(drop=True)
+    if not spec:
+        return df
+    _need_columns(df, spec, "distinct")
+    return df.drop_duplicates(subset=list(spec), keep="first").reset_index(drop=True)
+
+
+def sort(df: pd.DataFrame, keys) -> pd.DataFrame:
+    cols, asc = [], []
+    for key in keys:
+        key = str(key).strip()
+        if key.startswith("-"):
+            cols.append(key[1:].strip())
+            asc.append(False)
+        else:
+            cols.append(key[1:].strip() if key.startswith("+") else key)
+            asc.append(True)
+    _need_columns(df, cols, "sort")
+    return df.sort_values(cols, ascending=asc, na_position="last", kind="stable"
+                          ).reset_index(drop=True)
+
+
+def limit(df: pd.DataFrame, n) -> pd.DataFrame:
+    return df.head(int(n)).reset_index(drop=True)
+
+
+def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame], params,
+                    base: pd.DataFrame | None = None,
+                    on_stage: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Run the transforms a step names, in the fixed order, and return the result."""
+    if base is None:
+        sources = step.get("from") or []
+        if isinstance(sources, str):
+            sources = [sources]
+        if not sources:
+            raise StepError(step.get("name"), "a transform needs `from`")
+        base = frames[sources[0]]
+    df = base
+
+    def stage(name):
+        if on_stage:
+            on_stage(name)
+
+    if step.get("join"):
+        specs = step["join"] if isinstance(step["join"], list) else [step["join"]]
+        for spec in specs:
+            stage("join")
+            df = join(df, frames[spec["with"]], spec["on"], spec.get("how", "inner"))
+    if step.get("union"):
+        stage("union")
+        names = step["union"] if isinstance(step["union"], list) else [step["union"]]
+        df = union(df, [frames[n] for n in names])
+    if step.get("filter"):
+        stage("filter")
+        df = filter_rows(df, step["filter"], params)
+    if step.get("derive"):
+        stage("derive")
+        df = derive(df, step["derive"], params)
+    if step.get("aggregate") or step.get("group_by"):
+        stage("aggregate")
+        df = group_aggregate(df, step.get("group_by"), step.get("aggregate"), step.get("having"),
+                             params)
+    elif step.get("having"):
+        stage("having")
+        df = filter_rows(df, step["having"], params)
+    if step.get("select"):
+        stage("select")
+        df = select(df, step["select"])
+    if step.get("rename"):
+        stage("rename")
+        df = rename(df, step["rename"])
+    if step.get("drop"):
+        stage("drop")
+        df = drop(df, step["drop"])
+    if step.get("cast"):
+        stage("cast")
+        df = cast(df, step["cast"])
+    if step.get("distinct"):
+        stage("distinct")
+        df = distinct(df, step["distinct"])
+    if step.get("sort"):
+        stage("sort")
+        df = sort(df, step["sort"])
+    if step.get("limit") is not None:
+        stage("limit")
+        df = limit(df, step["limit"])
+    return df.reset_index(drop=True)
