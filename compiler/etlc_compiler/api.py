@@ -1,0 +1,79 @@
+"""The compiler's Python API: what the CLI, the pre-commit hooks and the tests call.
+
+`validate_paths` runs load -> schema -> model -> analyse on every spec file under the given
+paths, then the project checks across them; one broken file never hides another's results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import loader, model, project, schema_check, semantic
+from .diagnostics import Diagnostic, has_errors
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One spec file after analysis: its loaded text, typed spec (None if it failed early)."""
+
+    path: str
+    loaded: loader.LoadedSpec | None
+    spec: model.PipelineSpec | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not has_errors(self.diagnostics)
+
+
+def spec_files(paths: list[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    files, diags = [], []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
+                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+        elif p.is_file():
+            files.append(p)
+        else:
+            diags.append(Diagnostic(str(p), 1, 1, "E100", f"no such file or folder: {p}"))
+    return list(dict.fromkeys(files)), diags
+
+
+def check_text(raw: bytes | str, path: str) -> Checked:
+    loaded, diags = loader.load(raw, path)
+    if loaded is None:
+        return Checked(path, None, None, tuple(diags))
+    diags = schema_check.validate(loaded)
+    if has_errors(diags):
+        return Checked(path, loaded, None, tuple(diags))
+    spec = model.build(path, loaded.data)
+    diags += semantic.analyse(loaded, spec)
+    diags.sort(key=Diagnostic.sort_key)
+    return Checked(path, loaded, spec, tuple(diags))
+
+
+def check_file(path: str | Path) -> Checked:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        return Checked(str(path), None, None, (Diagnostic(str(path), 1, 1, "E100", f"cannot read file: {exc.strerror}"),))
+    return check_text(raw, str(path))
+
+
+def check_paths(paths: list[str | Path]) -> tuple[list[Checked], list[Diagnostic]]:
+    """Check every spec under paths; returns per-file results and the project diagnostics."""
+    files, missing = spec_files(paths)
+    results = [check_file(f) for f in files]
+    good = [(r.loaded, r.spec) for r in results if r.spec is not None and r.loaded is not None]
+    return results, missing + project.check(good)
+
+
+def validate_paths(paths: list[str | Path]) -> list[Diagnostic]:
+    results, extra = check_paths(paths)
+    diags = [d for r in results for d in r.diagnostics] + extra
+    return sorted(diags, key=Diagnostic.sort_key)

@@ -1,0 +1,134 @@
+"""The `etlc` command line: validate, compile, run, schema.
+
+Exit codes: 0 clean (warnings allowed), 1 diagnostics (or a failed run), 2 usage.
+Imports stay lazy so that a cold `etlc validate` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="etlc", description="Declarative YAML pipelines compiled to Airflow DAGs.")
+    p.add_argument("--version", action="version", version=f"etlc {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    fmt = argparse.ArgumentParser(add_help=False)
+    fmt.add_argument("--format", choices=("text", "json", "github"), default="text",
+                     help="how diagnostics are printed (default: text)")
+    fmt.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    v = sub.add_parser("validate", parents=[fmt], help="check specs and print file:line:col diagnostics")
+    v.add_argument("paths", nargs="+", help="spec files or folders (searched for *.yaml, *.yml)")
+    v.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    c = sub.add_parser("compile", parents=[fmt], help="write one Airflow DAG file per spec")
+    c.add_argument("paths", nargs="*", default=["specs"], help="spec files or folders (default: specs)")
+    c.add_argument("-o", "--output", help="output folder (default: [tool.etlc] output, else generated_dags)")
+    c.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file is stale or missing")
+
+    r = sub.add_parser("run", parents=[fmt], help="run a pipeline locally, without Airflow")
+    r.add_argument("spec", help="the spec file")
+    r.add_argument("--param", action="append", default=[], metavar="K=V", help="set a run parameter")
+    r.add_argument("--date", help="logical date, YYYY-MM-DD (default: today)")
+
+    sub.add_parser("schema", help="print the spec language's JSON Schema")
+    return p
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("etlc")
+    except Exception:  # noqa: BLE001 - running from a source tree
+        return "0.0.0"
+
+
+def _use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def print_diagnostics(diags, fmt: str, color: bool, sources: dict[str, list[str]], out=None) -> None:
+    from .diagnostics import render_github, render_json, render_text
+
+    out = out or sys.stdout
+    if fmt == "json":
+        print(render_json(diags), file=out)
+        return
+    for d in diags:
+        if fmt == "github":
+            print(render_github(d), file=out)
+        else:
+            if d.path not in sources:
+                try:
+                    sources[d.path] = Path(d.path).read_text(encoding="utf-8", errors="replace").splitlines()
+                except OSError:
+                    sources[d.path] = []
+            print(render_text(d, sources[d.path], color) + "\n", file=out)
+
+
+def cmd_validate(args) -> int:
+    from .api import check_paths
+    from .diagnostics import Diagnostic
+
+    results, extra = check_paths(args.paths)
+    diags = sorted([d for r in results for d in r.diagnostics] + extra, key=Diagnostic.sort_key)
+    sources = {r.path: r.loaded.lines for r in results if r.loaded is not None}
+    print_diagnostics(diags, args.format, _use_color(args.color), sources)
+    errors = sum(d.is_error for d in diags)
+    warnings = len(diags) - errors
+    if args.format == "text":
+        print(f"checked {len(results)} spec{'s' * (len(results) != 1)}: "
+              f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", file=sys.stderr)
+    if not results and not diags:
+        print("etlc: no spec files found", file=sys.stderr)
+        return 2
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def cmd_schema(_args) -> int:
+    from .schema_check import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
+def cmd_compile(args) -> int:
+    from .compile import compile_command
+
+    return compile_command(args)
+
+
+def cmd_run(args) -> int:
+    from .run import run_command
+
+    return run_command(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    handler = {"validate": cmd_validate, "schema": cmd_schema, "compile": cmd_compile, "run": cmd_run}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("etlc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The typed spec: frozen dataclasses built from schema-valid data.
+
+`build()` assumes the data passed the JSON Schema, so it only normalises (lists for `from`,
+defaults merged into each step's task settings, the kind of each step) and never reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+STEP_KINDS = ("read", "write", "call", "operator", "transform")
+TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
+                  "select", "rename", "drop", "cast", "distinct", "sort", "limit")
+TASK_SETTINGS = ("retries", "retry_delay", "timeout", "engine", "partitions", "parallelism",
+                 "pool", "queue")
+COMMON_STEP_KEYS = ("after", "checks", "metrics", "task", "doc") + TASK_SETTINGS
+KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "read": ("read", "filter", "select"),
+    "transform": ("from",) + TRANSFORM_KEYS,
+    "write": ("write", "from", "mode"),
+    "call": ("call", "from", "args", "per_partition"),
+    "operator": ("operator", "args"),
+}
+SHUFFLE_KEYS = ("join", "group_by", "aggregate", "distinct", "sort", "limit", "union")
+DEFAULT_SETTINGS: Mapping[str, Any] = MappingProxyType({
+    "retries": 0, "retry_delay": "5m", "timeout": None, "engine": "pandas",
+    "partitions": 1, "parallelism": "dask", "pool": None, "queue": None,
+})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    spec: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    format: str
+    connection: str | None
+    columns: tuple[Column, ...] | None
+    key: tuple[str, ...]
+    partition_by: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    kinds: tuple[str, ...]            # every kind the step's keys ask for; valid steps have one
+    inputs: tuple[str, ...]           # steps whose data this step reads (from, join, union)
+    after: tuple[str, ...]
+    reads: str | None
+    writes: str | None
+    settings: Mapping[str, Any]
+    raw: Mapping[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.kinds[0] if self.kinds else "transform"
+
+    @property
+    def needs_shuffle(self) -> bool:
+        return any(k in self.raw for k in SHUFFLE_KEYS)
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.inputs + self.after))
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    path: str
+    id: str
+    raw: Mapping[str, Any]
+    datasets: Mapping[str, Dataset]
+    steps: Mapping[str, Step]
+    params: Mapping[str, Mapping[str, Any]]
+    connections: Mapping[str, str]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+def as_list(value: Any) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,)
+
+
+def _dataset(name: str, raw: Mapping[str, Any]) -> Dataset:
+    cols = raw.get("columns")
+    columns = None
+    if isinstance(cols, dict):
+        columns = tuple(Column(n, (c or {}).get("type", "string") if isinstance(c, dict) else str(c),
+                               c if isinstance(c, dict) else {"type": c}) for n, c in cols.items())
+    return Dataset(name, raw.get("format", ""), raw.get("connection"), columns,
+                   as_list(raw.get("key")), as_list(raw.get("partition_by")), raw)
+
+
+def step_kinds(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    kinds = [k for k in ("read", "write", "call", "operator") if k in raw]
+    if not kinds and ("from" in raw or any(k in raw for k in TRANSFORM_KEYS)):
+        kinds.append("transform")
+    elif kinds and any(k in raw for k in TRANSFORM_KEYS if k not in KIND_KEYS[kinds[0]]):
+        kinds.append("transform")
+    return tuple(kinds)
+
+
+def step_inputs(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    names = list(as_list(raw.get("from")))
+    join = raw.get("join")
+    for j in as_list(join):
+        if isinstance(j, dict) and isinstance(j.get("with"), str):
+            names.append(j["with"])
+    names.extend(n for n in as_list(raw.get("union")) if isinstance(n, str))
+    return tuple(dict.fromkeys(n for n in names if isinstance(n, str)))
+
+
+def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
+    defaults = {**DEFAULT_SETTINGS, **(data.get("defaults") or {})}
+    steps = {}
+    for name, raw in (data.get("steps") or {}).items():
+        raw = raw or {}
+        settings = {k: raw.get(k, defaults.get(k)) for k in TASK_SETTINGS}
+        steps[name] = Step(
+            name=name,
+            kinds=step_kinds(raw),
+            inputs=step_inputs(raw),
+            after=tuple(a for a in as_list(raw.get("after")) if isinstance(a, str)),
+            reads=raw.get("read") if isinstance(raw.get("read"), str) else None,
+            writes=raw.get("write") if isinstance(raw.get("write"), str) else None,
+            settings=MappingProxyType(settings),
+            raw=raw,
+        )
+    datasets = {n: _dataset(n, d or {}) for n, d in (data.get("datasets") or {}).items()}
+    return PipelineSpec(
+        path=path,
+        id=str(data.get("pipeline", "")),
+        raw=data,
+        datasets=MappingProxyType(datasets),
+        steps=MappingProxyType(steps),
+        params=MappingProxyType(dict(data.get("params") or {})),
+        connections=MappingProxyType(dict(data.get("connections") or {})),
+        defaults=MappingProxyType(defaults),
+    )

@@ -1,0 +1,165 @@
+"""Plan stage: a checked spec -> tasks, their steps, edges and assets (JSON-serialisable).
+
+Fusion: a chain of data steps without fan-out becomes one task (an Airflow task costs about
+a second of scheduling; a staged hand-off costs a Parquet round trip). A step joins its
+single input's task when that input feeds nothing else, both are data steps on the same
+engine, and neither says `task: own`. A task is named after the last step of its chain.
+The plan decides everything; the templates only render it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .model import PipelineSpec, as_list
+from .project import asset_name
+from .semantic import topo_order
+
+DATA_KINDS = ("read", "transform", "write", "call")
+DEFAULT_STAGING = "file:.etlc/staging"
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    task_id: str
+    kind: str                          # "python" (runtime) or "operator"
+    steps: tuple[str, ...]
+    line: int                          # spec line of the task's first step
+    upstream: tuple[str, ...]
+    settings: dict[str, Any]
+    inlets: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+    operator: str | None = None        # "package.module:Class" for operator tasks
+    args: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)   # what run_task receives
+
+
+@dataclass(frozen=True)
+class Plan:
+    pipeline: str
+    spec_path: str
+    spec_sha256: str
+    dag: dict[str, Any]
+    tasks: tuple[TaskPlan, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Plan":
+        tasks = tuple(TaskPlan(**{**t, "steps": tuple(t["steps"]), "upstream": tuple(t["upstream"]),
+                                  "inlets": tuple(t["inlets"]), "outlets": tuple(t["outlets"])})
+                      for t in data["tasks"])
+        return cls(data["pipeline"], data["spec_path"], data["spec_sha256"], data["dag"], tasks)
+
+    def pipeline_payload(self) -> dict[str, Any]:
+        """What `etlc run` hands the runtime: every task plan in dependency order."""
+        return {"pipeline": self.pipeline, "spec": self.spec_path,
+                "tasks": [t.payload | {"kind": t.kind, "operator": t.operator, "args": t.args,
+                                       "upstream": list(t.upstream)} for t in self.tasks]}
+
+
+def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
+    consumers: dict[str, list[str]] = {n: [] for n in spec.steps}
+    for name, step in spec.steps.items():
+        for up in step.upstream:
+            if up in consumers:
+                consumers[up].append(name)
+    owner: dict[str, int] = {}
+    chains: list[list[str]] = []
+    for name in order:
+        step = spec.steps[name]
+        ups = step.upstream
+        if (len(ups) == 1 and step.kind in DATA_KINDS and step.raw.get("task") != "own"
+                and step.inputs == ups):
+            up = ups[0]
+            upstep = spec.steps[up]
+            if (consumers[up] == [name] and upstep.kind in DATA_KINDS and upstep.raw.get("task") != "own"
+                    and upstep.settings.get("engine") == step.settings.get("engine")
+                    and chains[owner[up]][-1] == up):
+                owner[name] = owner[up]
+                chains[owner[up]].append(name)
+                continue
+        owner[name] = len(chains)
+        chains.append([name])
+    return chains
+
+
+def _step_payload(spec: PipelineSpec, name: str, line: int) -> dict[str, Any]:
+    step = spec.steps[name]
+    out = {"name": name, "line": line, "kind": step.kind}
+    for key, value in step.raw.items():
+        if key in ("from",):
+            out["from"] = list(as_list(value))
+        elif key not in ("after", "task", "doc"):
+            out[key] = value
+    out.update({k: v for k, v in step.settings.items() if v is not None})
+    return out
+
+
+def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], version: str) -> Plan:
+    """lines: step name -> the line of its key in the spec."""
+    order = topo_order(spec)
+    chains = _chains(spec, order)
+    task_of = {s: chain[-1] for chain in chains for s in chain}
+    consumers = {n: {m for m, st in spec.steps.items() if n in st.inputs} for n in spec.steps}
+    raw = spec.raw
+    staging = raw.get("staging") or {}
+    staging_plan = {"connection": staging.get("connection"), "path": staging.get("path", DEFAULT_STAGING)}
+    tasks = []
+    for chain in chains:
+        task_id = chain[-1]
+        first = spec.steps[chain[0]]
+        last = spec.steps[chain[-1]]
+        upstream = tuple(dict.fromkeys(task_of[u] for s in chain for u in spec.steps[s].upstream
+                                       if task_of[u] != task_id))
+        reads = [spec.steps[s].reads for s in chain if spec.steps[s].reads]
+        writes = [spec.steps[s].writes for s in chain if spec.steps[s].writes]
+        inlets = tuple(dict.fromkeys(asset_name(spec.id, d) for d in reads))
+        outlets = tuple(dict.fromkeys(asset_name(spec.id, d) for d in writes))
+        settings = {k: v for k, v in last.settings.items() if v is not None}
+        if first.kind == "operator":
+            tasks.append(TaskPlan(task_id, "operator", tuple(chain), lines.get(task_id, 1), upstream, settings,
+                                  inlets, outlets, first.raw.get("operator"), dict(first.raw.get("args") or {})))
+            continue
+        inputs = {u: task_of[u] for s in chain for u in spec.steps[s].inputs if task_of[u] != task_id}
+        datasets = {d: spec.datasets[d].raw for d in dict.fromkeys(reads + writes) if d in spec.datasets}
+        output = task_id if consumers.get(task_id) and last.kind not in ("write",) else None
+        payload = {
+            "etlc": 1, "pipeline": spec.id, "task": task_id, "spec": spec_path,
+            "engine": settings.get("engine", "pandas"), "partitions": settings.get("partitions", 1),
+            "parallelism": settings.get("parallelism", "dask"),
+            "staging": staging_plan, "params": dict(spec.params),
+            "tracking": raw.get("tracking"), "connections": dict(spec.connections),
+            "datasets": datasets, "inputs": inputs,
+            "steps": [_step_payload(spec, s, lines.get(s, 1)) for s in chain],
+            "output": output,
+        }
+        tasks.append(TaskPlan(task_id, "python", tuple(chain), lines.get(chain[0], 1), upstream, settings,
+                              inlets, outlets, None, {}, payload))
+    dag = {
+        "dag_id": spec.id,
+        "description": raw.get("description"),
+        "owner": raw.get("owner", "etlc"),
+        "tags": list(as_list(raw.get("tags"))),
+        "schedule": raw.get("schedule"),
+        "start_date": raw.get("start_date"),
+        "end_date": raw.get("end_date"),
+        "catchup": bool(raw.get("catchup", False)),
+        "max_active_runs": raw.get("max_active_runs"),
+        "dagrun_timeout": raw.get("dagrun_timeout"),
+        "params": dict(spec.params),
+        "defaults": {k: spec.defaults.get(k) for k in ("retries", "retry_delay", "timeout", "pool", "queue")},
+        "edges": [[u, s] for s in order for u in spec.steps[s].upstream],
+        "steps": order,
+        "kinds": {s: spec.steps[s].kind for s in order},
+    }
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Plan(spec.id, spec_path, digest, dag, tuple(tasks))
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), sort_keys=True, indent=1)

@@ -1,0 +1,43 @@
+"""Checks across the specs validated together: unique pipeline ids, asset producers.
+
+An asset is named `<pipeline>.<dataset>`; every dataset a spec writes is an asset that other
+specs may be scheduled on. A spec scheduled on assets that no spec writes must say
+`external: true`.
+"""
+
+from __future__ import annotations
+
+from .diagnostics import Diagnostic, did_you_mean
+from .loader import LoadedSpec
+from .model import PipelineSpec
+
+
+def asset_name(pipeline: str, dataset: str) -> str:
+    return f"{pipeline}.{dataset}"
+
+
+def produced_assets(spec: PipelineSpec) -> list[str]:
+    return [asset_name(spec.id, s.writes) for s in spec.steps.values() if s.writes]
+
+
+def check(specs: list[tuple[LoadedSpec, PipelineSpec]]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    first: dict[str, LoadedSpec] = {}
+    for loaded, spec in specs:
+        if spec.id in first:
+            other = first[spec.id]
+            diags.append(loaded.diag("E307", f"pipeline id '{spec.id}' is already used by {other.path}",
+                                     ("pipeline",), help="pipeline ids become DAG ids and must be unique"))
+        else:
+            first[spec.id] = loaded
+    produced = {a for _, s in specs for a in produced_assets(s)}
+    for loaded, spec in specs:
+        schedule = spec.raw.get("schedule")
+        if not isinstance(schedule, dict) or schedule.get("external"):
+            continue
+        for i, asset in enumerate(schedule.get("assets") or []):
+            if isinstance(asset, str) and asset not in produced:
+                diags.append(loaded.diag("E308", f"no spec writes asset '{asset}'", ("schedule", "assets", i),
+                                         help=did_you_mean(asset, produced)
+                                         or "name it '<pipeline>.<dataset>', or set 'external: true'"))
+    return diags

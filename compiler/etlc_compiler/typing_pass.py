@@ -1,0 +1,226 @@
+"""Analyse stage: parse and type every expression, flowing column types through the steps.
+
+Column types start at the sources' declared columns and flow step by step: `derive` adds,
+`select`/`drop`/`rename`/`cast` reshape, `aggregate` replaces, `join` merges (clashing names
+are E409), `union` requires matching columns (E410). A source without declared columns
+makes everything downstream unknown: expressions there are parsed, and typed at run time
+(one W401 per such source).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .diagnostics import Diagnostic, did_you_mean
+from .loader import LoadedSpec
+from .model import PipelineSpec, as_list
+
+PARAM_TYPES = {"number": "float", "integer": "int", "string": "string", "boolean": "bool"}
+Columns = dict | None
+
+
+class _Pass:
+    def __init__(self, loaded: LoadedSpec, spec: PipelineSpec):
+        from etlc_runtime import expr
+
+        self.expr = expr
+        self.loaded = loaded
+        self.spec = spec
+        self.diags: list[Diagnostic] = []
+        self.params = {n: expr.Type(PARAM_TYPES.get((p or {}).get("type", "string"), "unknown"))
+                       for n, p in spec.params.items()}
+        self.out: dict[str, Columns] = {}
+
+    def expr_error(self, path: tuple, err: Any) -> None:
+        line, col, end_col = self.loaded.span_in_string(path, err.start, max(err.end, err.start + 1))
+        self.diags.append(Diagnostic(self.loaded.path, line, col, err.code, err.message, "error",
+                                     line if end_col else None, end_col, getattr(err, "help", None)))
+
+    def check(self, path: tuple, text: Any, columns: Columns, context: str, group_keys=()):
+        """Parse and type one expression; returns its Type or None when it does not parse."""
+        if not isinstance(text, str):
+            return None
+        try:
+            tree = self.expr.parse(text)
+        except self.expr.ExprError as err:
+            self.expr_error(path, err)
+            return None
+        typ, errors = self.expr.check(tree, columns, self.params, context, group_keys=tuple(group_keys))
+        for err in errors[:1]:
+            self.expr_error(path, err)
+        return None if errors else typ
+
+    def names(self, path: tuple, value: Any, columns: Columns, what: str, strip_minus: bool = False) -> None:
+        if columns is None:
+            return
+        items = value if isinstance(value, list) else [value]
+        for i, name in enumerate(items):
+            if not isinstance(name, str):
+                continue
+            col = name[1:] if strip_minus and name.startswith("-") else name
+            if col not in columns:
+                p = path + ((i,) if isinstance(value, list) else ())
+                offset = 1 if col is not name else 0
+                line, c = self.loaded.position_in_string(p, offset)
+                self.diags.append(Diagnostic(self.loaded.path, line, c, "E402",
+                                             f"unknown column '{col}' in {what}", "error", line, c + len(col),
+                                             did_you_mean(col, columns)))
+
+    def run(self, order: list[str]) -> list[Diagnostic]:
+        warned: set[str] = set()
+        for name in order:
+            step = self.spec.steps[name]
+            base = ("steps", name)
+            raw = step.raw
+            if step.kind == "read":
+                ds = self.spec.datasets.get(step.reads or "")
+                cols = None
+                if ds is not None and ds.columns is not None:
+                    cols = {c.name: self.expr.Type.from_spec(c.spec) for c in ds.columns}
+                elif ds is not None and ds.name not in warned:
+                    warned.add(ds.name)
+                    self.diags.append(self.loaded.diag(
+                        "W401", f"dataset '{ds.name}' declares no columns: expressions downstream of it are "
+                        "checked at run time", base + ("read",), severity="warning",
+                        help="declare its columns to have them checked now"))
+                if "filter" in raw:
+                    self.check(base + ("filter",), raw["filter"], cols, "filter")
+                if "select" in raw:
+                    self.names(base + ("select",), raw["select"], cols, f"select of step '{name}'")
+                    if cols is not None:
+                        cols = {c: cols[c] for c in as_list(raw["select"]) if c in cols}
+                self.out[name] = cols
+            elif step.kind == "transform":
+                self.out[name] = self.transform(name, base, raw)
+            elif step.kind in ("write", "call"):
+                src = [self.out.get(f) for f in as_list(raw.get("from")) if isinstance(f, str)]
+                self.out[name] = src[0] if step.kind == "write" and src else None
+            else:
+                self.out[name] = None
+            cols = self.out.get(name) if step.kind != "write" else self.out.get(name)
+            self.checks(name, base, raw, cols)
+        return self.diags
+
+    def transform(self, name: str, base: tuple, raw: Mapping[str, Any]) -> Columns:
+        sources = [f for f in as_list(raw.get("from")) if isinstance(f, str)]
+        cols = self.out.get(sources[0]) if sources else None
+        cols = dict(cols) if cols is not None else None
+        for i, j in enumerate(as_list(raw.get("join"))):
+            jpath = base + ("join",) + ((i,) if isinstance(raw.get("join"), list) else ())
+            if isinstance(j, dict):
+                cols = self.join(jpath, j, cols)
+        union = raw.get("union")
+        if union is not None and cols is not None:
+            for i, other in enumerate(as_list(union)):
+                oc = self.out.get(other) if isinstance(other, str) else None
+                if oc is not None and set(oc) != set(cols):
+                    missing = sorted(set(cols) ^ set(oc))
+                    p = base + ("union",) + ((i,) if isinstance(union, list) else ())
+                    self.diags.append(self.loaded.diag("E410", f"step '{other}' has different columns: "
+                                                       + ", ".join(missing), p))
+        if "filter" in raw:
+            self.check(base + ("filter",), raw["filter"], cols, "filter")
+        derive = raw.get("derive")
+        if isinstance(derive, dict):
+            for col, text in derive.items():
+                t = self.check(base + ("derive", col), text, cols, "row")
+                if cols is not None:
+                    cols[col] = t if t is not None else self.expr.Type("unknown")
+        if "aggregate" in raw or "group_by" in raw:
+            keys = [k for k in as_list(raw.get("group_by")) if isinstance(k, str)]
+            self.names(base + ("group_by",), raw.get("group_by", []), cols, f"group_by of step '{name}'")
+            new: dict | None = {k: cols[k] for k in keys if k in cols} if cols is not None else None
+            agg = raw.get("aggregate")
+            for col, text in (agg.items() if isinstance(agg, dict) else ()):
+                t = self.check(base + ("aggregate", col), text, cols, "aggregate", group_keys=keys)
+                if new is not None:
+                    new[col] = t if t is not None else self.expr.Type("unknown")
+            cols = new
+            if "having" in raw:
+                self.check(base + ("having",), raw["having"], cols, "filter")
+        if "select" in raw:
+            self.names(base + ("select",), raw["select"], cols, f"select of step '{name}'")
+            if cols is not None:
+                cols = {c: cols[c] for c in as_list(raw["select"]) if c in cols}
+        rename = raw.get("rename")
+        if isinstance(rename, dict) and cols is not None:
+            for old, new_name in rename.items():
+                if old not in cols:
+                    self.diags.append(self.loaded.diag("E402", f"unknown column '{old}' in rename of step '{name}'",
+                                                       base + ("rename", old), at="key", help=did_you_mean(old, cols)))
+                elif isinstance(new_name, str):
+                    cols = {(new_name if k == old else k): v for k, v in cols.items()}
+        if "drop" in raw:
+            self.names(base + ("drop",), raw["drop"], cols, f"drop of step '{name}'")
+            if cols is not None:
+                cols = {k: v for k, v in cols.items() if k not in as_list(raw["drop"])}
+        cast = raw.get("cast")
+        if isinstance(cast, dict) and cols is not None:
+            for col, typ in cast.items():
+                if col not in cols:
+                    self.diags.append(self.loaded.diag("E402", f"unknown column '{col}' in cast of step '{name}'",
+                                                       base + ("cast", col), at="key", help=did_you_mean(col, cols)))
+                else:
+                    cols[col] = self.expr.Type.from_spec(typ if isinstance(typ, dict) else {"type": typ})
+        if isinstance(raw.get("distinct"), list):
+            self.names(base + ("distinct",), raw["distinct"], cols, f"distinct of step '{name}'")
+        if "sort" in raw:
+            self.names(base + ("sort",), raw["sort"], cols, f"sort of step '{name}'", strip_minus=True)
+        return cols
+
+    def join(self, path: tuple, j: Mapping[str, Any], cols: Columns) -> Columns:
+        other = self.out.get(j.get("with")) if isinstance(j.get("with"), str) else None
+        on = j.get("on")
+        how = j.get("how", "inner")
+        if isinstance(on, dict):
+            left_keys, right_keys = list(on), list(on.values())
+        else:
+            left_keys = right_keys = [c for c in as_list(on) if isinstance(c, str)]
+        if cols is not None:
+            for k in left_keys:
+                if k not in cols:
+                    p = path + ("on", k) if isinstance(on, dict) else path + ("on", left_keys.index(k))
+                    self.diags.append(self.loaded.diag("E402", f"unknown column '{k}' in join", p,
+                                                       at="key" if isinstance(on, dict) else "value",
+                                                       help=did_you_mean(k, cols)))
+        if other is not None:
+            for k in right_keys:
+                if isinstance(k, str) and k not in other:
+                    self.diags.append(self.loaded.diag("E402", f"unknown column '{k}' in joined step '{j.get('with')}'",
+                                                       path + ("with",), help=did_you_mean(k, other)))
+        if cols is None or other is None:
+            return None
+        if how in ("semi", "anti"):
+            return cols
+        shared = set(left_keys) if not isinstance(on, dict) else set()
+        clash = sorted(c for c in other if c in cols and c not in shared)
+        if clash:
+            self.diags.append(self.loaded.diag("E409", f"join with '{j.get('with')}' gives clashing columns: "
+                                               + ", ".join(clash), path + ("with",),
+                                               help="rename or drop them in one of the inputs first"))
+        merged = dict(cols)
+        for c, t in other.items():
+            merged.setdefault(c, t)
+        return merged
+
+    def checks(self, name: str, base: tuple, raw: Mapping[str, Any], cols: Columns) -> None:
+        checks = raw.get("checks")
+        if isinstance(checks, dict):
+            for key in ("not_null", "unique"):
+                if key in checks:
+                    self.names(base + ("checks", key), checks[key], cols, f"checks of step '{name}'")
+            for i, text in enumerate(as_list(checks.get("expect"))):
+                p = base + ("checks", "expect") + ((i,) if isinstance(checks.get("expect"), list) else ())
+                self.check(p, text, cols, "filter")
+        metrics = raw.get("metrics")
+        if isinstance(metrics, dict):
+            for metric, text in metrics.items():
+                self.check(base + ("metrics", metric), text, cols, "metric")
+
+
+def check(loaded: LoadedSpec, spec: PipelineSpec, graph_ok: bool) -> list[Diagnostic]:
+    from .semantic import topo_order
+
+    if not graph_ok:
+        return []
+    return _Pass(loaded, spec).run(topo_order(spec))
