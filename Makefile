@@ -1,0 +1,37 @@
+# etlc: the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test validate compile bench clean
+
+$(BIN)/etlc: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/etlc
+
+## validate and compile the example specs, then run the demo pipeline end to end on local folders
+demo: install
+	$(BIN)/etlc validate specs/
+	$(BIN)/etlc compile specs/
+	$(BIN)/etlc run specs/demo_sales.yaml
+	@echo "demo outputs: data/out/ (sales_by_region/ Parquet partitions, top_products.csv); DAG files: generated_dags/"
+
+## the whole test suite (what .ci/run calls)
+test: install
+	$(BIN)/python -m pytest
+
+validate: install
+	$(BIN)/etlc validate specs/
+
+compile: install
+	$(BIN)/etlc compile specs/
+
+bench: install
+	$(BIN)/python benchmarks/validate_bench.py
+
+clean:
+	rm -rf .etlc data/out .pytest_cache

@@ -1,0 +1,143 @@
+"""`etlc run SPEC`: check, plan and run a pipeline locally, without Airflow.
+
+The same plan as the generated DAG runs through the same runtime executor. Progress is
+shown live per task and step (rows, partitions, seconds) and a summary table ends the run.
+A failing step prints its positioned cause (spec file, line of the step) and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .api import check_file
+from .compile import project_root, relative_spec_path, version
+from .diagnostics import Diagnostic, render_text
+from . import plan as plan_mod
+
+CODE_RUN_FAILED = "R001"
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_params(pairs: list[str], declared: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"--param expects NAME=VALUE, got {pair!r}")
+        name, value = pair.split("=", 1)
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise UsageError(f"unknown parameter {name!r} (declared: {known})")
+        kind = (declared[name] or {}).get("type", "string")
+        try:
+            if kind == "integer":
+                out[name] = int(value)
+            elif kind == "number":
+                out[name] = float(value)
+            elif kind == "boolean":
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                out[name] = value.lower() in ("true", "1", "yes")
+            elif kind in ("array", "object"):
+                out[name] = json.loads(value)
+            else:
+                out[name] = value
+        except ValueError as exc:
+            raise UsageError(f"parameter {name!r} expects {kind}, got {value!r}") from exc
+    return out
+
+
+class Progress:
+    """Prints one line per finished step and task; on a terminal, a live line per task."""
+
+    def __init__(self, out=sys.stderr):
+        self.out = out
+        self.live = out.isatty()
+        self.started: dict[str, float] = {}
+
+    def __call__(self, event: dict) -> None:
+        kind = event.get("event")
+        task = event.get("task")
+        if kind == "run_started":
+            print(f"running {event.get('pipeline')} as {event.get('run_id')}", file=self.out)
+        elif kind == "task_started":
+            self.started[task] = time.perf_counter()
+            if self.live:
+                print(f"  {task} ...", end="\r", file=self.out, flush=True)
+        elif kind == "step_finished":
+            rows = event.get("rows")
+            secs = event.get("seconds") or 0.0
+            print(f"  {task}/{event.get('step')}: {rows if rows is not None else '-'} rows"
+                  f" in {secs:.2f}s", file=self.out, flush=True)
+        elif kind == "task_finished":
+            print(f"✓ {task}: {event.get('rows')} rows, {event.get('partitions')} partitions, "
+                  f"{(event.get('seconds') or 0):.2f}s", file=self.out, flush=True)
+        elif kind == "task_failed":
+            print(f"✗ {task}: failed", file=self.out, flush=True)
+        elif kind == "task_skipped":
+            print(f"- {task}: skipped (an upstream task failed)", file=self.out, flush=True)
+
+
+def summary_table(summary: dict) -> str:
+    rows = [("task", "status", "rows", "partitions", "seconds")]
+    for t in summary["tasks"]:
+        rows.append((t["task"], t["status"], str(t.get("rows", "-")), str(t.get("partitions", "-")),
+                     f"{t['seconds']:.2f}" if "seconds" in t else "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def failure_diagnostic(error: Any, spec_path: str, fallback_line: int) -> Diagnostic:
+    line = getattr(error, "line", None) or fallback_line
+    step = getattr(error, "step", None)
+    message = getattr(error, "message", None) or str(error)
+    where = f"step '{step}' failed: " if step else ""
+    return Diagnostic(spec_path, int(line), 3 if step else 1, CODE_RUN_FAILED, f"{where}{message}")
+
+
+def run_command(args) -> int:
+    from .cli import _use_color, print_diagnostics
+
+    checked = check_file(args.spec)
+    sources = {checked.path: checked.loaded.lines} if checked.loaded else {}
+    if checked.diagnostics:
+        print_diagnostics(list(checked.diagnostics), args.format, _use_color(args.color), sources, out=sys.stderr)
+    if not checked.ok:
+        return 1
+    spec, loaded = checked.spec, checked.loaded
+    root = project_root(Path(args.spec).resolve().parent)
+    try:
+        params = parse_params(args.param, dict(spec.params))
+    except UsageError as exc:
+        print(f"etlc run: {exc}", file=sys.stderr)
+        return 2
+    lines = {name: loaded.key_pos(("steps", name))[0] for name in spec.steps}
+    plan = plan_mod.build(spec, relative_spec_path(Path(args.spec), root), loaded.text, lines, version())
+    payload = plan.pipeline_payload() | {"project_root": str(root)}
+    from etlc_runtime.local import run_pipeline
+
+    summary = run_pipeline(payload, params=params, logical_date=args.date, on_event=Progress(),
+                           project_root=str(root))
+    print("\n" + summary_table(summary), file=sys.stderr)
+    if summary["status"] != "success":
+        error = summary.get("error")
+        diag = failure_diagnostic(error, checked.path, 1)
+        if getattr(error, "step", None) in spec.steps:
+            line, col = loaded.key_pos(("steps", error.step))
+            diag = Diagnostic(diag.path, line, col, diag.code, diag.message)
+        print("\n" + render_text(diag, loaded.lines, _use_color(args.color)), file=sys.stderr)
+        return 1
+    outputs = sorted({s.get("path") for t in summary["tasks"] for s in t.get("steps", []) if s.get("path")})
+    print(f"\n{spec.id}: success in {summary['seconds']:.2f}s (run {summary['run_id']})", file=sys.stderr)
+    for out in outputs:
+        print(f"  wrote {out}", file=sys.stderr)
+    return 0
