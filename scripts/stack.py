@@ -134,7 +134,7 @@ def pg_url(s: Settings, db: str, driver: str = "postgresql+psycopg") -> str:
 def pg_ensure_database(s: Settings, db: str) -> None:
     """Create database `db` when missing (psycopg when importable, else psql)."""
     try:
-        import psycopg  # noqa: PLC0415
+        import psycopg
 
         kw = {"host": s.pg_host, "port": s.pg_port, "user": s.pg_user, "dbname": "postgres"}
         if pg_password():
@@ -263,6 +263,13 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
     })
+    extra_dags = s.extra.get("extra_dags") or []
+    if extra_dags:
+        local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+        bundles = [{"name": "dags-folder", "classpath": local, "kwargs": {"path": s.dags_folder}}]
+        bundles += [{"name": f"extra-dags-{i}", "classpath": local, "kwargs": {"path": d}}
+                    for i, d in enumerate(extra_dags, 1)]
+        env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
     if s.statsd_host:
         env.update({
             "AIRFLOW__METRICS__STATSD_ON": "True",
@@ -319,7 +326,7 @@ def alive(pid: int | None) -> bool:
     # A zombie child of ours counts as dead.
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
 
@@ -377,8 +384,8 @@ def group_alive(pgid: int) -> bool:
         if not d.name.isdigit():
             continue
         try:
-            fields = (d / "stat").read_text().split(")")[-1].split()
-        except OSError:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
             return True
@@ -408,7 +415,7 @@ def tail_log(s: Settings, name: str, lines: int = 30) -> str:
 
 
 def http_json(url: str, timeout: float = 3.0):
-    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())
 
 
@@ -447,8 +454,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         dask_dashboard_port=args.dask_dashboard_port, dask_workers=args.dask_workers,
         mlflow_port=args.mlflow_port,
         pg_host=args.pg_host, pg_port=args.pg_port, pg_user=args.pg_user,
+        airflow_db=args.airflow_db,
         redis_host=args.redis_host, redis_port=args.redis_port,
         statsd_host=args.statsd_host or "", statsd_port=args.statsd_port,
+        extra={"extra_dags": [str(Path(d).resolve()) for d in args.extra_dags]},
     )
     for sub in ("pids", "logs", "airflow"):
         (state / sub).mkdir(parents=True, exist_ok=True)
@@ -497,7 +506,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  not reachable at {s.redis_host}:{s.redis_port} (only needed with --celery); e.g.\n{how}")
     if args.celery:
         try:
-            import airflow.providers.celery  # noqa: F401, PLC0415
+            import airflow.providers.celery
         except ImportError:
             print("error: --celery needs the Celery provider: pip install apache-airflow-providers-celery")
             return 1
@@ -518,7 +527,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                       "--local-directory", str(state / "dask")], env)
 
     print("MLflow:")
-    import importlib.util  # noqa: PLC0415
+    import importlib.util
 
     if args.no_mlflow:
         s.mlflow = "skipped: --no-mlflow"
@@ -548,7 +557,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"  migrating the metadata database ({'postgres' if s.postgres else 'sqlite'}) ...")
     t0 = time.monotonic()
     mig = subprocess.run(airflow + ["db", "migrate"], env=aenv, cwd=str(ROOT),
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     with open(log_file(s, "airflow-db-migrate"), "a") as f:
         f.write(mig.stdout + mig.stderr)
     if mig.returncode != 0:
@@ -592,8 +601,8 @@ def service_rows(s: Settings) -> list[dict]:
                  else f"{rs} (not used)", "pid": None, "port": s.redis_port,
                  "url": f"redis://{s.redis_host}:{s.redis_port}", "managed": False})
     ports = {
-        "dask-scheduler": (s.dask_port, f"tcp://{s.host}:{s.dask_port}  dashboard "
-                                        f"http://{s.host}:{s.dask_dashboard_port}/status"),
+        "dask-scheduler": (s.dask_port, (f"tcp://{s.host}:{s.dask_port}  dashboard "
+                                         f"http://{s.host}:{s.dask_dashboard_port}/status")),
         "mlflow": (s.mlflow_port, f"http://{s.host}:{s.mlflow_port}"),
         "airflow-api-server": (s.api_port, s.api_url),
     }
@@ -629,7 +638,8 @@ def print_status(s: Settings) -> None:
         parts = [f"{k}={(v or {}).get('status')}" for k, v in h.items() if isinstance(v, dict)]
         print(f"airflow health: {' '.join(parts)}")
     print(f"executor: {s.executor}   metadata db: "
-          f"{'postgres/' + s.airflow_db if s.postgres else 'sqlite'}   dags: {s.dags_folder}")
+          f"{'postgres/' + s.airflow_db if s.postgres else 'sqlite'}   dags: "
+          + " ".join([s.dags_folder, *(s.extra.get("extra_dags") or [])]))
     print(f"state: {s.state_dir}")
 
 
@@ -662,7 +672,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     if s is None:
         print(f"no stack state in {args.state_dir}: run `up` first", file=sys.stderr)
         return 1
-    import shlex  # noqa: PLC0415
+    import shlex
 
     for k, v in sorted(base_env(s).items()):
         if k.startswith(("AIRFLOW_CONN_", "ETLC_", "DASK_", "MLFLOW_")):
@@ -677,26 +687,30 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start the stack")
     up.add_argument("--dags-folder", default=str(ROOT / "generated_dags"))
+    up.add_argument("--extra-dags", action="append", default=[], metavar="DIR",
+                    help="another folder of DAG files, as a DAG bundle of its own (repeatable)")
     up.add_argument("--celery", action="store_true",
                     help="CeleryExecutor on Redis with a Celery worker (default: LocalExecutor)")
     up.add_argument("--sqlite", action="store_true", help="SQLite metadata DB even if Postgres runs")
     up.add_argument("--no-mlflow", action="store_true")
-    up.add_argument("--api-port", type=int, default=int(os.environ.get("ETLC_STACK_API_PORT", 8080)))
-    up.add_argument("--dask-port", type=int, default=int(os.environ.get("ETLC_STACK_DASK_PORT", 8786)))
+    up.add_argument("--api-port", type=int, default=int(os.environ.get("ETLC_STACK_API_PORT", "8080")))
+    up.add_argument("--dask-port", type=int, default=int(os.environ.get("ETLC_STACK_DASK_PORT", "8786")))
     up.add_argument("--dask-dashboard-port", type=int,
-                    default=int(os.environ.get("ETLC_STACK_DASK_DASHBOARD_PORT", 8787)))
+                    default=int(os.environ.get("ETLC_STACK_DASK_DASHBOARD_PORT", "8787")))
     up.add_argument("--dask-workers", type=int, default=2)
     up.add_argument("--dask-memory", default="2GiB", help="memory limit per Dask worker")
     up.add_argument("--mlflow-port", type=int,
-                    default=int(os.environ.get("ETLC_STACK_MLFLOW_PORT", 5000)))
+                    default=int(os.environ.get("ETLC_STACK_MLFLOW_PORT", "5000")))
     up.add_argument("--pg-host", default=os.environ.get("ETLC_PG_HOST", "127.0.0.1"))
-    up.add_argument("--pg-port", type=int, default=int(os.environ.get("ETLC_PG_PORT", 5432)))
+    up.add_argument("--pg-port", type=int, default=int(os.environ.get("ETLC_PG_PORT", "5432")))
     up.add_argument("--pg-user", default=os.environ.get("ETLC_PG_USER", "postgres"))
+    up.add_argument("--airflow-db", default=os.environ.get("ETLC_STACK_AIRFLOW_DB", "etlc_airflow"),
+                    help="Postgres database for Airflow's metadata (created when missing)")
     up.add_argument("--redis-host", default=os.environ.get("ETLC_REDIS_HOST", "127.0.0.1"))
-    up.add_argument("--redis-port", type=int, default=int(os.environ.get("ETLC_REDIS_PORT", 6379)))
+    up.add_argument("--redis-port", type=int, default=int(os.environ.get("ETLC_REDIS_PORT", "6379")))
     up.add_argument("--statsd-host", default=os.environ.get("ETLC_STATSD_HOST"),
                     help="send Airflow's and the runtime's StatsD metrics there")
-    up.add_argument("--statsd-port", type=int, default=int(os.environ.get("ETLC_STATSD_PORT", 9125)))
+    up.add_argument("--statsd-port", type=int, default=int(os.environ.get("ETLC_STATSD_PORT", "9125")))
     up.add_argument("--wait", type=float, default=240.0,
                     help="seconds to wait for Airflow to be healthy (0: do not wait)")
     st = sub.add_parser("status", help="print each service's state and port")
