@@ -10,12 +10,13 @@ pipeline's task plans in the (topological) order given, as one run with a run id
   (``step_finished`` carries ``rows``, ``seconds`` and, for writes, ``path``/``partitions``)
 - ``{"event": "task_finished", "task", "rows", "partitions", "seconds", "manifest"}``
 - ``{"event": "task_failed", "task", "error": StepError, "message": str}``
-- ``{"event": "task_skipped", "task"}`` (after a failure)
+- ``{"event": "task_skipped", "task"}`` (downstream of a failed task; tasks carry
+  ``upstream``, else everything after a failure is skipped)
 - ``{"event": "run_finished", "status", "seconds"}``
 
 It returns the summary: ``{"pipeline", "run_id", "status": "success" | "failed", "seconds",
 "tasks": [{"task", "status", "rows", "partitions", "seconds", "manifest", "steps"}],
-"error": StepError | None}``.  A failure stops the run (later tasks are skipped); the CLI
+"error": StepError | None}``.  A failure skips the tasks downstream of it; the CLI
 prints ``summary["error"]`` (its ``spec``/``line``/``step`` point into the YAML) and exits
 non-zero.
 """
@@ -39,6 +40,25 @@ def _as_datetime(value) -> _dt.datetime:
         return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc)
     parsed = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+
+
+def task_payload(plan: Mapping[str, Any], pipeline_plan: Mapping[str, Any],
+                 index: int = 0) -> dict:
+    """The executor's task plan for one entry of ``pipeline_plan["tasks"]``.
+
+    Operator tasks may come as ``{"kind": "operator", "operator": "pkg.mod:Class",
+    "args": {...}}`` without steps: they become a one-step plan here.
+    """
+    plan = dict(plan)
+    plan.setdefault("pipeline", pipeline_plan.get("pipeline"))
+    plan.setdefault("spec", pipeline_plan.get("spec"))
+    task_id = plan.get("task") or plan.get("task_id") or f"task_{index}"
+    plan["task"] = task_id
+    if not plan.get("steps") and plan.get("operator"):
+        plan["steps"] = [{"name": task_id, "line": plan.get("line"), "kind": "operator",
+                          "operator": plan["operator"], "args": dict(plan.get("args") or {})}]
+        plan.setdefault("output", None)
+    return plan
 
 
 def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | None = None,
@@ -73,10 +93,14 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
                                "seconds": 0.0, "tasks": [], "error": None,
                                "logical_date": when.isoformat()}
     emit("run_started", tasks=[t.get("task") for t in tasks])
-    failed = False
-    for plan in tasks:
+    not_ok: set[str] = set()
+    for index, plan in enumerate(tasks):
+        plan = task_payload(plan, pipeline_plan, index)
         task_id = plan.get("task")
-        if failed:
+        upstream = plan.get("upstream")
+        blocked = (bool(not_ok & set(upstream)) if upstream is not None else bool(not_ok))
+        if blocked:
+            not_ok.add(task_id)
             summary["tasks"].append({"task": task_id, "status": "skipped"})
             emit("task_skipped", task=task_id)
             continue
@@ -87,9 +111,9 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             err = exc if isinstance(exc, StepError) else StepError(
                 None, f"{type(exc).__name__}: {exc}", spec=plan.get("spec"), cause=exc)
-            failed = True
+            not_ok.add(task_id)
             summary["status"] = "failed"
-            summary["error"] = err
+            summary["error"] = summary["error"] or err
             summary["tasks"].append({"task": task_id, "status": "failed",
                                      "seconds": round(time.perf_counter() - t0, 6),
                                      "error": str(err)})

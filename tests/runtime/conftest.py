@@ -1,0 +1,43 @@
+"""Fixtures of the runtime tests: a project folder on tmp_path and a DuckDB reference."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A project root (pyproject.toml) that relative paths resolve against."""
+    root = tmp_path / "proj"
+    (root / "specs").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "specs" / "p.yaml").write_text("etlc: 1\n")
+    monkeypatch.setenv("ETLC_PROJECT_ROOT", str(root))
+    monkeypatch.delenv("ETLC_STATSD_HOST", raising=False)
+    return root
+
+
+@pytest.fixture
+def duck():
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    yield con
+    con.close()
+
+
+def needs_expr():
+    """Skip when the expression evaluator (etlc_runtime.expr, pandas back end) is absent."""
+    from etlc_runtime import _expr
+    try:
+        _expr.backend()
+    except ImportError as exc:
+        pytest.skip(f"expression evaluator not available yet: {exc}")
+
+
+@pytest.fixture
+def expr_backend():
+    needs_expr()
