@@ -1,0 +1,36 @@
+"""etlc's expression language: grammar, AST, type rules and evaluators.
+
+Compile-time API (no dataframe library imported)::
+
+    parse(text) -> Expr                       # cached; ExprError E401 on bad syntax
+    check(expr, columns, params, context, group_keys=()) -> (Type, [ExprError])
+    columns_used(expr), params_used(expr), is_aggregate(expr)
+
+Run-time API (pandas; imported on first use)::
+
+    evaluate(expr, df, params), apply_filter(expr, df, params),
+    aggregate(df, group_by, aggs, params, having=None), metric(expr, df, params)
+
+and the same on Dask in ``etlc_runtime.expr.dask_eval``; ``etlc_runtime.expr.sql.to_sql``
+renders an expression as DuckDB SQL.
+"""
+from __future__ import annotations
+
+from .ast import Expr, unparse
+from .errors import EvalError, ExprError
+from .parser import parse
+from .typecheck import check, columns_used, is_aggregate, params_used
+from .types import FUNCTIONS, Type
+
+__all__ = ["parse", "check", "Type", "Expr", "ExprError", "EvalError", "columns_used",
+           "params_used", "is_aggregate", "unparse", "FUNCTIONS", "evaluate", "apply_filter",
+           "aggregate", "metric"]
+
+_LAZY = {"evaluate", "apply_filter", "aggregate", "metric"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import pandas_eval
+        return getattr(pandas_eval, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

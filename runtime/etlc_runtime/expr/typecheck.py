@@ -1,0 +1,286 @@
+"""Compile-time checking: names, types, arity and aggregate placement."""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from typing import Mapping
+
+from . import ast as A
+from .errors import ExprError
+from .types import (AGGREGATES, BOOL, DATE, FLOAT, FUNCTIONS, INT, NOT_CONST, NULL, STRING,
+                    TIMESTAMP, UNKNOWN, Type, arith_result, comparable, decimal, is_open)
+
+CONTEXTS = ("row", "filter", "aggregate", "having", "metric")
+
+
+def _suggest(name: str, options) -> str | None:
+    options = list(options)
+    lower = {o.lower(): o for o in options}
+    if name.lower() in lower:
+        return f"did you mean '{lower[name.lower()]}'?"
+    m = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean '{m[0]}'?" if m else None
+
+
+def _literal_type(e: A.Literal) -> Type:
+    if e.kind == "decimal":
+        exp = e.value.as_tuple().exponent
+        return decimal(max(0, -exp) if isinstance(exp, int) else 0)
+    return {"int": INT, "float": FLOAT, "string": STRING, "bool": BOOL, "null": NULL,
+            "date": DATE, "timestamp": TIMESTAMP}[e.kind]
+
+
+def _temporal_literal_ok(e: A.Expr, target: Type) -> bool:
+    """A string literal compared with a date/timestamp is read as one (as in SQL)."""
+    if not (isinstance(e, A.Literal) and e.kind == "string"):
+        return False
+    try:
+        if target.name == "date":
+            dt.date.fromisoformat(e.value)
+        else:
+            dt.datetime.fromisoformat(e.value)
+        return True
+    except ValueError:
+        return False
+
+
+class Checker:
+    def __init__(self, columns: Mapping[str, Type] | None, params: Mapping[str, Type] | None,
+                 context: str, group_keys=()):
+        if context not in CONTEXTS:
+            raise ValueError(f"context must be one of {CONTEXTS}, not {context!r}")
+        self.columns = columns
+        self.params = params
+        self.context = context
+        self.group_keys = set(group_keys or ())
+        self.errors: list[ExprError] = []
+        self.types: dict[int, Type] = {}
+
+    def err(self, code, message, node_or_span, help=None):
+        if isinstance(node_or_span, tuple):
+            s, e = node_or_span
+        else:
+            s, e = node_or_span.start, node_or_span.end
+        self.errors.append(ExprError(code, message, s, e, help))
+
+    def check(self, e: A.Expr) -> Type:
+        t = self.visit(e, None)
+        if self.context in ("filter", "having") and t.name not in ("bool", "null", "unknown"):
+            self.err("E405", f"a {self.context} must be a boolean expression, got {t}", e,
+                     "compare the value, e.g. x > 0, or test it with 'is not null'")
+        return t
+
+    def visit(self, e: A.Expr, agg: A.Call | None) -> Type:
+        t = self._visit(e, agg)
+        self.types[id(e)] = t
+        return t
+
+    # ------------------------------------------------------------------------------
+    def _visit(self, e: A.Expr, agg) -> Type:
+        if isinstance(e, A.Literal):
+            return _literal_type(e)
+        if isinstance(e, A.Column):
+            return self._column(e, agg)
+        if isinstance(e, A.Param):
+            if self.params is None:
+                return UNKNOWN
+            if e.name not in self.params:
+                hint = _suggest(e.name, self.params)
+                self.err("E404", f"unknown parameter '${e.name}'", e,
+                         hint.replace("'", "'$", 1) if hint else None)
+                return UNKNOWN
+            return self.params[e.name]
+        if isinstance(e, A.Unary):
+            t = self.visit(e.operand, agg)
+            if e.op == "not":
+                if t.name not in ("bool", "null", "unknown"):
+                    self.err("E405", f"'not' needs a bool, got {t}", e.operand)
+                    return UNKNOWN
+                return BOOL
+            if t.name not in ("int", "float", "decimal", "null", "unknown"):
+                self.err("E405", f"unary '-' needs a number, got {t}", e.operand)
+                return UNKNOWN
+            return INT if t.name == "null" else t
+        if isinstance(e, A.Binary):
+            return self._binary(e, agg)
+        if isinstance(e, A.IsNull):
+            self.visit(e.operand, agg)
+            return BOOL
+        if isinstance(e, A.InList):
+            t = self.visit(e.operand, agg)
+            for item in e.items:
+                it = self.visit(item, agg)
+                if not self._comparable(e.operand, t, item, it):
+                    self.err("E405", f"cannot compare {t} with {it} in 'in'", item)
+            return BOOL
+        if isinstance(e, A.Between):
+            t = self.visit(e.operand, agg)
+            for b in (e.low, e.high):
+                bt = self.visit(b, agg)
+                if not self._comparable(e.operand, t, b, bt):
+                    self.err("E405", f"cannot compare {t} with {bt} in 'between'", b)
+            return BOOL
+        if isinstance(e, A.Call):
+            return self._call(e, agg)
+        if isinstance(e, A.Cast):
+            return self._cast(e, agg)
+        raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
+
+    def _column(self, e: A.Column, agg) -> Type:
+        if self.columns is not None and e.name not in self.columns:
+            self.err("E402", f"unknown column '{e.name}'", e, _suggest(e.name, self.columns))
+            return UNKNOWN
+        if agg is None and self.context in ("aggregate", "having", "metric") \
+                and e.name not in self.group_keys:
+            if self.context == "metric":
+                self.err("E408", f"column '{e.name}' must be inside an aggregate function in a "
+                                 f"metric", e, f"e.g. sum({e.name}) or first({e.name})")
+            else:
+                self.err("E408", f"column '{e.name}' is neither a group key nor inside an "
+                                 f"aggregate function", e,
+                         f"add '{e.name}' to group_by or aggregate it, e.g. first({e.name})")
+        if self.columns is None:
+            return UNKNOWN
+        return self.columns[e.name]
+
+    def _comparable(self, le, lt: Type, re_, rt: Type) -> bool:
+        if comparable(lt, rt):
+            return True
+        if lt.name in ("date", "timestamp") and _temporal_literal_ok(re_, lt):
+            return True
+        if rt.name in ("date", "timestamp") and _temporal_literal_ok(le, rt):
+            return True
+        return False
+
+    def _binary(self, e: A.Binary, agg) -> Type:
+        lt = self.visit(e.left, agg)
+        rt = self.visit(e.right, agg)
+        op = e.op
+        if op in ("and", "or"):
+            ok = True
+            for node, t in ((e.left, lt), (e.right, rt)):
+                if t.name not in ("bool", "null", "unknown"):
+                    self.err("E405", f"'{op}' needs bools, got {t}", node)
+                    ok = False
+            return BOOL if ok else UNKNOWN
+        if op in ("=", "!=", "<", "<=", ">", ">="):
+            if not self._comparable(e.left, lt, e.right, rt):
+                blame = e.right
+                if lt.name == "vector":
+                    blame = e.left
+                self.err("E405", f"cannot compare {lt} with {rt}", blame)
+                return UNKNOWN
+            return BOOL
+        if op == "||":
+            ok = True
+            for node, t in ((e.left, lt), (e.right, rt)):
+                if t.name not in ("string", "null", "unknown"):
+                    self.err("E405", f"'||' needs strings, got {t}", node,
+                             f"convert it first: cast(... as string)")
+                    ok = False
+            return STRING if ok else UNKNOWN
+        r = arith_result(op, lt, rt)
+        if isinstance(r, str):
+            side, msg = r.split(": ", 1)
+            self.err("E405", msg, e.left if side == "left" else e.right)
+            return UNKNOWN
+        return r
+
+    def _call(self, e: A.Call, agg) -> Type:
+        f = FUNCTIONS.get(e.name)
+        if f is None:
+            self.err("E403", f"unknown function '{e.name}'", (e.start, e.name_end),
+                     _suggest(e.name, FUNCTIONS))
+            for a in e.args:
+                self.visit(a, agg)
+            return UNKNOWN
+        inner_agg = agg
+        if f.aggregate:
+            if self.context in ("row", "filter"):
+                self.err("E407", f"aggregate function '{e.name}' is not allowed in a "
+                                 f"{self.context} expression", e,
+                         "aggregates belong in aggregate, having and metrics")
+            elif agg is not None:
+                self.err("E407", f"aggregate function '{e.name}' inside another aggregate "
+                                 f"'{agg.name}'", e)
+            inner_agg = e
+        if e.star and not f.star:
+            self.err("E406", f"{e.name}(*) is not allowed; only count(*)", e)
+            return UNKNOWN
+        n = len(e.args)
+        arg_types = [self.visit(a, inner_agg) for a in e.args]
+        if e.star:
+            return INT
+        if n < f.min_args or (f.max_args is not None and n > f.max_args):
+            if f.min_args == f.max_args:
+                want = f"{f.min_args} argument{'s' if f.min_args != 1 else ''}"
+            elif f.max_args is None:
+                want = f"at least {f.min_args} argument{'s' if f.min_args != 1 else ''}"
+            else:
+                want = f"{f.min_args} to {f.max_args} arguments"
+            if e.name == "count" and n == 0:
+                want = "one argument or *"
+            self.err("E406", f"{e.name}() takes {want}, got {n}", e, f.signature)
+            return UNKNOWN
+        consts = [a.value if isinstance(a, A.Literal) else NOT_CONST for a in e.args]
+        r = f.resolve(arg_types, consts)
+        if isinstance(r, tuple):
+            i, msg = r
+            self.err("E405", f"{e.name}(): {msg}", e.args[i], f.signature)
+            return UNKNOWN
+        return r
+
+    def _cast(self, e: A.Cast, agg) -> Type:
+        t = self.visit(e.operand, agg)
+        target = e.target
+        tt = Type(target.name, target.scale) if target.name == "decimal" else Type(target.name)
+        allowed = {
+            "int": {"int", "float", "decimal", "string", "bool"},
+            "float": {"int", "float", "decimal", "string", "bool"},
+            "decimal": {"int", "float", "decimal", "string"},
+            "string": {"int", "float", "decimal", "string", "bool", "date", "timestamp"},
+            "bool": {"int", "string", "bool"},
+            "date": {"string", "date", "timestamp"},
+            "timestamp": {"string", "date", "timestamp"},
+        }[tt.name]
+        if not is_open(t) and t.name not in allowed:
+            self.err("E405", f"cannot cast {t} to {tt}", e.operand)
+            return UNKNOWN
+        return tt
+
+
+def infer(expr: A.Expr, columns, params, context: str = "row", group_keys=()):
+    """(result type, errors, {id(node): Type}) - the evaluators use the node types."""
+    c = Checker(columns, params, context, group_keys)
+    t = c.check(expr)
+    return t, c.errors, c.types
+
+
+def check(expr: A.Expr, columns: Mapping[str, Type] | None, params: Mapping[str, Type] | None,
+          context: str = "row", group_keys=()) -> tuple[Type, list[ExprError]]:
+    """Type-check an expression.
+
+    columns: the known columns and their types, or None when unknown (column checks are
+    skipped and column types are ``unknown``).  params: the ``$params`` and their types.
+    context: ``row`` (derive), ``filter`` (must be bool), ``aggregate`` (aggregate
+    functions allowed; bare columns must be group keys), ``having`` (as aggregate, and must
+    be bool) or ``metric`` (aggregate over the whole output; no bare columns).
+    Returns the result type and every error found (the type is ``unknown`` where errors
+    leave it undetermined)."""
+    t, errors, _ = infer(expr, columns, params, context, group_keys)
+    errors.sort(key=lambda x: (x.start, x.end))
+    return t, errors
+
+
+def columns_used(expr: A.Expr) -> set[str]:
+    return {n.name for n in A.walk(expr) if isinstance(n, A.Column)}
+
+
+def params_used(expr: A.Expr) -> set[str]:
+    return {n.name for n in A.walk(expr) if isinstance(n, A.Param)}
+
+
+def is_aggregate(expr: A.Expr) -> bool:
+    """Whether the expression contains an aggregate function call."""
+    return any(isinstance(n, A.Call) and n.name in AGGREGATES for n in A.walk(expr))
+

@@ -1,0 +1,400 @@
+"""Types, the function table and the type rules of the expression language.
+
+Independent of any dataframe library: the type checker (compile time) and every
+evaluator (pandas, Dask, SQL rendering) use these same rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+__all__ = ["Type", "TYPE_NAMES", "FUNCTIONS", "Function", "unify", "arith_result",
+           "is_numeric", "is_temporal", "comparable", "INT", "FLOAT", "STRING", "BOOL",
+           "DATE", "TIMESTAMP", "NULL", "UNKNOWN", "VECTOR", "decimal"]
+
+TYPE_NAMES = ("int", "float", "decimal", "string", "bool", "date", "timestamp", "vector",
+              "null", "unknown")
+
+
+@dataclass(frozen=True)
+class Type:
+    """A column or expression type.
+
+    ``name`` is one of ``int float decimal string bool date timestamp vector null unknown``;
+    ``scale`` is the number of digits after the point of a ``decimal``; ``size`` the length
+    of a ``vector``.  ``null`` is the type of the ``null`` literal (it unifies with any
+    type); ``unknown`` is a type not known before run time (columns undeclared)."""
+
+    name: str
+    scale: int | None = None
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in TYPE_NAMES:
+            raise ValueError(f"unknown type name {self.name!r}; expected one of {TYPE_NAMES}")
+
+    @classmethod
+    def from_spec(cls, spec: Mapping | str) -> "Type":
+        """Build from a dataset column mapping, e.g. ``{"type": "decimal", "scale": 2}``,
+        ``{"type": "vector", "size": 384}`` or just ``"int"``."""
+        if isinstance(spec, str):
+            spec = {"type": spec}
+        name = spec.get("type")
+        aliases = {"integer": "int", "number": "float", "double": "float", "boolean": "bool",
+                   "str": "string", "text": "string", "datetime": "timestamp"}
+        name = aliases.get(name, name)
+        if name == "decimal":
+            return cls("decimal", int(spec.get("scale", 0) or 0))
+        if name == "vector":
+            size = spec.get("size")
+            return cls("vector", None, int(size) if size is not None else None)
+        return cls(name)
+
+    def __str__(self) -> str:
+        if self.name == "decimal" and self.scale is not None:
+            return f"decimal({self.scale})"
+        if self.name == "vector" and self.size is not None:
+            return f"vector({self.size})"
+        return self.name
+
+
+INT = Type("int")
+FLOAT = Type("float")
+STRING = Type("string")
+BOOL = Type("bool")
+DATE = Type("date")
+TIMESTAMP = Type("timestamp")
+NULL = Type("null")
+UNKNOWN = Type("unknown")
+VECTOR = Type("vector")
+
+
+def decimal(scale: int) -> Type:
+    return Type("decimal", scale)
+
+
+def is_numeric(t: Type) -> bool:
+    return t.name in ("int", "float", "decimal")
+
+
+def is_temporal(t: Type) -> bool:
+    return t.name in ("date", "timestamp")
+
+
+def is_open(t: Type) -> bool:
+    """null or unknown: fits anywhere."""
+    return t.name in ("null", "unknown")
+
+
+def unify(a: Type, b: Type) -> Type | None:
+    """The common type of two values (for if, coalesce, in, comparisons, union);
+    None when there is none."""
+    if a.name == "unknown" or b.name == "unknown":
+        return UNKNOWN
+    if a.name == "null":
+        return b
+    if b.name == "null":
+        return a
+    if a == b:
+        return a
+    if a.name == b.name == "decimal":
+        return decimal(max(a.scale or 0, b.scale or 0))
+    if a.name == b.name:  # vectors of different sizes
+        return Type(a.name)
+    if is_numeric(a) and is_numeric(b):
+        names = {a.name, b.name}
+        if "float" in names:
+            return FLOAT
+        # int with decimal
+        return a if a.name == "decimal" else b
+    if is_temporal(a) and is_temporal(b):
+        return TIMESTAMP
+    return None
+
+
+def comparable(a: Type, b: Type) -> bool:
+    if is_open(a) or is_open(b):
+        return True
+    if a.name == "vector" or b.name == "vector":
+        return False
+    return unify(a, b) is not None
+
+
+def arith_result(op: str, a: Type, b: Type) -> Type | str:
+    """Result type of ``a op b`` for ``+ - * / %``, or an error message naming the
+    operand at fault as ``'left: ...'`` / ``'right: ...'``."""
+    if op in ("+", "-"):
+        # date arithmetic: date +/- int -> date, int + date -> date, date - date -> int
+        if a.name == "date" and (b.name in ("int", "null", "unknown")):
+            return DATE
+        if op == "+" and b.name == "date" and a.name in ("int", "null", "unknown"):
+            return DATE
+        if op == "-" and a.name == "date" and b.name == "date":
+            return INT
+    for side, t in (("left", a), ("right", b)):
+        if not (is_numeric(t) or is_open(t)):
+            return f"{side}: operator '{op}' needs numbers, got {t}"
+    if a.name == "unknown" or b.name == "unknown":
+        return FLOAT if op == "/" else UNKNOWN
+    if op == "/":
+        return FLOAT
+    if a.name == "null" and b.name == "null":
+        return INT
+    a = b if a.name == "null" else a
+    b = a if b.name == "null" else b
+    if "float" in (a.name, b.name):
+        return FLOAT
+    if a.name == b.name == "int":
+        return INT
+    sa = a.scale or 0 if a.name == "decimal" else 0
+    sb = b.scale or 0 if b.name == "decimal" else 0
+    if op == "*":
+        return decimal(sa + sb)
+    return decimal(max(sa, sb))
+
+
+# -- the function table ----------------------------------------------------------------
+
+# A resolver gets the argument types and the constant value of each argument (or a
+# sentinel when not constant) and returns the result type, or (index, message) naming the
+# argument at fault.
+Resolver = Callable[[Sequence[Type], Sequence[object]], "Type | tuple[int, str]"]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    min_args: int
+    max_args: int | None
+    aggregate: bool
+    resolve: Resolver
+    signature: str
+    result_doc: str
+    nulls: str
+    doc: str
+    star: bool = False  # accepts count(*)
+
+
+NOT_CONST = object()
+
+
+def _need(pred: Callable[[Type], bool], what: str, i: int, t: Type):
+    if is_open(t) or pred(t):
+        return None
+    return (i, f"argument {i + 1} must be {what}, got {t}")
+
+
+def _numeric_same(args, consts):
+    return _need(is_numeric, "a number", 0, args[0]) or args[0]
+
+
+def _to_float(args, consts):
+    return _need(is_numeric, "a number", 0, args[0]) or FLOAT
+
+
+def _string_fn(result):
+    def r(args, consts):
+        for i, t in enumerate(args):
+            err = _need(lambda x: x.name == "string", "a string", i, t)
+            if err:
+                return err
+        return result
+    return r
+
+
+def _round(args, consts):
+    err = _need(is_numeric, "a number", 0, args[0])
+    if err:
+        return err
+    n = 0
+    if len(args) == 2:
+        err = _need(lambda t: t.name == "int", "an int", 1, args[1])
+        if err:
+            return err
+        if consts[1] is NOT_CONST:
+            if args[0].name == "decimal":
+                return (1, "the digits of round(decimal, n) must be a constant")
+        else:
+            n = consts[1]
+    t = args[0]
+    if t.name == "decimal":
+        return decimal(max(0, min(t.scale or 0, n if isinstance(n, int) else 0)))
+    return t if not is_open(t) else UNKNOWN
+
+
+def _floor_ceil(args, consts):
+    err = _need(is_numeric, "a number", 0, args[0])
+    if err:
+        return err
+    t = args[0]
+    return decimal(0) if t.name == "decimal" else (t if not is_open(t) else UNKNOWN)
+
+
+def _substr(args, consts):
+    err = _need(lambda t: t.name == "string", "a string", 0, args[0])
+    for i in range(1, len(args)):
+        err = err or _need(lambda t: t.name == "int", "an int", i, args[i])
+    return err or STRING
+
+
+def _date_part(args, consts):
+    return _need(is_temporal, "a date or timestamp", 0, args[0]) or INT
+
+
+def _to_temporal(result):
+    def r(args, consts):
+        t = args[0]
+        if len(args) == 2:
+            return (_need(lambda x: x.name == "string", "a string", 0, t)
+                    or _need(lambda x: x.name == "string", "a format string", 1, args[1])
+                    or result)
+        ok = (lambda x: x.name == "string" or is_temporal(x)
+              or (result.name == "timestamp" and is_numeric(x)))
+        what = ("a string, date, timestamp or number (epoch seconds)" if result == TIMESTAMP
+                else "a string, date or timestamp")
+        return _need(ok, what, 0, t) or result
+    return r
+
+
+def _if(args, consts):
+    err = _need(lambda t: t.name == "bool", "a bool (the condition)", 0, args[0])
+    if err:
+        return err
+    u = unify(args[1], args[2])
+    if u is None:
+        return (2, f"if() branches have different types: {args[1]} and {args[2]}")
+    return u
+
+
+def _coalesce(args, consts):
+    u = args[0]
+    for i, t in enumerate(args[1:], 1):
+        nu = unify(u, t)
+        if nu is None:
+            return (i, f"coalesce() arguments have different types: {u} and {t}")
+        u = nu
+    return u
+
+
+def _count(args, consts):
+    return INT
+
+
+def _sum(args, consts):
+    t = args[0]
+    err = _need(is_numeric, "a number", 0, t)
+    if err:
+        return err
+    return INT if t.name == "null" else (t if t.name != "unknown" else UNKNOWN)
+
+
+def _mean(args, consts):
+    return _need(is_numeric, "a number", 0, args[0]) or FLOAT
+
+
+def _minmax(args, consts):
+    err = _need(lambda t: t.name != "vector", "a value that can be ordered", 0, args[0])
+    return err or args[0]
+
+
+def _same(args, consts):
+    return args[0]
+
+
+_NUM_NULL = "null when the argument is null"
+_STR_NULL = "null when any argument is null"
+_AGG_NULL = "ignores nulls; null when there are no non-null values"
+
+_F = [
+    # scalar numeric
+    Function("abs", 1, 1, False, _numeric_same, "abs(x: number)", "same type as x", _NUM_NULL,
+             "absolute value"),
+    Function("round", 1, 2, False, _round, "round(x: number, n: int = 0)",
+             "same type as x; decimal(min(scale, n)) for a decimal",
+             _STR_NULL, "round half away from zero to n digits after the point (n may be "
+                        "negative); n must be a constant for decimals"),
+    Function("floor", 1, 1, False, _floor_ceil, "floor(x: number)",
+             "int for int, float for float, decimal(0) for decimal", _NUM_NULL,
+             "largest integer not greater than x"),
+    Function("ceil", 1, 1, False, _floor_ceil, "ceil(x: number)",
+             "int for int, float for float, decimal(0) for decimal", _NUM_NULL,
+             "smallest integer not less than x"),
+    Function("sqrt", 1, 1, False, _to_float, "sqrt(x: number)", "float",
+             _NUM_NULL + "; null when x < 0", "square root"),
+    Function("ln", 1, 1, False, _to_float, "ln(x: number)", "float",
+             _NUM_NULL + "; null when x <= 0", "natural logarithm"),
+    Function("exp", 1, 1, False, _to_float, "exp(x: number)", "float", _NUM_NULL,
+             "e to the power x (inf on overflow)"),
+    # strings
+    Function("lower", 1, 1, False, _string_fn(STRING), "lower(s: string)", "string", _NUM_NULL,
+             "lower case (Unicode)"),
+    Function("upper", 1, 1, False, _string_fn(STRING), "upper(s: string)", "string", _NUM_NULL,
+             "upper case (Unicode)"),
+    Function("trim", 1, 1, False, _string_fn(STRING), "trim(s: string)", "string", _NUM_NULL,
+             "removes leading and trailing spaces (' ' only, as in SQL)"),
+    Function("length", 1, 1, False, _string_fn(INT), "length(s: string)", "int", _NUM_NULL,
+             "number of characters (Unicode code points)"),
+    Function("substr", 2, 3, False, _substr, "substr(s: string, start: int, length: int = all)",
+             "string", _STR_NULL,
+             "characters from 1-based start; a negative start counts from the end (-1 is the "
+             "last character); a negative length takes characters before start (DuckDB's "
+             "substring)"),
+    Function("replace", 3, 3, False, _string_fn(STRING),
+             "replace(s: string, from: string, to: string)", "string", _STR_NULL,
+             "replaces every occurrence of from (plain text, not a pattern); an empty from "
+             "changes nothing"),
+    Function("starts_with", 2, 2, False, _string_fn(BOOL), "starts_with(s: string, prefix: string)",
+             "bool", _STR_NULL, "whether s begins with prefix"),
+    Function("ends_with", 2, 2, False, _string_fn(BOOL), "ends_with(s: string, suffix: string)",
+             "bool", _STR_NULL, "whether s ends with suffix"),
+    Function("contains", 2, 2, False, _string_fn(BOOL), "contains(s: string, part: string)",
+             "bool", _STR_NULL, "whether part occurs in s (plain text)"),
+    # dates
+    Function("year", 1, 1, False, _date_part, "year(d: date | timestamp)", "int", _NUM_NULL,
+             "the year"),
+    Function("month", 1, 1, False, _date_part, "month(d: date | timestamp)", "int", _NUM_NULL,
+             "the month, 1-12"),
+    Function("day", 1, 1, False, _date_part, "day(d: date | timestamp)", "int", _NUM_NULL,
+             "the day of the month, 1-31"),
+    Function("to_date", 1, 2, False, _to_temporal(DATE),
+             "to_date(s: string, format: string = ISO) | to_date(t: date | timestamp)", "date",
+             _STR_NULL, "parses 'YYYY-MM-DD' (or the strptime format, e.g. '%Y%m%d'); a "
+                        "timestamp loses its time; a string that does not parse is a run-time "
+                        "error"),
+    Function("to_timestamp", 1, 2, False, _to_temporal(TIMESTAMP),
+             "to_timestamp(s: string, format: string = ISO) | to_timestamp(d: date) | "
+             "to_timestamp(x: number)", "timestamp", _STR_NULL,
+             "parses 'YYYY-MM-DD HH:MM:SS[.ffffff]' (or the strptime format); a number is "
+             "seconds since 1970-01-01 (UTC, no time zone kept); a string that does not "
+             "parse is a run-time error"),
+    # conditionals
+    Function("if", 3, 3, False, _if, "if(cond: bool, a: T, b: T)", "the common type of a and b",
+             "b when cond is null", "a where cond is true, else b (SQL CASE WHEN)"),
+    Function("coalesce", 1, None, False, _coalesce, "coalesce(x1: T, x2: T, ...)",
+             "the common type", "null only when all arguments are null",
+             "the first argument that is not null"),
+    # aggregates
+    Function("count", 0, 1, True, _count, "count(*) | count(x: any)", "int",
+             "count(*) counts rows; count(x) counts non-null values; 0 for no rows",
+             "number of rows / of non-null values", star=True),
+    Function("count_distinct", 1, 1, True, _count, "count_distinct(x: any)", "int",
+             "ignores nulls; 0 for no rows", "number of distinct non-null values"),
+    Function("sum", 1, 1, True, _sum, "sum(x: number)", "same type as x (int, float, decimal)",
+             _AGG_NULL, "sum"),
+    Function("mean", 1, 1, True, _mean, "mean(x: number)", "float", _AGG_NULL,
+             "arithmetic mean (SQL avg)"),
+    Function("min", 1, 1, True, _minmax, "min(x: T)", "T", _AGG_NULL,
+             "smallest value (strings by code point)"),
+    Function("max", 1, 1, True, _minmax, "max(x: T)", "T", _AGG_NULL, "largest value"),
+    Function("first", 1, 1, True, _same, "first(x: T)", "T", _AGG_NULL,
+             "first non-null value in row order (partition order on Dask)"),
+    Function("last", 1, 1, True, _same, "last(x: T)", "T", _AGG_NULL,
+             "last non-null value in row order"),
+    Function("std", 1, 1, True, _mean, "std(x: number)", "float",
+             _AGG_NULL + "; null for fewer than 2 values", "sample standard deviation"),
+    Function("var", 1, 1, True, _mean, "var(x: number)", "float",
+             _AGG_NULL + "; null for fewer than 2 values", "sample variance"),
+]
+
+FUNCTIONS: dict[str, Function] = {f.name: f for f in _F}
+AGGREGATES = frozenset(n for n, f in FUNCTIONS.items() if f.aggregate)
