@@ -79,6 +79,10 @@ def _to_diagnostics(spec: LoadedSpec, error: Any) -> list[Diagnostic]:
     instance = error.instance
     sub = error.schema if isinstance(error.schema, dict) else {}
     where = _describe(path)
+    if "propertyNames" in error.schema_path and isinstance(instance, str):
+        names = sub if kind == "pattern" else {}
+        return [spec.diag("E205", f"name {instance!r}{where} {_pattern_text(names)}", path + (instance,), at="key",
+                          help=names.get("x-help"))]
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
         allowed = _properties(sub)
         patterns = list(sub.get("patternProperties", {}))

@@ -46,6 +46,8 @@ def check(loaded: LoadedSpec) -> list[Diagnostic]:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             continue
         key = path[-1] if path and isinstance(path[-1], str) else ""
+        if key == "default" and len(path) == 3 and path[0] == "params":
+            key = str(path[1])
         text = str(value)
         if (key and key.lower() not in _NOT_SECRET_KEYS and SECRET_KEY.search(key) and text
                 and not _REFERENCE.match(text) and path[:1] != ("connections",)):

@@ -1,0 +1,84 @@
+"""Hypothesis: random text and random mutations of valid specs only ever give diagnostics."""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etlc_compiler.api import check_text
+from etlc_compiler.diagnostics import Diagnostic
+
+from .conftest import VALID
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BASE = yaml.safe_load(VALID)
+BASE["start_date"] = "2025-01-01"
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
+                    st.text(max_size=30), st.sampled_from(["raw", "big", "agg", "orders", "sum(total)", "$x",
+                                                           "{{ ds }}", "{{ nope }}", "total >", "'", "5m", "a:b"]))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                        st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+                      max_leaves=8)
+
+
+def paths(data, prefix=()):
+    yield prefix
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from paths(v, prefix + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from paths(v, prefix + (i,))
+
+
+ALL_PATHS = [p for p in paths(BASE) if p]
+
+
+def assert_only_diagnostics(result):
+    assert all(isinstance(d, Diagnostic) for d in result.diagnostics)
+    for d in result.diagnostics:
+        assert d.line >= 1 and d.col >= 1 and d.code[0] in "EW"
+
+
+@SETTINGS
+@given(st.text(max_size=400))
+def test_random_text(text):
+    assert_only_diagnostics(check_text(text, "r.yaml"))
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_random_bytes(raw):
+    assert_only_diagnostics(check_text(raw, "r.yaml"))
+
+
+@SETTINGS
+@given(st.sampled_from(ALL_PATHS), st.sampled_from(["replace", "delete", "rename"]), values, st.text(max_size=10))
+def test_mutated_valid_spec(path, op, value, new_key):
+    data = copy.deepcopy(BASE)
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if op == "replace":
+        parent[last] = value
+    elif op == "delete":
+        del parent[last]
+    elif isinstance(parent, dict):
+        parent[new_key] = parent.pop(last)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    assert_only_diagnostics(check_text(text, "m.yaml"))
+
+
+@SETTINGS
+@given(st.integers(0, len(VALID) - 1), st.text(max_size=5))
+def test_text_splices(at, insert):
+    assert_only_diagnostics(check_text(VALID[:at] + insert + VALID[at:], "s.yaml"))
+
+
+def test_mutation_sanity():
+    assert not check_text(yaml.safe_dump(BASE, sort_keys=False), "v.yaml").diagnostics
