@@ -22,9 +22,23 @@ from .parser import parse
 from .typecheck import check, columns_used, is_aggregate, params_used
 from .types import FUNCTIONS, Type
 
-__all__ = ["parse", "check", "Type", "Expr", "ExprError", "EvalError", "columns_used",
-           "params_used", "is_aggregate", "unparse", "FUNCTIONS", "evaluate", "apply_filter",
-           "aggregate", "metric"]
+__all__ = [
+    "FUNCTIONS",
+    "EvalError",
+    "Expr",
+    "ExprError",
+    "Type",
+    "aggregate",
+    "apply_filter",
+    "check",
+    "columns_used",
+    "evaluate",
+    "is_aggregate",
+    "metric",
+    "params_used",
+    "parse",
+    "unparse",
+]
 
 _LAZY = {"evaluate", "apply_filter", "aggregate", "metric"}
 

@@ -6,13 +6,26 @@ etlc text (used in error messages and for round-trip tests).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import datetime as _dt
-from typing import Iterator, Union
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Union
 
 __all__ = [
-    "Expr", "Literal", "Column", "Param", "Unary", "Binary", "IsNull", "InList",
-    "Between", "Call", "Cast", "walk", "unparse", "TypeSpec",
+    "Between",
+    "Binary",
+    "Call",
+    "Cast",
+    "Column",
+    "Expr",
+    "InList",
+    "IsNull",
+    "Literal",
+    "Param",
+    "TypeSpec",
+    "Unary",
+    "unparse",
+    "walk",
 ]
 
 
@@ -59,7 +72,7 @@ class Unary:
     """``op`` is ``-`` or ``not``."""
 
     op: str
-    operand: "Expr"
+    operand: Expr
     start: int = 0
     end: int = 0
 
@@ -70,15 +83,15 @@ class Binary:
     (``==`` is stored as ``=`` and ``<>`` as ``!=``), and logic ``and`` / ``or``."""
 
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     start: int = 0
     end: int = 0
 
 
 @dataclass(frozen=True)
 class IsNull:
-    operand: "Expr"
+    operand: Expr
     negated: bool = False
     start: int = 0
     end: int = 0
@@ -86,8 +99,8 @@ class IsNull:
 
 @dataclass(frozen=True)
 class InList:
-    operand: "Expr"
-    items: tuple["Expr", ...]
+    operand: Expr
+    items: tuple[Expr, ...]
     negated: bool = False
     start: int = 0
     end: int = 0
@@ -95,9 +108,9 @@ class InList:
 
 @dataclass(frozen=True)
 class Between:
-    operand: "Expr"
-    low: "Expr"
-    high: "Expr"
+    operand: Expr
+    low: Expr
+    high: Expr
     negated: bool = False
     start: int = 0
     end: int = 0
@@ -109,7 +122,7 @@ class Call:
     ``name_end`` is where the function name ends (the span of an unknown function)."""
 
     name: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     star: bool = False
     start: int = 0
     end: int = 0
@@ -118,7 +131,7 @@ class Call:
 
 @dataclass(frozen=True)
 class Cast:
-    operand: "Expr"
+    operand: Expr
     target: TypeSpec
     start: int = 0
     end: int = 0

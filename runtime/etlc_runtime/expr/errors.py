@@ -56,6 +56,6 @@ class EvalError(ValueError):
             parts.append(f" in expression `{self.expression}`")
         return "".join(parts)
 
-    def with_step(self, step: str) -> "EvalError":
+    def with_step(self, step: str) -> EvalError:
         """The same error, naming the step (for the executor)."""
         return EvalError(self.message, self.expression, self.value, step)

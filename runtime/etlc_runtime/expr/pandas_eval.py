@@ -21,24 +21,43 @@ pyarrow-backed ``ArrowDtype`` columns) are converted on access.
 """
 from __future__ import annotations
 
-import datetime as dt
-import decimal as _decimal
 import operator
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import ast as A
-from .errors import EvalError, ExprError
+from .errors import EvalError
 from .parser import parse
 from .typecheck import infer
-from .types import (BOOL, DATE, FLOAT, INT, NULL, STRING, TIMESTAMP, UNKNOWN, VECTOR, Type,
-                    decimal)
+from .types import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    STRING,
+    TIMESTAMP,
+    UNKNOWN,
+    VECTOR,
+    Type,
+    decimal,
+    param_type,
+)
 
-__all__ = ["evaluate", "apply_filter", "aggregate", "metric", "pandas_dtype", "runtime_type",
-           "frame_types", "coerce_frame", "param_type"]
+__all__ = [
+    "aggregate",
+    "apply_filter",
+    "coerce_frame",
+    "evaluate",
+    "frame_types",
+    "metric",
+    "pandas_dtype",
+    "param_type",
+    "runtime_type",
+]
 
 STRING_DTYPE = pd.StringDtype()
 
@@ -124,28 +143,6 @@ def frame_types(df: pd.DataFrame, declared: Mapping[str, Type] | None = None) ->
         else:
             out[name] = runtime_type(df[name])
     return out
-
-
-def param_type(v: Any) -> Type:
-    """The etlc type of a Python parameter value."""
-    if v is None:
-        return NULL
-    if isinstance(v, (bool, np.bool_)):
-        return BOOL
-    if isinstance(v, (int, np.integer)):
-        return INT
-    if isinstance(v, (float, np.floating)):
-        return FLOAT
-    if isinstance(v, _decimal.Decimal):
-        exp = v.as_tuple().exponent
-        return decimal(max(0, -exp) if isinstance(exp, int) else 0)
-    if isinstance(v, str):
-        return STRING
-    if isinstance(v, dt.datetime):
-        return TIMESTAMP
-    if isinstance(v, dt.date):
-        return DATE
-    raise EvalError(f"parameter value {v!r} has an unsupported type {type(v).__name__}")
 
 
 def _param_value(v: Any, t: Type) -> Any:
@@ -378,13 +375,10 @@ class _Evaluator:
         if isinstance(e, A.InList):
             return self.in_list(e)
         if isinstance(e, A.Between):
-            lo = A.Binary(">=", e.operand, e.low, e.start, e.end)
-            hi = A.Binary("<=", e.operand, e.high, e.start, e.end)
             x = self.ev(e.operand)
             a = self.compare(">=", x, self.ev(e.low), self.typ(e.operand), self.typ(e.low))
             b = self.compare("<=", x, self.ev(e.high), self.typ(e.operand), self.typ(e.high))
             r = self.logic("and", a, b)
-            _ = (lo, hi)
             return self.logic_not(r) if e.negated else r
         if isinstance(e, A.Call):
             if id(e) in self.agg_values:
@@ -575,7 +569,7 @@ class _Evaluator:
                 return out.astype(STRING_DTYPE)
             if sn == "float":
                 v, mask = _floats(s)
-                txt = np.array([repr(x) for x in v.tolist()], dtype=object) if len(v) else \
+                txt = np.array([repr(x + 0.0) for x in v.tolist()], dtype=object) if len(v) else \
                     np.array([], dtype=object)
                 txt[mask] = None
                 return pd.Series(txt, index=s.index).astype(STRING_DTYPE)
@@ -600,7 +594,8 @@ class _Evaluator:
         if dn == "int":
             if sn in ("float", "decimal"):
                 v, mask = _floats(s)
-                r = _round_half_away(v, 0)
+                # as DuckDB: a double rounds half to even, a decimal half away from zero
+                r = np.rint(v) if sn == "float" else _round_half_away(v, 0)
                 if (np.abs(r[~mask]) >= 2.0**63).any():
                     raise self.fail("value out of range for int", float(v[~mask][np.abs(
                         r[~mask]) >= 2.0**63][0]))
@@ -947,10 +942,7 @@ def _prepare(expr, df, params, context, types, group_keys=()):
 
 
 def _finish(v, t: Type, index, ev: _Evaluator) -> pd.Series:
-    s = ev.series(v, t)
-    if t.name == "date" and _is_series(v):
-        s = s.dt.normalize() if False else s
-    return s
+    return ev.series(v, t)
 
 
 def evaluate(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
@@ -1190,5 +1182,3 @@ def metric(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
     out = aggregate(df, [], {"value": expr}, params, types=types)
     return _to_python(out["value"].iloc[0], t)
 
-
-_ = (ExprError, DATE, TIMESTAMP)

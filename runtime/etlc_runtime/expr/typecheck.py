@@ -3,12 +3,28 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import ast as A
 from .errors import ExprError
-from .types import (AGGREGATES, BOOL, DATE, FLOAT, FUNCTIONS, INT, NOT_CONST, NULL, STRING,
-                    TIMESTAMP, UNKNOWN, Type, arith_result, comparable, decimal, is_open)
+from .types import (
+    AGGREGATES,
+    BOOL,
+    DATE,
+    FLOAT,
+    FUNCTIONS,
+    INT,
+    NOT_CONST,
+    NULL,
+    STRING,
+    TIMESTAMP,
+    UNKNOWN,
+    Type,
+    arith_result,
+    comparable,
+    decimal,
+    is_open,
+)
 
 CONTEXTS = ("row", "filter", "aggregate", "having", "metric")
 
@@ -176,7 +192,7 @@ class Checker:
             for node, t in ((e.left, lt), (e.right, rt)):
                 if t.name not in ("string", "null", "unknown"):
                     self.err("E405", f"'||' needs strings, got {t}", node,
-                             f"convert it first: cast(... as string)")
+                             "convert it first: cast(... as string)")
                     ok = False
             return STRING if ok else UNKNOWN
         r = arith_result(op, lt, rt)

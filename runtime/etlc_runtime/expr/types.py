@@ -5,12 +5,31 @@ evaluator (pandas, Dask, SQL rendering) use these same rules.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
-__all__ = ["Type", "TYPE_NAMES", "FUNCTIONS", "Function", "unify", "arith_result",
-           "is_numeric", "is_temporal", "comparable", "INT", "FLOAT", "STRING", "BOOL",
-           "DATE", "TIMESTAMP", "NULL", "UNKNOWN", "VECTOR", "decimal"]
+__all__ = [
+    "BOOL",
+    "DATE",
+    "FLOAT",
+    "FUNCTIONS",
+    "INT",
+    "NULL",
+    "STRING",
+    "TIMESTAMP",
+    "TYPE_NAMES",
+    "UNKNOWN",
+    "VECTOR",
+    "Function",
+    "Type",
+    "arith_result",
+    "comparable",
+    "decimal",
+    "is_numeric",
+    "is_temporal",
+    "param_type",
+    "unify",
+]
 
 TYPE_NAMES = ("int", "float", "decimal", "string", "bool", "date", "timestamp", "vector",
               "null", "unknown")
@@ -34,7 +53,7 @@ class Type:
             raise ValueError(f"unknown type name {self.name!r}; expected one of {TYPE_NAMES}")
 
     @classmethod
-    def from_spec(cls, spec: Mapping | str) -> "Type":
+    def from_spec(cls, spec: Mapping | str) -> Type:
         """Build from a dataset column mapping, e.g. ``{"type": "decimal", "scale": 2}``,
         ``{"type": "vector", "size": 384}`` or just ``"int"``."""
         if isinstance(spec, str):
@@ -398,3 +417,31 @@ _F = [
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _F}
 AGGREGATES = frozenset(n for n, f in FUNCTIONS.items() if f.aggregate)
+
+
+def param_type(v) -> Type:
+    """The etlc type of a Python run-parameter value (numpy scalars too)."""
+    import datetime as _dt
+    import decimal as _dec
+    if v is None:
+        return NULL
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)) and type(v).__module__ == "numpy":
+        v = v.item()
+    if isinstance(v, bool):
+        return BOOL
+    if isinstance(v, int):
+        return INT
+    if isinstance(v, float):
+        return FLOAT
+    if isinstance(v, _dec.Decimal):
+        exp = v.as_tuple().exponent
+        return decimal(max(0, -exp) if isinstance(exp, int) else 0)
+    if isinstance(v, str):
+        return STRING
+    if isinstance(v, _dt.datetime):
+        return TIMESTAMP
+    if isinstance(v, _dt.date):
+        return DATE
+    if type(v).__name__ == "Timestamp":
+        return TIMESTAMP
+    raise ValueError(f"parameter value {v!r} has an unsupported type {type(v).__name__}")

@@ -1,0 +1,114 @@
+"""Shared test data for the expression tests: a fixed table with nulls in every column,
+loaded identically into pandas (etlc's dtypes) and DuckDB (SQL types), and helpers to
+compare results."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+
+from etlc_runtime.expr import Type
+from etlc_runtime.expr.pandas_eval import _to_python, coerce_frame
+
+D = dt.date
+TS = dt.datetime
+N = None
+
+# name: (etlc type, DuckDB type, values)
+COLUMNS = {
+    "id": (Type("int"), "BIGINT", list(range(12))),
+    "i": (Type("int"), "BIGINT", [3, -7, N, 0, 12, 5, -1, 100, N, 7, 2, -12]),
+    "j": (Type("int"), "BIGINT", [2, 0, 4, N, -3, 5, 0, 7, 1, N, 3, -5]),
+    "f": (Type("float"), "DOUBLE", [1.5, -2.25, N, 0.0, 3.75, 10.5, -0.5, N, 2.0, 7.125, -3.5,
+                                    0.1]),
+    "g": (Type("float"), "DOUBLE", [0.5, 0.0, 2.0, -1.5, N, 4.0, 2.5, 1.0, N, -2.0, 0.25, 3.0]),
+    "d": (Type("decimal", 2), "DECIMAL(18, 2)",
+          [Decimal(x) if x is not None else None for x in
+           ["1.25", "-3.50", None, "0.00", "10.10", "2.55", "-0.05", "99.99", "0.35", None,
+            "1.00", "-7.45"]]),
+    "e": (Type("decimal", 1), "DECIMAL(18, 1)",
+          [Decimal(x) if x is not None else None for x in
+           ["0.5", "1.5", "-2.5", None, "3.0", "0.0", "2.5", "-0.5", None, "4.5", "1.0", "7.5"]]),
+    "s": (Type("string"), "VARCHAR", ["Ab", " x ", N, "abc", "B", "", "ção", "hello world", "x",
+                                      "ABC", "a'b", "zz"]),
+    "t": (Type("string"), "VARCHAR", ["b", "x", "a", N, "B", "", "ç", "o", "x", "BC", "'", "z"]),
+    "b": (Type("bool"), "BOOLEAN", [True, False, N, True, False, N, True, False, True, N, False,
+                                    True]),
+    "c": (Type("bool"), "BOOLEAN", [False, N, True, True, N, False, False, True, True, False,
+                                    N, True]),
+    "dt": (Type("date"), "DATE", [D(2020, 1, 2), D(2021, 12, 31), N, D(2020, 2, 29),
+                                  D(2019, 7, 15), D(2024, 3, 1), D(2020, 1, 2), N, D(2000, 1, 1),
+                                  D(2023, 6, 30), D(2022, 11, 11), D(2020, 6, 1)]),
+    "ts": (Type("timestamp"), "TIMESTAMP",
+           [TS(2020, 1, 2, 3, 4, 5), N, TS(2021, 5, 6, 23, 59, 59), TS(2020, 1, 2),
+            TS(1999, 12, 31, 12, 0, 0), TS(2024, 2, 29, 6, 30), N, TS(2020, 6, 1, 0, 0, 1),
+            TS(2010, 10, 10, 10, 10, 10), TS(2023, 1, 1, 1, 1, 1), TS(2022, 7, 4, 16, 0),
+            TS(2020, 1, 1)]),
+    "ds": (Type("string"), "VARCHAR", ["2020-01-05", N, "2023-11-30", "1999-02-28",
+                                       "2020-02-29", "2024-12-31", N, "2001-01-01",
+                                       "2010-10-10", "2020-06-01", "2015-03-15", "2021-07-04"]),
+    "dn": (Type("string"), "VARCHAR", ["20200105", "19991231", N, "20240229", "20000101",
+                                       "20111111", "20200601", N, "20220202", "20230303",
+                                       "20190909", "20050505"]),
+    "ns": (Type("string"), "VARCHAR", ["12", " 7 ", "-3", N, "0", "42", "1000", "-15", N, "8",
+                                       "3", "99"]),
+    "k": (Type("string"), "VARCHAR", ["a", "b", N, "a", "b", "c", N, "a", "c", "b", "a", "a"]),
+    "m": (Type("int"), "BIGINT", [1, 1, 2, 2, 1, 2, 1, 2, 1, 1, 2, 2]),
+}
+
+TYPES = {name: t for name, (t, _, _) in COLUMNS.items()}
+PARAMS = {"p_int": 5, "p_float": 2.5, "p_str": "abc", "p_date": D(2020, 6, 1),
+          "p_null": None, "p_dec": Decimal("1.25"), "p_bool": True}
+
+
+def pandas_frame() -> pd.DataFrame:
+    raw = pd.DataFrame({name: pd.Series(vals, dtype=object) for name, (_, _, vals)
+                        in COLUMNS.items()})
+    return coerce_frame(raw, TYPES)
+
+
+def duckdb_con(name: str = "t", rows: list | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    cols = ", ".join(f'"{n}" {sqlt}' for n, (_, sqlt, _) in COLUMNS.items())
+    con.execute(f"CREATE TABLE {name} ({cols})")
+    values = list(zip(*[vals for (_, _, vals) in COLUMNS.values()])) if rows is None else rows
+    ph = ", ".join("?" for _ in COLUMNS)
+    con.executemany(f"INSERT INTO {name} VALUES ({ph})", [list(r) for r in values])
+    return con
+
+
+def norm(v, t: Type | None = None):
+    """A value from either engine, normalised for comparison."""
+    if isinstance(v, pd.Series):
+        return [norm(x, t) for x in v.tolist()]
+    v = _to_python(v, t)
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, dt.datetime) and t is not None and t.name == "date":
+        return v.date()
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime) and t is not None \
+            and t.name == "timestamp":
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+def same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b and type(a) is type(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if math.isinf(a) or math.isinf(b):
+            return a == b
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def assert_same_lists(ours: list, ref: list, what: str):
+    assert len(ours) == len(ref), f"{what}: {len(ours)} rows vs {len(ref)}"
+    bad = [(k, x, y) for k, (x, y) in enumerate(zip(ours, ref)) if not same(x, y)]
+    assert not bad, f"{what}: rows differ (row, etlc, duckdb): {bad[:5]}"
