@@ -135,9 +135,9 @@ class _Pass:
                 t = self.check(base + ("aggregate", col), text, cols, "aggregate", group_keys=keys)
                 if new is not None:
                     new[col] = t if t is not None else self.expr.Type("unknown")
+            if "having" in raw:  # SQL HAVING: aggregates over the input rows and group keys
+                self.check(base + ("having",), raw["having"], cols, "having", group_keys=keys)
             cols = new
-            if "having" in raw:
-                self.check(base + ("having",), raw["having"], cols, "filter")
         if "select" in raw:
             self.names(base + ("select",), raw["select"], cols, f"select of step '{name}'")
             if cols is not None:
