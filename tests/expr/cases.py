@@ -41,7 +41,7 @@ ROW_CASES = [
     # math functions
     "abs(i)", "abs(f)", "abs(d)", "round(f)", "round(f, 1)", "round(d, 1)", "round(d)",
     "round(e)", "round(i)", "round(i, -1)", "round(f, -1)", "round(d, 0)", "round(i * 1.5)",
-    "floor(f)", "ceil(f)", "floor(d)", "ceil(d)", "floor(i)", "ceil(e)", "sqrt(f)", "sqrt(i)",
+    "floor(f)", "ceil(f)", "floor(d)", "ceil(d)", "floor(i)", "ceil(i)", "ceil(e)", "sqrt(f)", "sqrt(i)",
     "sqrt(d)", "ln(f)", "ln(i)", "ln(d)", "exp(g)", "exp(e)", "exp(j)", "round(f / 3, 2)",
     "abs(-7)", "sqrt(16)", "ln(0)",
     # string functions

@@ -99,8 +99,8 @@ def norm(v, t: Type | None = None):
 def same(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a == b and type(a) is type(b)
+    if type(a) is not type(b):  # int vs float, date vs datetime: a type difference
+        return False
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         if math.isinf(a) or math.isinf(b):
             return a == b

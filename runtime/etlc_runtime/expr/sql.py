@@ -140,6 +140,10 @@ class _Renderer:
             return f"substring({', '.join(args)})"
         if n == "if":
             return f"(CASE WHEN {args[0]} THEN {args[1]} ELSE {args[2]} END)"
+        if n in ("floor", "ceil"):
+            t = self.typ(e.args[0])
+            if t is not None and t.name == "int":
+                return args[0]  # etlc: int stays int (DuckDB would give a DOUBLE)
         if n == "round" and len(args) == 1:
             return f"round({args[0]}, 0)"
         if n in ("to_date", "to_timestamp"):
