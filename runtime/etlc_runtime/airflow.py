@@ -11,7 +11,8 @@ level; the executor and the engines load inside the task, at run time.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 log = logging.getLogger("etlc_runtime")
 

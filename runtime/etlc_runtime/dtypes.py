@@ -20,7 +20,8 @@ All of them hold SQL nulls as ``pd.NA``/``NaT``.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ def type_name(dtype) -> str:
         return "string"
     if text in ("boolean", "bool") or text.startswith("bool"):
         return "bool"
-    if text.startswith("date32") or text.startswith("date64"):
+    if text.startswith(("date32", "date64")):
         return "date"
     if text.startswith(("datetime64", "timestamp")):
         return "timestamp"

@@ -47,7 +47,7 @@ class StepError(EtlcRuntimeError):
         name = f"step '{self.step}'" if self.step else "task"
         return f"{where}{name} failed: {self.message}"
 
-    def with_location(self, step: str | None, spec: str | None, line: int | None) -> "StepError":
+    def with_location(self, step: str | None, spec: str | None, line: int | None) -> StepError:
         """Fill in the location where it is not known yet (used by the executor)."""
         self.step = self.step or step
         self.spec = self.spec or spec

@@ -25,7 +25,8 @@ import datetime as _dt
 import logging
 import math
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import metrics as _metrics
 from .engines import check_engine
@@ -40,7 +41,7 @@ DATA_KINDS = ("read", "transform", "write", "call")
 
 
 def local_run_id(when: _dt.datetime | None = None) -> str:
-    when = when or _dt.datetime.now(_dt.timezone.utc)
+    when = when or _dt.datetime.now(_dt.UTC)
     return "local__" + when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+00:00"
 
 
@@ -114,16 +115,14 @@ class _Run:
         try:
             self.on_event({"event": event, "pipeline": self.pipeline,
                            "task": self.plan.get("task"), **data})
-        except Exception:  # noqa: BLE001 - a progress display never fails a task
+        except Exception:
             log.debug("on_event callback failed", exc_info=True)
 
     def fail(self, step: Mapping[str, Any], exc: BaseException) -> StepError:
         name, line = step.get("name"), step.get("line")
         if isinstance(exc, StepError):
             return exc.with_location(name, self.spec, line)
-        if isinstance(exc, NotAvailable):
-            message = str(exc)
-        elif isinstance(exc, EtlcRuntimeError):
+        if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
@@ -141,7 +140,7 @@ class _Run:
             folder = step_dir(self.stage_base(), self.pipeline, self.run_id, step_name)
             try:
                 self.frames[step_name] = read_stage(folder / MANIFEST)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise StepError(step_name, f"cannot read the staged output of step "
                                            f"'{step_name}': {exc}", spec=self.spec,
                                 cause=exc) from exc
@@ -231,7 +230,7 @@ class _Run:
         for step in self.plan.get("steps") or []:
             try:
                 self.run_step(step)
-            except Exception as exc:  # noqa: BLE001 - every failure names its step
+            except Exception as exc:
                 err = self.fail(step, exc)
                 self.emit("step_failed", step=step.get("name"), error=str(err))
                 if err is exc:
@@ -252,7 +251,7 @@ class _Run:
                     meta={"pipeline": self.pipeline, "run_id": self.run_id, "step": output,
                           "task": self.plan.get("task")},
                     before_commit=self.ctx.get("_before_commit"))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 step = next((s for s in self.plan.get("steps") or []
                              if s.get("name") == output), {"name": output})
                 raise self.fail(step, exc) from exc

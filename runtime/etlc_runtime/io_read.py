@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import glob as _glob
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -93,16 +94,16 @@ def _read_text_lines(path: Path, encoding: str, compression: str | None) -> list
 
 def _read_csv(path: Path, opts: Mapping[str, Any], columns: Mapping | None) -> pd.DataFrame:
     header = opts.get("header", True)
-    kwargs: dict[str, Any] = dict(
-        sep=opts.get("delimiter", ","),
-        quotechar=opts.get("quote", '"'),
-        encoding=opts.get("encoding", "utf-8"),
-        skiprows=int(opts.get("skip_rows", 0) or 0),
-        dtype=str if columns else None,
-        keep_default_na=not columns,
-        na_values=[opts.get("null_value", "")] if columns else None,
-        header=0 if header else None,
-    )
+    kwargs: dict[str, Any] = {
+        "sep": opts.get("delimiter", ","),
+        "quotechar": opts.get("quote", '"'),
+        "encoding": opts.get("encoding", "utf-8"),
+        "skiprows": int(opts.get("skip_rows", 0) or 0),
+        "dtype": str if columns else None,
+        "keep_default_na": not columns,
+        "na_values": [opts.get("null_value", "")] if columns else None,
+        "header": 0 if header else None,
+    }
     if opts.get("escape"):
         kwargs["escapechar"] = opts["escape"]
         kwargs["doublequote"] = False

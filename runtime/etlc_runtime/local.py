@@ -24,22 +24,26 @@ non-zero.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .errors import StepError
 from .executor import local_run_id, run_task
 
+log = logging.getLogger("etlc_runtime")
+
 
 def _as_datetime(value) -> _dt.datetime:
     if value is None:
-        return _dt.datetime.now(_dt.timezone.utc)
+        return _dt.datetime.now(_dt.UTC)
     if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     if isinstance(value, _dt.date):
-        return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc)
-    parsed = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+        return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
+    parsed = _dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
 
 
 def task_payload(plan: Mapping[str, Any], pipeline_plan: Mapping[str, Any],
@@ -65,7 +69,7 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
                  logical_date=None, on_event: Callable[[dict], None] | None = None, *,
                  run_id: str | None = None, project_root=None) -> dict:
     started = time.perf_counter()
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     when = _as_datetime(logical_date) if logical_date is not None else now
     run_id = run_id or local_run_id(now)
     pipeline = pipeline_plan.get("pipeline")
@@ -75,8 +79,8 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
         if on_event is not None:
             try:
                 on_event({"event": event, "pipeline": pipeline, "run_id": run_id, **data})
-            except Exception:  # noqa: BLE001 - a display never fails a run
-                pass
+            except Exception:  # a display never fails a run
+                log.debug("on_event callback failed", exc_info=True)
 
     def forward(event: dict):
         if on_event is not None:
@@ -84,8 +88,8 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
             data.setdefault("run_id", run_id)
             try:
                 on_event(data)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:
+                log.debug("on_event callback failed", exc_info=True)
 
     context = {"run_id": run_id, "logical_date": when, "params": dict(params or {}),
                "project_root": project_root or pipeline_plan.get("project_root")}

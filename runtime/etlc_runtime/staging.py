@@ -86,7 +86,7 @@ def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = No
         before_commit(folder, names)
     manifest = {
         "etlc": 1, **(meta or {}), "attempt": attempt,
-        "parts": names, "part_rows": rows, "rows": int(len(frame)), "bytes": nbytes,
+        "parts": names, "part_rows": rows, "rows": len(frame), "bytes": nbytes,
         "schema": {str(c): type_name(t) for c, t in frame.dtypes.items()},
         "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
     }

@@ -10,7 +10,8 @@ nulls last; ``distinct`` treats nulls as equal.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -9,7 +9,8 @@ macros, the same way inside Airflow and under ``etlc run``.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import EtlcRuntimeError
 
@@ -20,14 +21,14 @@ class TemplateError(EtlcRuntimeError):
 
 def _as_datetime(value: Any) -> _dt.datetime:
     if value is None:
-        return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+        return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     if isinstance(value, _dt.date):
-        return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc)
+        return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
     text = str(value)
-    parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+    parsed = _dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
 
 
 def macros(run_id: str, logical_date: Any, params: Mapping[str, Any] | None = None,
@@ -125,7 +126,7 @@ def resolve_params(definitions: Mapping[str, Any] | None, overrides: Mapping[str
     out: dict[str, Any] = {}
     for name, definition in definitions.items():
         default = definition.get("default") if isinstance(definition, Mapping) else definition
-        out[name] = overrides[name] if name in overrides else default
+        out[name] = overrides.get(name, default)
     for name, value in overrides.items():
         out.setdefault(name, value)
     values = macros(run_id, logical_date, out)

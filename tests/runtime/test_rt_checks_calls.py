@@ -6,7 +6,6 @@ import textwrap
 
 import pandas as pd
 import pytest
-
 from etlc_runtime.call import load_object, run_call, run_operator
 from etlc_runtime.checks import run_checks
 from etlc_runtime.errors import CheckFailed, StepError

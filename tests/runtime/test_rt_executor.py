@@ -8,9 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pandas as pd
 import pytest
-
 from etlc_runtime import executor, staging
 from etlc_runtime.airflow import build_context
 from etlc_runtime.airflow import run_task as airflow_run_task
@@ -277,7 +275,7 @@ def test_run_pipeline_failure_skips_downstream(project, sales):
     assert [t["status"] for t in summary["tasks"]] == ["failed", "skipped", "success"]
     err = summary["error"]
     assert isinstance(err, CheckFailed) and (err.step, err.line) == ("raw", 31)
-    failed = [e for e in events if e["event"] == "task_failed"][0]
+    failed = next(e for e in events if e["event"] == "task_failed")
     assert failed["task"] == "raw" and "row_count" in failed["message"]
 
 

@@ -9,13 +9,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from etlc_runtime import io_write
 from etlc_runtime.errors import NotAvailable, StepError
 from etlc_runtime.io_read import read_dataset
 from etlc_runtime.io_write import write_dataset
 from etlc_runtime.templating import macros
-
 from rt_helpers import same_rows
 
 M = macros("manual__2025-01-02", dt.date(2025, 1, 2), {"region": "north"})

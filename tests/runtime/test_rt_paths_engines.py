@@ -6,7 +6,6 @@ import datetime as dt
 import socket
 
 import pytest
-
 from etlc_runtime import metrics, paths, templating
 from etlc_runtime.engines import check_engine
 from etlc_runtime.errors import EngineNotAvailable, NotAvailable

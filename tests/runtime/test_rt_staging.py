@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from etlc_runtime import staging
 from etlc_runtime.errors import StagingError
 
@@ -43,10 +42,10 @@ def test_retry_rewrites_only_its_own_output(tmp_path):
     b = staging.step_dir(base, "p", "run1", "b")
     staging.write_stage(df(5), a, partitions=2)
     staging.write_stage(df(3), b)
-    first_parts = set(p.name for p in a.iterdir())
+    first_parts = {p.name for p in a.iterdir()}
     staging.write_stage(df(4, start=100), a, partitions=2)   # the retry of step a
     assert staging.read_stage(a)["id"].tolist() == [100, 101, 102, 103]
-    assert not (first_parts - {"_manifest.json"}) & set(p.name for p in a.iterdir())
+    assert not (first_parts - {"_manifest.json"}) & {p.name for p in a.iterdir()}
     assert staging.read_stage(b)["id"].tolist() == [0, 1, 2]
 
 

@@ -7,7 +7,6 @@ import datetime as dt
 import pandas as pd
 import pyarrow as pa
 import pytest
-
 from etlc_runtime import steps
 from etlc_runtime.errors import StepError
 from rt_helpers import same_rows
@@ -36,10 +35,10 @@ def customers():
 @pytest.mark.parametrize("how,sql", [
     ("inner", "select * from o inner join c using (cust)"),
     ("left", "select * from o left join c using (cust)"),
-    ("right", "select o.order_id, coalesce(o.cust, c.cust) cust, o.amount, o.day, c.region "
-              "from o right join c on o.cust = c.cust"),
-    ("outer", "select o.order_id, coalesce(o.cust, c.cust) cust, o.amount, o.day, c.region "
-              "from o full outer join c on o.cust = c.cust"),
+    ("right", ("select o.order_id, coalesce(o.cust, c.cust) cust, o.amount, o.day, c.region "
+              "from o right join c on o.cust = c.cust")),
+    ("outer", ("select o.order_id, coalesce(o.cust, c.cust) cust, o.amount, o.day, c.region "
+              "from o full outer join c on o.cust = c.cust")),
     ("semi", "select * from o semi join c using (cust)"),
     ("anti", "select * from o anti join c using (cust)"),
 ])
@@ -50,7 +49,7 @@ def test_join(orders, customers, duck, how, sql):
 
 
 def test_join_on_mapping_keeps_both_columns(orders, customers, duck):
-    o, c = orders, customers.rename(columns={"cust": "code"})  # noqa: F841
+    o, c = orders, customers.rename(columns={"cust": "code"})
     ours = steps.join(o, c, {"cust": "code"}, "left")
     same_rows(ours, duck.sql("select * from o left join c on o.cust = c.code").df())
 
@@ -61,7 +60,7 @@ def test_join_unknown_column(orders, customers):
 
 
 def test_union_all_by_name(orders, duck):
-    a, b = orders, orders[list(reversed(orders.columns))].head(2)  # noqa: F841
+    a, b = orders, orders[list(reversed(orders.columns))].head(2)
     ours = steps.union(a, [b])
     same_rows(ours, duck.sql("select * from a union all by name select * from b").df())
     with pytest.raises(StepError, match="different columns"):
@@ -95,7 +94,7 @@ def test_cast(orders, duck):
 
 
 def test_distinct(orders, duck):
-    o = orders[["cust", "amount"]]  # noqa: F841
+    o = orders[["cust", "amount"]]
     same_rows(steps.distinct(o, True), duck.sql("select distinct * from o").df())
     firsts = steps.distinct(orders, ["cust"])
     assert firsts["order_id"].tolist() == [1, 2, 4, 5]
