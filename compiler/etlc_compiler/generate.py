@@ -98,11 +98,12 @@ def render(plan: Plan, version: str) -> str:
     for t in plan.tasks:
         settings = []
         s = t.settings
-        if s.get("retries") is not None:
+        # only what differs from the DAG's default_args
+        if s.get("retries") is not None and s["retries"] != (defaults.get("retries") or 0):
             settings.append(("retries", pyliteral(s["retries"])))
-        if s.get("retry_delay"):
+        if s.get("retry_delay") and s["retry_delay"] != defaults.get("retry_delay"):
             settings.append(("retry_delay", duration(s["retry_delay"])))
-        if s.get("timeout"):
+        if s.get("timeout") and s["timeout"] != defaults.get("timeout"):
             settings.append(("execution_timeout", duration(s["timeout"])))
         for key in ("pool", "queue"):
             if s.get(key):
