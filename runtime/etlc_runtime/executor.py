@@ -219,6 +219,8 @@ class _Run:
                 extra["metrics"] = values
         seconds = time.perf_counter() - started
         stat = {"step": name, "kind": kind, "rows": rows, "seconds": round(seconds, 6)}
+        if "path" in extra:
+            stat.update(path=extra["path"], partitions=extra["partitions"])
         self.stats.append(stat)
         _metrics.emit_step(self.pipeline, name, rows=rows, seconds=seconds,
                            nbytes=extra.get("bytes"))
@@ -260,7 +262,7 @@ class _Run:
         elif self.stats:
             last = self.stats[-1]
             result["rows"] = int(last["rows"] or 0)
-            result["partitions"] = 1 if last["rows"] is not None else 0
+            result["partitions"] = last.get("partitions", 1 if last["rows"] is not None else 0)
         result["seconds"] = round(time.perf_counter() - started, 6)
         result["steps"] = self.stats
         if self.metrics:
