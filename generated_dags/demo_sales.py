@@ -227,7 +227,7 @@ PLAN_SAVE_TOP = {
 
 with DAG(
     dag_id='demo_sales',
-    description='Demo that needs no services: reads the sample sales in examples/data/sales.csv,',
+    description='Demo that needs no services: reads the sample sales in examples/data/sales.csv, cleans them, and writes revenue by region and month (Parquet, partitioned by region) and the top products (CSV) under d…',
     doc_md=DOC_MD,
     schedule=None,
     start_date=datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc),

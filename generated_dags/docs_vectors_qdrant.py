@@ -172,7 +172,7 @@ PLAN_PUBLISH_VECTORS = {
 
 with DAG(
     dag_id='docs_vectors_qdrant',
-    description='Embeds the documentation pages exported to the lake and loads the vectors into Qdrant',
+    description="Embeds the documentation pages exported to the lake and loads the vectors into Qdrant for semantic search. Point ids derive from doc_id, so a reload overwrites a page's vector instead of adding a sec…",
     doc_md=DOC_MD,
     schedule='@daily',
     start_date=datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc),

@@ -231,7 +231,7 @@ PLAN_LOAD_REVENUE = {
 
 with DAG(
     dag_id='orders_csv_to_postgres',
-    description="Hourly ingestion of the shop's order exports (CSV on MinIO) into the warehouse.",
+    description="Hourly ingestion of the shop's order exports (CSV on MinIO) into the warehouse. Orders are upserted on order_id, so a re-exported order replaces its earlier version and a retried run never duplicates…",
     doc_md=DOC_MD,
     schedule='@hourly',
     start_date=datetime.datetime(2025, 1, 1, 0, 0, 0, tzinfo=datetime.timezone.utc),

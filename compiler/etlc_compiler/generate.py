@@ -143,9 +143,11 @@ def render(plan: Plan, version: str) -> str:
 
 
 def _first_line(text: Any) -> str | None:
-    if not text:
+    """The description's first paragraph on one line, at most 200 characters."""
+    paragraph = " ".join(str(text or "").strip().split("\n\n")[0].split())
+    if not paragraph:
         return None
-    return str(text).strip().splitlines()[0][:200] if str(text).strip() else None
+    return paragraph if len(paragraph) <= 200 else paragraph[:199].rstrip() + "…"
 
 
 def _params(params: dict[str, Any]) -> str:
