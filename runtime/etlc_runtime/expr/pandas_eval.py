@@ -983,11 +983,13 @@ class AggPlan:
     temporary column, reduced per group, and the outer expressions are then evaluated
     over the per-group results."""
 
-    def __init__(self, df_like: pd.DataFrame, group_by, aggs: Mapping[str, Any], params,
-                 having, types):
+    def __init__(self, df_like: pd.DataFrame | None, group_by, aggs: Mapping[str, Any], params,
+                 having, types, col_types: Mapping[str, Type] | None = None):
+        self._args = (group_by, dict(aggs), params, having)
         self.group_by = list(group_by)
         self.params = params or {}
-        self.col_types = frame_types(df_like, types)
+        self.col_types = dict(col_types) if col_types is not None else \
+            frame_types(df_like, types)
         missing = [k for k in self.group_by if k not in self.col_types]
         if missing:
             raise EvalError(f"unknown group_by column '{missing[0]}'")
@@ -1022,6 +1024,11 @@ class AggPlan:
         self.node_types = {}
         for _, _, _, nt in self.outputs:
             self.node_types.update(nt)
+
+    def __reduce__(self):
+        # node types are keyed by id(node): rebuild them after unpickling (Dask workers)
+        group_by, aggs, params, having = self._args
+        return (_rebuild_plan, (self.col_types, group_by, aggs, params, having))
 
     def temps(self, df: pd.DataFrame) -> pd.DataFrame:
         """Group keys plus one column per aggregate argument."""
@@ -1067,6 +1074,10 @@ class AggPlan:
         if having_mask is not None:
             result = result[having_mask].reset_index(drop=True)
         return result
+
+
+def _rebuild_plan(col_types, group_by, aggs, params, having) -> AggPlan:
+    return AggPlan(None, group_by, aggs, params, having, None, col_types=col_types)
 
 
 def _sub_types(node_types: dict, expr: A.Expr) -> dict:
