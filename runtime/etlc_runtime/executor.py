@@ -164,7 +164,8 @@ class _Run:
                 raise StepError(name, f"unknown dataset {ds_name!r}")
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
-            df = read_dataset(datasets[ds_name], self.macros, self.root, select=pushdown)
+            df = read_dataset(datasets[ds_name], self.macros, self.root, select=pushdown,
+                              connections=self.plan.get("connections"))
             df = _steps.apply_transform(step, self.frames, self.params, base=df)
             self.frames[name] = df
         elif kind == "transform":
@@ -188,7 +189,8 @@ class _Run:
             src = _sources(step)
             df = self.frames[src[0]]
             written = write_dataset(df, datasets[ds_name], step.get("mode"), self.macros,
-                                    self.root, self.run_id)
+                                    self.root, self.run_id,
+                                    connections=self.plan.get("connections"))
             rows = written["rows"]
             extra = {"path": written["path"], "partitions": written["partitions"],
                      "bytes": written["bytes"]}

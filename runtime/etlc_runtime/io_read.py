@@ -28,9 +28,9 @@ _EXT = {"csv": (".csv", ".txt", ".tsv", ".csv.gz"), "json": (".json", ".jsonl", 
 def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -> str:
     """The rendered path of a file dataset (not yet resolved to a local path)."""
     fmt = dataset.get("format")
-    if fmt in ("postgres", "qdrant"):
-        raise NotAvailable(f"{fmt} datasets arrive with the services issue; this runtime "
-                           f"reads and writes local files only")
+    if fmt == "qdrant":
+        raise NotAvailable("qdrant datasets arrive with the services issue; this runtime "
+                           "reads and writes local files and postgres tables only")
     path = dataset.get("path")
     if not path:
         raise StepError(None, f"a {fmt} dataset needs a path")
@@ -195,9 +195,14 @@ def _read_parquet_files(files: list[Path], base: Path, columns: Mapping | None,
 
 
 def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
-                 select: list[str] | None = None) -> pd.DataFrame:
+                 select: list[str] | None = None,
+                 connections: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Read a dataset into a pandas DataFrame typed by its declared columns."""
     fmt = dataset.get("format")
+    if fmt == "postgres":
+        from .io_postgres import read_postgres
+        frame = read_postgres(dataset, macros, connections)
+        return frame[list(select)] if select else frame
     text = dataset_location(dataset, macros, root)
     target = local_path(text, root)
     opts = dict(dataset.get("options") or {})

@@ -13,6 +13,10 @@ Modes (``mode:`` of a write step):
   (``part-<run_id>-00000.parquet``).  A retried run first removes the part files of its own
   run id, so a retry replaces its earlier output instead of adding a second copy.
 
+Postgres tables (``format: postgres``; modes ``append``, ``overwrite``, ``upsert``) are
+written by :mod:`etlc_runtime.io_postgres`: COPY into a staging table, then merge in one
+transaction.
+
 With ``partition_by`` files go to Hive-style folders ``col=value/`` (values percent-encoded,
 nulls as ``__HIVE_DEFAULT_PARTITION__``) and the partition columns are not stored inside the
 files, as Hive, Spark, DuckDB and pyarrow expect.
@@ -177,13 +181,20 @@ def _swap_in(new: Path, target: Path):
 
 
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
-                  macros: Mapping[str, Any], root, run_id: str) -> dict:
+                  macros: Mapping[str, Any], root, run_id: str,
+                  connections: Mapping[str, Any] | None = None) -> dict:
     """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}."""
     fmt = dataset.get("format")
     mode = mode or "append"
+    if fmt == "postgres":
+        if mode not in ("append", "overwrite", "upsert"):
+            raise StepError(None, f"mode: {mode} does not apply to postgres tables")
+        from .io_postgres import write_postgres
+        return write_postgres(df, dataset, mode, macros, connections)
     if mode == "upsert":
         raise NotAvailable(f"mode: upsert ({fmt}) arrives with the services issue "
-                           f"(postgres and qdrant sinks)")
+                           f"(qdrant sinks); file datasets take append, overwrite or "
+                           f"overwrite_partitions")
     if mode not in MODES:
         raise StepError(None, f"unknown write mode {mode!r}")
     text = dataset_location(dataset, macros, root)

@@ -314,8 +314,11 @@ def test_csv_round_trip_nulls_and_bools(project):
 
 def test_services_not_available_yet(project):
     with pytest.raises(NotAvailable, match="services issue"):
-        write_dataset(frame([1]), {"format": "postgres", "table": "t", "key": ["id"]}, "upsert",
-                      M, project, "r")
+        write_dataset(frame([1]), {"format": "qdrant", "collection": "c", "key": ["id"]},
+                      "upsert", M, project, "r")
+    with pytest.raises(NotAvailable, match="services issue"):
+        write_dataset(frame([1]), {"format": "parquet", "path": "o/"}, "upsert", M, project,
+                      "r")
     with pytest.raises(NotAvailable, match="services issue"):
         read_dataset({"format": "parquet", "path": "s3://b/k/"}, M, project)
     with pytest.raises(NotAvailable):
