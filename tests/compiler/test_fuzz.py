@@ -13,7 +13,7 @@ from etlc_compiler.diagnostics import Diagnostic
 
 from .conftest import VALID
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("ETLC_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE = yaml.safe_load(VALID)
 BASE["start_date"] = "2025-01-01"
 
@@ -82,3 +82,24 @@ def test_text_splices(at, insert):
 
 def test_mutation_sanity():
     assert not check_text(yaml.safe_dump(BASE, sort_keys=False), "v.yaml").diagnostics
+
+
+EXPR_ALPHABET = st.sampled_from(["total", "customer", "order_id", "ordered_at", "$min_total", "$nope", " ", "(", ")",
+                                 "+", "-", "*", "/", "%", "=", "==", "!=", "<", ">=", "and", "or", "not", "in",
+                                 "is null", "between", "1", "2.5", "'x'", "null", "true", "date '2025-01-02'",
+                                 "sum(", "count(*)", "if(", ",", "coalesce(", "cast(", " as int", "`", "\\", "'",
+                                 "\n", "unknown_fn(", "round(", "substr("])
+EXPR_PLACES = [("steps", "big", "filter"), ("steps", "big", "derive", "day"), ("steps", "agg", "aggregate", "orders"),
+               ("steps", "agg", "having")]
+
+
+@SETTINGS
+@given(st.sampled_from(EXPR_PLACES), st.lists(EXPR_ALPHABET, max_size=12).map("".join))
+def test_random_expressions(place, text):
+    data = copy.deepcopy(BASE)
+    parent = data
+    for part in place[:-1]:
+        parent = parent[part]
+    parent[place[-1]] = text
+    result = check_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "e.yaml")
+    assert_only_diagnostics(result)

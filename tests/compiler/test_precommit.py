@@ -61,3 +61,27 @@ def test_hook_passes_valid_and_fails_invalid_spec(hook_repo, tmp_path):
     assert bad.returncode == 1
     assert "Failed" in bad.stdout
     assert "specs/orders.yaml:" in bad.stdout and "error[E302]" in bad.stdout
+
+
+def test_compile_check_hook(hook_repo, tmp_path):
+    src, rev = hook_repo
+    project = tmp_path / "project"
+    (project / "specs").mkdir(parents=True)
+    (project / "specs" / "orders.yaml").write_text(VALID)
+    (project / "pyproject.toml").write_text("[tool.etlc]\noutput = 'dags'\n")
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {src}\n    rev: {rev}\n    hooks:\n      - id: etlc-compile-check\n")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    home = tmp_path / "pre-commit-home"
+    missing = pre_commit(project, home)
+    assert missing.returncode == 1
+    assert "dags/orders_daily.py: missing" in missing.stdout
+
+    from etlc_compiler.cli import main
+
+    assert main(["compile", str(project / "specs")]) == 0
+    assert (project / "dags" / "orders_daily.py").is_file()
+    git(project, "add", "-A")
+    fresh = pre_commit(project, home)
+    assert fresh.returncode == 0, fresh.stdout
