@@ -58,8 +58,8 @@ class Plan:
     def pipeline_payload(self) -> dict[str, Any]:
         """What `etlc run` hands the runtime: every task plan in dependency order."""
         return {"pipeline": self.pipeline, "spec": self.spec_path,
-                "tasks": [t.payload | {"kind": t.kind, "operator": t.operator, "args": t.args,
-                                       "upstream": list(t.upstream)} for t in self.tasks]}
+                "tasks": [t.payload | {"task": t.task_id, "line": t.line, "kind": t.kind, "operator": t.operator,
+                                       "args": t.args, "upstream": list(t.upstream)} for t in self.tasks]}
 
 
 def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
