@@ -26,7 +26,7 @@ def _airflow_home() -> Path:
         home = tempfile.mkdtemp(prefix="etlc-airflow-")
         os.environ["ETLC_TEST_AIRFLOW_HOME"] = home
     os.environ["AIRFLOW_HOME"] = home
-    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(home) / "dags"))
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(home) / "dags")
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow.db"
     (Path(home) / "dags").mkdir(parents=True, exist_ok=True)
