@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -169,10 +170,17 @@ class Api:
         return json.dumps(body)[-4000:] if status == 200 else str(body)[-2000:]
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without Airflow settings that other tests may have left in it."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "_AIRFLOW"))
+            and k not in ("AIRFLOW_HOME", "ETLC_STACK_DIR")}
+
+
 def stack(state: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(STACK), "--state-dir", str(state), *args],
                           capture_output=True, text=True, timeout=timeout, cwd=str(ROOT),
-                          check=False)
+                          env=clean_env(), check=False)
 
 
 def logs_tail(state: Path) -> str:
