@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test validate compile bench clean
+.PHONY: install demo test validate compile bench clean stack-up stack-down stack-status
 
 $(BIN)/etlc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,11 @@ bench: install
 
 clean:
 	rm -rf .etlc data/out .pytest_cache
+
+## the Docker-free service stack (docs/stack.md)
+stack-up: install
+	scripts/stack.sh up
+stack-down:
+	scripts/stack.sh down
+stack-status:
+	scripts/stack.sh status
