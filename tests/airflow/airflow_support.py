@@ -40,7 +40,7 @@ def etlc_cmd() -> list[str]:
 
 def run_etlc(*args: str, cwd: Path | str = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*etlc_cmd(), *args], cwd=str(cwd), env={**os.environ, "NO_COLOR": "1", **(env or {})},
-                          capture_output=True, text=True, timeout=180)
+                          capture_output=True, text=True, timeout=180, check=False)
 
 
 def migrate_db() -> None:
@@ -49,7 +49,7 @@ def migrate_db() -> None:
         return
     exe = Path(sys.executable).with_name("airflow")
     cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "airflow"]
-    r = subprocess.run([*cmd, "db", "migrate"], env=dict(os.environ), capture_output=True, text=True, timeout=300)
+    r = subprocess.run([*cmd, "db", "migrate"], env=dict(os.environ), capture_output=True, text=True, timeout=300, check=False)
     if r.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     (AIRFLOW_HOME / ".migrated").write_text("ok")

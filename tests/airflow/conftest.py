@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from airflow_support import migrate_db
 
 

@@ -7,7 +7,6 @@ import re
 import time
 
 import pytest
-
 from airflow_support import ROOT, load_dagbag, plan_for
 
 GENERATED = ROOT / "generated_dags"
@@ -87,7 +86,7 @@ def test_parse_imports_nothing_heavy():
     import sys
 
     r = subprocess.run([sys.executable, "-c", PROBE, str(GENERATED)], capture_output=True, text=True,
-                       env=dict(os.environ), timeout=120)
+                       env=dict(os.environ), timeout=120, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["dags"] == len(FILES) and out["errors"] == 0, out

@@ -20,12 +20,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from airflow_support import DAGS_FOLDER, ROOT, load_dagbag, run_etlc
 
 duckdb = pytest.importorskip("duckdb")
 
-LOGICAL = dt.datetime(2025, 3, 4, tzinfo=dt.timezone.utc)
+LOGICAL = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ def demo_outputs(con, proj: Path):
 def test_demo_sales_under_dag_test_matches_duckdb(demo_project, airflow_db):
     proj = demo_project
     compile_into_dags_folder(proj, "demo_sales")
-    dag, dr = run_dag("demo_sales")
+    run_dag("demo_sales")
 
     con = duckdb.connect()
     con.execute("CREATE TABLE valid AS " + DEMO_VALID.format(csv=proj / "examples" / "data" / "sales.csv"))

@@ -46,7 +46,7 @@ def run_etlc(*args: str, cwd: Path | str = ROOT, env: dict | None = None,
     """Run the real `etlc` command line; text output, no colour."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     return subprocess.run([*etlc_cmd(), *args], cwd=str(cwd), env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def make_project(root: Path, specs: dict[str, str], pyproject: str = "") -> Path:

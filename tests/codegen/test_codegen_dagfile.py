@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from codegen_support import HEADER, ROOT, load_dagbag, make_project, run_etlc
 
 SPEC_FILES = sorted((ROOT / "specs").glob("*.yaml"))
@@ -77,7 +76,7 @@ def step_lines(text: str) -> dict[str, int]:
         if ind == 0:
             break
         indent = ind if indent is None else indent
-        m = re.match(r"^ {%d}([a-z][a-z0-9_]*):" % indent, line)
+        m = re.match(rf"^ {{{indent}}}([a-z][a-z0-9_]*):", line)
         if m and ind == indent:
             out[m.group(1)] = i + 1
     return out
@@ -190,13 +189,13 @@ def test_doc_md_has_description_and_mermaid(compiled, pipeline):
     doc = bag.dags[pipeline].doc_md
     if data.get("description"):
         assert data["description"].strip() in doc
-    m = re.search(r"```mermaid\n(.*?)\n```", doc, re.S)
+    m = re.search(r"```mermaid\n(.*?)\n```", doc, re.DOTALL)
     assert m, doc
     chart = m.group(1)
     assert chart.splitlines()[0].startswith(("flowchart", "graph"))
     for name in data["steps"]:
-        assert re.search(rf"^\s+{name}\b", chart, re.M), f"step {name} missing from the Mermaid drawing"
-    drawn = set(re.findall(r"^\s+([a-z][a-z0-9_]*)\s*-[-.]+>\s*([a-z][a-z0-9_]*)\s*$", chart, re.M))
+        assert re.search(rf"^\s+{name}\b", chart, re.MULTILINE), f"step {name} missing from the Mermaid drawing"
+    drawn = set(re.findall(r"^\s+([a-z][a-z0-9_]*)\s*-[-.]+>\s*([a-z][a-z0-9_]*)\s*$", chart, re.MULTILINE))
     assert drawn == edges(data["steps"])
 
 

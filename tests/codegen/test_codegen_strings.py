@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from codegen_support import load_dagbag, make_project
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
-
-from codegen_support import load_dagbag, make_project
 
 BASH = "airflow.providers.standard.operators.bash:BashOperator"
 NASTY = ['"""', "'''", '"', "'", "\\", "\\n", "\\x00", "\\N{BULLET}", "\n", "\r", "\r\n", "\t", "\x00",
