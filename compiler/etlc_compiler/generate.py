@@ -46,8 +46,8 @@ def date_literal(text: str | None) -> str | None:
     m = re.match(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?", str(text))
     if not m:
         raise ValueError(f"not a date: {text!r}")
-    parts = [int(p) for p in m.groups() if p is not None]
-    return f"datetime.datetime({', '.join(map(str, parts))}, tzinfo=datetime.timezone.utc)"
+    y, mo, d, h, mi, sec = (int(p) if p is not None else 0 for p in m.groups())
+    return f'datetime.datetime.fromisoformat("{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}+00:00")'
 
 
 def identifier(name: str) -> str:
@@ -128,9 +128,20 @@ def render(plan: Plan, version: str) -> str:
                              if k not in ("task_id", "doc_md")]
         tasks.append(entry)
     edges = [(names[u], names[t.task_id]) for t in plan.tasks for u in t.upstream]
+    uses_asset = any(t.inlets or t.outlets for t in plan.tasks) or isinstance(dag.get("schedule"), dict)
+    sdk = ["DAG"] + (["Asset"] if uses_asset else []) + (["Param"] if dag["params"] else [])
+    lines = {"airflow.sdk": f"from airflow.sdk import {', '.join(sdk)}"}
+    if any(t.kind == "python" for t in plan.tasks):
+        lines["airflow.providers.standard.operators.python"] = \
+            "from airflow.providers.standard.operators.python import PythonOperator"
+        lines["etlc_runtime.airflow"] = "from etlc_runtime.airflow import run_task"
+    for imp in imports.values():
+        lines[f"{imp['module']} {imp['cls']}"] = f"from {imp['module']} import {imp['cls']} as {imp['alias']}"
+    # one block, sorted as isort/ruff sort third-party `from` imports
+    import_lines = [lines[k] for k in sorted(lines, key=lambda k: (k.split()[0].lower(), k.split()[0], k))]
     return _template().render(
         version=version, spec_path=plan.spec_path.replace("\n", " "), sha=plan.spec_sha256,
-        pipeline=identifier(plan.pipeline), imports=list(imports.values()),
+        pipeline=identifier(plan.pipeline), import_lines=import_lines,
         doc_md=pyliteral(doc_md(plan)), tasks=tasks,
         dag_id=pyliteral(dag["dag_id"]), description=pyliteral(_first_line(dag.get("description"))),
         schedule=_schedule(dag.get("schedule")), start_date=date_literal(dag.get("start_date") or "2025-01-01"),
