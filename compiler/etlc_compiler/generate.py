@@ -122,7 +122,7 @@ def render(plan: Plan, version: str) -> str:
             module, cls = _dotted(t.operator or "")
             key = f"{module}:{cls}"
             if key not in imports:
-                imports[key] = {"module": module, "cls": cls, "alias": f"_Op{len(imports)}_{cls}"}
+                imports[key] = {"module": module, "cls": cls, "alias": f"_op{len(imports)}"}
             entry["alias"] = imports[key]["alias"]
             entry["args"] = [(identifier(k), pyliteral(v, 8)) for k, v in t.args.items()
                              if k not in ("task_id", "doc_md")]
@@ -136,7 +136,10 @@ def render(plan: Plan, version: str) -> str:
             "from airflow.providers.standard.operators.python import PythonOperator"
         lines["etlc_runtime.airflow"] = "from etlc_runtime.airflow import run_task"
     for imp in imports.values():
-        lines[f"{imp['module']} {imp['cls']}"] = f"from {imp['module']} import {imp['cls']} as {imp['alias']}"
+        line = f"from {imp['module']} import {imp['cls']} as {imp['alias']}"
+        if len(line) > 88:  # wrapped as isort/ruff wrap it
+            line = f"from {imp['module']} import (\n    {imp['cls']} as {imp['alias']},\n)"
+        lines[f"{imp['module']} {imp['cls']}"] = line
     # one block, sorted as isort/ruff sort third-party `from` imports
     import_lines = [lines[k] for k in sorted(lines, key=lambda k: (k.split()[0].lower(), k.split()[0], k))]
     return _template().render(
