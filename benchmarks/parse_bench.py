@@ -286,25 +286,31 @@ CALLABLES = ('"""The callables of the dag-factory variant (the same bodies as th
              + HAND.split("STAGING = ")[1].split("\nwith DAG(")[0].split("\n", 1)[1].replace("{{", "{").replace("}}", "}"))
 
 
-def env_for(home: Path, folder: Path, lib: Path) -> dict:
+def env_for(home: Path, folder: Path, lib: Path, warm: bool = False) -> dict:
     env = dict(os.environ)
     env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__CORE__DAGS_FOLDER=str(folder), AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="600",
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
                PYTHONPATH=os.pathsep.join([str(lib), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               PYTHONDONTWRITEBYTECODE="1", STAGING="/tmp")
+               STAGING="/tmp")
+    if warm:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
-def measure(folder: Path, n: int, home: Path, lib: Path, cpu: int | None) -> dict:
-    # no stale bytecode between rounds: every round imports the files from source, as a DAG
-    # processor does for a changed file
-    for cache in folder.rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
+def measure(folder: Path, n: int, home: Path, lib: Path, cpu: int | None, warm: bool = False) -> dict:
+    """One parse of the folder in a fresh interpreter. cold: no bytecode (every file compiled
+    from source, as for a changed file); warm: the files' .pyc written by an earlier parse."""
+    if not warm:
+        for cache in folder.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
     cmd = [sys.executable, "-c", PROBE, str(folder)]
     if cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", str(cpu), *cmd]
-    r = subprocess.run(cmd, env=env_for(home, folder, lib), capture_output=True, text=True, timeout=1800, check=False)
+    r = subprocess.run(cmd, env=env_for(home, folder, lib, warm), capture_output=True, text=True, timeout=1800,
+                       check=False)
     if r.returncode != 0:
         raise SystemExit(f"parse probe failed for {folder}:\n{r.stderr[-4000:]}")
     out = json.loads(r.stdout.strip().splitlines()[-1])
@@ -357,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", choices=("cpu", "seconds"), default="cpu",
                     help="process CPU time (default; robust on a shared machine) or wall-clock seconds")
     ap.add_argument("--cpu", type=int, default=None, help="pin the probes to this CPU (taskset)")
+    ap.add_argument("--bytecode", choices=("cold", "warm", "both"), default="both",
+                    help="cold: files compiled from source each parse; warm: .pyc present (default: both)")
     ap.add_argument("--plot", metavar="PNG", help="write a chart (skipped quietly without matplotlib)")
     ap.add_argument("--json", metavar="PATH", help="write the raw timings as JSON")
     ap.add_argument("--profile", type=int, metavar="N", help="print a cProfile of parsing N generated DAGs")
@@ -374,8 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             profile(args.profile, work, home, lib)
             return 0
-        results: dict[int, dict[str, float]] = {}
-        raw: dict[str, dict[str, list[float]]] = {}
+        modes = ("cold", "warm") if args.bytecode == "both" else (args.bytecode,)
+        results: dict[str, dict[int, dict[str, float]]] = {m: {} for m in modes}
+        raw: dict[str, dict[str, dict[str, list[dict]]]] = {m: {} for m in modes}
+        pick = min if args.stat == "min" else statistics.median
         for n in args.n:
             folders = {v: work / f"{v}_{n}" for v in VARIANTS}
             for f in folders.values():
@@ -383,34 +393,40 @@ def main(argv: list[str] | None = None) -> int:
             write_generated(folders["generated"], n, work)
             write_hand(folders["hand-written"], n)
             write_factory(folders["dag-factory"], n)
-            times: dict[str, list[dict]] = {v: [] for v in VARIANTS}
-            for r in range(args.repeat):
-                order = VARIANTS[r % 3:] + VARIANTS[:r % 3]      # rotate, so drift hits all alike
-                for v in order:
-                    times[v].append(measure(folders[v], n, home, lib, args.cpu))
-            pick = min if args.stat == "min" else statistics.median
-            results[n] = {v: pick(m[args.clock] for m in t) for v, t in times.items()}
-            raw[str(n)] = times
-            print(f"N={n}: " + ", ".join(f"{v} {results[n][v] * 1000 / n:.2f} ms/DAG" for v in VARIANTS),
-                  file=sys.stderr, flush=True)
-        print()
-        print(f"DagBag parse time, four-task DAG, {args.stat} of {args.repeat} rounds, "
-              f"{'process CPU time' if args.clock == 'cpu' else 'wall clock'} (ms per DAG; ratio to hand-written)")
-        print(f"{'N':>5} | {'generated':>18} | {'hand-written':>12} | {'dag-factory':>18}")
-        print(f"{'-' * 5}-+-{'-' * 18}-+-{'-' * 12}-+-{'-' * 18}")
-        for n in sorted(results):
-            hand = results[n]["hand-written"]
-            cells = [f"{results[n][v] * 1000 / n:7.2f} ({results[n][v] / hand:4.2f}x)" for v in VARIANTS]
-            print(f"{n:>5} | {cells[0]:>18} | {results[n]['hand-written'] * 1000 / n:>12.2f} | {cells[2]:>18}")
-        worst = max(results[n]["generated"] / results[n]["hand-written"] for n in results)
+            for mode in modes:
+                warm = mode == "warm"
+                if warm:                                         # write the .pyc files once
+                    for v in VARIANTS:
+                        measure(folders[v], n, home, lib, args.cpu, warm=True)
+                times: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+                for r in range(args.repeat):
+                    order = VARIANTS[r % 3:] + VARIANTS[:r % 3]      # rotate, so drift hits all alike
+                    for v in order:
+                        times[v].append(measure(folders[v], n, home, lib, args.cpu, warm=warm))
+                results[mode][n] = {v: pick(m[args.clock] for m in t) for v, t in times.items()}
+                raw[mode][str(n)] = times
+                print(f"N={n} {mode}: " + ", ".join(f"{v} {results[mode][n][v] * 1000 / n:.2f} ms/DAG"
+                                                    for v in VARIANTS), file=sys.stderr, flush=True)
+        worst = 0.0
+        for mode in modes:
+            res = results[mode]
+            print()
+            print(f"DagBag parse time, four-task DAG, {mode} bytecode, {args.stat} of {args.repeat} rounds, "
+                  f"{'process CPU time' if args.clock == 'cpu' else 'wall clock'} (ms per DAG; ratio to hand-written)")
+            print(f"{'N':>5} | {'generated':>18} | {'hand-written':>12} | {'dag-factory':>18}")
+            print(f"{'-' * 5}-+-{'-' * 18}-+-{'-' * 12}-+-{'-' * 18}")
+            for n in sorted(res):
+                hand = res[n]["hand-written"]
+                cells = [f"{res[n][v] * 1000 / n:7.2f} ({res[n][v] / hand:4.2f}x)" for v in VARIANTS]
+                print(f"{n:>5} | {cells[0]:>18} | {hand * 1000 / n:>12.2f} | {cells[2]:>18}")
+            worst = max([worst] + [res[n]["generated"] / res[n]["hand-written"] for n in res])
         print(f"\ntarget: generated within 1.1x of hand-written at every N: "
               f"{'met' if worst <= 1.1 else 'NOT met'} (worst {worst:.2f}x)")
         if args.json:
-            Path(args.json).write_text(json.dumps({"stat": args.stat, "clock": args.clock,
-                                                   "seconds": {str(k): v for k, v in results.items()},
-                                                   "rounds": raw}, indent=1))
+            Path(args.json).write_text(json.dumps({"stat": args.stat, "clock": args.clock, "seconds": {
+                m: {str(k): v for k, v in r.items()} for m, r in results.items()}, "rounds": raw}, indent=1))
         if args.plot:
-            plot(results, args.plot)
+            plot(results[modes[0]], args.plot)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
