@@ -76,6 +76,38 @@ def is_generated(path: Path) -> bool:
         return False
 
 
+def header_spec(path: Path) -> str | None:
+    """The project-relative spec path named in a generated file's header, or None."""
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not first.startswith(HEADER) or " from " not in first:
+        return None
+    return first.split(" from ", 1)[1].split(". Do not edit", 1)[0].strip()
+
+
+def find_orphans(out_dir: Path, root: Path, outputs: list[Output], results: list[Checked]) -> list[Path]:
+    """Generated files whose spec no longer exists, or whose spec now compiles to another file.
+
+    Compiling a subset of the specs never removes the DAGs of the others, and a spec that
+    fails to compile keeps its previous DAG file.
+    """
+    if not out_dir.is_dir():
+        return []
+    wanted = {o.target.name for o in outputs}
+    target_of = {relative_spec_path(Path(o.spec), root): o.target.name for o in outputs}
+    orphans = []
+    for p in sorted(out_dir.glob("*.py")):
+        spec = header_spec(p)
+        if spec is None or p.name in wanted:
+            continue
+        if not (root / spec).is_file() or (spec in target_of and target_of[spec] != p.name):
+            orphans.append(p)
+    return orphans
+
+
 def compile_command(args) -> int:
     from .cli import _use_color, print_diagnostics
 
@@ -88,12 +120,7 @@ def compile_command(args) -> int:
     sources = {r.path: r.loaded.lines for r in results if r.loaded is not None}
     print_diagnostics(diags, args.format, _use_color(args.color), sources)
     outputs = build_outputs(results, out_dir, root)
-    failed = [r for r in results if not r.ok]
-    wanted = {o.target.name for o in outputs}
-    # a spec that fails keeps its previous DAG file: one broken spec never removes a working DAG
-    kept = {f"{r.spec.id}.py" for r in failed if r.spec is not None}
-    orphans = sorted(p for p in out_dir.glob("*.py") if p.name not in wanted | kept and is_generated(p)) \
-        if out_dir.is_dir() and not failed else []
+    orphans = find_orphans(out_dir, root, outputs, results)
     if args.check:
         stale = [o for o in outputs if not o.target.is_file() or o.target.read_text(encoding="utf-8") != o.text]
         for o in stale:

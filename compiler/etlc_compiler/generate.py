@@ -110,6 +110,9 @@ def render(plan: Plan, version: str) -> str:
                 settings.append((key, pyliteral(s[key])))
         steps = ", ".join(f"`{x}`" for x in t.steps)
         doc = f"etlc step{'s' * (len(t.steps) > 1)} {steps} from `{plan.spec_path}` line {t.line}."
+        notes = [str(plan.dag["docs"][s]).strip() for s in t.steps if plan.dag.get("docs", {}).get(s)]
+        if notes:
+            doc += "\n\n" + "\n\n".join(notes)
         entry = {
             "kind": t.kind, "task_id": pyliteral(t.task_id), "name": names[t.task_id],
             "var": "PLAN_" + identifier(t.task_id).upper(), "doc": pyliteral(doc), "settings": settings,
@@ -132,9 +135,7 @@ def render(plan: Plan, version: str) -> str:
     sdk = ["DAG"] + (["Asset"] if uses_asset else []) + (["Param"] if dag["params"] else [])
     lines = {"airflow.sdk": f"from airflow.sdk import {', '.join(sdk)}"}
     if any(t.kind == "python" for t in plan.tasks):
-        lines["airflow.providers.standard.operators.python"] = \
-            "from airflow.providers.standard.operators.python import PythonOperator"
-        lines["etlc_runtime.airflow"] = "from etlc_runtime.airflow import run_task"
+        lines["etlc_runtime.airflow"] = "from etlc_runtime.airflow import EtlcOperator"
     for imp in imports.values():
         line = f"from {imp['module']} import {imp['cls']} as {imp['alias']}"
         if len(line) > 88:  # wrapped as isort/ruff wrap it

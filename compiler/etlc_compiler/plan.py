@@ -156,6 +156,7 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
         "edges": [[u, s] for s in order for u in spec.steps[s].upstream],
         "steps": order,
         "kinds": {s: spec.steps[s].kind for s in order},
+        "docs": {s: spec.steps[s].raw["doc"] for s in order if isinstance(spec.steps[s].raw.get("doc"), str)},
     }
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Plan(spec.id, spec_path, digest, dag, tuple(tasks))

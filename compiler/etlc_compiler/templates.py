@@ -17,6 +17,7 @@ from .model import PipelineSpec
 MACROS = ("ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
           "data_interval_end", "run_id", "dag_run", "params", "task_instance", "ti", "macros")
 _BLOCK = re.compile(r"\{\{(.*?)\}\}|\{%|\{\{", re.S)
+_UNSAFE = re.compile(r"__|\\|\battr\b|\[|\bself\b|\bnamespace\b|\bcycler\b|\bjoiner\b|\blipsum\b")
 _HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?")
 
 
@@ -56,6 +57,13 @@ def check_template(text: str, params: list[str]) -> list[tuple[int, int, str, st
             continue
         if m.group(1) is None:
             problems.append((m.start(), m.end(), "unclosed '{{' in a templated string", "close it with '}}'"))
+            continue
+        unsafe = _UNSAFE.search(m.group(1))
+        if unsafe:
+            a = m.start(1) + unsafe.start()
+            problems.append((a, a + len(unsafe.group(0)), "this template expression is not allowed: templates name "
+                             "macros, their attributes, calls and filters, nothing private",
+                             "Airflow renders operator arguments with unsandboxed Jinja"))
             continue
         head = _HEAD.match(m.group(1))
         if not head:

@@ -3,9 +3,14 @@
 It must import in milliseconds: nothing heavy (pandas, pyarrow, jinja2) is imported at module
 level; the executor and the engines load inside the task, at run time.
 
-    from etlc_runtime.airflow import run_task
-    PythonOperator(..., python_callable=run_task, op_kwargs={"task_plan": PLAN})
-    # or @task def daily(**context): return run_task(PLAN, **context)
+    from etlc_runtime.airflow import EtlcOperator
+    EtlcOperator(task_id="daily", task_plan=PLAN)
+
+`EtlcOperator` has no template fields. A PythonOperator would Jinja-render its `op_kwargs`,
+and so every string of the plan: spec text such as `'{{ k }}'` in a filter literal or `{%` in a
+description would break the task, and Airflow's Jinja is not sandboxed. The runtime renders
+the macros it allows (dataset paths, tables) itself, in a sandbox. `run_task` stays for
+hand-written DAGs (`PythonOperator(python_callable=run_task, ...)`).
 """
 
 from __future__ import annotations
@@ -71,3 +76,35 @@ def run_task(task_plan: Mapping[str, Any], **context) -> dict:
 
 # the name DESIGN.md used first
 run_step = run_task
+
+_OPERATOR = None
+
+
+def _operator_class():
+    global _OPERATOR
+    if _OPERATOR is None:
+        from airflow.sdk import BaseOperator
+
+        class EtlcOperator(BaseOperator):
+            """Runs one etlc task plan; nothing in it is a template for Airflow."""
+
+            template_fields = ()
+            ui_color = "#e8f4ea"
+
+            def __init__(self, *, task_plan: Mapping[str, Any], **kwargs):
+                super().__init__(**kwargs)
+                self.task_plan = task_plan
+
+            def execute(self, context):
+                return run_task(self.task_plan, **context)
+
+        EtlcOperator.__module__ = __name__
+        _OPERATOR = EtlcOperator
+    return _OPERATOR
+
+
+def __getattr__(name: str):
+    # built on first use, so that run_task imports without Airflow
+    if name == "EtlcOperator":
+        return _operator_class()
+    raise AttributeError(name)

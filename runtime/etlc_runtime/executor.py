@@ -95,6 +95,11 @@ class _Run:
         self.on_event = on_event or self.ctx.pop("on_event", None)
         self.run_id = str(self.ctx.get("run_id") or local_run_id())
         self.logical_date = self.ctx.get("logical_date")
+        # append parts are keyed by the logical date, so that re-running a date (a new run of
+        # the same interval, or a retry) replaces that date's rows instead of adding them again
+        when = self.logical_date
+        self.append_key = ("date_" + (when.isoformat() if hasattr(when, "isoformat") else str(when))
+                           if when is not None else self.run_id)
         self.spec = plan.get("spec")
         self.pipeline = plan.get("pipeline") or "pipeline"
         self.root = find_project_root(self.spec, root=self.ctx.get("project_root"),
@@ -189,7 +194,7 @@ class _Run:
             src = _sources(step)
             df = self.frames[src[0]]
             written = write_dataset(df, datasets[ds_name], step.get("mode"), self.macros,
-                                    self.root, self.run_id,
+                                    self.root, self.append_key,
                                     connections=self.plan.get("connections"))
             rows = written["rows"]
             extra = {"path": written["path"], "partitions": written["partitions"],

@@ -9,9 +9,10 @@ Modes (``mode:`` of a write step):
 - ``overwrite_partitions`` -- needs ``partition_by``: only the ``key=value/`` folders present
   in the data are replaced (each one by a rename from the temporary sibling folder); other
   partitions stay as they are.
-- ``append`` -- new part files are added, named after the run id
-  (``part-<run_id>-00000.parquet``).  A retried run first removes the part files of its own
-  run id, so a retry replaces its earlier output instead of adding a second copy.
+- ``append`` -- new part files are added, named after the run's logical date (its run id
+  when it has none): ``part-<key>-00000.parquet``.  A write first removes the part files of
+  its own key, so a retry, or a new run of the same date, replaces that date's rows instead
+  of adding a second copy.
 
 Postgres tables (``format: postgres``; modes ``append``, ``overwrite``, ``upsert``) are
 written by :mod:`etlc_runtime.io_postgres`: COPY into a staging table, then merge in one

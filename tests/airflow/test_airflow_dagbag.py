@@ -51,9 +51,10 @@ def test_tasks_and_dependencies_follow_the_plan(bag, path):
         assert {a.name for a in task.inlets} == set(t.inlets)
         assert {a.name for a in task.outlets} == set(t.outlets)
         if t.kind == "python":
-            assert type(task).__name__ == "PythonOperator"
-            assert task.python_callable.__module__ == "etlc_runtime.airflow"
-            assert task.op_kwargs["task_plan"] == t.payload
+            assert type(task).__name__ == "EtlcOperator"
+            assert type(task).__module__ == "etlc_runtime.airflow"
+            assert type(task).template_fields == ()
+            assert task.task_plan == t.payload
         else:
             module, _, cls = t.operator.partition(":")
             assert type(task).__name__ == cls and type(task).__module__ == module

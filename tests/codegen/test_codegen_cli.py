@@ -79,8 +79,6 @@ def test_orphans_removed_only_with_etlc_header(project):
     assert "2 removed" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="compile.py removes as orphans the DAGs of every spec that was "
-                   "not among the compiled PATHS, although those specs still exist (see the report)")
 def test_compiling_one_spec_keeps_the_other_dags(project):
     out = project / "generated_dags"
     assert run_etlc("compile", "specs", cwd=project).returncode == 0

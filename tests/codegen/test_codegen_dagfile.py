@@ -124,9 +124,9 @@ def task_steps(ns: dict, dag) -> dict[str, list[str]]:
     """Task id -> its steps: from the plan literals for runtime tasks; an operator task is one step."""
     out = {}
     for task in dag.tasks:
-        plan = getattr(task, "op_kwargs", {}).get("task_plan") if hasattr(task, "op_kwargs") else None
+        plan = getattr(task, "task_plan", None)
         out[task.task_id] = [s["name"] for s in plan["steps"]] if plan else [task.task_id]
-    assert all(v in ns.values() for v in [t.op_kwargs["task_plan"] for t in dag.tasks if hasattr(t, "op_kwargs")])
+    assert all(v in ns.values() for v in [t.task_plan for t in dag.tasks if hasattr(t, "task_plan")])
     return out
 
 
@@ -159,10 +159,10 @@ def test_task_docs_name_spec_file_and_line(compiled, pipeline):
         assert f"`{spec_path}`" in doc and f"line {lines[steps[0]]}" in doc, doc
         for s in steps:
             assert f"`{s}`" in doc
-        if hasattr(task, "op_kwargs"):
-            for s in task.op_kwargs["task_plan"]["steps"]:
+        if hasattr(task, "task_plan"):
+            for s in task.task_plan["steps"]:
                 assert s["line"] == lines[s["name"]]
-            assert task.op_kwargs["task_plan"]["spec"] == spec_path
+            assert task.task_plan["spec"] == spec_path
 
 
 @pytest.mark.parametrize("pipeline", pipelines())

@@ -172,7 +172,7 @@ def check_carried(s: dict, workdir: Path) -> None:
     assert plan["params"]["p"] == spec["params"]["p"]
     fn = {step["name"]: step for step in plan["steps"]}["fn"]
     assert fn["args"] == spec["steps"]["fn"]["args"]
-    assert dag.get_task("save").op_kwargs["task_plan"] == plan
+    assert dag.get_task("save").task_plan == plan
 
     # the operator's args reach the operator unchanged
     notify = dag.get_task("notify")
@@ -197,8 +197,6 @@ def test_every_string_reaches_the_dag_exactly(s, workdir):
     check_carried(s, workdir)
 
 
-@pytest.mark.xfail(strict=True, reason="a step's `doc` (schema: 'becomes the task's doc_md in Airflow') is "
-                   "dropped by plan._step_payload and generate.render (see the report)")
 def test_step_doc_becomes_task_doc(workdir):
     s = {k: "x" for k in FIELDS}
     s["tags"] = []
