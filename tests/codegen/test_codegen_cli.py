@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from codegen_support import (
     GENERATED,
     HEADER,

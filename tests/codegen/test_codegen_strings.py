@@ -174,6 +174,13 @@ def check_carried(s: dict, workdir: Path) -> None:
     assert fn["args"] == spec["steps"]["fn"]["args"]
     assert dag.get_task("save").task_plan == plan
 
+    # each step's doc reaches its task's doc_md (after the line naming the spec file and line)
+    for step, task_id in (("doc_raw", "save"), ("doc_clean", "save"), ("doc_notify", "notify")):
+        doc = dag.get_task(task_id).doc_md
+        assert doc.startswith("etlc step") and "`specs/fuzz.yaml` line " in doc
+        if s[step].strip():
+            assert s[step].strip() in doc
+
     # the operator's args reach the operator unchanged
     notify = dag.get_task("notify")
     assert notify.bash_command == s["bash_command"]
