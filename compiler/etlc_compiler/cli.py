@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@lru_cache(maxsize=1)
 def _version() -> str:
     try:
         from importlib.metadata import version
