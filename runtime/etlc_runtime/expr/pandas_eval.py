@@ -36,6 +36,7 @@ from .typecheck import infer
 from .types import (
     BOOL,
     DATE,
+    NULL,
     FLOAT,
     INT,
     STRING,
@@ -234,6 +235,48 @@ def _round_half_away(values: np.ndarray, digits) -> np.ndarray:
     return out
 
 
+def _two_product_error(a: np.ndarray, b) -> np.ndarray:
+    """The exact error a*b - fl(a*b) (Dekker's TwoProduct, no FMA needed)."""
+    split = 134217729.0  # 2**27 + 1
+    b = np.broadcast_to(np.asarray(b, dtype=np.float64), a.shape)
+    p = a * b
+    ca = split * a
+    ah = ca - (ca - a)
+    al = a - ah
+    cb = split * b
+    bh = cb - (cb - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _round_exact(values: np.ndarray, digits) -> np.ndarray:
+    """round(x, n) as DuckDB does it for doubles: half away from zero, decided on the
+    exact binary value of x (round(1.45, 1) is 1.4 because 1.45 is 1.4499999...)."""
+    digits = np.asarray(digits)
+    if digits.ndim == 0 and digits < 0:
+        return _round_half_away(values, digits)
+    with np.errstate(all="ignore"):
+        m = np.power(10.0, np.maximum(digits, 0))
+        y = values * m
+        a = np.abs(y)
+        r = np.floor(a)
+        frac = a - r
+        up = frac > 0.5
+        ties = frac == 0.5
+        if ties.any():
+            err = _two_product_error(values, m)  # exact x*m = y + err
+            err = np.where(y < 0, -err, err)   # in terms of |y|
+            up = up | (ties & (err >= 0))
+        r = r + up
+        out = np.copysign(r, y) / m
+    if digits.ndim > 0 and (digits < 0).any():
+        out = np.where(digits < 0, _round_half_away(values, np.minimum(digits, 0)), out)
+    bad = ~np.isfinite(out) & np.isfinite(values)
+    if bad.any():
+        out = np.where(bad, values, out)
+    return out
+
+
 def _snap(s: pd.Series, scale: int) -> pd.Series:
     """Round decimal values (held as floats) to their scale, removing float noise."""
     if not isinstance(s, pd.Series):
@@ -316,13 +359,16 @@ class _Evaluator:
         return pd.Series(pd.array([v] * self.n, dtype=dtype) if dtype is not object
                          else [v] * self.n, index=self.index)
 
-    def scalar_apply(self, fn, args: list, types: list[Type], result: Type):
+    def scalar_apply(self, fn, args: list, types: list[Type], result: Type,
+                     first_only: bool = False):
         """Evaluate fn on all-scalar arguments through the Series code path (so scalars
-        and columns share one implementation), returning a scalar."""
+        and columns share one implementation), returning a scalar.  With ``first_only``
+        the other arguments stay scalars (function options such as round's digits)."""
         saved = (self.index, self.n)
         self.index, self.n = pd.RangeIndex(1), 1
         try:
-            ser = [self.series(a, t) for a, t in zip(args, types)]
+            ser = [self.series(a, t) if (k == 0 or not first_only) else a
+                   for k, (a, t) in enumerate(zip(args, types))]
             out = fn(*ser)
         finally:
             self.index, self.n = saved
@@ -346,6 +392,8 @@ class _Evaluator:
 
     # dispatch -------------------------------------------------------------------------
     def ev(self, e: A.Expr):
+        if self.T.get(id(e)) == NULL:
+            return None  # statically always null (null literal, abs(null), ...)
         if isinstance(e, A.Literal):
             v = e.value
             if e.kind == "decimal":
@@ -542,8 +590,11 @@ class _Evaluator:
             return impl(self, args, types, tr)
         if any(a is None for a in args):
             return None
+        if not _is_series(args[0]) and any(_is_series(a) for a in args[1:]):
+            args[0] = self.series(args[0], types[0])  # constant subject, column options
         if not any(_is_series(a) for a in args):
-            return self.scalar_apply(lambda *s: impl(self, list(s), types, tr), args, types, tr)
+            return self.scalar_apply(lambda *s: impl(self, list(s), types, tr), args, types, tr,
+                                     first_only=True)
         return impl(self, args, types, tr)
 
     # cast ------------------------------------------------------------------------------
@@ -700,10 +751,10 @@ def _f_round(ev, a, t, tr):
                          index=ev.index, copy=False)
     v, mask = _floats(ev.series(x, FLOAT))
     if _const(n):
-        return _float_series(_round_half_away(v, n), mask, ev.index)
+        return _float_series(_round_exact(v, n), mask, ev.index)
     ns = ev.series(n, INT)
     nv = ns.to_numpy(dtype=float, na_value=0)
-    return _float_series(_round_half_away(v, nv), mask | ns.isna().to_numpy(), ev.index)
+    return _float_series(_round_exact(v, nv), mask | ns.isna().to_numpy(), ev.index)
 
 
 def _f_floor_ceil(fn):

@@ -244,6 +244,8 @@ class Checker:
             i, msg = r
             self.err("E405", f"{e.name}(): {msg}", e.args[i], f.signature)
             return UNKNOWN
+        if r.name == "unknown" and not any(t.name == "unknown" for t in arg_types):
+            return NULL  # e.g. abs(null): always null
         return r
 
     def _cast(self, e: A.Cast, agg) -> Type:
