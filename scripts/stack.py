@@ -75,6 +75,8 @@ class Settings:
     dask_dashboard_port: int = 8787
     dask_workers: int = 2
     mlflow_port: int = 5000
+    mlflow_db: str = "etlc_mlflow"
+    mlflow_jobs: bool = False
     pg_host: str = "127.0.0.1"
     pg_port: int = 5432
     pg_user: str = "postgres"
@@ -82,6 +84,10 @@ class Settings:
     warehouse_db: str = "etlc_warehouse"
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
+    redis_db: int = 0  # the Celery broker's db; results go to redis_db + 1
+    celery_concurrency: int = 4
+    log_server_port: int = 8793  # Airflow's worker log server (scheduler or Celery worker)
+    scheduler_health_port: int = 8974
     s3_endpoint: str = "http://127.0.0.1:9000"
     qdrant_url: str = "http://127.0.0.1:6333"
     sql_alchemy_conn: str = ""
@@ -261,6 +267,8 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(s.scheduler_health_port),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(s.log_server_port),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
     })
     extra_dags = s.extra.get("extra_dags") or []
@@ -278,10 +286,13 @@ def airflow_env(s: Settings) -> dict[str, str]:
             "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         })
     if s.executor == "CeleryExecutor":
+        redis = f"redis://{s.redis_host}:{s.redis_port}"
         env.update({
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://{s.redis_host}:{s.redis_port}/0",
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"redis://{s.redis_host}:{s.redis_port}/1",
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+            "AIRFLOW__CELERY__BROKER_URL": f"{redis}/{s.redis_db}",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"{redis}/{s.redis_db + 1}",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(s.celery_concurrency),
+            # A task may run longer than an hour; the broker redelivers after this many seconds.
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
         })
     return env
 
@@ -426,6 +437,57 @@ def airflow_health(s: Settings) -> dict | None:
         return None
 
 
+def mlflow_healthy(s: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{s.host}:{s.mlflow_port}/health", timeout=3) as r:
+            return r.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def celery_worker_name(s: Settings) -> str:
+    return f"etlc-{s.api_port}@{socket.gethostname()}"
+
+
+def celery_worker_ready(s: Settings) -> bool:
+    """Celery logs `<name> ready.` once it consumes from the broker."""
+    try:
+        text = log_file(s, "airflow-celery-worker").read_text(errors="replace")
+    except OSError:
+        return False
+    last_start = text.rfind("\n=== ")  # start() marks each start in the log
+    return f"{celery_worker_name(s)} ready." in text[last_start:]
+
+
+def celery_problem() -> str | None:
+    """Why the CeleryExecutor cannot be loaded in this environment, or None.
+
+    Imports the executor module in a child process: finding the provider is not enough (e.g.
+    apache-airflow-providers-celery 3.26 imports `retry` from celery.backends.database, which
+    celery 5.7 removed).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("airflow.providers.celery") is None:
+        return ("the Celery provider is not installed: "
+                "pip install 'etlc[celery]' (apache-airflow-providers-celery, redis)")
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import airflow.providers.celery.executors.celery_executor as m, celery, redis\n"
+         "print(celery.__version__)"],
+        capture_output=True, text=True, check=False, cwd=str(ROOT),
+        env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+    )
+    if probe.returncode != 0:
+        err = [ln for ln in probe.stderr.strip().splitlines() if ln.strip()]
+        hint = ""
+        if any("celery.backends.database" in ln for ln in err):
+            hint = ("\n  (this provider does not work with celery 5.7: "
+                    "pip install 'celery[redis]>=5.5,<5.7')")
+        return ("the CeleryExecutor does not import: " + (err[-1] if err else "?") + hint)
+    return None
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -452,10 +514,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         executor="CeleryExecutor" if args.celery else "LocalExecutor",
         api_port=args.api_port, dask_port=args.dask_port,
         dask_dashboard_port=args.dask_dashboard_port, dask_workers=args.dask_workers,
-        mlflow_port=args.mlflow_port,
+        mlflow_port=args.mlflow_port, mlflow_db=args.mlflow_db, mlflow_jobs=args.mlflow_jobs,
         pg_host=args.pg_host, pg_port=args.pg_port, pg_user=args.pg_user,
         airflow_db=args.airflow_db,
-        redis_host=args.redis_host, redis_port=args.redis_port,
+        redis_host=args.redis_host, redis_port=args.redis_port, redis_db=args.redis_db,
+        celery_concurrency=args.celery_concurrency, log_server_port=args.log_server_port,
+        scheduler_health_port=args.scheduler_health_port,
         statsd_host=args.statsd_host or "", statsd_port=args.statsd_port,
         extra={"extra_dags": [str(Path(d).resolve()) for d in args.extra_dags]},
     )
@@ -464,7 +528,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     Path(s.dags_folder).mkdir(parents=True, exist_ok=True)
 
     wanted_ports = {"airflow api-server": s.api_port, "dask scheduler": s.dask_port,
-                    "dask dashboard": s.dask_dashboard_port}
+                    "dask dashboard": s.dask_dashboard_port,
+                    "airflow log server": s.log_server_port,
+                    "scheduler health check": s.scheduler_health_port}
     if not args.no_mlflow:
         wanted_ports["mlflow"] = s.mlflow_port
     busy = [f"{k} ({p})" for k, p in wanted_ports.items() if port_open(s.host, p)]
@@ -505,11 +571,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
         print(f"  not reachable at {s.redis_host}:{s.redis_port} (only needed with --celery); e.g.\n{how}")
     if args.celery:
-        try:
-            import airflow.providers.celery
-        except ImportError:
-            print("error: --celery needs the Celery provider: pip install apache-airflow-providers-celery")
+        print("Celery:")
+        problem = celery_problem()
+        if problem:
+            print(f"error: --celery cannot work here: {problem}")
             return 1
+        print(f"  broker redis://{s.redis_host}:{s.redis_port}/{s.redis_db}, results "
+              f"db {s.redis_db + 1}, a worker with concurrency {s.celery_concurrency}")
 
     settings_path(state).write_text(json.dumps(asdict(s), indent=2))
     env = base_env(s)
@@ -534,15 +602,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     elif importlib.util.find_spec("mlflow") is None:
         s.mlflow = "skipped: mlflow is not installed (pip install 'etlc[mlflow]')"
     else:
-        store = (pg_url(s, "etlc_mlflow") if s.postgres
+        store = (pg_url(s, s.mlflow_db) if s.postgres
                  else f"sqlite:///{state / 'mlflow' / 'mlflow.db'}")
         (state / "mlflow" / "artifacts").mkdir(parents=True, exist_ok=True)
         if s.postgres:
-            pg_ensure_database(s, "etlc_mlflow")
+            pg_ensure_database(s, s.mlflow_db)
+        # MLflow 3's server also starts a job runner (GenAI scoring, trace archival) of about
+        # eight processes of ~300 MB each; the pipelines only track runs, so it stays off
+        # unless --mlflow-jobs.
+        menv = dict(env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION=str(s.mlflow_jobs).lower())
         start(s, "mlflow", [find_bin("mlflow"), "server", "--host", s.host,
                             "--port", str(s.mlflow_port), "--backend-store-uri", store,
                             "--artifacts-destination", str(state / "mlflow" / "artifacts"),
-                            "--workers", "1"], env)
+                            "--workers", "1"], menv)
         s.mlflow = "running"
     print(f"  {s.mlflow}")
     settings_path(state).write_text(json.dumps(asdict(s), indent=2))
@@ -570,11 +642,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     start(s, "airflow-scheduler", airflow + ["scheduler"], aenv)
     start(s, "airflow-dag-processor", airflow + ["dag-processor"], aenv)
     start(s, "airflow-triggerer", airflow + ["triggerer"], aenv)
-    if args.celery:
-        start(s, "airflow-celery-worker", airflow + ["celery", "worker", "--concurrency", "4"], aenv)
-
     airflow_names = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
                      "airflow-triggerer"]
+    if args.celery:
+        # -H names the worker (celery@<name>) so that its log and `celery inspect` tell it from
+        # the workers of another stack on the same broker host.
+        start(s, "airflow-celery-worker",
+              airflow + ["celery", "worker", "--concurrency", str(s.celery_concurrency),
+                         "--celery-hostname", celery_worker_name(s),
+                         "--without-gossip", "--without-mingle"], aenv)
+        airflow_names.append("airflow-celery-worker")
     if args.wait:
         def healthy() -> bool:
             h = airflow_health(s)
@@ -582,6 +659,11 @@ def cmd_up(args: argparse.Namespace) -> int:
                 (h.get(k) or {}).get("status") == "healthy"
                 for k in ("metadatabase", "scheduler", "dag_processor", "triggerer"))
         wait_until(healthy, args.wait, "Airflow to report healthy", s, airflow_names)
+        if args.celery:
+            wait_until(lambda: celery_worker_ready(s), args.wait,
+                       "the Celery worker to connect to the broker", s, ["airflow-celery-worker"])
+        if s.mlflow == "running":
+            wait_until(lambda: mlflow_healthy(s), args.wait, "the MLflow server", s, ["mlflow"])
         wait_until(lambda: port_open(s.host, s.dask_port), 30, "Dask", s, ["dask-scheduler"])
     print()
     print_status(s)
@@ -605,6 +687,8 @@ def service_rows(s: Settings) -> list[dict]:
                                          f"http://{s.host}:{s.dask_dashboard_port}/status")),
         "mlflow": (s.mlflow_port, f"http://{s.host}:{s.mlflow_port}"),
         "airflow-api-server": (s.api_port, s.api_url),
+        "airflow-celery-worker": (None, (f"{celery_worker_name(s)}  broker redis://{s.redis_host}:"
+                                         f"{s.redis_port}/{s.redis_db}")),
     }
     for name in SERVICE_ORDER:
         if name.startswith("dask-worker-") and int(name.rsplit("-", 1)[1]) > s.dask_workers:
@@ -701,6 +785,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--dask-memory", default="2GiB", help="memory limit per Dask worker")
     up.add_argument("--mlflow-port", type=int,
                     default=int(os.environ.get("ETLC_STACK_MLFLOW_PORT", "5000")))
+    up.add_argument("--mlflow-db", default=os.environ.get("ETLC_STACK_MLFLOW_DB", "etlc_mlflow"),
+                    help="Postgres database of MLflow's tracking store (created when missing)")
+    up.add_argument("--mlflow-jobs", action="store_true",
+                    help="let the MLflow server run its job runner (off: ~8 processes less)")
     up.add_argument("--pg-host", default=os.environ.get("ETLC_PG_HOST", "127.0.0.1"))
     up.add_argument("--pg-port", type=int, default=int(os.environ.get("ETLC_PG_PORT", "5432")))
     up.add_argument("--pg-user", default=os.environ.get("ETLC_PG_USER", "postgres"))
@@ -708,6 +796,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="Postgres database for Airflow's metadata (created when missing)")
     up.add_argument("--redis-host", default=os.environ.get("ETLC_REDIS_HOST", "127.0.0.1"))
     up.add_argument("--redis-port", type=int, default=int(os.environ.get("ETLC_REDIS_PORT", "6379")))
+    up.add_argument("--redis-db", type=int, default=int(os.environ.get("ETLC_REDIS_DB", "0")),
+                    help="Redis db of the Celery broker; results go to the next one (default 0)")
+    up.add_argument("--celery-concurrency", type=int, default=4,
+                    help="task slots of the Celery worker (default 4)")
+    up.add_argument("--log-server-port", type=int,
+                    default=int(os.environ.get("ETLC_STACK_LOG_SERVER_PORT", "8793")),
+                    help="Airflow's worker log server (default 8793)")
+    up.add_argument("--scheduler-health-port", type=int,
+                    default=int(os.environ.get("ETLC_STACK_SCHEDULER_HEALTH_PORT", "8974")),
+                    help="the scheduler's health check server (default 8974)")
     up.add_argument("--statsd-host", default=os.environ.get("ETLC_STATSD_HOST"),
                     help="send Airflow's and the runtime's StatsD metrics there")
     up.add_argument("--statsd-port", type=int, default=int(os.environ.get("ETLC_STATSD_PORT", "9125")))
