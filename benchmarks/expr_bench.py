@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from etlc_runtime.expr import parse
 from etlc_runtime.expr.pandas_eval import apply_filter, evaluate
 from etlc_runtime.expr.sql import to_sql

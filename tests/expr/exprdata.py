@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import duckdb
 import pandas as pd
-
 from etlc_runtime.expr import Type
 from etlc_runtime.expr.pandas_eval import _to_python, coerce_frame
 

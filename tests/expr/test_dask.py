@@ -6,7 +6,6 @@ import pickle
 import dask
 import dask.dataframe as dd
 import pytest
-
 from cases import AGG_CASES, FILTER_CASES, ROW_CASES
 from etlc_runtime.expr import check, dask_eval, parse
 from etlc_runtime.expr import pandas_eval as P

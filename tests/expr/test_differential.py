@@ -3,7 +3,6 @@ expressions, rendered to DuckDB SQL by etlc_runtime.expr.sql."""
 from __future__ import annotations
 
 import pytest
-
 from cases import AGG_CASES, FILTER_CASES, ROW_CASES
 from etlc_runtime.expr import check, parse
 from etlc_runtime.expr.pandas_eval import aggregate, apply_filter, evaluate
@@ -45,7 +44,7 @@ def test_row_expression(text, df, con):
 @pytest.mark.parametrize("text", FILTER_CASES)
 def test_filter(text, df, con):
     expr = parse(text)
-    t, errors = check(expr, TYPES, P_TYPES, "filter")
+    _, errors = check(expr, TYPES, P_TYPES, "filter")
     assert not errors, errors
     ours = apply_filter(expr, df, PARAMS, types=TYPES)["id"].tolist()
     sql = to_sql(expr, PARAMS, types=TYPES)

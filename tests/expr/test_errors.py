@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from etlc_runtime.expr import EvalError, ExprError, Type, check, parse
 from etlc_runtime.expr.pandas_eval import evaluate
 

@@ -2,16 +2,17 @@
 result equals DuckDB's for the rendered SQL; the parser round-trips."""
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from etlc_runtime.expr import Type, check, parse, unparse
 from etlc_runtime.expr.pandas_eval import aggregate, apply_filter, coerce_frame, evaluate
 from etlc_runtime.expr.sql import to_sql
 from exprdata import assert_same_lists, norm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -35,6 +36,7 @@ def _lit_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+@functools.cache
 def expr_of(kind: str, depth: int = 3):
     """A strategy for expression text of the given etlc type name."""
     leaves = {
@@ -48,7 +50,7 @@ def expr_of(kind: str, depth: int = 3):
     }[kind]
     if depth == 0:
         return leaves
-    sub = lambda k: expr_of(k, depth - 1)  # noqa: E731
+    sub = lambda k: expr_of(k, depth - 1)
     num = st.sampled_from(["int", "float"])
 
     def fmt(template, *parts):

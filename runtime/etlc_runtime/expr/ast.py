@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 __all__ = [
     "Between",
@@ -137,7 +136,7 @@ class Cast:
     end: int = 0
 
 
-Expr = Union[Literal, Column, Param, Unary, Binary, IsNull, InList, Between, Call, Cast]
+Expr = Literal | Column | Param | Unary | Binary | IsNull | InList | Between | Call | Cast
 
 
 def children(e: Expr) -> tuple:

@@ -10,8 +10,9 @@ partition order.  Everything stays lazy until the caller computes.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ import pandas as pd
 from . import pandas_eval as P
 from .types import Type
 
-__all__ = ["evaluate", "apply_filter", "aggregate", "metric"]
+__all__ = ["aggregate", "apply_filter", "evaluate", "metric"]
 
 
 def evaluate(expr, ddf, params: Mapping[str, Any] | None = None, *,

@@ -36,9 +36,9 @@ from .typecheck import infer
 from .types import (
     BOOL,
     DATE,
-    NULL,
     FLOAT,
     INT,
+    NULL,
     STRING,
     TIMESTAMP,
     UNKNOWN,
@@ -353,11 +353,9 @@ class _Evaluator:
             v = pd.Timestamp(v)
         dtype = pandas_dtype(t)
         if v is None:
-            if dtype is object:
-                return pd.Series([None] * self.n, index=self.index, dtype=object)
-            return pd.Series(pd.array([None] * self.n, dtype=dtype), index=self.index)
-        return pd.Series(pd.array([v] * self.n, dtype=dtype) if dtype is not object
-                         else [v] * self.n, index=self.index)
+            v = None if dtype is object else (pd.NaT if t.name in ("date", "timestamp")
+                                              else pd.NA)
+        return pd.Series(v, index=self.index, dtype=dtype)
 
     def scalar_apply(self, fn, args: list, types: list[Type], result: Type,
                      first_only: bool = False):
@@ -920,9 +918,11 @@ def _f_if(ev, a, t, tr):
     if not _is_series(c):
         return x if c is True else y
     mask = ev._bool(c).to_numpy(dtype=bool, na_value=False)
-    xs = ev.series(x, tr)
-    ys = ev.series(y, tr)
-    return xs.where(mask, ys)
+    if _is_series(x) or not _is_series(y):
+        xs = ev.series(x, tr)
+        other = ev.series(y, tr) if _is_series(y) or y is None else y
+        return xs.where(mask, other)
+    return ev.series(y, tr).where(~mask, x)
 
 
 def _f_coalesce(ev, a, t, tr):
@@ -1009,7 +1009,7 @@ def evaluate(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
 
 def filter_mask(expr, df: pd.DataFrame, params=None, *, types=None) -> np.ndarray:
     """numpy bool array: True where the condition is true (null and false drop)."""
-    expr, t, node_types, col_types = _prepare(expr, df, params, "filter", types)
+    expr, _t, node_types, col_types = _prepare(expr, df, params, "filter", types)
     ev = _Evaluator(df, params, node_types, col_types, A.unparse(expr))
     v = ev.ev(expr)
     if not _is_series(v):
@@ -1215,8 +1215,10 @@ def aggregate(df: pd.DataFrame, group_by, aggs: Mapping[str, Any],
         for col, call, kind, arg_t in plan.calls:
             s = work[col] if kind != "count_star" else None
             v = _reduce_whole(s, kind, n)
-            values[col] = _one(v, arg_t if kind not in ("count", "count_star",
-                                                        "count_distinct") else INT)
+            res_t = plan.node_types.get(id(call), UNKNOWN)
+            if res_t.name in ("unknown", "null"):
+                res_t = arg_t
+            values[col] = _one(v, res_t)
     return plan.finish(keys, values)
 
 

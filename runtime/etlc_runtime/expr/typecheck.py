@@ -164,9 +164,7 @@ class Checker:
             return True
         if lt.name in ("date", "timestamp") and _temporal_literal_ok(re_, lt):
             return True
-        if rt.name in ("date", "timestamp") and _temporal_literal_ok(le, rt):
-            return True
-        return False
+        return rt.name in ("date", "timestamp") and _temporal_literal_ok(le, rt)
 
     def _binary(self, e: A.Binary, agg) -> Type:
         lt = self.visit(e.left, agg)
