@@ -160,3 +160,12 @@ def test_params_types():
     assert apply_filter("d >= $since", df, {"since": dt.date(2020, 6, 1)}).index.tolist() == [1]
     assert evaluate("x * $k", df, {"k": Decimal("2.0")}).tolist() == [3.0, 5.0]
     assert evaluate("x > $k", df, {"k": np.float64(2.0)}).tolist() == [False, True]
+
+
+def test_every_function_is_documented():
+    from pathlib import Path
+    doc = (Path(__file__).parents[2] / "docs" / "expressions.md").read_text(encoding="utf-8")
+    for name in X.FUNCTIONS:
+        assert f"`{name}(" in doc, name
+    for code in ("E401", "E402", "E403", "E404", "E405", "E406", "E407", "E408"):
+        assert f"| {code} |" in doc
