@@ -459,7 +459,7 @@ def celery_worker_ready(s: Settings) -> bool:
     return f"{celery_worker_name(s)} ready." in text[last_start:]
 
 
-def celery_problem() -> str | None:
+def celery_problem(env: dict[str, str]) -> str | None:
     """Why the CeleryExecutor cannot be loaded in this environment, or None.
 
     Imports the executor module in a child process: finding the provider is not enough (e.g.
@@ -472,11 +472,8 @@ def celery_problem() -> str | None:
         return ("the Celery provider is not installed: "
                 "pip install 'etlc[celery]' (apache-airflow-providers-celery, redis)")
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import airflow.providers.celery.executors.celery_executor as m, celery, redis\n"
-         "print(celery.__version__)"],
-        capture_output=True, text=True, check=False, cwd=str(ROOT),
-        env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+        [sys.executable, "-c", "import airflow.providers.celery.executors.celery_executor, redis"],
+        capture_output=True, text=True, check=False, cwd=str(ROOT), env=env,
     )
     if probe.returncode != 0:
         err = [ln for ln in probe.stderr.strip().splitlines() if ln.strip()]
@@ -572,7 +569,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  not reachable at {s.redis_host}:{s.redis_port} (only needed with --celery); e.g.\n{how}")
     if args.celery:
         print("Celery:")
-        problem = celery_problem()
+        problem = celery_problem(airflow_env(s))
         if problem:
             print(f"error: --celery cannot work here: {problem}")
             return 1

@@ -251,8 +251,10 @@ def test_native_stack_runs_dags_end_to_end(tmp_path):
         dag_args = ["--dags-folder", str(bundle)]
     api_port = free_port()
     args = ["up", *dag_args, "--api-port", str(api_port), "--dask-port", str(free_port()),
-            "--dask-dashboard-port", str(free_port()), "--mlflow-port", str(free_port()),
-            "--dask-memory", "1GiB", "--wait", "300",
+            "--dask-dashboard-port", str(free_port()), "--log-server-port", str(free_port()),
+            "--scheduler-health-port", str(free_port()),
+            # MLflow (and the CeleryExecutor) are tested by test_native_stack_celery_mlflow.py
+            "--no-mlflow", "--dask-memory", "1GiB", "--wait", "300",
             # a metadata database of its own, so that a developer's running stack is not touched
             "--airflow-db", AIRFLOW_DB]
     drop_database(AIRFLOW_DB)
