@@ -33,6 +33,8 @@ def one(text, **kw):
     ("date '2025-13-01'", 5, 17, "invalid date literal '2025-13-01'"),
     ("cast(close as money)", 14, 19, "unknown type 'money' in cast"),
     ("a = 1 = 2", 6, 7, "unexpected '='"),
+    ("amount > 0\nand and region = 'n'", 15, 18, "unexpected 'and'"),
+    ("x in (null, or)", 12, 14, "unexpected 'or'"),
 ])
 def test_e401_syntax(text, start, end, message):
     with pytest.raises(ExprError) as info:

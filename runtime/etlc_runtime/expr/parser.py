@@ -31,7 +31,13 @@ _TOKEN_NAMES = {
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     text = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                lexer_callbacks={"NAME": _name_token})
+
+
+def _name_token(tok: Token) -> Token:
+    _not_keyword(tok)
+    return tok
 
 
 def _describe(tok: str) -> str:
@@ -59,6 +65,17 @@ def _parse_timestamp(text: str, start: int, end: int) -> dt.datetime:
 
 def _unquote(s: str) -> str:
     return s[1:-1].replace("''", "'")
+
+
+_KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as"}
+
+
+def _not_keyword(tok: Token) -> None:
+    # the contextual lexer reads a keyword where only a name fits as a NAME ("a and and b"):
+    # report it where it stands; a column with a keyword's name needs backticks
+    if str(tok).lower() in _KEYWORDS:
+        raise ExprError("E401", f"unexpected {str(tok)!r}", tok.start_pos, tok.end_pos,
+                        f"write `{tok}` in backticks if it is a column name")
 
 
 @v_args(meta=True)
@@ -99,6 +116,7 @@ class _Build(Transformer):
 
     def typed_lit(self, meta, c):
         name, s = c
+        _not_keyword(name)
         kind = str(name).lower()
         raw = _unquote(str(s))
         if kind == "date":
@@ -113,6 +131,7 @@ class _Build(Transformer):
     # names ---------------------------------------------------------------------
     def column(self, meta, c):
         t = c[0]
+        _not_keyword(t)
         return A.Column(str(t), t.start_pos, t.end_pos)
 
     def quoted_column(self, meta, c):
@@ -173,6 +192,7 @@ class _Build(Transformer):
 
     def call(self, meta, c):
         name = c[0]
+        _not_keyword(name)
         args = tuple(c[1]) if len(c) > 1 else ()
         return A.Call(str(name).lower(), args, False, meta.start_pos, meta.end_pos, name.end_pos)
 
@@ -253,6 +273,8 @@ def parse(text: str) -> A.Expr:
         tree = _lark().parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
+    except ExprError:
+        raise
     try:
         result = _Build(text).transform(tree)
     except Exception as e:  # lark wraps transformer errors in VisitError
