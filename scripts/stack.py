@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The native etlc stack: the services of docker/ without Docker.
 
-    python scripts/stack.py up [--celery] [--sqlite] [--no-mlflow] [--dags-folder DIR]
+    python scripts/stack.py up [--celery] [--sqlite] [--no-mlflow] [--dags-folder DIR]  (--help)
     python scripts/stack.py status [--json]
     python scripts/stack.py down
     python scripts/stack.py env          # shell exports for `etlc run` against the stack
@@ -13,9 +13,11 @@ What it runs, all on loopback, as plain processes of the current Python environm
   (``etlc_airflow``, created when missing) and the warehouse database (``etlc_warehouse``);
   without Postgres, Airflow falls back to SQLite.
 - a Dask scheduler and two Dask workers (``dask scheduler`` / ``dask worker``);
-- an MLflow tracking server when ``mlflow`` is importable (else reported as skipped);
+- an MLflow tracking server when ``mlflow`` is importable (else reported as skipped), without
+  MLflow 3's job runner unless ``--mlflow-jobs``;
 - Airflow 3: api-server, scheduler, dag-processor and triggerer, with the LocalExecutor,
-  or with ``--celery`` the CeleryExecutor on Redis plus a Celery worker.
+  or with ``--celery`` the CeleryExecutor on Redis (broker db ``--redis-db``, results the next
+  db) plus a Celery worker (apache-airflow-providers-celery; celery < 5.7 for provider 3.26).
 
 State lives under ``.etlc/stack/`` (``--state-dir`` or ``ETLC_STACK_DIR``): ``stack.json``
 (the settings `up` used), ``pids/*.pid``, ``logs/*.log``, ``secrets.json`` (generated keys and
