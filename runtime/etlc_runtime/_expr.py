@@ -6,31 +6,13 @@ compiler used (cached) and evaluated by the pandas back end of ``etlc_runtime.ex
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
-
-_BACKEND = None
-_NAMES = ("evaluate", "apply_filter", "aggregate", "metric")
-_CANDIDATES = ("etlc_runtime.expr", "etlc_runtime.expr.pandas_eval",
-               "etlc_runtime.expr.pandas_backend", "etlc_runtime.expr.eval_pandas",
-               "etlc_runtime.expr.pandas")
 
 
 def backend():
-    global _BACKEND
-    if _BACKEND is None:
-        for name in _CANDIDATES:
-            try:
-                mod = importlib.import_module(name)
-            except ImportError:
-                continue
-            if all(hasattr(mod, n) for n in _NAMES):
-                _BACKEND = mod
-                break
-        else:
-            raise ImportError("etlc_runtime.expr provides no pandas evaluator "
-                              f"({', '.join(_NAMES)})")
-    return _BACKEND
+    from .expr import pandas_eval
+
+    return pandas_eval
 
 
 def eval_error_types() -> tuple[type, ...]:

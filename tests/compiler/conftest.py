@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -60,5 +61,6 @@ def valid_spec_text() -> str:
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETLC_")}
     return subprocess.run([sys.executable, "-m", "etlc_compiler.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=120)
+                          cwd=cwd or ROOT, timeout=120, env=env)

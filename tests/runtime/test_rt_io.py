@@ -276,7 +276,7 @@ def test_killed_overwrite_leaves_the_old_data(project, duck, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_dataset(frame([7, 8, 9]), ds, "overwrite", M, project, "r2")
     monkeypatch.undo()
-    os.environ["ETLC_PROJECT_ROOT"] = str(project)
+    monkeypatch.setenv("ETLC_PROJECT_ROOT", str(project))
     assert duck_ids(duck, f"{project}/out/k/*.parquet") == [1, 2]
     assert not [p for p in (project / "out").iterdir() if p.name.startswith(".")]
 
