@@ -130,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last resort: never a bare traceback
+        if os.environ.get("ETLC_DEBUG"):
+            raise
+        print(f"etlc: internal error: {type(exc).__name__}: {exc}\n"
+              "  this is a bug in etlc; set ETLC_DEBUG=1 to see the traceback and please report it",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

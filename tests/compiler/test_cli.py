@@ -97,3 +97,17 @@ def test_every_example_spec_validates():
     r = run_cli("validate", "--format", "json", "specs/")
     assert r.returncode == 0, r.stdout
     assert [d for d in json.loads(r.stdout) if d["severity"] == "error"] == []
+
+
+def test_internal_errors_are_reported_without_traceback(monkeypatch, capsys, tmp_path):
+    from etlc_compiler import api, cli
+
+    def boom(*a, **k):
+        raise RuntimeError("kaput")
+
+    monkeypatch.delenv("ETLC_DEBUG", raising=False)
+    monkeypatch.setattr(api, "check_paths", boom)
+    p = write(tmp_path, "ok.yaml", VALID)
+    assert cli.main(["validate", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: kaput" in err and "Traceback" not in err
