@@ -371,7 +371,8 @@ def stop(s: Settings, name: str, grace: float = 20.0) -> None:
         os.killpg(pid, signal.SIGTERM)  # the child leads its own session and process group
     except ProcessLookupError:
         pass
-    deadline = time.monotonic() + grace
+    t0 = time.monotonic()
+    deadline = t0 + grace
     while time.monotonic() < deadline and group_alive(pid):
         time.sleep(0.2)
     if group_alive(pid):
@@ -381,7 +382,7 @@ def stop(s: Settings, name: str, grace: float = 20.0) -> None:
             pass
         print(f"  {name}: killed (did not stop within {grace:.0f}s)")
     else:
-        print(f"  {name}: stopped")
+        print(f"  {name}: stopped ({time.monotonic() - t0:.1f}s)")
     pid_file(s, name).unlink(missing_ok=True)
 
 
