@@ -223,6 +223,9 @@ class _Run:
                           for m, text in step["metrics"].items()}
                 self.metrics[name] = values
                 log.info("etlc metrics of step %s: %s", name, values)
+                if self.plan.get("tracking"):
+                    log.warning("etlc: MLflow tracking arrives with the services issue; the metrics of "
+                                "step %s are in the task result (XCom) and the log only", name)
                 extra["metrics"] = values
         seconds = time.perf_counter() - started
         stat = {"step": name, "kind": kind, "rows": rows, "seconds": round(seconds, 6)}
