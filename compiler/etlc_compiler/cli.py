@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last resort: never a bare traceback
+    except Exception as exc:
         if os.environ.get("ETLC_DEBUG"):
             raise
         print(f"etlc: internal error: {type(exc).__name__}: {exc}\n"

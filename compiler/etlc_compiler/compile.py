@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import generate, plan as plan_mod
+from . import generate
+from . import plan as plan_mod
 from .api import Checked, check_paths
 from .diagnostics import Diagnostic
 
@@ -54,13 +55,19 @@ def relative_spec_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def render_checked(checked: Checked, root: Path) -> str:
+def plan_checked(checked: Checked, root: Path) -> plan_mod.Plan:
+    """The plan of a spec that passed every check (what `compile` renders and `run` runs)."""
+    from .typing_pass import step_types
+
     loaded, spec = checked.loaded, checked.spec
     assert loaded is not None and spec is not None
     rel = relative_spec_path(Path(checked.path), root)
     lines = {name: loaded.key_pos(("steps", name))[0] for name in spec.steps}
-    plan = plan_mod.build(spec, rel, loaded.text, lines, version())
-    return generate.render(plan, version())
+    return plan_mod.build(spec, rel, loaded.text, lines, version(), step_types(loaded, spec))
+
+
+def render_checked(checked: Checked, root: Path) -> str:
+    return generate.render(plan_checked(checked, root), version())
 
 
 def build_outputs(results: list[Checked], out_dir: Path, root: Path) -> list[Output]:

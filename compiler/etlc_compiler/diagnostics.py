@@ -8,8 +8,9 @@ text (like a compiler, with the source line and a caret), JSON, or GitHub annota
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 

@@ -148,7 +148,7 @@ def load(raw: bytes | str, path: str = "<string>") -> tuple[LoadedSpec | None, l
     if not docs:
         return None, [Diagnostic(path, 1, 1, "E108", "the file holds no spec", help="start with 'etlc: 1'")]
     if len(docs) > 1:
-        sep = re.compile(r"^(---|\.\.\.)", re.M).search(text, docs[0].end_mark.index)
+        sep = re.compile(r"^(---|\.\.\.)", re.MULTILINE).search(text, docs[0].end_mark.index)
         line = _line_col(text, sep.start())[0] if sep else docs[1].start_mark.line + 1
         return None, [Diagnostic(path, line, 1, "E107", "a spec file holds one YAML document; found another",
                                  help="put each pipeline in its own file")]

@@ -6,9 +6,10 @@ defaults merged into each step's task settings, the kind of each step) and never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 STEP_KINDS = ("read", "write", "call", "operator", "transform")
 TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
@@ -104,9 +105,7 @@ def _dataset(name: str, raw: Mapping[str, Any]) -> Dataset:
 
 def step_kinds(raw: Mapping[str, Any]) -> tuple[str, ...]:
     kinds = [k for k in ("read", "write", "call", "operator") if k in raw]
-    if not kinds and ("from" in raw or any(k in raw for k in TRANSFORM_KEYS)):
-        kinds.append("transform")
-    elif kinds and any(k in raw for k in TRANSFORM_KEYS if k not in KIND_KEYS[kinds[0]]):
+    if not kinds and ("from" in raw or any(k in raw for k in TRANSFORM_KEYS)) or kinds and any(k in raw for k in TRANSFORM_KEYS if k not in KIND_KEYS[kinds[0]]):
         kinds.append("transform")
     return tuple(kinds)
 

@@ -49,7 +49,7 @@ class Plan:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Plan":
+    def from_json(cls, data: dict[str, Any]) -> Plan:
         tasks = tuple(TaskPlan(**{**t, "steps": tuple(t["steps"]), "upstream": tuple(t["upstream"]),
                                   "inlets": tuple(t["inlets"]), "outlets": tuple(t["outlets"])})
                       for t in data["tasks"])
@@ -88,9 +88,11 @@ def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
     return chains
 
 
-def _step_payload(spec: PipelineSpec, name: str, line: int) -> dict[str, Any]:
+def _step_payload(spec: PipelineSpec, name: str, line: int, types: dict | None = None) -> dict[str, Any]:
     step = spec.steps[name]
     out = {"name": name, "line": line, "kind": step.kind}
+    if types and step.kind in ("read", "transform") and (types.get(name)):
+        out["types"] = types[name]
     for key, value in step.raw.items():
         if key in ("from",):
             out["from"] = list(as_list(value))
@@ -100,8 +102,9 @@ def _step_payload(spec: PipelineSpec, name: str, line: int) -> dict[str, Any]:
     return out
 
 
-def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], version: str) -> Plan:
-    """lines: step name -> the line of its key in the spec."""
+def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], version: str,
+          types: dict[str, dict] | None = None) -> Plan:
+    """lines: step name -> the line of its key in the spec; types: typing_pass.step_types()."""
     order = topo_order(spec)
     chains = _chains(spec, order)
     task_of = {s: chain[-1] for chain in chains for s in chain}
@@ -135,7 +138,7 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
             "staging": staging_plan, "params": dict(spec.params),
             "tracking": raw.get("tracking"), "connections": dict(spec.connections),
             "datasets": datasets, "inputs": inputs,
-            "steps": [_step_payload(spec, s, lines.get(s, 1)) for s in chain],
+            "steps": [_step_payload(spec, s, lines.get(s, 1), types) for s in chain],
             "output": output,
         }
         tasks.append(TaskPlan(task_id, "python", tuple(chain), lines.get(chain[0], 1), upstream, settings,

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .api import check_file
-from .compile import project_root, relative_spec_path, version
+from .compile import plan_checked, project_root
 from .diagnostics import Diagnostic, render_text
-from . import plan as plan_mod
 
 CODE_RUN_FAILED = "R001"
 
@@ -120,8 +119,7 @@ def run_command(args) -> int:
     except UsageError as exc:
         print(f"etlc run: {exc}", file=sys.stderr)
         return 2
-    lines = {name: loaded.key_pos(("steps", name))[0] for name in spec.steps}
-    plan = plan_mod.build(spec, relative_spec_path(Path(args.spec), root), loaded.text, lines, version())
+    plan = plan_checked(checked, root)
     payload = plan.pipeline_payload() | {"project_root": str(root)}
     from etlc_runtime.local import run_pipeline
 

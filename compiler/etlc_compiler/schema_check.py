@@ -114,7 +114,6 @@ def _to_diagnostics(spec: LoadedSpec, error: Any) -> list[Diagnostic]:
     if kind == "required":
         missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
         name = missing[0] if missing else str(error.message)
-        at = "key" if path else "value"
         line_col = spec.key_pos(path) if path else (1, 1)
         return [Diagnostic(spec.path, line_col[0], line_col[1], "E202",
                            f"missing required key '{name}'{where}")]

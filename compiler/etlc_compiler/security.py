@@ -9,24 +9,25 @@ well-known secrets whatever their key (E503). Templates and `${ENV}` references 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .diagnostics import Diagnostic
 from .loader import LoadedSpec
 
 SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth)$",
-                        re.I)
-URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://([^/\s:@]+):([^/\s@]+)@", re.I)
+                        re.IGNORECASE)
+URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://([^/\s:@]+):([^/\s@]+)@", re.IGNORECASE)
 SHAPES = (
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), "a Slack token"),
-    (re.compile(r"\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*", re.I), "a bearer token"),
+    (re.compile(r"\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*", re.IGNORECASE), "a bearer token"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), "a JSON Web Token"),
     (re.compile(r"\bsk-[A-Za-z0-9]{20,}\b"), "an API secret key"),
 )
-_REFERENCE = re.compile(r"^\s*(\{\{.*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)\s*$", re.S)
+_REFERENCE = re.compile(r"^\s*(\{\{.*\}\}|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)\s*$", re.DOTALL)
 _NOT_SECRET_KEYS = {"key", "partition_key", "auth_type"}
 
 

@@ -72,7 +72,7 @@ def check_steps(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
             if key not in allowed:
                 diags.append(loaded.diag("E310", f"'{key}' does not belong to a {step.kind} step", base + (key,), at="key"))
         if step.kind in ("write",) and "from" not in step.raw:
-            diags.append(loaded.diag("E202", f"a write step needs 'from'", base, at="key"))
+            diags.append(loaded.diag("E202", "a write step needs 'from'", base, at="key"))
         if step.kind == "write" and "mode" not in step.raw:
             diags.append(loaded.diag("E202", "a write step needs 'mode' (append, overwrite, overwrite_partitions or upsert)",
                                      base, at="key"))

@@ -8,7 +8,8 @@ operator args, by the runtime for datasets); here we only check them.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
@@ -16,7 +17,7 @@ from .model import PipelineSpec
 
 MACROS = ("ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
           "data_interval_end", "run_id", "dag_run", "params", "task_instance", "ti", "macros")
-_BLOCK = re.compile(r"\{\{(.*?)\}\}|\{%|\{\{", re.S)
+_BLOCK = re.compile(r"\{\{(.*?)\}\}|\{%|\{\{", re.DOTALL)
 _UNSAFE = re.compile(r"__|\\|\battr\b|\[|\bself\b|\bnamespace\b|\bcycler\b|\bjoiner\b|\blipsum\b")
 _HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?")
 

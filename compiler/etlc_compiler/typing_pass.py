@@ -9,7 +9,8 @@ makes everything downstream unknown: expressions there are parsed, and typed at 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
@@ -30,6 +31,7 @@ class _Pass:
         self.params = {n: expr.Type(PARAM_TYPES.get((p or {}).get("type", "string"), "unknown"))
                        for n, p in spec.params.items()}
         self.out: dict[str, Columns] = {}
+        self.seen: dict[str, dict] = {}   # step -> every column type known inside it
 
     def expr_error(self, path: tuple, err: Any) -> None:
         line, col, end_col = self.loaded.span_in_string(path, err.start, max(err.end, err.start + 1))
@@ -97,14 +99,21 @@ class _Pass:
                 self.out[name] = src[0] if step.kind == "write" and src else None
             else:
                 self.out[name] = None
-            cols = self.out.get(name) if step.kind != "write" else self.out.get(name)
+            cols = self.out.get(name)
+            for col, t in (cols or {}).items():  # an aggregate's output never hides an input column's type
+                self.seen.setdefault(name, {}).setdefault(col, t)
             self.checks(name, base, raw, cols)
         return self.diags
+
+    def note(self, name: str, cols: Columns) -> None:
+        if cols is not None:
+            self.seen.setdefault(name, {}).update(cols)
 
     def transform(self, name: str, base: tuple, raw: Mapping[str, Any]) -> Columns:
         sources = [f for f in as_list(raw.get("from")) if isinstance(f, str)]
         cols = self.out.get(sources[0]) if sources else None
         cols = dict(cols) if cols is not None else None
+        self.note(name, cols)
         for i, j in enumerate(as_list(raw.get("join"))):
             jpath = base + ("join",) + ((i,) if isinstance(raw.get("join"), list) else ())
             if isinstance(j, dict):
@@ -118,6 +127,7 @@ class _Pass:
                     p = base + ("union",) + ((i,) if isinstance(union, list) else ())
                     self.diags.append(self.loaded.diag("E410", f"step '{other}' has different columns: "
                                                        + ", ".join(missing), p))
+        self.note(name, cols)
         if "filter" in raw:
             self.check(base + ("filter",), raw["filter"], cols, "filter")
         derive = raw.get("derive")
@@ -126,6 +136,7 @@ class _Pass:
                 t = self.check(base + ("derive", col), text, cols, "row")
                 if cols is not None:
                     cols[col] = t if t is not None else self.expr.Type("unknown")
+        self.note(name, cols)
         if "aggregate" in raw or "group_by" in raw:
             keys = [k for k in as_list(raw.get("group_by")) if isinstance(k, str)]
             self.names(base + ("group_by",), raw.get("group_by", []), cols, f"group_by of step '{name}'")
@@ -216,6 +227,33 @@ class _Pass:
         if isinstance(metrics, dict):
             for metric, text in metrics.items():
                 self.check(base + ("metrics", metric), text, cols, "metric")
+
+
+def step_types(loaded: LoadedSpec, spec: PipelineSpec) -> dict[str, dict[str, dict]]:
+    """For the plan: step -> {column: {"type", "scale"?, "size"?}} of every known column type.
+
+    The runtime hands them to the evaluator, since a dtype alone cannot tell a decimal's scale
+    or a date from a timestamp. Unknown types are left out.
+    """
+    from .semantic import topo_order
+
+    typing = _Pass(loaded, spec)
+    typing.run(topo_order(spec))
+    out: dict[str, dict[str, dict]] = {}
+    for step, cols in typing.seen.items():
+        known = {}
+        for col, t in cols.items():
+            if t is None or t.name in ("unknown", "null"):
+                continue
+            entry = {"type": t.name}
+            if getattr(t, "scale", None) is not None:
+                entry["scale"] = t.scale
+            if getattr(t, "size", None) is not None:
+                entry["size"] = t.size
+            known[col] = entry
+        if known:
+            out[step] = known
+    return out
 
 
 def check(loaded: LoadedSpec, spec: PipelineSpec, graph_ok: bool) -> list[Diagnostic]:

@@ -241,7 +241,10 @@ class _Run:
         self.load_inputs()
         for step in self.plan.get("steps") or []:
             try:
-                self.run_step(step)
+                from . import _expr
+
+                with _expr.step_types(step.get("types")):
+                    self.run_step(step)
             except Exception as exc:
                 err = self.fail(step, exc)
                 self.emit("step_failed", step=step.get("name"), error=str(err))

@@ -62,12 +62,7 @@ def plan_for(spec: Path, root: Path):
 
     checked = check_file(spec)
     assert checked.ok, [str(d) for d in checked.diagnostics]
-    loaded, pspec = checked.loaded, checked.spec
-    from etlc_compiler import plan as plan_mod
-
-    rel = compile_mod.relative_spec_path(spec, root)
-    lines = {name: loaded.key_pos(("steps", name))[0] for name in pspec.steps}
-    return plan_mod.build(pspec, rel, loaded.text, lines, compile_mod.version())
+    return compile_mod.plan_checked(checked, root)
 
 
 def load_dagbag(folder: Path):

@@ -112,3 +112,46 @@ def test_invalid_spec_does_not_run(project):
     assert r.returncode == 1
     assert "error[E404]" in r.stderr or "error[E311]" in r.stderr
     assert not (project / "out").exists()
+
+
+DECIMAL_SPEC = textwrap.dedent("""\
+    etlc: 1
+    pipeline: money
+    datasets:
+      src:
+        format: csv
+        path: in/prices.csv
+        columns: {item: {type: string}, price: {type: decimal, scale: 2}, day: {type: date}}
+      out:
+        format: csv
+        path: out/prices.csv
+    steps:
+      raw:
+        read: src
+      shown:
+        from: raw
+        derive:
+          price_text: "cast(price as string)"
+          day_text: "cast(day as string)"
+      save:
+        from: shown
+        write: out
+        mode: overwrite
+    """)
+
+
+def test_declared_types_reach_the_evaluator(tmp_path):
+    """A decimal keeps its scale and a date stays a date: the plan carries the declared types
+    to the runtime's evaluator (a dtype alone cannot tell them)."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "prices.csv").write_text("item,price,day\na,1.5,2025-01-02\nb,2,2025-03-04\n")
+    (tmp_path / "money.yaml").write_text(DECIMAL_SPEC)
+    r = run_cli("run", str(tmp_path / "money.yaml"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "out" / "prices.csv") as fh:
+        got = [(row["item"], row["price_text"], row["day_text"]) for row in csv.DictReader(fh)]
+    want = duckdb.sql(
+        f"select item, cast(cast(price as decimal(18, 2)) as varchar), cast(cast(day as date) as varchar) "
+        f"from read_csv('{tmp_path}/in/prices.csv', all_varchar = true) order by item").fetchall()
+    assert got == want == [("a", "1.50", "2025-01-02"), ("b", "2.00", "2025-03-04")]
