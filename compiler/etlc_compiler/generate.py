@@ -120,7 +120,7 @@ def render(plan: Plan, version: str) -> str:
             "outlets": "[" + ", ".join(f"Asset({pyliteral(a)})" for a in t.outlets) + "]" if t.outlets else "",
         }
         if t.kind == "python":
-            entry["payload"] = pyliteral(t.payload)
+            entry["payload"] = _plan_source(t.payload)
         else:
             module, cls = _dotted(t.operator or "")
             key = f"{module}:{cls}"
@@ -143,7 +143,9 @@ def render(plan: Plan, version: str) -> str:
         lines[f"{imp['module']} {imp['cls']}"] = line
     # one block, sorted as isort/ruff sort third-party `from` imports
     import_lines = [lines[k] for k in sorted(lines, key=lambda k: (k.split()[0].lower(), k.split()[0], k))]
+    common, datasets = _shared(plan)
     return _template().render(
+        common=pyliteral(common), datasets=pyliteral(datasets), has_python=bool(common),
         version=version, spec_path=plan.spec_path.replace("\n", " "), sha=plan.spec_sha256,
         pipeline=identifier(plan.pipeline), import_lines=import_lines,
         doc_md=pyliteral(doc_md(plan)), tasks=tasks,
@@ -155,6 +157,32 @@ def render(plan: Plan, version: str) -> str:
         tags=pyliteral(dag["tags"]), params=_params(dag["params"]),
         default_args=_default_args(default_args, defaults), edges=edges,
     )
+
+
+COMMON_KEYS = ("etlc", "pipeline", "spec", "staging", "params", "tracking", "connections")
+
+
+def _shared(plan: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What every task plan of a DAG shares, and every dataset they touch: written once."""
+    payloads = [t.payload for t in plan.tasks if t.kind == "python"]
+    if not payloads:
+        return {}, {}
+    common = {k: payloads[0][k] for k in COMMON_KEYS if k in payloads[0]}
+    datasets: dict[str, Any] = {}
+    for p in payloads:
+        datasets.update(p.get("datasets") or {})
+    return common, datasets
+
+
+def _plan_source(payload: dict[str, Any]) -> str:
+    """A task plan as `{**COMMON, 'datasets': {...DATASETS[...]}, ...}`: equal to the payload."""
+    parts = ["    **COMMON,"]
+    names = ", ".join(f"{pyliteral(n)}: DATASETS[{pyliteral(n)}]" for n in payload.get("datasets") or {})
+    parts.append(f"    'datasets': {{{names}}},")
+    for key, value in payload.items():
+        if key not in COMMON_KEYS and key != "datasets":
+            parts.append(f"    {pyliteral(key)}: {pyliteral(value, 4)},")
+    return "{\n" + "\n".join(parts) + "\n}"
 
 
 def _first_line(text: Any) -> str | None:
