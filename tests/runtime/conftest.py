@@ -21,19 +21,17 @@ def project(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def duck():
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb  # the reference: part of the dev extra, never skipped
     con = duckdb.connect()
     yield con
     con.close()
 
 
 def needs_expr():
-    """Skip when the expression evaluator (etlc_runtime.expr, pandas back end) is absent."""
+    """The expression evaluator is part of the runtime: its absence is a failure, not a skip."""
     from etlc_runtime import _expr
-    try:
-        _expr.backend()
-    except ImportError as exc:
-        pytest.skip(f"expression evaluator not available yet: {exc}")
+
+    _expr.backend()
 
 
 @pytest.fixture
