@@ -30,8 +30,12 @@ validate: install
 compile: install
 	$(BIN)/etlc compile specs/
 
+## every benchmark (the parse benchmark takes several minutes)
 bench: install
 	$(BIN)/python benchmarks/validate_bench.py
+	$(BIN)/python benchmarks/compile_bench.py --cpu 0
+	$(BIN)/python benchmarks/expr_bench.py --rows 2000000
+	$(BIN)/python benchmarks/parse_bench.py --n 1 100 500 --bytecode cold
 
 clean:
 	rm -rf .etlc data/out .pytest_cache

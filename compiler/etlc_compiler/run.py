@@ -75,7 +75,8 @@ class Progress:
             print(f"  {task}/{event.get('step')}: {rows if rows is not None else '-'} rows"
                   f" in {secs:.2f}s", file=self.out, flush=True)
         elif kind == "task_finished":
-            print(f"✓ {task}: {event.get('rows')} rows, {event.get('partitions')} partitions, "
+            parts = event.get("partitions")
+            print(f"✓ {task}: {event.get('rows')} rows, {parts} partition{'s' * (parts != 1)}, "
                   f"{(event.get('seconds') or 0):.2f}s", file=self.out, flush=True)
         elif kind == "task_failed":
             print(f"✗ {task}: failed", file=self.out, flush=True)
