@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -36,6 +37,9 @@ def paths(data, prefix=()):
 
 
 ALL_PATHS = [p for p in paths(BASE) if p]
+EXAMPLES = [yaml.safe_load(p.read_text(encoding="utf-8"))
+            for p in sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.yaml"))]
+EXAMPLE_PATHS = [(i, p) for i, ex in enumerate(EXAMPLES) for p in paths(ex) if p]
 
 
 def assert_only_diagnostics(result):
@@ -103,3 +107,19 @@ def test_random_expressions(place, text):
     parent[place[-1]] = text
     result = check_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "e.yaml")
     assert_only_diagnostics(result)
+
+
+@SETTINGS
+@given(st.sampled_from(EXAMPLE_PATHS), st.sampled_from(["replace", "delete"]), values)
+def test_mutated_example_specs(where, op, value):
+    index, path = where
+    data = copy.deepcopy(EXAMPLES[index])
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    if op == "replace":
+        parent[path[-1]] = value
+    else:
+        del parent[path[-1]]
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_style=None)
+    assert_only_diagnostics(check_text(text, "x.yaml"))
