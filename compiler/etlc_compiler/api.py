@@ -6,7 +6,8 @@ paths, then the project checks across them; one broken file never hides another'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import loader, model, project, schema_check, semantic
@@ -23,6 +24,7 @@ class Checked:
     loaded: loader.LoadedSpec | None
     spec: model.PipelineSpec | None
     diagnostics: tuple[Diagnostic, ...]
+    step_types: Mapping[str, dict] = field(default_factory=dict)  # for the plan (typing_pass)
 
     @property
     def ok(self) -> bool:
@@ -51,9 +53,10 @@ def check_text(raw: bytes | str, path: str) -> Checked:
     if has_errors(diags):
         return Checked(path, loaded, None, tuple(diags))
     spec = model.build(path, loaded.data)
-    diags += semantic.analyse(loaded, spec)
+    found, step_types = semantic.analyse(loaded, spec)
+    diags += found
     diags.sort(key=Diagnostic.sort_key)
-    return Checked(path, loaded, spec, tuple(diags))
+    return Checked(path, loaded, spec, tuple(diags), step_types)
 
 
 def check_file(path: str | Path) -> Checked:

@@ -57,13 +57,11 @@ def relative_spec_path(path: Path, root: Path) -> str:
 
 def plan_checked(checked: Checked, root: Path) -> plan_mod.Plan:
     """The plan of a spec that passed every check (what `compile` renders and `run` runs)."""
-    from .typing_pass import step_types
-
     loaded, spec = checked.loaded, checked.spec
     assert loaded is not None and spec is not None
     rel = relative_spec_path(Path(checked.path), root)
     lines = {name: loaded.key_pos(("steps", name))[0] for name in spec.steps}
-    return plan_mod.build(spec, rel, loaded.text, lines, version(), step_types(loaded, spec))
+    return plan_mod.build(spec, rel, loaded.text, lines, version(), dict(checked.step_types))
 
 
 def render_checked(checked: Checked, root: Path) -> str:

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .model import PipelineSpec, as_list
+from .model import TASK_SETTINGS, PipelineSpec, as_list
 from .project import asset_name
 from .semantic import topo_order
 
@@ -88,7 +88,14 @@ def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
     return chains
 
 
-def _step_payload(spec: PipelineSpec, name: str, line: int, types: dict | None = None) -> dict[str, Any]:
+RUNTIME_SETTINGS = ("engine", "partitions", "parallelism")
+
+
+def _step_payload(spec: PipelineSpec, name: str, line: int, task_settings: dict[str, Any],
+                  types: dict | None = None) -> dict[str, Any]:
+    """A step as the runtime reads it. Task settings live on the task plan (engine, partitions,
+    parallelism) or on the Airflow task (retries, timeouts, pool, queue): a step repeats one
+    only where it differs from its task's."""
     step = spec.steps[name]
     out = {"name": name, "line": line, "kind": step.kind}
     if types and step.kind in ("read", "transform") and (types.get(name)):
@@ -96,15 +103,16 @@ def _step_payload(spec: PipelineSpec, name: str, line: int, types: dict | None =
     for key, value in step.raw.items():
         if key in ("from",):
             out["from"] = list(as_list(value))
-        elif key not in ("after", "task", "doc"):
+        elif key not in ("after", "task", "doc") + TASK_SETTINGS:
             out[key] = value
-    out.update({k: v for k, v in step.settings.items() if v is not None})
+    out.update({k: step.settings[k] for k in RUNTIME_SETTINGS
+                if step.settings.get(k) is not None and step.settings[k] != task_settings.get(k)})
     return out
 
 
 def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], version: str,
           types: dict[str, dict] | None = None) -> Plan:
-    """lines: step name -> the line of its key in the spec; types: typing_pass.step_types()."""
+    """lines: step name -> the line of its key in the spec; types: Checked.step_types."""
     order = topo_order(spec)
     chains = _chains(spec, order)
     task_of = {s: chain[-1] for chain in chains for s in chain}
@@ -138,7 +146,7 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
             "staging": staging_plan, "params": dict(spec.params),
             "tracking": raw.get("tracking"), "connections": dict(spec.connections),
             "datasets": datasets, "inputs": inputs,
-            "steps": [_step_payload(spec, s, lines.get(s, 1), types) for s in chain],
+            "steps": [_step_payload(spec, s, lines.get(s, 1), settings, types) for s in chain],
             "output": output,
         }
         tasks.append(TaskPlan(task_id, "python", tuple(chain), lines.get(chain[0], 1), upstream, settings,

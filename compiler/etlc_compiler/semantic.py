@@ -23,7 +23,8 @@ MODES_BY_FORMAT = {
 PATH_FORMATS = ("csv", "parquet", "json", "fixed_width")
 
 
-def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
+def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], dict]:
+    """Every diagnostic of the spec, and the column types the typing pass found per step."""
     from . import security, templates, typing_pass
 
     diags = check_steps(loaded, spec)
@@ -32,9 +33,10 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
     diags += templates.check(loaded, spec)
     diags += security.check(loaded)
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
-    diags += typing_pass.check(loaded, spec, graph_ok=graph_ok)
+    typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
+    diags += typed
     diags.sort(key=Diagnostic.sort_key)
-    return diags
+    return diags, step_types
 
 
 def topo_order(spec: PipelineSpec) -> list[str]:

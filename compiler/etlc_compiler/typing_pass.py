@@ -229,36 +229,31 @@ class _Pass:
                 self.check(base + ("metrics", metric), text, cols, "metric")
 
 
-def step_types(loaded: LoadedSpec, spec: PipelineSpec) -> dict[str, dict[str, dict]]:
-    """For the plan: step -> {column: {"type", "scale"?, "size"?}} of every known column type.
+    def step_types(self) -> dict[str, dict[str, dict]]:
+        """For the plan: step -> {column: {"type", "scale"?, "size"?}} of every known column type.
 
-    The runtime hands them to the evaluator, since a dtype alone cannot tell a decimal's scale
-    or a date from a timestamp. Unknown types are left out.
-    """
-    from .semantic import topo_order
-
-    typing = _Pass(loaded, spec)
-    typing.run(topo_order(spec))
-    out: dict[str, dict[str, dict]] = {}
-    for step, cols in typing.seen.items():
-        known = {}
-        for col, t in cols.items():
-            if t is None or t.name in ("unknown", "null"):
-                continue
-            entry = {"type": t.name}
-            if getattr(t, "scale", None) is not None:
-                entry["scale"] = t.scale
-            if getattr(t, "size", None) is not None:
-                entry["size"] = t.size
-            known[col] = entry
-        if known:
-            out[step] = known
-    return out
+        The runtime hands them to the evaluator, since a dtype alone cannot tell a decimal's
+        scale or a date from a timestamp. Unknown types are left out.
+        """
+        out: dict[str, dict[str, dict]] = {}
+        for step, cols in self.seen.items():
+            known = {}
+            for col, t in cols.items():
+                if t is None or t.name in ("unknown", "null"):
+                    continue
+                known[col] = {"type": t.name} | {k: getattr(t, k) for k in ("scale", "size")
+                                                 if getattr(t, k, None) is not None}
+            if known:
+                out[step] = known
+        return out
 
 
-def check(loaded: LoadedSpec, spec: PipelineSpec, graph_ok: bool) -> list[Diagnostic]:
+def check(loaded: LoadedSpec, spec: PipelineSpec, graph_ok: bool) -> tuple[list[Diagnostic], dict]:
+    """Diagnostics of every expression and column reference, and the step types for the plan."""
     from .semantic import topo_order
 
     if not graph_ok:
-        return []
-    return _Pass(loaded, spec).run(topo_order(spec))
+        return [], {}
+    typing = _Pass(loaded, spec)
+    diags = typing.run(topo_order(spec))
+    return diags, typing.step_types()
