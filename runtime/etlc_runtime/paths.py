@@ -111,3 +111,14 @@ def local_path(url: str | os.PathLike, root: str | os.PathLike | None = None) ->
 
 def has_glob(text: str) -> bool:
     return any(ch in text for ch in "*?[")
+
+
+def ensure_writable(target: str | os.PathLike, root: str | os.PathLike, *,
+                    what: str = "dataset") -> Path:
+    """Return ``target`` resolved, or raise if a write there could touch what etlc must not.
+
+    Interface stub shared by the commit protocol and the containment checks (issue 8):
+    the containment work fills in the rules (inside the project root or a declared
+    writable root; never the root itself, a folder holding it, a home folder or ``/``).
+    """
+    return Path(os.path.normpath(os.path.abspath(target)))
