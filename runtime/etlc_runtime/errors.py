@@ -24,6 +24,26 @@ class StagingError(EtlcRuntimeError):
     """A staged hand-off that is missing, uncommitted or unreadable."""
 
 
+class UnsafePath(EtlcRuntimeError):
+    """R010: a local path (from a spec, a param or a macro) that etlc must not read or write."""
+
+    code = "R010"
+
+    def __init__(self, path: str, reason: str, *, what: str = "dataset", access: str = "write"):
+        self.path, self.reason, self.what, self.access = path, reason, what, access
+        super().__init__(f"{self.code} unsafe path: will not {access} {what} path {path}: {reason}")
+
+
+class ParamError(EtlcRuntimeError):
+    """R011: a run-time param value that its declaration (type, enum, bounds, pattern) refuses."""
+
+    code = "R011"
+
+    def __init__(self, name: str, value, reason: str):
+        self.name, self.value, self.reason = name, value, reason
+        super().__init__(f"{self.code} param '{name}': {value!r} {reason}")
+
+
 class StepError(EtlcRuntimeError):
     """A step failed.  Carries the step name, spec file and line, and the cause."""
 

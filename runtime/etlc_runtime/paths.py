@@ -14,17 +14,37 @@ Relative local paths in a spec (datasets, staging) resolve against the *project 
 URLs: ``file:rel/path``, ``file:/abs/path`` and ``file:///abs/path`` are local paths; plain
 paths are too.  ``s3://`` and other schemes arrive with the services issue and raise
 :class:`NotAvailable` here.
+
+Containment (one set of rules, used by the runtime before every read and write and by the
+compiler when it can see a path; symlinks are resolved with ``realpath`` before judging):
+
+- the *writable roots* are the project root, the folders listed in ``[tool.etlc]
+  writable_roots`` of the project's ``pyproject.toml`` (absolute, or relative to the project
+  root) and the absolute folders in ``ETLC_WRITABLE_ROOTS`` (``os.pathsep``-separated, set by
+  the operator).  A declared root that is ``/``, a home folder or a folder holding one is
+  ignored.
+- a write (datasets, staging) must land strictly *inside* the project root or a declared
+  writable root, and never on ``/``, the project root, a folder holding the project root, a
+  home folder (every home in the password database, ``$HOME``, ``~root``) or a folder holding
+  one, or a declared root itself: :func:`ensure_writable` raises :class:`UnsafePath` (R010).
+- a read must come from inside the project root, or from inside (or exactly) a writable root
+  or a *readable root*: ``[tool.etlc] readable_roots`` and ``ETLC_READABLE_ROOTS`` (same
+  forms), for sources such as ``/data/raw/*.csv``: :func:`ensure_readable`.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from .errors import NotAvailable
+from .errors import NotAvailable, UnsafePath
 
 ENV_ROOT = "ETLC_PROJECT_ROOT"
+ENV_WRITABLE = "ETLC_WRITABLE_ROOTS"
+ENV_READABLE = "ETLC_READABLE_ROOTS"
 MARKER = "pyproject.toml"
 
 
@@ -113,12 +133,126 @@ def has_glob(text: str) -> bool:
     return any(ch in text for ch in "*?[")
 
 
+@dataclass(frozen=True)
+class Roots:
+    """Where local paths may point: all real paths (symlinks resolved)."""
+
+    project: Path
+    writable: tuple[Path, ...]      # declared writable roots (not the project root)
+    readable: tuple[Path, ...]      # declared readable roots
+
+
+def _real(path: str | os.PathLike) -> Path:
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` lies strictly inside ``folder``."""
+    return folder in path.parents
+
+
+def home_folders() -> set[Path]:
+    """Every home folder this machine knows of: the password database, $HOME and ~root."""
+    homes = {os.environ.get("HOME") or "", os.path.expanduser("~root")}
+    try:
+        homes.update(entry.pw_dir for entry in pwd.getpwall())
+    except OSError:  # pragma: no cover - no password database
+        pass
+    return {_real(h) for h in homes if h and os.path.isabs(h)}
+
+
+def _too_wide(folder: Path, homes: set[Path]) -> bool:
+    return folder == Path(folder.anchor) or any(h == folder or _inside(h, folder) for h in homes)
+
+
+def _configured(root: Path) -> dict:
+    try:
+        import tomllib
+
+        data = tomllib.loads((root / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    section = data.get("tool", {}).get("etlc", {})
+    return section if isinstance(section, dict) else {}
+
+
+def _declared(entries, env: str, root: Path, homes: set[Path]) -> tuple[Path, ...]:
+    found: list[Path] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, str) and entry.strip():
+            path = Path(entry)
+            found.append(_real(path if path.is_absolute() else root / path))
+    for entry in os.environ.get(env, "").split(os.pathsep):
+        if entry.strip() and os.path.isabs(entry.strip()):
+            found.append(_real(entry.strip()))
+    return tuple(dict.fromkeys(p for p in found if not _too_wide(p, homes)))
+
+
+def project_roots(root: str | os.PathLike) -> Roots:
+    """The project root and the roots it (or the operator) declares; see the module doc."""
+    project = _real(root)
+    homes = home_folders()
+    config = _configured(project)
+    writable = _declared(config.get("writable_roots"), ENV_WRITABLE, project, homes)
+    readable = _declared(config.get("readable_roots"), ENV_READABLE, project, homes)
+    return Roots(project, writable, readable)
+
+
+def write_problem(target: str | os.PathLike, roots: Roots) -> str | None:
+    """Why a write to ``target`` is refused, or None when it may go ahead."""
+    real = _real(target)
+    project = roots.project
+    if real == Path(real.anchor):
+        return "is the file system root /"
+    if real == project:
+        return f"is the project root {project}"
+    if _inside(project, real):
+        return f"holds the project root {project}"
+    homes = home_folders()
+    if real in homes:
+        return "is a home folder"
+    if any(_inside(h, real) for h in homes):
+        return "holds a home folder"
+    if real in roots.writable:
+        return "is a declared writable root itself; write into a folder inside it"
+    if project == Path(project.anchor):
+        return "cannot be judged: the project root is /; set ETLC_PROJECT_ROOT"
+    if _inside(real, project) or any(_inside(real, w) for w in roots.writable):
+        return None
+    where = "resolves (through a symlink) to " if real != Path(os.path.abspath(target)) else "is "
+    return (f"{where}{real}, outside the project root {project} and every declared writable "
+            f"root")
+
+
+def read_problem(target: str | os.PathLike, roots: Roots) -> str | None:
+    """Why a read of ``target`` is refused, or None when it may go ahead."""
+    real = _real(target)
+    project = roots.project
+    if real == project:
+        return f"is the project root {project} itself"
+    if project != Path(project.anchor) and _inside(real, project):
+        return None
+    if any(real == r or _inside(real, r) for r in roots.writable + roots.readable):
+        return None
+    where = "resolves (through a symlink) to " if real != Path(os.path.abspath(target)) else "is "
+    return (f"{where}{real}, outside the project root {project} and every declared readable "
+            f"or writable root")
+
+
 def ensure_writable(target: str | os.PathLike, root: str | os.PathLike, *,
                     what: str = "dataset") -> Path:
-    """Return ``target`` resolved, or raise if a write there could touch what etlc must not.
+    """Return ``target`` resolved (symlinks followed), or raise :class:`UnsafePath` (R010)
+    when a write there could touch what etlc must not (see the module doc)."""
+    reason = write_problem(target, project_roots(root))
+    if reason:
+        raise UnsafePath(os.fspath(target), reason, what=what, access="write")
+    return _real(target)
 
-    Interface stub shared by the commit protocol and the containment checks (issue 8):
-    the containment work fills in the rules (inside the project root or a declared
-    writable root; never the root itself, a folder holding it, a home folder or ``/``).
-    """
-    return Path(os.path.normpath(os.path.abspath(target)))
+
+def ensure_readable(target: str | os.PathLike, root: str | os.PathLike, *,
+                    what: str = "dataset") -> Path:
+    """Return ``target`` resolved, or raise :class:`UnsafePath` (R010) when it may not be read."""
+    reason = read_problem(target, project_roots(root))
+    if reason:
+        raise UnsafePath(os.fspath(target), reason, what=what, access="read")
+    return _real(target)
