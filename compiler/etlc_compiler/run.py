@@ -7,7 +7,6 @@ A failing step prints its positioned cause (spec file, line of the step) and exi
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,12 @@ class UsageError(Exception):
 
 
 def parse_params(pairs: list[str], declared: dict[str, Any]) -> dict[str, Any]:
+    """`--param NAME=VALUE` pairs, typed and checked against each param's declaration (type,
+    enum, minimum/maximum, pattern) by the runtime's own check: a bad value is a usage error."""
+    from etlc_runtime.errors import ParamError
+    from etlc_runtime.params import check_param
+    from etlc_runtime.templating import coerce_param
+
     out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -33,22 +38,12 @@ def parse_params(pairs: list[str], declared: dict[str, Any]) -> dict[str, Any]:
         if name not in declared:
             known = ", ".join(declared) or "none"
             raise UsageError(f"unknown parameter {name!r} (declared: {known})")
-        kind = (declared[name] or {}).get("type", "string")
+        definition = dict(declared[name] or {})
+        definition.setdefault("type", "string")
         try:
-            if kind == "integer":
-                out[name] = int(value)
-            elif kind == "number":
-                out[name] = float(value)
-            elif kind == "boolean":
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                out[name] = value.lower() in ("true", "1", "yes")
-            elif kind in ("array", "object"):
-                out[name] = json.loads(value)
-            else:
-                out[name] = value
-        except ValueError as exc:
-            raise UsageError(f"parameter {name!r} expects {kind}, got {value!r}") from exc
+            out[name] = check_param(name, coerce_param(name, value, definition), definition)
+        except ParamError as exc:
+            raise UsageError(str(exc)) from exc
     return out
 
 

@@ -12,11 +12,16 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import EtlcRuntimeError
+from .errors import EtlcRuntimeError, ParamError
+from .params import check_params
 
 
 class TemplateError(EtlcRuntimeError):
     pass
+
+
+class ParamTypeError(ParamError, TemplateError):
+    """R011: a run-time param value that cannot be read as its declared type."""
 
 
 def _as_datetime(value: Any) -> _dt.datetime:
@@ -111,7 +116,7 @@ def coerce_param(name: str, value: Any, definition: Mapping[str, Any] | None) ->
             import json
             return json.loads(value)
     except ValueError as exc:
-        raise TemplateError(f"param '{name}': {value!r} is not a valid {kind}") from exc
+        raise ParamTypeError(name, value, f"is not a valid {kind}") from exc
     return value
 
 
@@ -119,7 +124,9 @@ def resolve_params(definitions: Mapping[str, Any] | None, overrides: Mapping[str
                    run_id: str, logical_date: Any) -> dict[str, Any]:
     """Param defaults from the plan, overridden by run-time values, typed and rendered.
 
-    Templated defaults are rendered over the macros (and the params resolved so far).
+    Templated defaults are rendered over the macros (and the params resolved so far).  Every
+    value is then checked against its declaration (:func:`etlc_runtime.params.check_params`):
+    a bad value raises :class:`ParamError` (R011) before any task work.
     """
     definitions = dict(definitions or {})
     overrides = dict(overrides or {})
@@ -137,4 +144,5 @@ def resolve_params(definitions: Mapping[str, Any] | None, overrides: Mapping[str
             value = render(value, values)
         out[name] = coerce_param(name, value, definition if isinstance(definition, Mapping) else None)
         values["params"][name] = out[name]
+    check_params(definitions, out)
     return out
