@@ -191,7 +191,7 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
         if mode not in ("append", "overwrite", "upsert"):
             raise StepError(None, f"mode: {mode} does not apply to postgres tables")
         from .io_postgres import write_postgres
-        return write_postgres(df, dataset, mode, macros, connections)
+        return write_postgres(df, dataset, mode, macros, connections, append_key=run_id)
     if mode == "upsert":
         raise NotAvailable(f"mode: upsert ({fmt}) arrives with the services issue "
                            f"(qdrant sinks); file datasets take append, overwrite or "
