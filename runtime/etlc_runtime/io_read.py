@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import dtypes
 from .errors import NotAvailable, StepError
-from .paths import has_glob, local_path, scheme_of
+from .paths import ensure_readable, has_glob, local_path, scheme_of
 from .templating import render
 
 _EXT = {"csv": (".csv", ".txt", ".tsv", ".csv.gz"), "json": (".json", ".jsonl", ".ndjson"),
@@ -205,9 +205,10 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
         return frame[list(select)] if select else frame
     text = dataset_location(dataset, macros, root)
     target = local_path(text, root)
+    ensure_readable(target, root)
     opts = dict(dataset.get("options") or {})
     columns = dataset.get("columns") or None
-    files = list_files(target, text, fmt)
+    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))

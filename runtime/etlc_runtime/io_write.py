@@ -38,7 +38,7 @@ import pandas as pd
 from . import dtypes
 from .errors import NotAvailable, StepError
 from .io_read import dataset_location
-from .paths import local_path
+from .paths import ensure_writable, local_path
 from .staging import safe_name
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -199,7 +199,7 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     if mode not in MODES:
         raise StepError(None, f"unknown write mode {mode!r}")
     text = dataset_location(dataset, macros, root)
-    target = local_path(text, root)
+    target = ensure_writable(local_path(text, root), root)
     opts = dict(dataset.get("options") or {})
     columns = dataset.get("columns") or None
     partition_by = list(dataset.get("partition_by") or [])

@@ -140,6 +140,7 @@ class Roots:
     project: Path
     writable: tuple[Path, ...]      # declared writable roots (not the project root)
     readable: tuple[Path, ...]      # declared readable roots
+    homes: frozenset[Path] = frozenset()
 
 
 def _real(path: str | os.PathLike) -> Path:
@@ -188,14 +189,26 @@ def _declared(entries, env: str, root: Path, homes: set[Path]) -> tuple[Path, ..
     return tuple(dict.fromkeys(p for p in found if not _too_wide(p, homes)))
 
 
+_CACHE: dict[tuple, Roots] = {}
+
+
 def project_roots(root: str | os.PathLike) -> Roots:
     """The project root and the roots it (or the operator) declares; see the module doc."""
     project = _real(root)
-    homes = home_folders()
-    config = _configured(project)
-    writable = _declared(config.get("writable_roots"), ENV_WRITABLE, project, homes)
-    readable = _declared(config.get("readable_roots"), ENV_READABLE, project, homes)
-    return Roots(project, writable, readable)
+    try:
+        stamp = (project / MARKER).stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    key = (project, stamp, os.environ.get(ENV_WRITABLE), os.environ.get(ENV_READABLE),
+           os.environ.get("HOME"))
+    if key not in _CACHE:
+        homes = home_folders()
+        config = _configured(project)
+        writable = _declared(config.get("writable_roots"), ENV_WRITABLE, project, homes)
+        readable = _declared(config.get("readable_roots"), ENV_READABLE, project, homes)
+        _CACHE.clear()
+        _CACHE[key] = Roots(project, writable, readable, frozenset(homes))
+    return _CACHE[key]
 
 
 def write_problem(target: str | os.PathLike, roots: Roots) -> str | None:
@@ -208,7 +221,7 @@ def write_problem(target: str | os.PathLike, roots: Roots) -> str | None:
         return f"is the project root {project}"
     if _inside(project, real):
         return f"holds the project root {project}"
-    homes = home_folders()
+    homes = roots.homes or home_folders()
     if real in homes:
         return "is a home folder"
     if any(_inside(h, real) for h in homes):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StagingError
-from .paths import local_path
+from .paths import ensure_writable, local_path
 
 MANIFEST = "_manifest.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
@@ -39,7 +39,7 @@ def safe_name(text: str) -> str:
 
 def staging_root(staging: dict | str | None, root) -> Path:
     path = staging.get("path") if isinstance(staging, dict) else staging
-    return local_path(path or ".etlc/staging", root)
+    return ensure_writable(local_path(path or ".etlc/staging", root), root, what="staging")
 
 
 def step_dir(base: Path, pipeline: str, run_id: str, step: str) -> Path:
