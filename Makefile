@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test validate compile bench clean stack-up stack-down stack-status
+.PHONY: install demo test fuzz mutation validate compile bench clean stack-up stack-down stack-status
 
 $(BIN)/etlc: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,17 @@ demo: install
 	$(BIN)/etlc run specs/demo_sales.yaml
 	@echo "demo outputs: data/out/ (sales_by_region/ Parquet partitions, top_products.csv); DAG files: generated_dags/"
 
-## the whole test suite (what .ci/run calls)
+## the whole test suite (what .ci/run calls): hypothesis derandomized, repository left unchanged
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --check-repo-clean
+
+## hypothesis with random seeds and more examples (ETLC_FUZZ_EXAMPLES), at most FUZZ_SECONDS;
+## a failure found becomes an @example in its test (docs/testing.md)
+FUZZ_SECONDS ?= 900
+FUZZ_TESTS ?= tests/expr/test_hypothesis.py tests/compiler/test_fuzz.py tests/codegen/test_codegen_strings.py
+fuzz: install
+	timeout --signal=INT $(FUZZ_SECONDS) $(BIN)/python -m pytest -p no:cacheprovider \
+		--hypothesis-profile=fuzz --hypothesis-show-statistics $(FUZZ_TESTS)
 
 validate: install
 	$(BIN)/etlc validate specs/

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from etlc_compiler.api import check_text
@@ -14,7 +14,7 @@ from etlc_compiler.diagnostics import Diagnostic
 
 from .conftest import VALID
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("ETLC_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# examples, seed and database come from the hypothesis profile (tests/conftest.py)
 BASE = yaml.safe_load(VALID)
 BASE["start_date"] = "2025-01-01"
 
@@ -48,19 +48,16 @@ def assert_only_diagnostics(result):
         assert d.line >= 1 and d.col >= 1 and d.code[0] in "EW"
 
 
-@SETTINGS
 @given(st.text(max_size=400))
 def test_random_text(text):
     assert_only_diagnostics(check_text(text, "r.yaml"))
 
 
-@SETTINGS
 @given(st.binary(max_size=300))
 def test_random_bytes(raw):
     assert_only_diagnostics(check_text(raw, "r.yaml"))
 
 
-@SETTINGS
 @given(st.sampled_from(ALL_PATHS), st.sampled_from(["replace", "delete", "rename"]), values, st.text(max_size=10))
 def test_mutated_valid_spec(path, op, value, new_key):
     data = copy.deepcopy(BASE)
@@ -78,7 +75,6 @@ def test_mutated_valid_spec(path, op, value, new_key):
     assert_only_diagnostics(check_text(text, "m.yaml"))
 
 
-@SETTINGS
 @given(st.integers(0, len(VALID) - 1), st.text(max_size=5))
 def test_text_splices(at, insert):
     assert_only_diagnostics(check_text(VALID[:at] + insert + VALID[at:], "s.yaml"))
@@ -97,7 +93,6 @@ EXPR_PLACES = [("steps", "big", "filter"), ("steps", "big", "derive", "day"), ("
                ("steps", "agg", "having")]
 
 
-@SETTINGS
 @given(st.sampled_from(EXPR_PLACES), st.lists(EXPR_ALPHABET, max_size=12).map("".join))
 def test_random_expressions(place, text):
     data = copy.deepcopy(BASE)
@@ -109,7 +104,6 @@ def test_random_expressions(place, text):
     assert_only_diagnostics(result)
 
 
-@SETTINGS
 @given(st.sampled_from(EXAMPLE_PATHS), st.sampled_from(["replace", "delete"]), values)
 def test_mutated_example_specs(where, op, value):
     index, path = where

@@ -285,6 +285,19 @@ def _snap(s: pd.Series, scale: int) -> pd.Series:
     return _float_series(np.round(v, scale), mask, s.index)
 
 
+def _dec_mod(a, b, scale: int) -> pd.Series:
+    """Decimal remainder, exact as SQL's DECIMAL %: fmod of the scaled integers, so that
+    0.3 % 0.1 is 0.0 (fmod of the floats gives 0.09999...)."""
+    series = a if _is_series(a) else b
+    q = 10.0 ** scale
+    parts = [_floats(v) if _is_series(v) else (np.float64(v), False) for v in (a, b)]
+    (av, am), (bv, bm) = parts
+    with np.errstate(all="ignore"):
+        r = np.fmod(np.round(av * q), np.round(bv * q)) / q + 0.0  # no -0.0 in decimals
+    r = np.broadcast_to(r, (len(series),)).copy()
+    return _float_series(r, np.zeros(len(series), bool) | am | bm, series.index)
+
+
 def _dec_round(s: pd.Series, from_scale: int, digits: int) -> pd.Series:
     """Exact half-away-from-zero rounding of decimal values to ``digits`` places."""
     v, mask = _floats(s)
@@ -555,6 +568,8 @@ class _Evaluator:
                 b = b.mask(b == 0)
             elif b == 0:
                 return self.series(None, tr)
+            if tr.name == "decimal":
+                return _dec_mod(a, b, tr.scale or 0)
             with np.errstate(all="ignore"):
                 r = np.fmod(a, b)
         else:
