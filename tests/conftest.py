@@ -7,7 +7,7 @@ temporary Airflow home is removed at the end."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import importlib.metadata
 import os
 import shutil
 import socket
@@ -32,11 +32,12 @@ settings.load_profile("ci")
 
 # -- required packages ---------------------------------------------------------------------
 
-# imported (cheap, and a broken install fails here too) / only looked up (importing them has
-# side effects: airflow reads AIRFLOW_HOME, which the Airflow tests set first)
+# imported (cheap, and a broken install fails here too) / distributions only looked up
+# (importing airflow has side effects: it reads AIRFLOW_HOME, which the Airflow tests set first)
 IMPORTED = ["yaml", "jsonschema", "jsonschema_rs", "lark", "jinja2", "numpy", "pandas", "pyarrow",
             "duckdb", "psycopg", "hypothesis", "dask", "pytest_timeout"]
-LOOKED_UP = ["airflow", "distributed", "celery", "redis", "mlflow"]
+LOOKED_UP = ["apache-airflow", "apache-airflow-providers-celery", "distributed", "celery", "redis",
+             "mlflow"]
 INSTALL = "pip install -e '.[dev]'"
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
@@ -49,7 +50,11 @@ def _missing_packages() -> list[str]:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - a broken package is as missing as an absent one
             missing.append(f"{name} ({type(exc).__name__}: {exc})")
-    missing += [name for name in LOOKED_UP if importlib.util.find_spec(name) is None]
+    for name in LOOKED_UP:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
     return missing
 
 

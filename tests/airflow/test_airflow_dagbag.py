@@ -4,7 +4,6 @@ ids, dependencies, operators, plans and assets the compiler's plan says (not the
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from airflow_support import ROOT, load_dagbag, plan_for
@@ -21,10 +20,7 @@ def spec_of(path) -> str:
 
 @pytest.fixture(scope="module")
 def bag():
-    started = time.perf_counter()
-    bag = load_dagbag(GENERATED)
-    bag.parse_seconds = time.perf_counter() - started
-    return bag
+    return load_dagbag(GENERATED)
 
 
 def test_generated_dags_import_without_errors(bag):
@@ -69,18 +65,17 @@ PROBE = """
 import json, sys, time
 from airflow.dag_processing.dagbag import DagBag
 before = set(sys.modules)
-t = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
-ms = (time.perf_counter() - t) * 1000 / max(len(bag.dags), 1)
 new = {m.split(".")[0] for m in set(sys.modules) - before}
-print(json.dumps({"ms": ms, "dags": len(bag.dags), "errors": len(bag.import_errors),
+print(json.dumps({"dags": len(bag.dags), "errors": len(bag.import_errors),
                   "heavy": sorted(new & {"pandas", "pyarrow", "dask", "duckdb", "jinja2", "etlc_compiler", "numpy"})}))
 """
 
 
 def test_parse_imports_nothing_heavy():
     """Importing the generated files pulls in no pandas, pyarrow, dask, duckdb, jinja2, numpy or
-    compiler, and takes milliseconds per DAG (in a fresh interpreter)."""
+    compiler (in a fresh interpreter). Parse time is measured by benchmarks/parse_bench.py, not
+    asserted here."""
     import json
     import os
     import subprocess
@@ -92,4 +87,3 @@ def test_parse_imports_nothing_heavy():
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["dags"] == len(FILES) and out["errors"] == 0, out
     assert out["heavy"] == [], f"parsing the generated DAGs imported {out['heavy']}"
-    assert out["ms"] < 200, f"{out['ms']:.1f} ms per DAG"

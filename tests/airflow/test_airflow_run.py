@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from airflow_support import DAGS_FOLDER, ROOT, load_dagbag, run_etlc
 
-duckdb = pytest.importorskip("duckdb")
+import duckdb  # noqa: E402 - required (dev extra): a missing package fails the run
 
 LOGICAL = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
 

@@ -300,11 +300,9 @@ def test_airflow_entry_point(project, sales):
 
 
 def test_airflow_module_imports_light():
-    code = ("import sys, time; t = time.perf_counter(); import etlc_runtime.airflow; "
-            "print(time.perf_counter() - t); "
+    code = ("import sys; import etlc_runtime.airflow; print(); "
             "print(sorted(m for m in ('pandas', 'pyarrow', 'jinja2', 'numpy', 'duckdb') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")
-    assert out[1] == "[]"
-    assert float(out[0]) < 0.5
+    assert out[1] == "[]"   # what it imports, not how long it takes (no timed assertions)

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("airflow", reason="the native stack needs apache-airflow (etlc[airflow])")
-pytest.importorskip("distributed", reason="the native stack needs dask.distributed (etlc[dask])")
+import airflow  # noqa: E402, F401 - required (dev extra): a missing package fails the run
+import distributed  # noqa: E402, F401
 
 from test_native_stack import (  # after the skips: it needs Airflow too
     DEMO_DAG,
@@ -262,7 +262,7 @@ def test_mlflow_server_rest_api(native_stack):
 
     # The tracking store is where `up` put it: the stack's own database when Postgres is used.
     if s.settings["postgres"]:
-        psycopg = pytest.importorskip("psycopg")
+        import psycopg
         with psycopg.connect(host=s.settings["pg_host"], port=s.settings["pg_port"],
                              user=s.settings["pg_user"], dbname=s.settings["mlflow_db"],
                              connect_timeout=5) as conn:
