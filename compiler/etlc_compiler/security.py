@@ -6,8 +6,8 @@ which maps names to connection ids, excepted):
 
 - E501, a literal under a secret name: a mapping key (a param's name for its `default`),
   a `NAME=value` assignment inside a string (`PGPASSWORD=x psql`, `?api_key=x`), a
-  `--NAME=value` / `--NAME value` option, or MySQL's `-p<value>` after a MySQL-family
-  client or `sshpass` in the same string or an earlier item of the same list.
+  `--NAME=value` / `--NAME value` option, MySQL's `-p<value>` after a MySQL-family client or
+  `sshpass` (`sshpass -p <value>` too) in the same string or an earlier item of the same list.
 - E502, credentials inside a URL: `scheme://user:pw@host` and `scheme://:pw@host`.
 - E503, a value shaped like a secret whatever its key: an `Authorization:` header with a
   literal credential, AWS key ids, private keys, GitHub/Slack tokens, bearer tokens, JWTs.
@@ -48,7 +48,9 @@ _VALUE = r"(\"[^\"]*\"|'[^']*'|[^\s;&|'\"<>()`]+)"
 ASSIGNMENT = re.compile(r"(?<![\w$.\-/])([A-Za-z_][A-Za-z0-9_]*)=(?!=)" + _VALUE)
 LONG_OPTION = re.compile(r"(?<![\w-])--([A-Za-z][A-Za-z0-9_-]*)(=|[ \t]+)" + _VALUE)
 SHORT_P = re.compile(r"(?<![\w-])-p(?=[^\s=])" + _VALUE)
+SPACED_P = re.compile(r"(?<![\w-])-p[ \t]+" + _VALUE)
 P_CLIENTS = re.compile(r"\b(mysql\w*|mariadb[\w-]*|sshpass)\b", re.IGNORECASE)
+SSHPASS = re.compile(r"\bsshpass\b")
 PG_CLIENTS = re.compile(r"\b(psql|pg_\w+|createdb|dropdb|createuser|dropuser|vacuumdb|reindexdb|clusterdb)\b")
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://([^/\s:@]*):([^/\s@]+)@", re.IGNORECASE)
 AUTH_HEADER = re.compile(r"\bAuthorization\s*:\s*(Basic|Bearer|Token|Digest|ApiKey)\s+(\"[^\"]*\"|'[^']*'|[^\s'\"]+)",
@@ -137,6 +139,10 @@ def _in_string(text: str, before: str) -> list[Finding]:
     for m in SHORT_P.finditer(text):
         if P_CLIENTS.search(before + " " + text[:m.start()]) and is_literal(m.group(1)):
             found.append(Finding(m.start(), m.end(), "E501", "'-p' is given a literal password", NO_CREDENTIALS_HELP))
+    for m in SPACED_P.finditer(text):
+        if SSHPASS.search(before + " " + text[:m.start()]) and is_literal(m.group(1)):
+            found.append(Finding(m.start(), m.end(), "E501", "'sshpass -p' is given a literal password",
+                                 NO_CREDENTIALS_HELP))
     for m in URL_CREDENTIALS.finditer(text):
         if is_literal(m.group(2)) and "{{" not in m.group(2):
             found.append(Finding(m.start(1), m.end(2), "E502", "credentials inside a URL",
