@@ -88,9 +88,7 @@ def header_spec(path: Path) -> str | None:
             first = fh.readline()
     except (OSError, UnicodeDecodeError):
         return None
-    if not first.startswith(HEADER) or " from " not in first:
-        return None
-    return first.split(" from ", 1)[1].split(". Do not edit", 1)[0].strip()
+    return generate.spec_of_header(first)
 
 
 def find_orphans(out_dir: Path, root: Path, outputs: list[Output], results: list[Checked]) -> list[Path]:
