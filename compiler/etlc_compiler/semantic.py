@@ -25,12 +25,14 @@ PATH_FORMATS = ("csv", "parquet", "json", "fixed_width")
 
 def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], dict]:
     """Every diagnostic of the spec, and the column types the typing pass found per step."""
-    from . import security, templates, typing_pass
+    from . import containment, operator_check, security, templates, typing_pass
 
     diags = check_steps(loaded, spec)
     diags += check_datasets(loaded, spec)
     diags += check_connections(loaded, spec)
     diags += templates.check(loaded, spec)
+    diags += operator_check.check(loaded, spec)
+    diags += containment.check(loaded, spec)
     diags += security.check(loaded)
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
     typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
