@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import metrics as _metrics
+from .commit import append_key
 from .engines import check_engine
 from .errors import EtlcRuntimeError, NotAvailable, StepError
 from .paths import find_project_root
@@ -95,11 +96,6 @@ class _Run:
         self.on_event = on_event or self.ctx.pop("on_event", None)
         self.run_id = str(self.ctx.get("run_id") or local_run_id())
         self.logical_date = self.ctx.get("logical_date")
-        # append parts are keyed by the logical date, so that re-running a date (a new run of
-        # the same interval, or a retry) replaces that date's rows instead of adding them again
-        when = self.logical_date
-        self.append_key = ("date_" + (when.isoformat() if hasattr(when, "isoformat") else str(when))
-                           if when is not None else self.run_id)
         self.spec = plan.get("spec")
         self.pipeline = plan.get("pipeline") or "pipeline"
         self.root = find_project_root(self.spec, root=self.ctx.get("project_root"),
@@ -108,6 +104,10 @@ class _Run:
                                      self.logical_date)
         extra = {k: self.ctx.get(k) for k in ("dag_run", "ti", "task_instance", "dag")}
         self.macros = _macros(self.run_id, self.logical_date, self.params, extra)
+        # append parts are keyed by the logical date (today, UTC, when none is given), so that
+        # re-running a date (a retry, or a new run of the interval) replaces its rows
+        self.append_key = append_key(self.macros["ds"] if self.logical_date is None
+                                     else self.logical_date)
         if self.logical_date is None:
             self.logical_date = self.macros["logical_date"]
         self.frames: dict[str, Any] = {}

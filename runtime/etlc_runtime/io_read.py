@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import dtypes
 from .errors import NotAvailable, StepError
+from .hive import parse_segment
 from .paths import ensure_readable, has_glob, local_path, scheme_of
 from .templating import render
 
@@ -47,7 +48,8 @@ def _hidden(path: Path, base: Path) -> bool:
 
 
 def list_files(target: Path, text: str, fmt: str) -> list[Path]:
-    """Files a path names: a file, a folder (recursively, skipping . and _ names), a glob."""
+    """Files a path names: a file, a folder (recursively, skipping . and _ names, as Hive and
+    Spark do, so the commit protocol's hidden files and leftovers are never read), a glob."""
     if has_glob(text):
         files = [Path(p) for p in _glob.glob(str(target), recursive=True)]
         files = [f for f in files if f.is_file()]
@@ -69,11 +71,10 @@ def _hive_values(path: Path, base: Path) -> dict[str, str]:
         parts = path.relative_to(base).parts[:-1]
     except ValueError:
         return out
-    from urllib.parse import unquote
     for part in parts:
-        if "=" in part:
-            key, _, value = part.partition("=")
-            out[key] = None if value == "__HIVE_DEFAULT_PARTITION__" else unquote(value)
+        parsed = parse_segment(part)
+        if parsed is not None:
+            out[parsed[0]] = parsed[1]
     return out
 
 

@@ -1,47 +1,46 @@
-"""Write datasets to local files, idempotently.
+"""Write datasets to local files, idempotently, through the commit protocol.
 
-Modes (``mode:`` of a write step):
+Every file write goes through :mod:`etlc_runtime.commit`: the target's lock is taken, leftovers
+of earlier attempts are rolled forward or removed, the new files are written into a hidden
+folder the protocol hands out, and one commit makes them the dataset.  Modes (``mode:`` of a
+write step):
 
-- ``overwrite`` -- the whole target is replaced.  Parquet and csv folders: the new files are
-  written into a temporary sibling folder, then the old folder is moved aside, the new one
-  renamed into place and the old one removed.  A single file (``out.csv``,
-  ``out.parquet``): written to a temporary sibling file and renamed over the target.
-- ``overwrite_partitions`` -- needs ``partition_by``: only the ``key=value/`` folders present
-  in the data are replaced (each one by a rename from the temporary sibling folder); other
-  partitions stay as they are.
-- ``append`` -- new part files are added, named after the run's logical date (its run id
-  when it has none): ``part-<key>-00000.parquet``.  A write first removes the part files of
-  its own key, so a retry, or a new run of the same date, replaces that date's rows instead
-  of adding a second copy.
+- ``overwrite`` -- the whole target is replaced.  A folder is swapped for the new one in one
+  step; a single file (``out.csv``, ``out.parquet``) is renamed over.
+- ``overwrite_partitions`` -- needs ``partition_by``: the ``col=value/`` folders present in
+  the data are replaced, the other partitions are carried into the new version unchanged.
+- ``append`` -- new part files are added, named after the run's append key (its logical date,
+  :func:`append_key`): ``part-<key>-00000.parquet``.  The commit drops the parts of that key
+  from the current version, so a retry, or a new run of the same date, replaces that date's
+  rows instead of adding a second copy.
 
 Postgres tables (``format: postgres``; modes ``append``, ``overwrite``, ``upsert``) are
 written by :mod:`etlc_runtime.io_postgres`: COPY into a staging table, then merge in one
 transaction.
 
-With ``partition_by`` files go to Hive-style folders ``col=value/`` (values percent-encoded,
-nulls as ``__HIVE_DEFAULT_PARTITION__``) and the partition columns are not stored inside the
-files, as Hive, Spark, DuckDB and pyarrow expect.
+With ``partition_by`` files go to Hive-style folders ``col=value/`` named by
+:mod:`etlc_runtime.hive`, and the partition columns are not stored inside the files, as Hive,
+Spark, DuckDB and pyarrow expect.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
-from collections.abc import Mapping
-from pathlib import Path
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 
-from . import dtypes
+from . import dtypes, hive
+from .commit import Commit, _fault, append_key
 from .errors import NotAvailable, StepError
 from .io_read import dataset_location
 from .paths import ensure_writable, local_path
 from .staging import safe_name
 
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+HIVE_NULL = hive.HIVE_NULL
 MODES = ("append", "overwrite", "overwrite_partitions")
 
 
@@ -51,21 +50,6 @@ def _is_single_file(text: str, fmt: str) -> bool:
     return Path(text).suffix.lower() in {
         "parquet": (".parquet", ".pq"), "csv": (".csv", ".txt", ".tsv"),
         "json": (".json", ".jsonl", ".ndjson")}.get(fmt, ())
-
-
-def _partition_value(value: Any) -> str:
-    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
-        return HIVE_NULL
-    if hasattr(value, "isoformat") and not isinstance(value, pd.Timestamp):
-        text = value.isoformat()
-    elif isinstance(value, pd.Timestamp):
-        text = value.isoformat(sep=" ") if (value.hour or value.minute or value.second) \
-            else value.strftime("%Y-%m-%d")
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value)
-    return quote(text, safe=" -_.:+@")
 
 
 def _arrow_table(df: pd.DataFrame, columns: Mapping | None):
@@ -119,20 +103,24 @@ def _ext(fmt: str) -> str:
     return {"parquet": ".parquet", "csv": ".csv", "json": ".jsonl"}[fmt]
 
 
-def _part_name(opts: Mapping, fmt: str, i: int, run_key: str | None) -> str:
+def _part_name(opts: Mapping, fmt: str, i: int | str, run_key: str | None) -> str:
+    index = f"{i:05d}" if isinstance(i, int) else i
     pattern = opts.get("file_name")
     if pattern:
-        name = pattern.replace("{i}", f"{i:05d}")
+        name = pattern.replace("{i}", index)
         if run_key:
             stem, dot, ext = name.partition(".")
             name = f"{stem}-{run_key}{dot}{ext}"
         return name
-    return f"part-{run_key}-{i:05d}{_ext(fmt)}" if run_key else f"part-{i:05d}{_ext(fmt)}"
+    return f"part-{run_key}-{index}{_ext(fmt)}" if run_key else f"part-{index}{_ext(fmt)}"
 
 
-def _own_prefix(opts: Mapping, fmt: str, run_key: str) -> str:
-    full = _part_name(opts, fmt, 0, run_key)
-    return full[: full.index(run_key) + len(run_key)]
+def _key_files(opts: Mapping, fmt: str, run_key: str) -> Callable[[str], bool]:
+    """Whether a file name is one of ``run_key``'s part files."""
+    sentinel = "\x00"
+    name = re.escape(_part_name(opts, fmt, sentinel, run_key))
+    rx = re.compile(name.replace(re.escape(sentinel), r"\d{5}") + r"\Z")
+    return lambda file_name: rx.match(file_name) is not None
 
 
 def _write_folder(df: pd.DataFrame, folder: Path, fmt: str, opts: Mapping,
@@ -140,51 +128,39 @@ def _write_folder(df: pd.DataFrame, folder: Path, fmt: str, opts: Mapping,
                   ) -> tuple[list[str], int]:
     """Write ``df`` into ``folder`` (Hive sub-folders when partitioned).  Returns the
     partition folders written (relative) and the bytes written."""
-    folder.mkdir(parents=True, exist_ok=True)
     nbytes = 0
     if not partition_by:
         nbytes += _write_file(df, folder / _part_name(opts, fmt, 0, run_key), fmt, opts, columns)
+        _fault("part_written")
         return [""], nbytes
     written = []
     data_cols = [c for c in df.columns if c not in partition_by]
     grouped = df.groupby(list(partition_by), dropna=False, sort=True)
     for key, part in grouped:
         key = key if isinstance(key, tuple) else (key,)
-        rel = "/".join(f"{quote(str(c), safe='')}={_partition_value(v)}"
-                       for c, v in zip(partition_by, key))
-        target = folder / rel
-        nbytes += _write_file(part[data_cols], target / _part_name(opts, fmt, 0, run_key), fmt,
-                              opts, columns)
+        rel = "/".join(hive.segment(str(c), v) for c, v in zip(partition_by, key))
+        if rel in written:
+            raise StepError(None, f"partition values {key!r} give the folder {rel!r} of "
+                                  f"another partition")
+        nbytes += _write_file(part[data_cols], folder / rel / _part_name(opts, fmt, 0, run_key),
+                              fmt, opts, columns)
+        _fault("part_written")
         written.append(rel)
     return written, nbytes
 
 
-def _remove(path: Path):
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _swap_in(new: Path, target: Path):
-    """Replace ``target`` by ``new`` (both folders or both files, same file system)."""
-    if new.is_file():
-        os.replace(new, target)
-        return
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.etlc-old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(new, target)
-    if old is not None:
-        _remove(old)
+def _outside(partitions: list[str]) -> Callable[[PurePosixPath], bool]:
+    """Whether a relative file path lies outside every one of ``partitions``."""
+    prefixes = [PurePosixPath(p).parts for p in partitions]
+    return lambda rel: not any(rel.parts[:len(p)] == p for p in prefixes)
 
 
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
                   macros: Mapping[str, Any], root, run_id: str,
                   connections: Mapping[str, Any] | None = None) -> dict:
-    """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}."""
+    """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}.
+
+    ``run_id`` is the run's append key (:func:`append_key` of its logical date)."""
     fmt = dataset.get("format")
     mode = mode or "append"
     if fmt == "postgres":
@@ -198,8 +174,10 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
                            f"overwrite_partitions")
     if mode not in MODES:
         raise StepError(None, f"unknown write mode {mode!r}")
+    if fmt not in ("parquet", "csv", "json"):
+        raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
     text = dataset_location(dataset, macros, root)
-    target = ensure_writable(local_path(text, root), root)
+    target = ensure_writable(local_path(text, root), root, what="dataset")
     opts = dict(dataset.get("options") or {})
     columns = dataset.get("columns") or None
     partition_by = list(dataset.get("partition_by") or [])
@@ -216,35 +194,18 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     if single and mode == "append":
         raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
                               f"file {text!r}: appended runs are kept as separate part files")
-    token = uuid.uuid4().hex[:8]
-    tmp = target.with_name(f".{target.name}.etlc-tmp-{token}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with Commit(target, fmt=fmt, single=single) as tx:
         if single:
-            tmp_file = tmp.with_suffix(target.suffix)
-            nbytes = _write_file(df, tmp_file, fmt, opts, columns)
-            os.replace(tmp_file, target)
+            nbytes = _write_file(df, tx.new, fmt, opts, columns)
+            _fault("part_written")
+            tx.commit()
             return {"path": str(target), "rows": len(df), "bytes": nbytes, "partitions": 1}
-        written, nbytes = _write_folder(df, tmp, fmt, opts, columns, partition_by, run_key)
+        written, nbytes = _write_folder(df, tx.new, fmt, opts, columns, partition_by, run_key)
         if mode == "overwrite":
-            _swap_in(tmp, target)
+            tx.commit()
         elif mode == "overwrite_partitions":
-            for rel in written:
-                _swap_in(tmp / rel, target / rel)
-        else:  # append, keyed by run id
-            prefix = _own_prefix(opts, fmt, run_key)
-            if target.exists():
-                for own in target.rglob(f"{prefix}*"):
-                    if own.is_file():
-                        own.unlink()
-            for rel in written:
-                dest = target / rel if rel else target
-                dest.mkdir(parents=True, exist_ok=True)
-                for f in (tmp / rel if rel else tmp).iterdir():
-                    if f.is_file():
-                        os.replace(f, dest / f.name)
-        return {"path": str(target), "rows": len(df), "bytes": nbytes,
-                "partitions": len(written)}
-    finally:
-        if tmp.exists():
-            _remove(tmp)
+            tx.commit(_outside(written))
+        else:
+            own = _key_files(opts, fmt, run_key)
+            tx.commit(lambda rel: not own(rel.name))
+    return {"path": str(target), "rows": len(df), "bytes": nbytes, "partitions": len(written)}

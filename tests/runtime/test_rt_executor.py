@@ -136,8 +136,10 @@ def test_retried_write_task_does_not_duplicate(project, sales, duck):
                       {"name": "save", "from": "raw", "write": "raw_lake", "mode": "append"}],
                      DATASETS)
     for _ in range(3):
-        executor.run_task(plan, {"run_id": "scheduled__2025-01-02T06:00:00+00:00"})
-    executor.run_task(plan, {"run_id": "scheduled__2025-01-03T06:00:00+00:00"})
+        executor.run_task(plan, {"run_id": "scheduled__2025-01-02T06:00:00+00:00",
+                                 "logical_date": "2025-01-02T06:00:00+00:00"})
+    executor.run_task(plan, {"run_id": "scheduled__2025-01-03T06:00:00+00:00",
+                             "logical_date": "2025-01-03T06:00:00+00:00"})
     n = duck.sql(f"select count(*), count(distinct order_id) from "
                  f"read_parquet('{project}/out/raw/*.parquet')").fetchall()[0]
     assert n == (400, 200)

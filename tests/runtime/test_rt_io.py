@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import subprocess
+import sys
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from etlc_runtime import io_write
 from etlc_runtime.errors import NotAvailable, StepError
 from etlc_runtime.io_read import read_dataset
 from etlc_runtime.io_write import write_dataset
@@ -265,19 +267,28 @@ def test_overwrite_partitions_needs_partition_by(project):
                       M, project, "r")
 
 
-def test_killed_overwrite_leaves_the_old_data(project, duck, monkeypatch):
+KILLED_WRITE = """
+import sys, pandas as pd
+from etlc_runtime.io_write import write_dataset
+from etlc_runtime.templating import macros
+df = pd.DataFrame({"id": pd.array([7, 8, 9], dtype="Int64")})
+write_dataset(df, {"format": "parquet", "path": "out/k/"}, "overwrite",
+              macros("r2", "2025-01-02", {}), sys.argv[1], "r2")
+"""
+
+
+@pytest.mark.parametrize("point,ids", [("journal_committed", [1, 2]), ("exchanged", [7, 8, 9])])
+def test_killed_overwrite_leaves_old_or_new_data(project, duck, point, ids):
+    """The real protocol, killed with SIGKILL just before and just after its swap."""
     ds = {"format": "parquet", "path": "out/k/"}
     write_dataset(frame([1, 2]), ds, "overwrite", M, project, "r1")
-
-    def killed(*a, **k):
-        raise KeyboardInterrupt("worker killed")
-
-    monkeypatch.setattr(io_write, "_swap_in", killed)
-    with pytest.raises(KeyboardInterrupt):
-        write_dataset(frame([7, 8, 9]), ds, "overwrite", M, project, "r2")
-    monkeypatch.undo()
-    monkeypatch.setenv("ETLC_PROJECT_ROOT", str(project))
-    assert duck_ids(duck, f"{project}/out/k/*.parquet") == [1, 2]
+    env = {**os.environ, "ETLC_FAULT_AT": point}
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(project)], env=env)
+    assert done.returncode == -signal.SIGKILL
+    assert duck_ids(duck, f"{project}/out/k/*.parquet") == ids
+    assert [p for p in (project / "out").iterdir() if p.name.startswith(".")]  # leftovers
+    write_dataset(frame([3]), ds, "overwrite", M, project, "r3")  # the next write cleans up
+    assert duck_ids(duck, f"{project}/out/k/*.parquet") == [3]
     assert not [p for p in (project / "out").iterdir() if p.name.startswith(".")]
 
 
