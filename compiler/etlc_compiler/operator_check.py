@@ -1,0 +1,179 @@
+"""Analyse stage: `operator:` names an Airflow operator class (E316).
+
+The schema checks the form `package.module:Class` (E205). Here, always: a standard-library
+module never holds an operator (`os:system`, `builtins:eval`, `subprocess:run`). And when
+Airflow is installed where the compiler runs, each name is imported the way the DAG file
+would import it and must be a class derived from `BaseOperator`. Importing runs the
+module's code, so it happens in a child process: one per compiler run, started at the first
+spec that needs it and fed names as specs need them, with a time limit; verdicts are cached
+by name. Without Airflow only the standard-library check applies.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .diagnostics import Diagnostic
+from .loader import LoadedSpec
+from .model import PipelineSpec
+
+TIMEOUT_S = 60.0  # for one batch of names, Airflow's own import included
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+_STDLIB = frozenset(sys.stdlib_module_names) | {"__main__", "__future__"}
+
+# The child: answers each line of JSON names with one line of JSON verdicts (None = fine) on
+# its own copy of stdout; whatever imported modules print goes to stderr.
+_CHILD = r"""
+import importlib, json, os, sys
+channel = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+try:
+    from airflow.sdk import BaseOperator
+except Exception:
+    from airflow.models.baseoperator import BaseOperator
+
+def verdict(name):
+    module, _, attr = name.partition(":")
+    try:
+        obj = importlib.import_module(module)
+    except BaseException as exc:
+        return f"cannot import module {module!r}: {type(exc).__name__}: {exc}"
+    if not hasattr(obj, attr):
+        return f"module {module!r} has no attribute {attr!r}"
+    obj = getattr(obj, attr)
+    if not isinstance(obj, type):
+        return f"{name!r} is a {type(obj).__name__}, not a class"
+    if not issubclass(obj, BaseOperator):
+        return f"class {name!r} is not an Airflow operator (no BaseOperator subclass)"
+    return None
+
+channel.write("ready\n")
+channel.flush()
+for line in sys.stdin:
+    channel.write(json.dumps({n: verdict(n) for n in json.loads(line)}) + "\n")
+    channel.flush()
+"""
+
+_VERDICTS: dict[str, str | None] = {}
+
+
+def check(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
+    places = [(name, step.raw["operator"]) for name, step in spec.steps.items()
+              if isinstance(step.raw.get("operator"), str)]
+    verdicts = {op: static_verdict(op) for _, op in places}
+    verdicts.update(import_verdicts([op for op, v in verdicts.items() if v is None]))
+    return [loaded.diag("E316", verdicts[op], ("steps", name, "operator"),
+                        help="name an Airflow operator class, e.g. airflow.providers.standard.operators.bash:BashOperator")
+            for name, op in places if verdicts.get(op)]
+
+
+def static_verdict(name: str) -> str | None:
+    """What is wrong with an operator name without importing anything, or None."""
+    if not _NAME.fullmatch(name):
+        return f"{name!r} is not 'package.module:Class'"
+    module = name.split(":", 1)[0]
+    if module.split(".", 1)[0] in _STDLIB:
+        return f"module {module!r} is part of Python's standard library, which holds no Airflow operator"
+    return None
+
+
+def airflow_installed() -> bool:
+    return importlib.util.find_spec("airflow") is not None
+
+
+def import_verdicts(names: list[str]) -> dict[str, str | None]:
+    """Each name's verdict from the child (cached); empty without Airflow."""
+    todo = sorted({n for n in names if n not in _VERDICTS})
+    if todo and airflow_installed() and not _Worker.unavailable:
+        _VERDICTS.update(_Worker.get().ask(todo))
+    return {n: _VERDICTS[n] for n in names if n in _VERDICTS}
+
+
+class _Worker:
+    """The child process that imports operator classes for this compiler run."""
+
+    _current: _Worker | None = None
+    unavailable = False  # Airflow is there but does not import: nothing to check against
+
+    @classmethod
+    def get(cls) -> _Worker:
+        if cls._current is None or cls._current.proc.poll() is not None:
+            cls._current = cls()
+        return cls._current
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        self.home = None
+        if "AIRFLOW_HOME" not in env and not (Path.home() / "airflow").exists():
+            # importing Airflow creates its home; leave none behind where there was none
+            self.home = tempfile.TemporaryDirectory(prefix="etlc-operator-check-")
+            env["AIRFLOW_HOME"] = self.home.name
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self.buffer = b""
+        self.ready = False
+        atexit.register(self.close)
+
+    def ask(self, names: list[str]) -> dict[str, str | None]:
+        """Verdicts for names; a child that dies or runs past the limit fails them all."""
+        failed = {n: f"importing {n!r} did not finish (the checking process stopped, or ran past "
+                     f"{TIMEOUT_S:.0f} s)" for n in names}
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps(names) + "\n").encode())
+            self.proc.stdin.flush()
+            deadline = time.monotonic() + TIMEOUT_S
+            if not self.ready:
+                if self._line(deadline) != b"ready":
+                    _Worker.unavailable = True
+                    return self._lost({})
+                self.ready = True
+            answer = json.loads(self._line(deadline) or b"null")
+        except (OSError, ValueError):
+            answer = None
+        if not isinstance(answer, dict):
+            return self._lost(failed)
+        return {n: answer.get(n) if isinstance(answer.get(n), str) else None for n in names}
+
+    def _line(self, deadline: float) -> bytes | None:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def _lost(self, verdicts: dict[str, str | None]) -> dict[str, str | None]:
+        self.close()
+        _Worker._current = None
+        return verdicts
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        if self.home is not None:
+            self.home.cleanup()
+            self.home = None
