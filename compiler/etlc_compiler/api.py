@@ -38,7 +38,7 @@ def spec_files(paths: list[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
         if p.is_dir():
             files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
                                 and not any(part.startswith(".") for part in f.relative_to(p).parts)))
-        elif p.is_file():
+        elif p.exists():  # a file, or a FIFO or device that loader.read_spec refuses (E111)
             files.append(p)
         else:
             diags.append(Diagnostic(str(p), 1, 1, "E100", f"no such file or folder: {p}"))
@@ -60,11 +60,9 @@ def check_text(raw: bytes | str, path: str) -> Checked:
 
 
 def check_file(path: str | Path) -> Checked:
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        return Checked(str(path), None, None, (Diagnostic(str(path), 1, 1, "E100", f"cannot read file: {exc.strerror}"),))
+    raw, diags = loader.read_spec(path)
+    if raw is None:
+        return Checked(str(path), None, None, tuple(diags))
     return check_text(raw, str(path))
 
 

@@ -1,6 +1,7 @@
 """The `etlc` command line: validate, compile, run, schema.
 
-Exit codes: 0 clean (warnings allowed), 1 diagnostics (or a failed run), 2 usage.
+Exit codes: 0 clean (warnings allowed), 1 diagnostics (or a failed run), 2 usage: every
+argument error (unknown option, a bad `--date` or `--param`) is one line on stderr and exit 2.
 Imports stay lazy so that a cold `etlc validate` starts fast.
 """
 
@@ -10,11 +11,33 @@ import argparse
 import os
 import sys
 from functools import lru_cache
-from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2); subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _date_arg(text: str):
+    from .run import UsageError, parse_date
+
+    try:
+        return parse_date(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--date ")) from None
+
+
+def _param_arg(text: str) -> str:
+    name, eq, _ = text.partition("=")
+    if not eq or not name.strip():
+        raise argparse.ArgumentTypeError(f"expects NAME=VALUE, got {text!r}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="etlc", description="Declarative YAML pipelines compiled to Airflow DAGs.")
+    p = _Parser(prog="etlc", description="Declarative YAML pipelines compiled to Airflow DAGs.")
     p.add_argument("--version", action="version", version=f"etlc {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -34,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", parents=[fmt], help="run a pipeline locally, without Airflow")
     r.add_argument("spec", help="the spec file")
-    r.add_argument("--param", action="append", default=[], metavar="K=V", help="set a run parameter")
-    r.add_argument("--date", help="logical date, YYYY-MM-DD (default: today)")
+    r.add_argument("--param", action="append", default=[], metavar="K=V", type=_param_arg,
+                   help="set a run parameter")
+    r.add_argument("--date", type=_date_arg, help="logical date, YYYY-MM-DD (default: today, in UTC)")
 
     sub.add_parser("schema", help="print the spec language's JSON Schema")
     return p
@@ -71,10 +95,10 @@ def print_diagnostics(diags, fmt: str, color: bool, sources: dict[str, list[str]
             print(render_github(d), file=out)
         else:
             if d.path not in sources:
-                try:
-                    sources[d.path] = Path(d.path).read_text(encoding="utf-8", errors="replace").splitlines()
-                except OSError:
-                    sources[d.path] = []
+                from .loader import read_spec
+
+                raw, _ = read_spec(d.path)  # never a FIFO, a device or an oversize file
+                sources[d.path] = raw.decode("utf-8", errors="replace").splitlines() if raw else []
             print(render_text(d, sources[d.path], color) + "\n", file=out)
 
 

@@ -4,12 +4,19 @@ The loader composes the YAML node graph with libyaml (fast, and marks every node
 builds plain Python data itself, so that YAML 1.1's implicit typing never surprises:
 plain scalars resolve by the YAML 1.2 core schema (`no`, `on`, `yes` stay strings, and a
 date stays the string the user wrote). Every mistake is a positioned diagnostic
-(E101-E110, docs/codes.md); nothing raises.
+(E101-E113, docs/codes.md); nothing raises.
+
+Input limits, each with its own code and a message naming the limit: bytes (E106, checked
+from the file's size before reading, and no more than the bound plus one byte is read),
+regular files only (E111: no FIFOs, devices or folders), YAML nodes in the document
+(E112), nodes made by alias expansion (E104, billion laughs), steps (E113).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +25,9 @@ import yaml
 from .diagnostics import Diagnostic
 
 MAX_BYTES = 1024 * 1024
-MAX_NODES = 20_000
+MAX_NODES = 250_000  # distinct YAML nodes (keys and values) in the document
+MAX_ALIAS_NODES = 100_000  # nodes built again because an alias names them
+MAX_STEPS = 10_000
 
 JsonPath = tuple[Any, ...]
 
@@ -119,11 +128,79 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _too_big(path: str, size: int | None) -> Diagnostic:
+    said = f"{size} bytes" if size is not None else f"more than {MAX_BYTES} bytes"
+    return Diagnostic(path, 1, 1, "E106", f"file is {said}; a spec is at most {MAX_BYTES} bytes (1 MiB)",
+                      help="split the pipeline into several specs")
+
+
+def _not_regular(path: str, mode: int) -> Diagnostic | None:
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return Diagnostic(path, 1, 1, "E111", f"{path} is {kind}, not a regular file; a spec is a file")
+
+
+def read_spec(path: str | os.PathLike) -> tuple[bytes | None, list[Diagnostic]]:
+    """The bytes of a spec file, refusing non-files and oversize files before reading them."""
+    name = str(path)
+    try:
+        wrong = _not_regular(name, os.stat(path).st_mode)
+        if wrong:
+            return None, [wrong]
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        return None, [Diagnostic(name, 1, 1, "E100", f"cannot read file: {exc.strerror}")]
+    try:
+        info = os.fstat(fd)
+        wrong = _not_regular(name, info.st_mode)  # replaced between stat and open
+        if wrong:
+            return None, [wrong]
+        if info.st_size > MAX_BYTES:
+            return None, [_too_big(name, info.st_size)]
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        return None, [Diagnostic(name, 1, 1, "E100", f"cannot read file: {exc.strerror}")]
+    finally:
+        os.close(fd)
+    if size > MAX_BYTES:
+        return None, [_too_big(name, None)]
+    return b"".join(chunks), []
+
+
+def _count_nodes(root: yaml.Node) -> tuple[int, yaml.Node | None]:
+    """Distinct nodes of a composed document (an alias counts once), and the first past the bound."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if len(seen) == MAX_NODES + 1:
+            first_over = node
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in reversed(node.value) for n in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return len(seen), (first_over if len(seen) > MAX_NODES else None)
+
+
 def load(raw: bytes | str, path: str = "<string>") -> tuple[LoadedSpec | None, list[Diagnostic]]:
     """Load one spec file. Returns (LoadedSpec or None, diagnostics)."""
     if isinstance(raw, bytes):
         if len(raw) > MAX_BYTES:
-            return None, [Diagnostic(path, 1, 1, "E106", f"file is {len(raw)} bytes; specs are limited to {MAX_BYTES} bytes")]
+            return None, [_too_big(path, len(raw))]
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
@@ -136,8 +213,9 @@ def load(raw: bytes | str, path: str = "<string>") -> tuple[LoadedSpec | None, l
                                      help="save the file as UTF-8")]
     else:
         text = raw
-        if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-            return None, [Diagnostic(path, 1, 1, "E106", f"specs are limited to {MAX_BYTES} bytes")]
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            return None, [_too_big(path, size)]
     try:
         docs = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -152,12 +230,23 @@ def load(raw: bytes | str, path: str = "<string>") -> tuple[LoadedSpec | None, l
         line = _line_col(text, sep.start())[0] if sep else docs[1].start_mark.line + 1
         return None, [Diagnostic(path, line, 1, "E107", "a spec file holds one YAML document; found another",
                                  help="put each pipeline in its own file")]
+    nodes, first_over = _count_nodes(docs[0])
+    if first_over is not None:
+        mark = first_over.start_mark
+        return None, [Diagnostic(path, mark.line + 1, mark.column + 1, "E112",
+                                 f"the spec has {nodes} YAML nodes; a spec has at most {MAX_NODES}",
+                                 help="split the pipeline into several specs")]
     builder = _Builder(path, text)
     data = builder.build(docs[0], ())
     diags = builder.diags
     if not diags and not isinstance(data, dict):
         diags.append(Diagnostic(path, docs[0].start_mark.line + 1, docs[0].start_mark.column + 1, "E108",
                                 "the top level of a spec must be a mapping of keys such as 'etlc', 'pipeline', 'steps'"))
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not diags and isinstance(steps, dict) and len(steps) > MAX_STEPS:
+        line, col = (builder.keys[("steps",)].line, builder.keys[("steps",)].col) if ("steps",) in builder.keys else (1, 1)
+        diags.append(Diagnostic(path, line, col, "E113", f"the spec has {len(steps)} steps; a spec has at most {MAX_STEPS}",
+                                help="split the pipeline into several specs that hand data over through datasets"))
     diags.extend(_tab_indentation(path, text, builder.block_spans))
     if diags:
         diags.sort(key=Diagnostic.sort_key)
@@ -205,7 +294,8 @@ class _Builder:
         self.keys: dict[JsonPath, NodePos] = {}
         self.diags: list[Diagnostic] = []
         self.block_spans: list[tuple[int, int]] = []
-        self.count = 0
+        self.expanded = 0  # nodes built again through an alias
+        self.in_alias = 0
         self.active: set[int] = set()
         self.seen: set[int] = set()
 
@@ -220,21 +310,24 @@ class _Builder:
         self.diags.append(Diagnostic(self.path, p.line, p.col, code, message, "error", end[0], end[1], help))
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            if not any(d.code == "E104" for d in self.diags):
-                self.error(node, "E104", f"aliases expand this spec past {MAX_NODES} nodes",
-                           help="a spec needs no deep alias nesting; write the values out")
-            return None
         if id(node) in self.active:
             self.error(node, "E104", "recursive alias: a node contains itself")
             return None
-        if id(node) not in self.seen:
+        again = id(node) in self.seen
+        if again or self.in_alias:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_NODES:
+                if not any(d.code == "E104" for d in self.diags):
+                    self.error(node, "E104", f"aliases expand to more than {MAX_ALIAS_NODES} nodes",
+                               help="a spec needs no deep alias nesting; write the values out")
+                return None
+        else:
             self.values[path] = self.pos(node)
         self.seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         self.active.add(id(node))
+        self.in_alias += again
         try:
             if isinstance(node, yaml.SequenceNode):
                 if node.tag != _YAML + "seq":
@@ -245,6 +338,7 @@ class _Builder:
             return self.mapping(node, path)
         finally:
             self.active.discard(id(node))
+            self.in_alias -= again
 
     def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict:
         out: dict[str, Any] = {}

@@ -3,12 +3,16 @@
 The same plan as the generated DAG runs through the same runtime executor. Progress is
 shown live per task and step (rows, partitions, seconds) and a summary table ends the run.
 A failing step prints its positioned cause (spec file, line of the step) and exits 1.
+The logical date is `--date` (YYYY-MM-DD) or today in UTC, at midnight UTC: a rerun on the
+same day has the same logical date, so its appends replace that day's rows.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +23,27 @@ from .diagnostics import Diagnostic, render_text
 CODE_RUN_FAILED = "R001"
 
 
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
 class UsageError(Exception):
     pass
+
+
+def parse_date(text: str) -> date:
+    """`--date`: a calendar date written YYYY-MM-DD, else a UsageError."""
+    if not _DATE.match(text):
+        raise UsageError(f"--date expects a date as YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--date {text!r} is not a calendar date ({exc})") from None
+
+
+def logical_date(day: date | None = None) -> datetime:
+    """The run's logical date: midnight UTC of `day`, or of today in UTC."""
+    day = day or datetime.now(timezone.utc).date()
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 def parse_params(pairs: list[str], declared: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +134,7 @@ def run_command(args) -> int:
     spec, loaded = checked.spec, checked.loaded
     root = project_root(Path(args.spec).resolve().parent)
     try:
+        day = parse_date(args.date) if isinstance(args.date, str) else args.date  # cli.py parses it already
         params = parse_params(args.param, dict(spec.params))
     except UsageError as exc:
         print(f"etlc run: {exc}", file=sys.stderr)
@@ -119,7 +143,7 @@ def run_command(args) -> int:
     payload = plan.pipeline_payload() | {"project_root": str(root)}
     from etlc_runtime.local import run_pipeline
 
-    summary = run_pipeline(payload, params=params, logical_date=args.date, on_event=Progress(),
+    summary = run_pipeline(payload, params=params, logical_date=logical_date(day), on_event=Progress(),
                            project_root=str(root))
     print("\n" + summary_table(summary), file=sys.stderr)
     if summary["status"] != "success":
