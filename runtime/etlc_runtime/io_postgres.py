@@ -1,23 +1,43 @@
 """Postgres datasets (``format: postgres``, ``table: schema.table``, ``key: [cols]``).
 
-Loads are idempotent and atomic: the rows are COPYed into a temporary staging table and then
-merged into the target in the same transaction, so a retry never duplicates or loses rows
-and readers never see half a load.
+Every write is one transaction, so a retry never duplicates or loses rows, readers never
+see half a load, and a load killed at any point (SIGKILL included: the server rolls back
+the transaction of a dropped connection) leaves the table exactly as it was:
 
-- ``upsert`` (and ``append`` when the dataset has a ``key``): rows whose key is in the new
-  data are deleted and the new rows inserted (the last row wins for a key repeated in the
-  data);
-- ``overwrite``: the table's rows are replaced (DELETE + INSERT in one transaction);
-- ``append`` without a key: a plain insert (not idempotent: give the dataset a ``key``).
+1. ``pg_advisory_xact_lock(lock_key(schema.table))`` serialises the loads of one table
+   (two overwrites never double the table, two upserts or two first loads never fail with
+   a UniqueViolation); the lock is released by the commit or the rollback;
+2. a missing schema (under a lock of its own, taken before the table's, so the order is
+   always schema then table) and a missing table are created inside the lock, the table
+   from the data's columns (declared types win) with the key as its primary key;
+3. the rows are COPYed into a temporary table (``ON COMMIT DROP``);
+4. the merge:
 
-A missing table is created from the data's columns (declared types win), with the key as
-its primary key.
+   - ``overwrite``: ``DELETE`` of every row, then ``INSERT``.  Not ``TRUNCATE``: its ACCESS
+     EXCLUSIVE lock would block readers for the whole load and it is not MVCC-safe; with
+     ``DELETE`` readers keep reading the old rows until the commit, then see the new ones,
+     never an empty table;
+   - ``upsert`` (and ``append`` when the dataset has a ``key``): ``INSERT ... ON CONFLICT
+     (key) DO UPDATE`` when a unique index covers exactly the key, else ``UPDATE`` of the
+     matching rows and ``INSERT`` of the others (the lock makes that safe); the last row
+     wins for a key repeated in the data;
+   - ``append`` without a key: keyed by the run's logical date.  Rows carry the load's
+     append key in the column ``_etlc_append_key`` (added, with an index, when missing);
+     the load first deletes the rows of its own key, so a retry or a new run of the same
+     date replaces that date's rows.  Reads leave the column out.
+
+``ETLC_FAULT_AT=<point>`` kills the process with SIGKILL at that point of the load, and
+``<point>:stop`` stops it there (tests prove the rollback and what readers see with them);
+:data:`FAULT_POINTS` lists the points.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import math
+import os
+import signal
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +50,27 @@ from .templating import render
 
 PG_TYPES = {"int": "bigint", "float": "double precision", "string": "text", "bool": "boolean",
             "date": "date", "timestamp": "timestamp", "vector": "double precision[]"}
+APPEND_KEY = "_etlc_append_key"
+STAGE = "_etlc_stage"
+FAULT_ENV = "ETLC_FAULT_AT"
+FAULT_POINTS = ("pg:locked", "pg:created", "pg:copy", "pg:copied", "pg:merged")
+
+
+def _fault(point: str) -> None:
+    """Die here, as a killed worker would, when ``ETLC_FAULT_AT`` names this point
+    (``<point>:stop`` stops the process instead, for a test to look at the server)."""
+    wanted = os.environ.get(FAULT_ENV)
+    if wanted == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif wanted == point + ":stop":
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def lock_key(*parts: str) -> int:
+    """The advisory-lock key of a schema (``lock_key("s")``) or a table
+    (``lock_key("s", "t")``): a stable signed 64-bit hash of the qualified name."""
+    digest = hashlib.blake2b(("etlc:" + ".".join(parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _connect(dataset: Mapping[str, Any], connections: Mapping[str, Any] | None):
@@ -82,11 +123,128 @@ def _python(v):
     return v
 
 
-def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
-                   macros: Mapping[str, Any], connections: Mapping[str, Any] | None) -> dict:
+def _ids(names):
     from psycopg import sql
 
-    name, schema, _table_name, ident = _table(dataset, macros)
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def _match(names, left: str = "t", right: str = "s"):
+    from psycopg import sql
+
+    return sql.SQL(" AND ").join(
+        sql.SQL("{}.{} = {}.{}").format(sql.Identifier(left), sql.Identifier(n),
+                                        sql.Identifier(right), sql.Identifier(n))
+        for n in names)
+
+
+def _lock(cur, *parts: str) -> None:
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(*parts),))
+
+
+def _ensure_table(cur, schema: str, table: str, df: pd.DataFrame, declared: Mapping,
+                  key: list[str]) -> None:
+    """Create the schema and the table when missing; the caller holds the table's lock
+    unless it takes it here (a missing schema is created under its own lock first)."""
+    from psycopg import sql
+
+    cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    if cur.fetchone() is None:
+        _lock(cur, schema)
+        cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    _lock(cur, schema, table)
+    _fault("pg:locked")
+    ident = sql.Identifier(schema, table)
+    if _oid(cur, schema, table) is None:
+        defs = [sql.SQL("{} {}").format(sql.Identifier(c),
+                                        sql.SQL(_pg_type(df[c], declared.get(c))))
+                for c in df.columns]
+        if key:
+            defs.append(sql.SQL("PRIMARY KEY ({})").format(_ids(key)))
+        cur.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(defs)))
+    _fault("pg:created")
+
+
+def _oid(cur, schema: str, table: str) -> int | None:
+    from psycopg import sql
+
+    text = sql.Identifier(schema, table).as_string(cur)
+    cur.execute("SELECT to_regclass(%s)::oid", (text,))
+    return cur.fetchone()[0]
+
+
+def _has_unique(cur, oid: int, key: list[str]) -> bool:
+    cur.execute("""
+        SELECT array_agg(a.attname::text) FROM pg_index i
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+        WHERE i.indrelid = %s AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+        GROUP BY i.indexrelid""", (oid,))
+    return any(set(cols) == set(key) for (cols,) in cur.fetchall())
+
+
+def _has_column(cur, oid: int, column: str) -> bool:
+    cur.execute("SELECT 1 FROM pg_attribute WHERE attrelid = %s AND attname = %s "
+                "AND NOT attisdropped", (oid, column))
+    return cur.fetchone() is not None
+
+
+def _copy_in(cur, df: pd.DataFrame, cols: list[str]) -> None:
+    from psycopg import sql
+
+    half = len(df) // 2
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(STAGE), _ids(cols))) as copy:
+        for i, row in enumerate(df.astype(object).itertuples(index=False, name=None)):
+            if i == half:
+                _fault("pg:copy")
+            copy.write_row([_python(v) for v in row])
+
+
+def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str]) -> None:
+    from psycopg import sql
+
+    rest = [c for c in cols if c not in key]
+    if _has_unique(cur, oid, key):
+        action = sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in rest)) \
+            if rest else sql.SQL("DO NOTHING")
+        cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(
+            ident, _ids(cols), _ids(cols), sql.Identifier(STAGE), _ids(key), action))
+        return
+    if rest:
+        cur.execute(sql.SQL("UPDATE {} t SET {} FROM {} s WHERE {}").format(
+            ident, sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c))
+                                      for c in rest),
+            sql.Identifier(STAGE), _match(key)))
+    cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} s WHERE NOT EXISTS "
+                        "(SELECT 1 FROM {} t WHERE {})").format(
+        ident, _ids(cols), sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c))
+                                              for c in cols),
+        sql.Identifier(STAGE), ident, _match(key)))
+
+
+def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str) -> None:
+    from psycopg import sql
+
+    if not _has_column(cur, oid, APPEND_KEY):
+        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(
+            ident, sql.Identifier(APPEND_KEY)))
+        cur.execute(sql.SQL("CREATE INDEX ON {} ({})").format(ident, sql.Identifier(APPEND_KEY)))
+    cur.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
+        ident, sql.Identifier(APPEND_KEY)), (append_key,))
+    cur.execute(sql.SQL("INSERT INTO {} ({}, {}) SELECT {}, %s FROM {}").format(
+        ident, _ids(cols), sql.Identifier(APPEND_KEY), _ids(cols), sql.Identifier(STAGE)),
+        (append_key,))
+
+
+def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
+                   macros: Mapping[str, Any], connections: Mapping[str, Any] | None,
+                   append_key: str | None = None) -> dict:
+    """Load ``df`` into the dataset's table (see the module doc).  ``append_key`` keys a
+    keyless append (the run's logical date); without it such an append is a plain insert."""
+    from psycopg import sql
+
+    name, schema, table, _ = _table(dataset, macros)
     key = list(dataset.get("key") or [])
     declared = dataset.get("columns") or {}
     missing = [k for k in key if k not in df.columns]
@@ -96,34 +254,31 @@ def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
         raise StepError(None, "mode: upsert needs a key on the dataset")
     if key:
         df = df.drop_duplicates(subset=key, keep="last")
-    cols = list(df.columns)
-    col_ids = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
-    with _connect(dataset, connections) as conn, conn.cursor() as cur:
-        if schema:
-            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        defs = [sql.SQL("{} {}").format(sql.Identifier(c),
-                                        sql.SQL(_pg_type(df[c], declared.get(c))))
-                for c in cols]
-        if key:
-            defs.append(sql.SQL("PRIMARY KEY ({})").format(
-                sql.SQL(", ").join(sql.Identifier(k) for k in key)))
-        cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
-            ident, sql.SQL(", ").join(defs)))
-        cur.execute(sql.SQL("CREATE TEMP TABLE _etlc_stage ON COMMIT DROP AS "
-                            "SELECT {} FROM {} WITH NO DATA").format(col_ids, ident))
-        with cur.copy(sql.SQL("COPY _etlc_stage ({}) FROM STDIN").format(col_ids)) as copy:
-            for row in df.astype(object).itertuples(index=False, name=None):
-                copy.write_row([_python(v) for v in row])
+    cols = [str(c) for c in df.columns]
+    with _connect(dataset, connections) as conn, conn.transaction(), conn.cursor() as cur:
+        if schema is None:
+            cur.execute("SELECT current_schema()")
+            schema = cur.fetchone()[0]
+            if schema is None:
+                raise StepError(None, f"table {name!r} has no schema and the connection's "
+                                      f"search_path names none that exists")
+        _ensure_table(cur, schema, table, df, declared, key)
+        ident = sql.Identifier(schema, table)
+        oid = _oid(cur, schema, table)
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} "
+                            "WITH NO DATA").format(sql.Identifier(STAGE), _ids(cols), ident))
+        _copy_in(cur, df, cols)
+        _fault("pg:copied")
         if mode == "overwrite":
             cur.execute(sql.SQL("DELETE FROM {}").format(ident))
-        elif key:
-            match = sql.SQL(" AND ").join(
-                sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
-            cur.execute(sql.SQL("DELETE FROM {} t USING _etlc_stage s WHERE {}").format(
-                ident, match))
-        cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM _etlc_stage").format(
-            ident, col_ids, col_ids))
-        conn.commit()
+        if key and mode != "overwrite":
+            _merge_keyed(cur, ident, oid, cols, key)
+        elif mode == "append" and append_key:
+            _merge_append(cur, ident, oid, cols, append_key)
+        else:
+            cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                ident, _ids(cols), _ids(cols), sql.Identifier(STAGE)))
+        _fault("pg:merged")
     return {"path": f"postgres:{name}", "rows": len(df), "bytes": None, "partitions": 1}
 
 
@@ -138,6 +293,7 @@ def read_postgres(dataset: Mapping[str, Any], macros: Mapping[str, Any],
         names = [d.name for d in cur.description]
         rows = cur.fetchall()
     frame = pd.DataFrame.from_records(rows, columns=names).astype(object)
+    frame = frame.drop(columns=[APPEND_KEY], errors="ignore")
     if declared:
         frame = dtypes.conform(frame, declared)
     return frame

@@ -78,8 +78,9 @@ def test_upsert_is_idempotent_and_merges(pg):
 def test_overwrite_and_keyless_append(pg):
     conns = {"dwh": "pg_test"}
     ds = {"format": "postgres", "connection": "dwh", "table": f"{pg}.t"}
-    write_dataset(frame([1, 2]), ds, "append", M, None, "r", connections=conns)
-    write_dataset(frame([3]), ds, "append", M, None, "r", connections=conns)
+    write_dataset(frame([1, 2]), ds, "append", M, None, "d1", connections=conns)
+    write_dataset(frame([3]), ds, "append", M, None, "d2", connections=conns)
+    write_dataset(frame([3]), ds, "append", M, None, "d2", connections=conns)  # same date again
     assert len(rows(pg, "t")) == 3
     write_dataset(frame([9]), ds, "overwrite", M, None, "r", connections=conns)
     assert [r[0] for r in rows(pg, "t")] == [9]
