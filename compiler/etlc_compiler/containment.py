@@ -66,7 +66,7 @@ def _sample(definition: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
     if default is not None:
         try:
             return render(default, values)
-        except Exception:  # noqa: BLE001 - a default the compiler cannot render
+        except Exception:  # noqa: BLE001, S110 - a default the compiler cannot render
             pass
     enum = definition.get("enum")
     if isinstance(enum, list) and enum:
@@ -98,7 +98,7 @@ def renderings(text: str, spec: PipelineSpec) -> Iterator[tuple[str, str | None]
     for params, note in trials:
         try:
             yield render(text, values | {"params": params}), note
-        except Exception:  # noqa: BLE001 - not visible at compile time; judged at run time
+        except Exception:  # noqa: BLE001, S112 - not visible now; judged at run time
             continue
 
 

@@ -228,9 +228,12 @@ def write_problem(target: str | os.PathLike, roots: Roots) -> str | None:
         return "holds a home folder"
     if real in roots.writable:
         return "is a declared writable root itself; write into a folder inside it"
+    if any(_inside(real, w) for w in roots.writable):
+        return None
     if project == Path(project.anchor):
-        return "cannot be judged: the project root is /; set ETLC_PROJECT_ROOT"
-    if _inside(real, project) or any(_inside(real, w) for w in roots.writable):
+        return ("is in no declared writable root, and the project root is /; "
+                "set ETLC_PROJECT_ROOT")
+    if _inside(real, project):
         return None
     where = "resolves (through a symlink) to " if real != Path(os.path.abspath(target)) else "is "
     return (f"{where}{real}, outside the project root {project} and every declared writable "

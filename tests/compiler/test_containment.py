@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from etlc_compiler import api
 
 SPEC = textwrap.dedent("""\

@@ -103,6 +103,16 @@ def test_root_user_home_and_folders_holding_a_home_are_refused(project):
                                                             "is the file system root /")
 
 
+def test_project_root_slash_allows_only_declared_roots(tmp_path, monkeypatch):
+    lake = tmp_path / "lake"
+    with pytest.raises(UnsafePath, match="project root is /"):
+        paths.ensure_writable(tmp_path / "x", "/")
+    monkeypatch.setenv(paths.ENV_WRITABLE, str(lake))
+    assert paths.ensure_writable(lake / "x", "/") == lake.resolve() / "x"
+    with pytest.raises(UnsafePath):
+        paths.ensure_writable(tmp_path / "x", "/")
+
+
 def test_safe_write_inside_the_project_succeeds(project, outside):
     out = write(project, "data/out/sales/")
     assert Path(out["path"]) == (project / "data" / "out" / "sales").resolve()

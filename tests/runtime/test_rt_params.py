@@ -123,8 +123,8 @@ def cli_project(tmp_path) -> Path:
 def etlc_run(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETLC_")}
     return subprocess.run([sys.executable, "-m", "etlc_compiler.cli", "run",
-                           str(project / "regional.yaml"), *args], capture_output=True,
-                          text=True, cwd=project, env=env, timeout=120)
+                           str(project / "regional.yaml"), *args], check=False,
+                          capture_output=True, text=True, cwd=project, env=env, timeout=120)
 
 
 def tree(folder: Path) -> list:
