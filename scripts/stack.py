@@ -230,7 +230,7 @@ def connections(s: Settings) -> dict[str, str]:
 def base_env(s: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(connections(s))
-    env["ETLC_PROJECT_ROOT"] = str(ROOT)
+    env["ETLC_PROJECT_ROOT"] = os.environ.get("ETLC_STACK_PROJECT_ROOT") or str(ROOT)  # tests: a copy
     env["DASK_SCHEDULER_ADDRESS"] = f"tcp://{s.host}:{s.dask_port}"
     if s.mlflow == "running":
         env["MLFLOW_TRACKING_URI"] = f"http://{s.host}:{s.mlflow_port}"

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# read before tests/airflow and tests/codegen (conftests loaded after this one) make a home
+AIRFLOW_HOME_BEFORE = os.environ.get("ETLC_TEST_AIRFLOW_HOME")
 
 # -- hypothesis ---------------------------------------------------------------------------
 
@@ -73,7 +75,6 @@ def pytest_configure(config):
         raise pytest.UsageError(
             f"required test packages are missing or broken: {', '.join(missing)}. "
             f"Install the dev extra: {INSTALL}")
-    config._etlc_airflow_home_before = os.environ.get("ETLC_TEST_AIRFLOW_HOME")
     if config.getoption("check_repo_clean") and not hasattr(config, "workerinput"):
         config._etlc_repo_before = repo_snapshot()
 
@@ -144,7 +145,7 @@ def snapshot_changes(before: dict, after: dict) -> list[str]:
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     home = os.environ.get("ETLC_TEST_AIRFLOW_HOME")
-    if home and config._etlc_airflow_home_before is None \
+    if home and AIRFLOW_HOME_BEFORE is None \
             and Path(home).name.startswith("etlc-airflow-"):
         shutil.rmtree(home, ignore_errors=True)  # made by this session (airflow/codegen support)
     before = getattr(config, "_etlc_repo_before", None)

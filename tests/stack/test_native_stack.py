@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -177,10 +178,25 @@ def clean_env() -> dict[str, str]:
             and k not in ("AIRFLOW_HOME", "ETLC_STACK_DIR")}
 
 
-def stack(state: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def stack(state: Path, *args: str, timeout: float = 600,
+          project: Path | None = None) -> subprocess.CompletedProcess:
+    env = clean_env()
+    if project is not None:  # the DAGs' relative paths resolve there, not in the repository
+        env["ETLC_STACK_PROJECT_ROOT"] = str(project)
     return subprocess.run([sys.executable, str(STACK), "--state-dir", str(state), *args],
                           capture_output=True, text=True, timeout=timeout, cwd=str(ROOT),
-                          env=clean_env(), check=False)
+                          env=env, check=False)
+
+
+def demo_project(folder: Path) -> Path:
+    """What demo_sales reads, copied into a project folder of its own, so that its outputs
+    (data/out) and staging land there and never in the repository."""
+    (folder / "pyproject.toml").parent.mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    for rel in ("specs/demo_sales.yaml", "examples/data/sales.csv"):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / rel, folder / rel)
+    return folder
 
 
 def logs_tail(state: Path) -> str:
@@ -209,8 +225,8 @@ def expected_demo_totals() -> tuple[float, list[tuple[str, float]]]:
     return total, top
 
 
-def check_demo_outputs(since: float) -> None:
-    out = ROOT / "data" / "out"
+def check_demo_outputs(since: float, project: Path) -> None:
+    out = project / "data" / "out"
     top_csv = out / "top_products.csv"
     assert top_csv.exists(), f"demo_sales wrote no {top_csv}"
     assert top_csv.stat().st_mtime >= since - 1, "top_products.csv was not rewritten by this run"
@@ -260,7 +276,7 @@ def test_native_stack_runs_dags_end_to_end(tmp_path):
     drop_database(AIRFLOW_DB)
     t0 = time.monotonic()
     try:
-        up = stack(state, *args)
+        up = stack(state, *args, project=demo_project(tmp_path / "proj"))
         assert up.returncode == 0, f"stack up failed:\n{up.stdout}\n{up.stderr}\n{logs_tail(state)}"
         print(f"stack up in {time.monotonic() - t0:.0f}s")
 
@@ -299,7 +315,7 @@ def test_native_stack_runs_dags_end_to_end(tmp_path):
         assert result["total"] == sum(i * i for i in range(1, 100_001))
         assert result["address"] == f"tcp://127.0.0.1:{services['dask-scheduler']['port']}"
         if use_demo:
-            check_demo_outputs(started["demo_sales"][0])
+            check_demo_outputs(started["demo_sales"][0], tmp_path / "proj")
     finally:
         pids = {}
         for p in (state / "pids").glob("*.pid") if (state / "pids").exists() else []:

@@ -41,6 +41,7 @@ from test_native_stack import (  # after the skips: it needs Airflow too
     Api,
     _group_alive,
     check_demo_outputs,
+    demo_project,
     drop_database,
     free_port,
     logs_tail,
@@ -112,7 +113,7 @@ def native_stack(tmp_path_factory):
     st = Stack(state)
     t0 = time.monotonic()
     try:
-        up = stack(state, *args)
+        up = stack(state, *args, project=demo_project(state.parent / "proj"))
         for p in (state / "pids").glob("*.pid") if (state / "pids").exists() else []:
             st.pgids[p.stem] = int(p.read_text())
         assert up.returncode == 0, f"stack up failed:\n{up.stdout}\n{up.stderr}\n{logs_tail(state)}"
@@ -193,7 +194,7 @@ def test_celery_worker_runs_demo_sales(native_stack):
     sched = (s.state / "logs" / "airflow-scheduler.log").read_text(errors="replace")
     assert "Loaded executor: :CeleryExecutor:" in sched
 
-    check_demo_outputs(since)
+    check_demo_outputs(since, s.state.parent / "proj")
 
 
 # --------------------------------------------------------------------------- MLflow
