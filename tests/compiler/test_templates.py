@@ -1,4 +1,4 @@
-"""Templated strings: known macros pass; unknown ones, statements and private access are E312."""
+"""Templated strings: known macros pass; unknown ones, statements, attributes and calls are E312."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ PARAMS = ["region"]
 
 @pytest.mark.parametrize("text", [
     "s3://raw/{{ ds }}/x.csv", "{{ ds_nodash }}", "{{ params.region }}", "{{ logical_date | ts }}",
-    "{{ macros.ds_add(ds, 1) }}", "{{ dag_run.conf }}", "a {{ run_id }} b {{ ts_nodash }}", "no template",
+    "{{ dag_run }}", "a {{ run_id }} b {{ ts_nodash }}", "no template",
 ])
 def test_allowed(text):
     assert check_template(text, PARAMS) == []
@@ -22,7 +22,9 @@ def test_allowed(text):
     ("{{ params.regio }}", 10, 15),
     ("{% if x %}a{% endif %}", 0, 2),
     ("a {{ ds", 2, 4),
-    ("{{ ds.__class__ }}", 6, 8),
+    ("{{ ds.__class__ }}", 6, 15),
+    ("{{ macros.ds_add(ds, 1) }}", 10, 16),  # attributes of anything but params, and calls
+    ("{{ dag_run.conf }}", 11, 15),
     ("{{ ds|attr('x') }}", 6, 10),
     ("{{ run_id['a'] }}", 9, 10),
     ("{{ ds.x\\x5f\\x5f }}", 7, 8),
