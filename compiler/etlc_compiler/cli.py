@@ -154,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the environment, not etlc: a folder that cannot be written, a full disk
+        if os.environ.get("ETLC_DEBUG"):
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"etlc {args.command}: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if os.environ.get("ETLC_DEBUG"):
             raise

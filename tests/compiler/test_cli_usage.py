@@ -152,3 +152,12 @@ def test_rerun_on_the_same_day_appends_the_rows_once(project):
     r = run_cli("run", str(project / "spec.yaml"), "--date", "2025-01-02", cwd=project)
     assert r.returncode == 0, r.stderr
     assert appended_rows(project) == sorted(ROWS + ROWS)
+
+
+def test_unwritable_output_folder_is_one_line_not_internal_error(project):
+    (project / "taken").write_text("a file, not a folder")
+    r = run_cli("compile", str(project / "spec.yaml"), "-o", str(project / "taken" / "dags"), cwd=project)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("etlc compile: cannot use"), r.stderr
