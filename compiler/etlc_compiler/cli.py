@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--date", type=_date_arg, help="logical date, YYYY-MM-DD (default: today, in UTC)")
 
     sub.add_parser("schema", help="print the spec language's JSON Schema")
+
+    k = sub.add_parser("clean", help="remove etlc's staging runs and leftover temporaries")
+    k.add_argument("target", nargs="?", default=".", metavar="SPEC_OR_PROJECT",
+                   help="a spec file or the project folder (default: .)")
+    k.add_argument("--older-than", metavar="DURATION", help="only what was last written before (7d, 12h, 0)")
+    k.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
     return p
 
 
@@ -134,6 +140,12 @@ def cmd_compile(args) -> int:
     return compile_command(args)
 
 
+def cmd_clean(args) -> int:
+    from .clean import clean_command
+
+    return clean_command(args)
+
+
 def cmd_run(args) -> int:
     from .run import run_command
 
@@ -146,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    handler = {"validate": cmd_validate, "schema": cmd_schema, "compile": cmd_compile, "run": cmd_run}[args.command]
+    handler = {"validate": cmd_validate, "schema": cmd_schema, "compile": cmd_compile, "run": cmd_run,
+               "clean": cmd_clean}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -132,6 +132,8 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
         emit("task_finished", task=task_id, rows=result["rows"],
              partitions=result["partitions"], seconds=result["seconds"],
              manifest=result["manifest"])
+    from .retention import finish_run  # marks the run's staging; removes what has expired
+    finish_run(pipeline_plan, run_id, summary["status"] == "success", context["project_root"])
     summary["seconds"] = round(time.perf_counter() - started, 6)
     emit("run_finished", status=summary["status"], seconds=summary["seconds"])
     return summary

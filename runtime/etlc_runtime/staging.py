@@ -8,6 +8,9 @@ Layout: ``{staging}/{pipeline}/{run_id}/{step}/part-00000-<attempt>.parquet ...`
      "part_rows": [n0, n1, ...], "rows": n, "bytes": b,
      "schema": {"column": "etlc type"}, "dtypes": {"column": "pandas dtype"}}
 
+The run's folder holds the marker ``_etlc_run.json`` (written before the first part) that
+proves it is etlc's; :mod:`etlc_runtime.retention` says when a run's staging is removed.
+
 Commit protocol: parts are written under names unique to this attempt, then the manifest
 is written to a temporary file and renamed over ``_manifest.json`` (atomic on POSIX), then
 the parts of earlier attempts are deleted.  A reader trusts only the committed manifest and
@@ -27,6 +30,7 @@ from typing import Any
 
 from .errors import StagingError
 from .paths import ensure_writable, local_path
+from .retention import mark_run, sweep_quietly
 
 MANIFEST = "_manifest.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
@@ -71,6 +75,9 @@ def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = No
     from .dtypes import type_name
 
     folder = Path(folder)
+    run = _run_of(folder, meta)
+    if run is not None:
+        mark_run(folder.parent, *run, "running")
     folder.mkdir(parents=True, exist_ok=True)
     attempt = uuid.uuid4().hex[:12]
     frame = df.reset_index(drop=True)
@@ -105,7 +112,18 @@ def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = No
             except OSError:
                 pass
     manifest["manifest"] = str(folder / MANIFEST)
+    if run is not None:
+        sweep_quietly(folder.parent, run[1])
     return manifest
+
+
+def _run_of(folder: Path, meta: dict | None) -> tuple[str, str] | None:
+    """(pipeline, run_id) when ``folder`` is a step folder of the staging layout."""
+    pipeline, run_id = (meta or {}).get("pipeline"), (meta or {}).get("run_id")
+    if pipeline and run_id and folder.parent.name == safe_name(run_id) \
+            and folder.parent.parent.name == safe_name(pipeline):
+        return str(pipeline), str(run_id)
+    return None
 
 
 def read_manifest(address: str | os.PathLike) -> dict:
