@@ -3,8 +3,10 @@
 Removes, under the project's staging roots (the default `.etlc/staging` and every `staging.path`
 of the specs given, or of the specs in the project), the staging runs that etlc made (a run
 marker or the manifest layout proves it: :mod:`etlc_runtime.retention`) and the temporaries
-that a killed write or staging commit left behind (`.etlc-tmp-*`, `.etlc-old-*`,
-`._manifest.json.*.tmp`), whatever their status, when their last write is older than
+that a killed staging commit left behind (`._manifest.json.*.tmp`), and file datasets'
+`.<name>.etlc-tmp-*` / `.etlc-old-*` leftovers found there (through the commit protocol's own
+recovery, under the dataset's lock: a committed journal is rolled forward, not deleted),
+whatever their status, when their last write is older than
 `--older-than` (default 0: all of them; do not run it without `--older-than` while runs are
 writing).  Anything else under a staging root is left alone.  Prints each removed path
 with its size and the bytes freed.  Exit 0 clean, 1 when something could not be removed or
@@ -21,7 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-TEMPORARY = re.compile(r"\.etlc-(tmp|old)-|^\._manifest\.json\..+\.tmp$|^\._etlc_run\.json\..+\.tmp$")
+TEMPORARY = re.compile(r"^\._manifest\.json\..+\.tmp$|^\._etlc_run\.json\..+\.tmp$")
+COMMIT_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.etlc-(tmp|old)-[0-9a-f]+(\.[^.]+)?$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Leftover:
     path: Path
     kind: str           # "staging run" | "temporary"
     last_write: _dt.datetime
+    target: Path | None = None     # a file dataset's temporary: the dataset it belongs to
 
 
 class UsageError(Exception):
@@ -51,10 +55,12 @@ def _temporaries(base: Path) -> list[Leftover]:
     found = []
     for folder, dirs, files in os.walk(base):
         for name in sorted(dirs + files):
-            if TEMPORARY.search(name):
+            dataset = COMMIT_LEFTOVER.match(name)
+            if dataset or TEMPORARY.match(name):
                 path = Path(folder) / name
-                found.append(Leftover(path, "temporary", _newest(path)))
-        dirs[:] = [d for d in dirs if not TEMPORARY.search(d)
+                target = Path(folder) / dataset.group("name") if dataset else None
+                found.append(Leftover(path, "temporary", _newest(path), target))
+        dirs[:] = [d for d in dirs if not (COMMIT_LEFTOVER.match(d) or TEMPORARY.match(d))
                    and not (Path(folder) / d).is_symlink()]
     return found
 
@@ -120,17 +126,31 @@ def leftovers(bases: list[Path], older_than: _dt.timedelta,
     return out
 
 
-def _remove(item: Leftover) -> int:
-    from etlc_runtime.retention import StagingRun, remove_run, size_of
+def _remove(item: Leftover) -> None:
+    from etlc_runtime.retention import StagingRun, remove_run
 
     if item.kind == "staging run":
-        return remove_run(StagingRun(item.path, "unknown", item.last_write))
-    freed = size_of(item.path)
-    if item.path.is_dir() and not item.path.is_symlink():
+        remove_run(StagingRun(item.path, "unknown", item.last_write))
+    elif item.target is not None:
+        _tidy_dataset(item.target)
+    elif item.path.is_dir() and not item.path.is_symlink():
         shutil.rmtree(item.path)
     else:
         item.path.unlink()
-    return freed
+
+
+def _tidy_dataset(target: Path) -> None:
+    """A file dataset's leftovers go the way its next write would take them: under the
+    dataset's lock, committed journals rolled forward, the rest removed."""
+    from etlc_runtime import commit
+
+    if not any(os.path.lexists(p) for p in target.parent.glob(f".{target.name}.etlc-*-*")):
+        return                                   # an earlier item's tidy-up took them
+    lock = commit._Lock(target.with_name(f".{target.name}.etlc-lock")).acquire()
+    try:
+        commit.recover(target)
+    finally:
+        lock.release()
 
 
 def _show(n: int) -> str:
@@ -163,7 +183,9 @@ def clean_command(args) -> int:
     freed, failed, count = 0, 0, 0
     for item in leftovers(bases, older_than):
         try:
-            size = size_of(item.path) if args.dry_run else _remove(item)
+            size = size_of(item.path)
+            if not args.dry_run:
+                _remove(item)
         except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
             print(f"etlc clean: could not remove {item.path}: {exc}", file=sys.stderr)
             failed += 1

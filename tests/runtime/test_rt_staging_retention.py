@@ -274,3 +274,22 @@ def test_clean_usage_errors(proj, args):
     r = etlc("clean", *args, cwd=proj)
     assert r.returncode == 2
     assert r.stderr.startswith("etlc clean: ") and "Traceback" not in r.stderr
+
+
+def test_clean_rolls_a_committed_dataset_write_forward_instead_of_deleting_it(proj):
+    """A file dataset in the staging root, killed after its commit point: the journal names
+    the new version, so clean finishes that commit (the commit protocol's recovery)."""
+    parent = proj / ".etlc" / "staging" / "data"
+    (parent / "out").mkdir(parents=True)
+    (parent / "out" / "part-0.csv").write_text("old\n")
+    new = parent / ".out.etlc-tmp-00aa"
+    new.mkdir()
+    (new / "part-0.csv").write_text("new\n")
+    st = new.stat()
+    (parent / ".out.etlc-commit-00aa.json").write_text(json.dumps(
+        {"new": new.name, "dev": st.st_dev, "ino": st.st_ino, "token": "00aa"}))
+    (parent / ".out.etlc-old-00bb").mkdir()              # an earlier attempt's leftover
+    r = etlc("clean", cwd=proj)
+    assert r.returncode == 0, r.stderr
+    assert (parent / "out" / "part-0.csv").read_text() == "new\n"
+    assert sorted(p.name for p in parent.iterdir()) == ["out"]
