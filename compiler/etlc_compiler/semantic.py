@@ -25,7 +25,7 @@ PATH_FORMATS = ("csv", "parquet", "json", "fixed_width")
 
 def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], dict]:
     """Every diagnostic of the spec, and the column types the typing pass found per step."""
-    from . import containment, operator_check, security, templates, typing_pass
+    from . import containment, operator_check, param_defaults, security, templates, typing_pass
 
     diags = check_steps(loaded, spec)
     diags += check_datasets(loaded, spec)
@@ -33,6 +33,7 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     diags += templates.check(loaded, spec)
     diags += operator_check.check(loaded, spec)
     diags += containment.check(loaded, spec)
+    diags += param_defaults.check(loaded, spec)
     diags += security.check(loaded)
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
     typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
