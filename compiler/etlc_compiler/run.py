@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,8 @@ def parse_date(text: str) -> date:
 
 def logical_date(day: date | None = None) -> datetime:
     """The run's logical date: midnight UTC of `day`, or of today in UTC."""
-    day = day or datetime.now(timezone.utc).date()
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    day = day or datetime.now(UTC).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def parse_params(pairs: list[str], declared: dict[str, Any]) -> dict[str, Any]:

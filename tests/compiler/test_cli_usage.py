@@ -10,7 +10,6 @@ import datetime as dt
 import textwrap
 
 import pytest
-
 from etlc_compiler import cli, run
 
 from .conftest import run_cli

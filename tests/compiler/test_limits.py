@@ -10,7 +10,6 @@ import os
 import re
 
 import pytest
-
 from etlc_compiler import api, loader
 from etlc_compiler.loader import MAX_ALIAS_NODES, MAX_BYTES, MAX_NODES, MAX_STEPS
 

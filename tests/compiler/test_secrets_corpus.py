@@ -9,7 +9,6 @@ sit on the first line of the fragment that holds the marker, at the marker's fir
 from __future__ import annotations
 
 import pytest
-
 from etlc_compiler import api, loader, security
 
 HEAD = """\
