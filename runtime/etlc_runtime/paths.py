@@ -148,8 +148,9 @@ def _real(path: str | os.PathLike) -> Path:
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    """True when ``path`` lies strictly inside ``folder``."""
-    return folder in path.parents
+    """True when ``path`` lies strictly inside ``folder`` (both absolute and normalised)."""
+    inner, outer = str(path), str(folder)
+    return inner != outer and inner.startswith(outer if outer.endswith(os.sep) else outer + os.sep)
 
 
 def home_folders() -> set[Path]:
