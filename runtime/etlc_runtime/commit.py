@@ -51,6 +51,7 @@ import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any, Self
 
 from .errors import StepError
 from .staging import safe_name
@@ -306,7 +307,7 @@ class Commit:
         self._lock = _Lock(self.target.with_name(names["lock"]))
         self.committed = False
 
-    def __enter__(self) -> Commit:
+    def __enter__(self) -> Self:
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self._lock.acquire()
         try:

@@ -10,7 +10,7 @@ write step):
 - ``overwrite_partitions`` -- needs ``partition_by``: the ``col=value/`` folders present in
   the data are replaced, the other partitions are carried into the new version unchanged.
 - ``append`` -- new part files are added, named after the run's append key (its logical date,
-  :func:`append_key`): ``part-<key>-00000.parquet``.  The commit drops the parts of that key
+  :func:`etlc_runtime.commit.append_key`): ``part-<key>-00000.parquet``.  The commit drops the parts of that key
   from the current version, so a retry, or a new run of the same date, replaces that date's
   rows instead of adding a second copy.
 
@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from . import dtypes, hive
-from .commit import Commit, _fault, append_key
+from .commit import Commit, _fault
 from .errors import NotAvailable, StepError
 from .io_read import dataset_location
 from .paths import ensure_writable, local_path
@@ -160,7 +160,7 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
                   connections: Mapping[str, Any] | None = None) -> dict:
     """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}.
 
-    ``run_id`` is the run's append key (:func:`append_key` of its logical date)."""
+    ``run_id`` is the run's append key (:func:`etlc_runtime.commit.append_key` of its logical date)."""
     fmt = dataset.get("format")
     mode = mode or "append"
     if fmt == "postgres":

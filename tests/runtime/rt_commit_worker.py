@@ -55,7 +55,7 @@ def main() -> None:
                 try:
                     child(write, cmd.get("fault"), cmd.get("fault_log"),
                           cmd.get("exchange", True))
-                except BaseException:
+                except Exception:  # noqa: BLE001 - the child reports any failure as exit 1
                     traceback.print_exc()
                     code = 1
                 finally:

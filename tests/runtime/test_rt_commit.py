@@ -58,7 +58,7 @@ def rows(ids, g="a") -> dict:
 
 
 def plus(*parts: dict) -> dict:
-    return {k: sum((p[k] for p in parts), []) for k in ("id", "g", "v")}
+    return {k: [x for p in parts for x in p[k]] for k in ("id", "g", "v")}
 
 
 def write(root: Path, case: dict, data: dict, key: str) -> dict:
@@ -207,7 +207,7 @@ def test_kill_after_journal_before_swap_rolls_forward(tmp_path, worker):
                                 {"format": "parquet", "path": "out/p/", "partition_by": ["g"]}])
 def test_concurrent_overwrites_give_one_writers_rows(tmp_path, worker, ds):
     case = {"ds": ds, "mode": "overwrite"}
-    a, b = rows(range(0, 300), "a"), plus(rows(range(1000, 1200), "b"), rows([7], "c"))
+    a, b = rows(range(300), "a"), plus(rows(range(1000, 1200), "b"), rows([7], "c"))
     expect = [sorted(zip(r["id"], r["g"], r["v"])) for r in (a, b)]
     for _ in range(3):
         assert worker.run([write(tmp_path, case, a, D1), write(tmp_path, case, b, D1)]) == [0, 0]
@@ -218,7 +218,7 @@ def test_concurrent_overwrites_give_one_writers_rows(tmp_path, worker, ds):
 def test_concurrent_appends_of_two_dates_keep_both(tmp_path, worker):
     case = {"ds": {"format": "parquet", "path": "out/a/", "partition_by": ["g"]},
             "mode": "append"}
-    a, b = rows(range(0, 100), "x"), plus(rows(range(500, 600), "x"), rows([9], "y"))
+    a, b = rows(range(100), "x"), plus(rows(range(500, 600), "x"), rows([9], "y"))
     for _ in range(3):
         assert worker.run([write(tmp_path, case, a, D1), write(tmp_path, case, b, D2)]) == [0, 0]
         assert read(tmp_path, case["ds"]) == sorted(

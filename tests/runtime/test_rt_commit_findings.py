@@ -207,10 +207,10 @@ def test_commit_holds_the_lock_for_the_whole_write(project):
 def test_a_failed_write_leaves_the_dataset_and_no_leftovers(project):
     ds = {"format": "csv", "path": "out/f/"}
     write_dataset(ids_frame([1]), ds, "overwrite", M, project, "k")
-    with pytest.raises(StopIteration):
-        with commit.Commit(project / "out" / "f", fmt="csv", single=False) as tx:
-            (tx.new / "part-00000.csv").write_text("id\n2\n")
-            raise StopIteration
+    with pytest.raises(StopIteration), \
+            commit.Commit(project / "out" / "f", fmt="csv", single=False) as tx:
+        (tx.new / "part-00000.csv").write_text("id\n2\n")
+        raise StopIteration
     assert read_ids(project, ds) == [1]
     assert sorted(p.name for p in (project / "out").iterdir()) == ["f"]
 
