@@ -22,7 +22,9 @@ the transaction of a dropped connection) leaves the table exactly as it was:
      matching rows and ``INSERT`` of the others (the lock makes that safe); the last row
      wins for a key repeated in the data;
    - ``append`` without a key: keyed by the run's logical date.  Rows carry the load's
-     append key in the column ``_etlc_append_key`` (added, with an index, when missing);
+     append key in the column ``_etlc_append_key`` (created, with an index, with the
+     table; a table etlc did not create is never altered: without the column the load
+     stops with R212 and says how to add it or to declare a key);
      the load first deletes the rows of its own key, so a retry or a new run of the same
      date replaces that date's rows.  Reads leave the column out.
 
@@ -143,9 +145,11 @@ def _lock(cur, *parts: str) -> None:
 
 
 def _ensure_table(cur, schema: str, table: str, df: pd.DataFrame, declared: Mapping,
-                  key: list[str]) -> None:
+                  key: list[str], append_key: bool = False) -> bool:
     """Create the schema and the table when missing; the caller holds the table's lock
-    unless it takes it here (a missing schema is created under its own lock first)."""
+    unless it takes it here (a missing schema is created under its own lock first).
+    ``append_key`` adds the keyless-append column to a table created here.  Returns
+    whether the table was created."""
     from psycopg import sql
 
     cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
@@ -159,10 +163,18 @@ def _ensure_table(cur, schema: str, table: str, df: pd.DataFrame, declared: Mapp
         defs = [sql.SQL("{} {}").format(sql.Identifier(c),
                                         sql.SQL(_pg_type(df[c], declared.get(c))))
                 for c in df.columns]
+        if append_key:
+            defs.append(sql.SQL("{} text").format(sql.Identifier(APPEND_KEY)))
         if key:
             defs.append(sql.SQL("PRIMARY KEY ({})").format(_ids(key)))
         cur.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, sql.SQL(", ").join(defs)))
+        if append_key:
+            cur.execute(sql.SQL("CREATE INDEX ON {} ({})").format(
+                ident, sql.Identifier(APPEND_KEY)))
+        _fault("pg:created")
+        return True
     _fault("pg:created")
+    return False
 
 
 def _oid(cur, schema: str, table: str) -> int | None:
@@ -223,13 +235,17 @@ def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str]) -> None:
         sql.Identifier(STAGE), ident, _match(key)))
 
 
-def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str) -> None:
+def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str, name: str) -> None:
     from psycopg import sql
 
     if not _has_column(cur, oid, APPEND_KEY):
-        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(
-            ident, sql.Identifier(APPEND_KEY)))
-        cur.execute(sql.SQL("CREATE INDEX ON {} ({})").format(ident, sql.Identifier(APPEND_KEY)))
+        # etlc never changes the columns of a table it did not create
+        add = sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(
+            ident, sql.Identifier(APPEND_KEY)).as_string(cur)
+        raise StepError(None, f"[R212] table {name!r} was not created by etlc and has no "
+                              f"{APPEND_KEY} column, so a keyless append could not replace "
+                              f"its own rows on a retry; declare a key: on the dataset "
+                              f"(the append becomes an upsert) or add the column: {add}")
     cur.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
         ident, sql.Identifier(APPEND_KEY)), (append_key,))
     cur.execute(sql.SQL("INSERT INTO {} ({}, {}) SELECT {}, %s FROM {}").format(
@@ -262,7 +278,8 @@ def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
             if schema is None:
                 raise StepError(None, f"table {name!r} has no schema and the connection's "
                                       f"search_path names none that exists")
-        _ensure_table(cur, schema, table, df, declared, key)
+        _ensure_table(cur, schema, table, df, declared, key,
+                      append_key=bool(mode == "append" and append_key and not key))
         ident = sql.Identifier(schema, table)
         oid = _oid(cur, schema, table)
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} "
@@ -274,7 +291,7 @@ def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
         if key and mode != "overwrite":
             _merge_keyed(cur, ident, oid, cols, key)
         elif mode == "append" and append_key:
-            _merge_append(cur, ident, oid, cols, append_key)
+            _merge_append(cur, ident, oid, cols, append_key, name)
         else:
             cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
                 ident, _ids(cols), _ids(cols), sql.Identifier(STAGE)))

@@ -231,3 +231,24 @@ def test_lock_keys_are_stable_and_distinct():
     assert lock_key("s", "t") == lock_key("s", "t")
     assert -2**63 <= lock_key("s", "t") < 2**63
     assert len({lock_key("s", "t"), lock_key("s", "u"), lock_key("s"), lock_key("t")}) == 4
+
+
+def test_keyless_append_never_alters_a_table_etlc_did_not_create(schema):
+    """A user's table without the append-key column: the load stops (R212), the table's
+    columns and rows stay exactly as they were."""
+    from etlc_runtime.errors import StepError
+
+    table = f"{schema}.users_own"
+    with psycopg.connect(URI, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"CREATE TABLE {table} (id bigint, tag text)")
+        conn.execute(f"INSERT INTO {table} VALUES (1, 'mine')")
+    with pytest.raises(StepError, match=r"R212"):
+        write(table, "append", [7], "new", append_key="date_1")
+    with psycopg.connect(URI) as conn:
+        cols = [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = 'users_own' ORDER BY ordinal_position", (schema,))]
+        got = conn.execute(f"SELECT id, tag FROM {table}").fetchall()
+    assert cols == ["id", "tag"]
+    assert got == [(1, "mine")]
