@@ -27,6 +27,8 @@ compiler when it can see a path; symlinks are resolved with ``realpath`` before 
   writable root, and never on ``/``, the project root, a folder holding the project root, a
   home folder (every home in the password database, ``$HOME``, ``~root``) or a folder holding
   one, or a declared root itself: :func:`ensure_writable` raises :class:`UnsafePath` (R010).
+  A project root that is ``/`` or holds a home folder (a misconfigured ``ETLC_PROJECT_ROOT``)
+  counts for nothing: only declared roots are then writable.
 - a read must come from inside the project root, or from inside (or exactly) a writable root
   or a *readable root*: ``[tool.etlc] readable_roots`` and ``ETLC_READABLE_ROOTS`` (same
   forms), for sources such as ``/data/raw/*.csv``: :func:`ensure_readable`.
@@ -163,8 +165,10 @@ def home_folders() -> set[Path]:
     return {_real(h) for h in homes if h and os.path.isabs(h)}
 
 
-def _too_wide(folder: Path, homes: set[Path]) -> bool:
-    return folder == Path(folder.anchor) or any(h == folder or _inside(h, folder) for h in homes)
+def _too_wide(folder: Path, homes: set[Path] | frozenset[Path], strictly: bool = False) -> bool:
+    """``/``, or a folder holding a home folder (or, unless ``strictly``, being one)."""
+    return folder == Path(folder.anchor) or any(
+        _inside(h, folder) or (h == folder and not strictly) for h in homes)
 
 
 def _configured(root: Path) -> dict:
@@ -231,9 +235,9 @@ def write_problem(target: str | os.PathLike, roots: Roots) -> str | None:
         return "is a declared writable root itself; write into a folder inside it"
     if any(_inside(real, w) for w in roots.writable):
         return None
-    if project == Path(project.anchor):
-        return ("is in no declared writable root, and the project root is /; "
-                "set ETLC_PROJECT_ROOT")
+    if _too_wide(project, homes, strictly=True):
+        return (f"is in no declared writable root, and the project root {project} is / or "
+                f"holds home folders; set ETLC_PROJECT_ROOT")
     if _inside(real, project):
         return None
     where = "resolves (through a symlink) to " if real != Path(os.path.abspath(target)) else "is "
@@ -247,7 +251,8 @@ def read_problem(target: str | os.PathLike, roots: Roots) -> str | None:
     project = roots.project
     if real == project:
         return f"is the project root {project} itself"
-    if project != Path(project.anchor) and _inside(real, project):
+    if not _too_wide(project, roots.homes or home_folders(), strictly=True) \
+            and _inside(real, project):
         return None
     if any(real == r or _inside(real, r) for r in roots.writable + roots.readable):
         return None

@@ -105,12 +105,20 @@ def test_root_user_home_and_folders_holding_a_home_are_refused(project):
 
 def test_project_root_slash_allows_only_declared_roots(tmp_path, monkeypatch):
     lake = tmp_path / "lake"
-    with pytest.raises(UnsafePath, match="project root is /"):
+    with pytest.raises(UnsafePath, match="project root / is / or holds home folders"):
         paths.ensure_writable(tmp_path / "x", "/")
     monkeypatch.setenv(paths.ENV_WRITABLE, str(lake))
     assert paths.ensure_writable(lake / "x", "/") == lake.resolve() / "x"
     with pytest.raises(UnsafePath):
         paths.ensure_writable(tmp_path / "x", "/")
+
+
+def test_project_root_holding_a_home_folder_counts_for_nothing(project, monkeypatch):
+    monkeypatch.setenv("HOME", str(project / "someone"))
+    with pytest.raises(UnsafePath, match="holds home folders"):
+        write(project, "data/out/")
+    with pytest.raises(UnsafePath):
+        paths.ensure_readable(project / "data" / "in.csv", project)
 
 
 def test_safe_write_inside_the_project_succeeds(project, outside):
