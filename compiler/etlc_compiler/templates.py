@@ -3,7 +3,7 @@
 Templated places: dataset `path`, `table`, `collection`, the staging path, parameter
 defaults and `call` args, rendered by the runtime (Jinja's sandbox over the macros of
 `etlc_runtime.templating`); and `operator` args, rendered by Airflow (a sandbox too, whose
-context also holds `conn`, `var` and live objects). Here we only check them, on Jinja's own
+context also holds `conn`, `var` and live objects; its date filters are allowed there). Here we only check them, on Jinja's own
 parse tree and by an allow-list: each `{{ }}` holds a macro name, `params.<declared>` or a
 constant, optionally through allowed filters with constant arguments. Nothing else passes:
 no statements, attributes, calls, subscripts, operators or tests (E312; an undeclared param
@@ -22,9 +22,10 @@ from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
 from .model import PipelineSpec
 
-RUNTIME_MACROS = ("ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
-                  "data_interval_end", "run_id", "params")
-MACROS = RUNTIME_MACROS + ("dag_run", "task_instance", "ti", "macros")  # operator args: Airflow's context
+# the runtime's macros (etlc_runtime.templating.macros), which Airflow's context holds too; its
+# objects (dag_run, ti, macros, conn, var) are left out: they are reached through attributes
+MACROS = ("ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "data_interval_start",
+          "data_interval_end", "run_id", "params")
 RUNTIME_FILTERS = ("lower", "upper", "replace", "trim")
 FILTERS = RUNTIME_FILTERS + ("ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz")  # Airflow's own
 _AT = re.compile(r" at (\d+)$")
@@ -50,7 +51,7 @@ class Context:
 
 
 AIRFLOW = Context(MACROS, FILTERS)
-RUNTIME = Context(RUNTIME_MACROS, RUNTIME_FILTERS)
+RUNTIME = Context(MACROS, RUNTIME_FILTERS)
 
 
 @dataclass(frozen=True)
@@ -178,10 +179,8 @@ def _walk(node, block: list[_Token], params: list[str], context: Context):
     if isinstance(node, nodes.Name):
         if node.name not in context.names:
             a, b = _find(block, "name", node.name)
-            yield (_problem(a, b, f"macro '{node.name}' exists only in operator args, which Airflow renders")
-                   if node.name in MACROS else
-                   _problem(a, b, f"unknown macro '{node.name}'",
-                            did_you_mean(node.name, context.names) or "known: " + ", ".join(context.names)))
+            yield _problem(a, b, f"unknown macro '{node.name}'",
+                           did_you_mean(node.name, context.names) or "known: " + ", ".join(context.names))
     elif isinstance(node, nodes.Getattr):
         a, b = _find(block, "name", node.attr, after=".")
         if not (isinstance(node.node, nodes.Name) and node.node.name == "params"):

@@ -11,7 +11,7 @@ PARAMS = ["region"]
 
 @pytest.mark.parametrize("text", [
     "s3://raw/{{ ds }}/x.csv", "{{ ds_nodash }}", "{{ params.region }}", "{{ logical_date | ts }}",
-    "{{ dag_run }}", "a {{ run_id }} b {{ ts_nodash }}", "no template",
+    "a {{ run_id }} b {{ ts_nodash }}", "no template",
 ])
 def test_allowed(text):
     assert check_template(text, PARAMS) == []
@@ -23,8 +23,9 @@ def test_allowed(text):
     ("{% if x %}a{% endif %}", 0, 2),
     ("a {{ ds", 2, 4),
     ("{{ ds.__class__ }}", 6, 15),
-    ("{{ macros.ds_add(ds, 1) }}", 10, 16),  # attributes of anything but params, and calls
-    ("{{ dag_run.conf }}", 11, 15),
+    ("{{ macros.ds_add(ds, 1) }}", 3, 9),  # Airflow's objects are no macros here
+    ("{{ dag_run.conf }}", 3, 10),
+    ("{{ ds.upper() }}", 6, 11),  # attributes of anything but params, and calls
     ("{{ ds|attr('x') }}", 6, 10),
     ("{{ run_id['a'] }}", 9, 10),
     ("{{ ds.x\\x5f\\x5f }}", 7, 8),
