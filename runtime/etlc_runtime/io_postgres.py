@@ -24,7 +24,7 @@ the transaction of a dropped connection) leaves the table exactly as it was:
    - ``append`` without a key: keyed by the run's logical date.  Rows carry the load's
      append key in the column ``_etlc_append_key`` (created, with an index, with the
      table; a table etlc did not create is never altered: without the column the load
-     stops with R212 and says how to add it or to declare a key);
+     stops with R213 and says how to add it or to declare a key);
      the load first deletes the rows of its own key, so a retry or a new run of the same
      date replaces that date's rows.  Reads leave the column out.
 
@@ -242,7 +242,7 @@ def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str, name: 
         # etlc never changes the columns of a table it did not create
         add = sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(
             ident, sql.Identifier(APPEND_KEY)).as_string(cur)
-        raise StepError(None, f"[R212] table {name!r} was not created by etlc and has no "
+        raise StepError(None, f"[R213] table {name!r} was not created by etlc and has no "
                               f"{APPEND_KEY} column, so a keyless append could not replace "
                               f"its own rows on a retry; declare a key: on the dataset "
                               f"(the append becomes an upsert) or add the column: {add}")

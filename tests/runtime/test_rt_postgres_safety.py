@@ -234,7 +234,7 @@ def test_lock_keys_are_stable_and_distinct():
 
 
 def test_keyless_append_never_alters_a_table_etlc_did_not_create(schema):
-    """A user's table without the append-key column: the load stops (R212), the table's
+    """A user's table without the append-key column: the load stops (R213), the table's
     columns and rows stay exactly as they were."""
     from etlc_runtime.errors import StepError
 
@@ -243,7 +243,7 @@ def test_keyless_append_never_alters_a_table_etlc_did_not_create(schema):
         conn.execute(f"CREATE SCHEMA {schema}")
         conn.execute(f"CREATE TABLE {table} (id bigint, tag text)")
         conn.execute(f"INSERT INTO {table} VALUES (1, 'mine')")
-    with pytest.raises(StepError, match=r"R212"):
+    with pytest.raises(StepError, match=r"R213"):
         write(table, "append", [7], "new", append_key="date_1")
     with psycopg.connect(URI) as conn:
         cols = [r[0] for r in conn.execute(
