@@ -161,8 +161,11 @@ class _Worker:
         return line
 
     def _lost(self, verdicts: dict[str, str | None]) -> dict[str, str | None]:
+        self.proc.kill()
+        self.proc.wait()
         self.close()
-        _Worker._current = None
+        if _Worker._current is self:
+            _Worker._current = None
         return verdicts
 
     def close(self) -> None:
@@ -174,6 +177,12 @@ class _Worker:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
         if self.home is not None:
             self.home.cleanup()
             self.home = None

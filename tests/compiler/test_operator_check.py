@@ -1,0 +1,128 @@
+"""E316: `operator:` names an Airflow operator class.
+
+The standard-library refusal needs nothing; the import check runs the real child process
+against the Airflow installed in the test environment, and against modules written under
+tmp_path that print to stdout, exit or hang while imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from etlc_compiler import operator_check
+from etlc_compiler.api import check_text
+
+BASH = "airflow.providers.standard.operators.bash:BashOperator"
+
+
+def spec(*operators: str) -> str:
+    steps = "".join(f"  op{i}:\n    operator: \"{op}\"\n    args: {{bash_command: \"echo hi\"}}\n"
+                    for i, op in enumerate(operators))
+    return f"etlc: 1\npipeline: ops\nstart_date: 2025-01-01\nsteps:\n{steps}"
+
+
+def e316(text: str) -> list[tuple[int, int, int | None]]:
+    return [(d.line, d.col, d.end_col) for d in check_text(text, "ops.yaml").diagnostics if d.code == "E316"]
+
+
+@pytest.mark.parametrize("name", ["os:system", "builtins:eval", "subprocess:run", "subprocess:Popen",
+                                  "os.path:join", "importlib:import_module", "__main__:Op", "ctypes:CDLL"])
+def test_standard_library_is_refused_without_importing(name):
+    assert operator_check.static_verdict(name)
+
+
+@pytest.mark.parametrize("name", [BASH, "my_company.operators:ExportOperator"])
+def test_other_modules_pass_the_static_check(name):
+    assert operator_check.static_verdict(name) is None
+
+
+@pytest.mark.parametrize("name", ["os:system", "builtins:eval", "subprocess:run"])
+def test_the_issue_names_are_refused_at_the_value(name):
+    text = spec(name)
+    line = text.splitlines().index(f"    operator: \"{name}\"") + 1
+    assert e316(text) == [(line, 15, 15 + len(name) + 2)]
+
+
+@pytest.mark.parametrize("name", ["airflow.sdk:DAG", "airflow.sdk:dag", "airflow.sdk:Asset",
+                                  "airflow.providers.standard.operators.bash:BashOperatorr",
+                                  "etlc_no_such_module.ops:Op"])
+def test_with_airflow_only_base_operator_subclasses_pass(name):
+    assert operator_check.airflow_installed()
+    assert len(e316(spec(name))) == 1
+
+
+def test_real_operators_pass():
+    assert e316(spec(BASH, "airflow.providers.standard.operators.empty:EmptyOperator")) == []
+
+
+def test_without_airflow_only_the_static_check_applies(monkeypatch):
+    monkeypatch.setattr(operator_check, "airflow_installed", lambda: False)
+    monkeypatch.setattr(operator_check, "_VERDICTS", {})
+    assert e316(spec("etlc_no_such_module.ops:Op")) == []
+    assert len(e316(spec("os:system"))) == 1
+
+
+def test_one_child_per_run_and_verdicts_cached_by_name(monkeypatch):
+    assert e316(spec(BASH)) == []
+    worker = operator_check._Worker._current
+    assert worker is not None and worker.proc.poll() is None
+    assert len(e316(spec("airflow.sdk:DAG", "airflow.providers.standard.operators.empty:EmptyOperator"))) == 1
+    assert operator_check._Worker._current is worker  # the same child answered the second spec
+
+    def no_child():
+        raise AssertionError("a cached name started a child")
+
+    monkeypatch.setattr(operator_check._Worker, "get", staticmethod(no_child))
+    assert len(e316(spec(BASH, "airflow.sdk:DAG"))) == 1
+
+
+MODULES = {
+    "etlc_test_noisy_ops.py": (
+        "import sys\n"
+        "print('}{ not json')\n"
+        "sys.stdout.write('ready\\n')\n"
+        "from airflow.sdk import BaseOperator\n"
+        "class Op(BaseOperator):\n    pass\n"
+        "class NotOp:\n    pass\n"),
+    "etlc_test_exiting_ops.py": "raise SystemExit(3)\n",
+    "etlc_test_dying_ops.py": "import os\nos._exit(3)\n",
+    "etlc_test_hanging_ops.py": "import time\ntime.sleep(3600)\n",
+}
+
+
+@pytest.fixture
+def worker(tmp_path, monkeypatch):
+    """A child of its own, seeing modules under tmp_path, with HOME there and no AIRFLOW_HOME."""
+    for name, text in MODULES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AIRFLOW_HOME", raising=False)
+    w = operator_check._Worker()
+    yield w
+    w.close()
+
+
+def test_child_output_and_exits_do_not_confuse_the_answer(worker, tmp_path):
+    answer = worker.ask(["etlc_test_noisy_ops:Op", "etlc_test_noisy_ops:NotOp", "etlc_test_exiting_ops:Op"])
+    assert answer["etlc_test_noisy_ops:Op"] is None
+    assert "BaseOperator" in answer["etlc_test_noisy_ops:NotOp"]
+    assert "SystemExit" in answer["etlc_test_exiting_ops:Op"]
+    assert worker.home is not None and not (tmp_path / "home" / "airflow").exists()
+
+
+def test_a_child_that_dies_fails_its_names(worker):
+    assert worker.ask(["etlc_test_noisy_ops:Op"]) == {"etlc_test_noisy_ops:Op": None}
+    answer = worker.ask(["etlc_test_dying_ops:Op"])
+    assert answer["etlc_test_dying_ops:Op"]
+    assert worker.proc.poll() is not None and worker.home is None  # gone, its Airflow home too
+
+
+def test_an_import_that_hangs_fails_after_the_limit(worker, monkeypatch):
+    assert worker.ask(["etlc_test_noisy_ops:Op"]) == {"etlc_test_noisy_ops:Op": None}  # Airflow imported
+    monkeypatch.setattr(operator_check, "TIMEOUT_S", 3.0)
+    answer = worker.ask(["etlc_test_hanging_ops:Op"])
+    assert "did not finish" in answer["etlc_test_hanging_ops:Op"]
+    assert worker.proc.poll() is not None
