@@ -1,16 +1,19 @@
 """Shared test data for the expression tests: a fixed table with nulls in every column,
-loaded identically into pandas (etlc's dtypes) and DuckDB (SQL types), and helpers to
-compare results."""
+loaded identically into pandas (etlc's dtypes) and DuckDB (SQL types), and the strict helpers
+that compare etlc's results with DuckDB's (types exactly, values exactly)."""
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import struct
 from decimal import Decimal
 
 import duckdb
+import numpy as np
 import pandas as pd
 from etlc_runtime.expr import Type
-from etlc_runtime.expr.pandas_eval import _to_python, coerce_frame
+from etlc_runtime.expr.pandas_eval import coerce_frame
 
 D = dt.date
 TS = dt.datetime
@@ -72,6 +75,7 @@ def pandas_frame() -> pd.DataFrame:
 def duckdb_con(name: str = "t", rows: list | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET threads = 1")
+    con.execute("SET TimeZone = 'UTC'")  # to_timestamp(number) is UTC in both
     cols = ", ".join(f'"{n}" {sqlt}' for n, (_, sqlt, _) in COLUMNS.items())
     con.execute(f"CREATE TABLE {name} ({cols})")
     values = list(zip(*[vals for (_, _, vals) in COLUMNS.values()])) if rows is None else rows
@@ -80,34 +84,89 @@ def duckdb_con(name: str = "t", rows: list | None = None) -> duckdb.DuckDBPyConn
     return con
 
 
-def norm(v, t: Type | None = None):
-    """A value from either engine, normalised for comparison."""
-    if isinstance(v, pd.Series):
-        return [norm(x, t) for x in v.tolist()]
-    v = _to_python(v, t)
-    if isinstance(v, Decimal):
-        return float(v)
-    if isinstance(v, dt.datetime) and t is not None and t.name == "date":
-        return v.date()
-    if isinstance(v, dt.date) and not isinstance(v, dt.datetime) and t is not None \
-            and t.name == "timestamp":
-        return dt.datetime(v.year, v.month, v.day)
+# -- strict comparison (docs/testing.md): types exactly, values exactly -----------------------
+
+DUCK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN",
+              "date": "DATE", "timestamp": "TIMESTAMP", "null": '"NULL"'}
+
+
+def duck_type_of(t: Type) -> str:
+    """The DuckDB type an etlc type is (a decimal's precision is DuckDB's business: `*`)."""
+    return f"DECIMAL(*,{t.scale or 0})" if t.name == "decimal" else DUCK_TYPES[t.name]
+
+
+def same_type(t: Type, duck: str) -> bool:
+    want = duck_type_of(t)
+    if want.startswith("DECIMAL(*,"):
+        return re.fullmatch(rf"DECIMAL\([0-9]+,{t.scale or 0}\)", duck) is not None
+    return duck == want
+
+
+def etlc_value(v, t: Type):
+    """One value of an etlc result as the Python value of type t, with no rounding and no
+    conversion between kinds: a date must be a midnight timestamp (how the pandas engine holds
+    dates), a decimal a float that has no digit past its scale; anything else is an error."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if t.name == "null":
+        assert isinstance(v, float) and math.isnan(v), f"a null-typed value {v!r}"
+        return None
+    if t.name in ("date", "timestamp"):
+        assert isinstance(v, pd.Timestamp) and v.tz is None, f"{t.name} held as {v!r}"
+        if t.name == "date":
+            assert v == v.normalize(), f"a date with a time: {v!r}"
+            return v.date()
+        return v.to_pydatetime()
+    if isinstance(v, np.generic):
+        v = v.item()
+    kind = {"int": int, "float": float, "decimal": float, "string": str, "bool": bool}[t.name]
+    assert type(v) is kind, f"{t.name} held as {type(v).__name__} {v!r}"
+    if t.name == "decimal":
+        exact = Decimal(repr(v))
+        scaled = exact.quantize(Decimal(1).scaleb(-(t.scale or 0)))
+        assert exact == scaled, f"decimal({t.scale}) {v!r} has digits past its scale"
+        return scaled
     return v
 
 
-def same(a, b) -> bool:
+def etlc_values(result, t: Type, n: int) -> list:
+    values = result.tolist() if isinstance(result, pd.Series) else [result] * n
+    return [etlc_value(v, t) for v in values]
+
+
+def duck_value(v, t: Type):
+    """A value DuckDB returned, for a column of etlc type t: only decimals change form
+    (quantized to the scale, which DuckDB's Decimal already has)."""
+    if v is None:
+        return None
+    if t.name == "decimal":
+        assert isinstance(v, Decimal), v
+        return v.quantize(Decimal(1).scaleb(-(t.scale or 0)))
+    return v
+
+
+def ulps(a: float, b: float) -> int:
+    """Distance between two finite floats in units in the last place (0: the same bits)."""
+    ia, ib = (struct.unpack("<q", struct.pack("<d", x))[0] for x in (a, b))
+    ia, ib = (x if x >= 0 else -(x & 0x7FFFFFFFFFFFFFFF) for x in (ia, ib))
+    return abs(ia - ib)
+
+
+def same(a, b, max_ulps: int = 0) -> bool:
+    """Exactly the same value of exactly the same type; floats the same bits, or at most
+    max_ulps apart (an explicit bound, given where a computation may differ in rounding)."""
     if a is None or b is None:
         return a is None and b is None
-    if type(a) is not type(b):  # int vs float, date vs datetime: a type difference
+    if type(a) is not type(b):
         return False
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        if math.isinf(a) or math.isinf(b):
-            return a == b
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, float):
+        if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
+            return struct.pack("<d", a) == struct.pack("<d", b)
+        return ulps(a, b) <= max_ulps
     return a == b
 
 
-def assert_same_lists(ours: list, ref: list, what: str):
+def assert_same_lists(ours: list, ref: list, what: str, max_ulps: int = 0):
     assert len(ours) == len(ref), f"{what}: {len(ours)} rows vs {len(ref)}"
-    bad = [(k, x, y) for k, (x, y) in enumerate(zip(ours, ref)) if not same(x, y)]
-    assert not bad, f"{what}: rows differ (row, etlc, duckdb): {bad[:5]}"
+    bad = [(k, x, y) for k, (x, y) in enumerate(zip(ours, ref)) if not same(x, y, max_ulps)]
+    assert not bad, f"{what}: rows differ (row, etlc, oracle): {bad[:5]}"
