@@ -216,3 +216,48 @@ def test_findings_load_in_airflow_without_running_anything(tmp_path, monkeypatch
     # every DAG is current: each header names its spec exactly, so none is stale or orphaned
     again = run_etlc("compile", "specs", "-o", "dags", "--check", cwd=root)
     assert again.returncode == 0, again.stderr
+
+
+# -- operator argument names that are no Python identifier --------------------------------------
+
+KW_OPS = """\
+from airflow.sdk import BaseOperator
+
+ODD = ("class", "from", "lambda", "a-b", "ünï", "2x")
+
+
+class KwOperator(BaseOperator):
+    def __init__(self, *, note=None, **kwargs):
+        self.odd = {k: kwargs.pop(k) for k in ODD if k in kwargs}
+        self.note = note
+        super().__init__(**kwargs)
+
+    def execute(self, context):
+        return self.odd
+"""
+ODD_ARGS = {"class": "c", "from": 1, "lambda": [1, None], "a-b": {"x": "'''"}, "ünï": "u", "2x": True}
+
+
+def test_keyword_and_odd_argument_names_compile_and_load(tmp_path, monkeypatch):
+    ops = tmp_path / "ops"
+    ops.mkdir()
+    (ops / "etlc_kw_ops.py").write_text(KW_OPS, encoding="utf-8")
+    spec = {"etlc": 1, "pipeline": "kwargs", "start_date": "2025-01-01",
+            "steps": {"odd": {"operator": "etlc_kw_ops:KwOperator", "retries": 1,
+                              "args": {"note": "n", **ODD_ARGS, "retries": 3}}}}
+    root = tmp_path / "project"
+    (root / "specs").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'kw'\nversion = '0'\n", encoding="utf-8")
+    (root / "specs" / "kwargs.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    result = run_etlc("compile", "specs", "-o", "dags", cwd=root, env={"PYTHONPATH": str(ops)})
+    assert result.returncode == 0, result.stderr
+    source = (root / "dags" / "kwargs.py").read_bytes()
+    call = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)
+                and any(k.arg == "note" for k in n.keywords))
+    assert [k.arg for k in call.keywords].count(None) == 1  # one **{...} for the odd names
+    assert [k.arg for k in call.keywords].count("retries") == 1  # the arg, not also the setting
+    monkeypatch.syspath_prepend(str(ops))
+    bag = load_dagbag(root / "dags")
+    assert not bag.import_errors, bag.import_errors
+    task = bag.dags["kwargs"].get_task("odd")
+    assert task.odd == ODD_ARGS and task.note == "n" and task.retries == 3
