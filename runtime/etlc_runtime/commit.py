@@ -241,7 +241,9 @@ def check_owned(target: Path, fmt: str, single: bool) -> None:
     if (target / MARKER).is_file() or not any(target.iterdir()):
         return
     raise CommitError("R210", target, f"is a folder etlc did not create as a dataset (no "
-                                      f"{MARKER} marker); refusing to write into it")
+                                      f"{MARKER} marker); refusing to write into it (if "
+                                      f"an older etlc wrote it, create an empty {MARKER} "
+                                      f"file in it)")
 
 
 # -- recovery -----------------------------------------------------------------------------
