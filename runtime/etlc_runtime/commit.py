@@ -324,7 +324,9 @@ class Commit:
 
     def __exit__(self, *exc) -> None:
         try:
-            if not self.committed and os.path.lexists(self.new):
+            # past the commit point (journal in place) the next write rolls forward instead
+            if (not self.committed and os.path.lexists(self.new)
+                    and not os.path.lexists(self.journal)):
                 remove(self.new)
         finally:
             self._lock.release()

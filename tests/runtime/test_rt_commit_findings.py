@@ -221,3 +221,26 @@ def test_exchange_swaps_two_folders(tmp_path):
     (tmp_path / "a" / "x").write_text("a")
     assert commit.exchange(tmp_path / "a", tmp_path / "b")  # Linux: renameat2 is there
     assert (tmp_path / "b" / "x").read_text() == "a" and not any((tmp_path / "a").iterdir())
+
+
+def test_a_swap_that_fails_after_the_commit_point_is_finished_by_the_next_write(
+        project, monkeypatch):
+    ds = {"format": "csv", "path": "out/s/"}
+    write_dataset(ids_frame([1]), ds, "overwrite", M, project, "k")
+    monkeypatch.setattr(commit, "use_exchange", False)
+    real_rename = os.rename
+
+    def second_rename_fails(src, dst):
+        if ".etlc-tmp-" in str(src) and str(dst).endswith("/s"):  # new -> target
+            raise OSError(5, "I/O error (injected)")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(commit.os, "rename", second_rename_fails)
+    with pytest.raises(OSError, match="injected"):
+        write_dataset(ids_frame([2]), ds, "overwrite", M, project, "k")
+    monkeypatch.setattr(commit.os, "rename", real_rename)
+    assert not (project / "out" / "s").exists()  # moved aside; the new version is kept
+    write_dataset(ids_frame([2, 3]), {**ds, "path": "out/other/"}, "overwrite", M, project, "k")
+    with commit.Commit(project / "out" / "s", fmt="csv", single=False):
+        pass
+    assert read_ids(project, ds) == [2]
