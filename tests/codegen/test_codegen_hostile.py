@@ -25,10 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 from codegen_support import load_dagbag, run_etlc
+from etlc_compiler.generate import spec_of_header
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from etlc_compiler.generate import spec_of_header
 
 BASH = "airflow.providers.standard.operators.bash:BashOperator"
 NAME_PARTS = ['"""', "'''", '"', "'", "\\", "\\N", "\\N{BULLET}", "\\x41", "\n", "\r", "\r\n", "\x0b", "\x0c",
@@ -37,7 +36,7 @@ NAME_PARTS = ['"""', "'''", '"', "'", "\\", "\\N", "\\N{BULLET}", "\\x41", "\n",
               ");__import__('os').system('false');(", "é", "中", "\U0001f600", " ", "$HOME", "`", "x", "."]
 _frag = st.sampled_from(NAME_PARTS)
 PLACEHOLDER = "<string>"
-PEP263 = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.M)
+PEP263 = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _counter = itertools.count()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from etlc_compiler import operator_check
 from etlc_compiler.api import check_text
 

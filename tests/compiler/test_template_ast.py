@@ -8,11 +8,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from etlc_compiler.api import check_text
 from etlc_compiler.templates import AIRFLOW, RUNTIME, check_template
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PARAMS = ["region"]
 
