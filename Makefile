@@ -32,6 +32,13 @@ fuzz: install
 	timeout --signal=INT $(FUZZ_SECONDS) $(BIN)/python -m pytest -p no:cacheprovider \
 		--hypothesis-profile=fuzz --hypothesis-show-statistics $(FUZZ_TESTS)
 
+## mutmut on the modules that carry the guarantees, each against its own tests, in a scratch
+## copy (scripts/mutation.py), at most MUTATION_SECONDS per module; docs/testing.md has the scores
+MUTATION_MODULES ?= checks commit
+MUTATION_SECONDS ?= 1200
+mutation: install
+	$(BIN)/python scripts/mutation.py $(MUTATION_MODULES) --budget $(MUTATION_SECONDS)
+
 validate: install
 	$(BIN)/etlc validate specs/
 

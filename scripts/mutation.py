@@ -1,0 +1,130 @@
+"""`make mutation`: mutmut 3 on the modules that carry etlc's guarantees, each against its own
+tests, in a scratch copy of the project (mutmut wants a src/ layout and writes a mutants/
+folder; the repository itself is never written). Prints the score per module and the
+surviving mutants; docs/testing.md lists the survivors with the reason they live.
+
+    python scripts/mutation.py [MODULE ...] [--budget SECONDS] [--workdir DIR] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# module: (file, the tests that guard it)
+MODULES = {
+    "checks": ("runtime/etlc_runtime/checks.py",
+               ["tests/runtime/test_rt_checks_calls.py", "tests/runtime/test_rt_checks_exact.py",
+                "tests/compiler/test_golden_defaults.py"]),
+    "commit": ("runtime/etlc_runtime/commit.py",
+               ["tests/runtime/test_rt_commit.py", "tests/runtime/test_rt_commit_findings.py",
+                "tests/runtime/test_rt_commit_hive.py"]),
+    "loader": ("compiler/etlc_compiler/loader.py",
+               ["tests/compiler/test_loader.py", "tests/test_invalid_corpus.py"]),
+}
+DEFAULT = ["checks", "commit"]
+PACKAGES = {"runtime/etlc_runtime": "src/etlc_runtime", "compiler/etlc_compiler": "src/etlc_compiler"}
+ALSO_COPY = ["schema", "docs", "specs", "examples"]
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def prepare(work: Path, module: str) -> None:
+    """A copy of the project in the layout mutmut expects, configured for one module."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    for src, dst in PACKAGES.items():
+        shutil.copytree(ROOT / src, work / dst, ignore=ignore)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    for name in ALSO_COPY:
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, work / name, ignore=ignore)
+    path, tests = MODULES[module]
+    mutated = PACKAGES["/".join(path.split("/")[:2])] + "/" + path.split("/", 2)[2]
+    (work / "pyproject.toml").write_text(f"""\
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = "-q -p no:cacheprovider"
+markers = ["stack: the native service stack", "postgres: the PostgreSQL server"]
+
+[tool.mutmut]
+source_paths = ["src"]
+only_mutate = [{json.dumps(mutated)}]
+pytest_add_cli_args_test_selection = {_toml_list(tests)}
+also_copy = {_toml_list(ALSO_COPY)}
+""")
+
+
+def run(work: Path, jobs: int, budget: float) -> bool:
+    """mutmut run, stopped after budget seconds (what ran by then is kept). True if it finished."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETLC_")}
+    proc = subprocess.Popen([str(BIN / "mutmut"), "run", "--max-children", str(jobs)], cwd=work,
+                            env=env, start_new_session=True)
+    try:
+        return proc.wait(timeout=budget) == 0
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 15)
+        proc.wait()
+        return False
+
+
+def report(work: Path) -> dict:
+    subprocess.run([str(BIN / "mutmut"), "export-cicd-stats"], cwd=work, check=False,
+                   capture_output=True)
+    stats_file = work / "mutants" / "mutmut-cicd-stats.json"
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    out = subprocess.run([str(BIN / "mutmut"), "results"], cwd=work, capture_output=True,
+                         text=True, check=False).stdout
+    stats["not_killed"] = [line.strip() for line in out.splitlines() if ": " in line]
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("modules", nargs="*", default=DEFAULT, help=f"of {', '.join(MODULES)}")
+    ap.add_argument("--budget", type=float, default=float(os.environ.get("MUTATION_SECONDS", 1200)),
+                    help="seconds per module (default 1200)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "etlc-mutation")
+    args = ap.parse_args(argv)
+    unknown = set(args.modules) - set(MODULES)
+    if unknown:
+        ap.error(f"unknown modules {sorted(unknown)}; choose from {', '.join(MODULES)}")
+    summary = {}
+    for module in args.modules:
+        work = args.workdir / module
+        prepare(work, module)
+        started = time.monotonic()
+        finished = run(work, args.jobs, args.budget)
+        stats = report(work)
+        killed, survived = stats.get("killed", 0), stats.get("survived", 0)
+        total = stats.get("total", 0)
+        score = killed / total if total else 0.0
+        summary[module] = {**stats, "finished": finished,
+                           "seconds": round(time.monotonic() - started)}
+        print(f"\n{module}: {killed} of {total} mutants killed ({score:.0%}), {survived} survived"
+              f"{'' if finished else ' (stopped at the time budget)'}")
+        for line in stats["not_killed"]:
+            print(f"    {line}")
+    (args.workdir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"\nsummary: {args.workdir / 'summary.json'}; inspect one with "
+          f"`cd {args.workdir}/MODULE && {BIN / 'mutmut'} show NAME`")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
