@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,9 @@ def pytest_configure(config):
             f"Install the dev extra: {INSTALL}")
     if config.getoption("check_repo_clean") and not hasattr(config, "workerinput"):
         config._etlc_repo_before = repo_snapshot()
+    if "ETLC_CACHE_DIR" not in os.environ:  # the compiler's caches, never the user's ~/.cache
+        config._etlc_cache_dir = tempfile.mkdtemp(prefix="etlc-test-cache-")
+        os.environ["ETLC_CACHE_DIR"] = config._etlc_cache_dir
 
 
 # -- environment-dependent tests -------------------------------------------------------------
@@ -144,6 +148,8 @@ def snapshot_changes(before: dict, after: dict) -> list[str]:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    if getattr(config, "_etlc_cache_dir", None):
+        shutil.rmtree(config._etlc_cache_dir, ignore_errors=True)
     home = os.environ.get("ETLC_TEST_AIRFLOW_HOME")
     if home and AIRFLOW_HOME_BEFORE is None \
             and Path(home).name.startswith("etlc-airflow-"):

@@ -7,6 +7,13 @@ would import it and must be a class derived from `BaseOperator`. Importing runs 
 module's code, so it happens in a child process: one per compiler run, started at the first
 spec that needs it and fed names as specs need them, with a time limit; verdicts are cached
 by name. Without Airflow only the standard-library check applies.
+
+Starting Airflow in the child costs seconds, too much for a pre-commit hook run on every
+commit, so names found good are also remembered on disk (``ETLC_CACHE_DIR``, else
+``$XDG_CACHE_HOME/etlc``, else ``~/.cache/etlc``), each with a fingerprint of the files it
+was judged from: the operator's module file and Airflow's own ``__init__``, found on
+``sys.path`` without importing anything (path, size, mtime). A changed file, another
+interpreter or another Airflow means a new verdict; a refused name is never cached.
 """
 
 from __future__ import annotations
@@ -66,6 +73,60 @@ for line in sys.stdin:
 """
 
 _VERDICTS: dict[str, str | None] = {}
+CACHE_FILE = "operator-check.json"
+
+
+def _cache_path() -> Path:
+    base = os.environ.get("ETLC_CACHE_DIR")
+    if base:
+        return Path(base) / CACHE_FILE
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg or Path.home() / ".cache") / "etlc" / CACHE_FILE
+
+
+def _source_of(module: str) -> Path | None:
+    """The file ``import module`` would run, found on sys.path without importing."""
+    rel = Path(*module.split("."))
+    for entry in sys.path:
+        base = Path(entry or ".")
+        for candidate in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
+
+
+def fingerprint(name: str) -> str | None:
+    """What a cached verdict for ``name`` was judged from; None when it cannot be told."""
+    parts = [sys.executable]
+    for module in (name.split(":", 1)[0], "airflow"):
+        source = _source_of(module)
+        if source is None:
+            return None
+        st = source.stat()
+        parts.append(f"{source}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def _load_cache() -> dict[str, str]:
+    try:
+        data = json.loads(_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_cache(good: dict[str, str]) -> None:
+    if not good:
+        return
+    path = _cache_path()
+    try:
+        data = {**_load_cache(), **good}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
 
 
 def check(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
@@ -96,7 +157,17 @@ def import_verdicts(names: list[str]) -> dict[str, str | None]:
     """Each name's verdict from the child (cached); empty without Airflow."""
     todo = sorted({n for n in names if n not in _VERDICTS})
     if todo and airflow_installed() and not _Worker.unavailable:
-        _VERDICTS.update(_Worker.get().ask(todo))
+        cached = _load_cache()
+        prints = {n: fingerprint(n) for n in todo}
+        for n in todo:
+            if prints[n] is not None and cached.get(n) == prints[n]:
+                _VERDICTS[n] = None
+        todo = [n for n in todo if n not in _VERDICTS]
+        if todo:
+            found = _Worker.get().ask(todo)
+            _VERDICTS.update(found)
+            _save_cache({n: prints[n] for n in todo
+                         if n in found and found[n] is None and prints[n] is not None})
     return {n: _VERDICTS[n] for n in names if n in _VERDICTS}
 
 

@@ -7,6 +7,7 @@ tmp_path that print to stdout, exit or hang while imported.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -14,6 +15,13 @@ from etlc_compiler import operator_check
 from etlc_compiler.api import check_text
 
 BASH = "airflow.providers.standard.operators.bash:BashOperator"
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test starts with an empty disk cache and no verdicts in memory."""
+    monkeypatch.setenv("ETLC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(operator_check, "_VERDICTS", {})
 
 
 def spec(*operators: str) -> str:
@@ -125,3 +133,38 @@ def test_an_import_that_hangs_fails_after_the_limit(worker, monkeypatch):
     answer = worker.ask(["etlc_test_hanging_ops:Op"])
     assert "did not finish" in answer["etlc_test_hanging_ops:Op"]
     assert worker.proc.poll() is not None
+
+
+def test_good_verdicts_are_kept_on_disk_with_their_fingerprint(tmp_path, monkeypatch):
+    """A second compiler run (fresh memory) takes a good verdict from the disk cache and
+    starts no child; a refused name is never cached."""
+    assert e316(spec(BASH)) == []
+    assert len(e316(spec("airflow.sdk:DAG"))) == 1
+    cache = json.loads((tmp_path / "cache" / operator_check.CACHE_FILE).read_text())
+    assert list(cache) == [BASH] and cache[BASH] == operator_check.fingerprint(BASH)
+    monkeypatch.setattr(operator_check, "_VERDICTS", {})
+
+    def no_child():
+        raise AssertionError("a name cached on disk started a child")
+
+    monkeypatch.setattr(operator_check._Worker, "get", staticmethod(no_child))
+    assert e316(spec(BASH)) == []
+
+
+def test_a_changed_module_is_judged_again(tmp_path, monkeypatch):
+    """The fingerprint covers the operator's module file: after it changes, the cached
+    verdict no longer applies and the child judges the new code."""
+    pkg = tmp_path / "mods"
+    pkg.mkdir()
+    mod = pkg / "etlc_test_changing_ops.py"
+    mod.write_text("from airflow.sdk import BaseOperator\nclass Op(BaseOperator):\n    pass\n")
+    monkeypatch.syspath_prepend(str(pkg))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pkg), os.environ.get("PYTHONPATH", "")]))
+    operator_check._Worker._current = None
+    name = "etlc_test_changing_ops:Op"
+    assert e316(spec(name)) == []
+    mod.write_text("class Op:\n    pass\n")
+    os.utime(mod, ns=(1, 1))
+    monkeypatch.setattr(operator_check, "_VERDICTS", {})
+    operator_check._Worker._current = None  # a new compiler run: a new child, new imports
+    assert len(e316(spec(name))) == 1
