@@ -28,7 +28,7 @@ MODULES = {
                 "tests/compiler/test_golden_defaults.py"]),
     "commit": ("runtime/etlc_runtime/commit.py",
                ["tests/runtime/test_rt_commit.py", "tests/runtime/test_rt_commit_findings.py",
-                "tests/runtime/test_rt_commit_hive.py"]),
+                "tests/runtime/test_rt_commit_hive.py", "tests/runtime/test_rt_commit_exact.py"]),
     "loader": ("compiler/etlc_compiler/loader.py",
                ["tests/compiler/test_loader.py", "tests/test_invalid_corpus.py"]),
 }

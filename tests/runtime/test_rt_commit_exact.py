@@ -1,0 +1,303 @@
+"""The commit protocol's parts, exactly (runtime/etlc_runtime/commit.py): the names it uses, the
+ownership rules and their R-codes, append keys, the atomic exchange, recovery from journals,
+what a commit leaves and what a failed attempt removes. Written against the mutants mutmut
+found alive; the end-to-end and SIGKILL tests are in test_rt_commit*.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path, PurePosixPath
+
+import pytest
+from etlc_runtime import commit as C
+from etlc_runtime.errors import StepError
+
+PARQUET = b"PAR1" + b"\x00" * 8 + b"PAR1"
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- names and keys -------------------------------------------------------------------------
+
+def test_every_name_is_a_hidden_sibling_with_the_attempt_token(tmp_path):
+    tx = C.Commit(tmp_path / "sales.csv", fmt="csv", single=True)
+    assert len(tx.token) == 16 and int(tx.token, 16) >= 0
+    assert tx.new == tmp_path / f".sales.csv.etlc-tmp-{tx.token}.csv"
+    assert tx.journal == tmp_path / f".sales.csv.etlc-commit-{tx.token}.json"
+    assert tx._lock.path == tmp_path / ".sales.csv.etlc-lock"
+    folder = C.Commit(tmp_path / "by_day", fmt="parquet", single=False)
+    assert folder.new == tmp_path / f".by_day.etlc-tmp-{folder.token}"
+    assert folder.token != tx.token and not folder.committed
+    assert C.is_internal(".x.etlc-lock") and C.is_internal(C.MARKER)
+    assert not C.is_internal("part-0.parquet") and not C.is_internal("etlc.csv")
+
+
+@pytest.mark.parametrize("when, key", [
+    ("2025-01-02", "date_2025-01-02"),
+    (dt.date(2025, 1, 2), "date_2025-01-02"),
+    (dt.datetime(2025, 1, 2), "date_2025-01-02"),                       # naive is UTC
+    ("2025-01-02T00:00:00-03:00", "date_2025-01-02T03_00_00+00_00"),   # not midnight UTC
+    (dt.datetime(2025, 1, 2, 23, tzinfo=dt.timezone(dt.timedelta(hours=-3))),
+     "date_2025-01-03T02_00_00+00_00"),
+    ("2025-01-02T03:04:05.123456+02:00", "date_2025-01-02T01_04_05.123456+00_00"),
+])
+def test_append_key(when, key):
+    assert C.append_key(when) == key
+
+
+def test_append_key_needs_a_date():
+    with pytest.raises(StepError) as info:
+        C.append_key(5)
+    assert type(info.value) is StepError and "5" in info.value.message
+
+
+# -- ownership ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt, content, ok", [
+    ("parquet", PARQUET, True),
+    ("parquet", b"", True),
+    ("parquet", b"PAR1" + b"\x00" * 8 + b"PAR2", False),
+    ("parquet", b"PAR0" + b"\x00" * 8 + b"PAR1", False),
+    ("csv", b"a,b\n1,2\n", True),
+    ("csv", b"\x1f\x8b\x08\x00compressed", True),     # gzip
+    ("csv", b"PK\x03\x04zip", True),
+    ("csv", b"a,b\x00\n", False),                     # binary, not ours
+    ("json", b'  {"a": 1}\n', True),
+    ("json", b"[1]", True),
+    ("json", b"not json", False),
+])
+def test_which_single_files_may_be_replaced(tmp_path, fmt, content, ok):
+    target = tmp_path / f"out.{fmt}"
+    target.write_bytes(content)
+    if ok:
+        C.check_owned(target, fmt, single=True)
+        return
+    with pytest.raises(C.CommitError) as info:
+        C.check_owned(target, fmt, single=True)
+    assert (info.value.code, info.value.path) == ("R211", str(target))
+
+
+def test_folders_etlc_did_not_create_are_refused(tmp_path):
+    C.check_owned(tmp_path / "absent", "csv", single=False)
+    C.check_owned(tmp_path / "absent.csv", "csv", single=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    C.check_owned(empty, "parquet", single=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "part.parquet").write_bytes(PARQUET)
+    (mine / C.MARKER).write_text("{}")
+    C.check_owned(mine, "parquet", single=False)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("x")
+    cases = [(theirs, False, "R210"), (theirs, True, "R211"), (mine / "part.parquet", False, "R211")]
+    for target, single, code in cases:
+        with pytest.raises(C.CommitError) as info:
+            C.check_owned(target, "parquet", single=single)
+        assert (info.value.code, info.value.path, info.value.step) == (code, str(target), None)
+
+
+# -- primitives -----------------------------------------------------------------------------
+
+def test_exchange_swaps_two_paths_atomically(tmp_path, monkeypatch):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("A")
+    b.mkdir()
+    (b / "f").write_text("B")
+    assert C.exchange(a, b) is True
+    assert (a / "f").read_text() == "B" and b.read_text() == "A"
+    monkeypatch.setattr(C, "use_exchange", False)
+    assert C.exchange(a, b) is False and b.read_text() == "A"
+
+
+def test_exchange_of_a_missing_path_is_an_error(tmp_path):
+    (tmp_path / "a").write_text("A")
+    with pytest.raises(FileNotFoundError):
+        C.exchange(tmp_path / "a", tmp_path / "missing")
+
+
+def test_remove_takes_a_link_not_what_it_points_to(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "keep").write_text("k")
+    link = tmp_path / "link"
+    link.symlink_to(data, target_is_directory=True)
+    C.remove(link)
+    assert not os.path.lexists(link) and (data / "keep").read_text() == "k"
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    C.remove(dangling)
+    assert not os.path.lexists(dangling)
+    C.remove(tmp_path / "never-there")
+    C.remove(data)
+    assert not data.exists()
+
+
+def test_lock_file_exists_only_while_held(tmp_path):
+    lock = C._Lock(tmp_path / ".t.etlc-lock")
+    assert lock.acquire() is lock and lock.fd is not None
+    assert (tmp_path / ".t.etlc-lock").exists()
+    lock.release()
+    assert lock.fd is None and not (tmp_path / ".t.etlc-lock").exists()
+    lock.release()  # twice is harmless
+    assert lock.acquire().fd is not None
+    lock.release()
+
+
+# -- one commit -----------------------------------------------------------------------------
+
+def test_folder_commit_marks_links_kept_files_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "ds"
+    with C.Commit(target, fmt="parquet", single=False) as tx:
+        (tx.new / "k=a").mkdir()
+        (tx.new / "k=a" / "part-0.parquet").write_bytes(PARQUET + b"a")
+        (tx.new / "k=b").mkdir()
+        (tx.new / "k=b" / "part-0.parquet").write_bytes(PARQUET + b"b")
+        tx.commit()
+    assert tx.committed
+    assert json.loads((target / C.MARKER).read_text()) == {"etlc": 1, "format": "parquet"}
+    old_b = os.stat(target / "k=b" / "part-0.parquet").st_ino
+    with C.Commit(target, fmt="parquet", single=False) as tx:
+        (tx.new / "k=a").mkdir()
+        (tx.new / "k=a" / "part-0.parquet").write_bytes(PARQUET + b"A")
+        seen = []
+        tx.commit(lambda rel: seen.append(rel) or rel.parts[0] != "k=a")
+    # every data file of the current version is offered; the marker never is
+    assert sorted(seen) == [PurePosixPath("k=a/part-0.parquet"), PurePosixPath("k=b/part-0.parquet")]
+    assert files(target) == {C.MARKER: (target / C.MARKER).read_bytes(),
+                             "k=a/part-0.parquet": PARQUET + b"A",
+                             "k=b/part-0.parquet": PARQUET + b"b"}
+    assert os.stat(target / "k=b" / "part-0.parquet").st_ino == old_b  # linked, not copied
+    assert sorted(os.listdir(tmp_path)) == ["ds"]  # no lock, tmp, old or journal left
+
+
+def test_carry_keeps_the_new_versions_own_file(tmp_path):
+    target = tmp_path / "ds"
+    for content in (b"old", b"new"):
+        with C.Commit(target, fmt="csv", single=False) as tx:
+            (tx.new / "f.csv").write_bytes(content)
+            tx.commit(lambda rel: True)
+    assert (target / "f.csv").read_bytes() == b"new"
+
+
+def test_fallback_without_exchange_gives_the_same_result(tmp_path, monkeypatch):
+    monkeypatch.setattr(C, "use_exchange", False)
+    target = tmp_path / "ds"
+    for content in (b"one", b"two"):
+        with C.Commit(target, fmt="csv", single=False) as tx:
+            (tx.new / "f.csv").write_bytes(content)
+            tx.commit()
+    assert (target / "f.csv").read_bytes() == b"two"
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
+
+
+def test_single_file_commit_replaces_the_file(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("a\n1\n")
+    with C.Commit(target, fmt="csv", single=True) as tx:
+        assert not tx.new.exists()  # a file: the writer creates it
+        tx.new.write_text("a\n2\n")
+        tx.commit()
+    assert target.read_text() == "a\n2\n" and sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+def test_an_attempt_that_does_not_commit_leaves_the_old_version(tmp_path):
+    target = tmp_path / "ds"
+    with C.Commit(target, fmt="csv", single=False) as tx:
+        (tx.new / "f.csv").write_text("old")
+        tx.commit()
+    with pytest.raises(RuntimeError), C.Commit(target, fmt="csv", single=False) as tx:
+        (tx.new / "f.csv").write_text("half")
+        raise RuntimeError("the writer failed")
+    assert (target / "f.csv").read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
+
+
+def test_a_refused_target_releases_the_lock(tmp_path):
+    target = tmp_path / "theirs"
+    target.mkdir()
+    (target / "notes.txt").write_text("x")
+    with pytest.raises(C.CommitError):
+        with C.Commit(target, fmt="csv", single=False):
+            pass
+    assert sorted(os.listdir(tmp_path)) == ["theirs"]
+
+
+# -- recovery -------------------------------------------------------------------------------
+
+def _committed_but_not_swapped(tmp_path) -> tuple[Path, Path]:
+    """A target at version 1 and a complete version 2 whose journal is in place (a kill
+    between the commit point and the swap)."""
+    target = tmp_path / "ds"
+    with C.Commit(target, fmt="csv", single=False) as tx:
+        (tx.new / "f.csv").write_text("v1")
+        tx.commit()
+    new = tmp_path / ".ds.etlc-tmp-0123456789abcdef"
+    new.mkdir()
+    (new / "f.csv").write_text("v2")
+    (new / C.MARKER).write_text("{}")
+    st = os.stat(new)
+    journal = tmp_path / ".ds.etlc-commit-0123456789abcdef.json"
+    journal.write_text(json.dumps({"new": new.name, "dev": st.st_dev, "ino": st.st_ino,
+                                   "token": "0123456789abcdef"}))
+    return target, journal
+
+
+def test_recover_rolls_a_committed_journal_forward(tmp_path):
+    target, journal = _committed_but_not_swapped(tmp_path)
+    (tmp_path / ".ds.etlc-tmp-ffff").mkdir()              # an earlier attempt's leftover
+    (tmp_path / ".ds.etlc-old-eeee").write_text("x")      # another
+    (tmp_path / ".other.etlc-tmp-dddd").write_text("y")   # another dataset's: not ours
+    (tmp_path / ".ds.etlc-commit-1.txt").write_text("z")  # not a journal
+    C.recover(target)
+    assert (target / "f.csv").read_text() == "v2"
+    assert sorted(os.listdir(tmp_path)) == [".ds.etlc-commit-1.txt", ".other.etlc-tmp-dddd",
+                                            "ds"]
+
+
+def test_recover_after_the_swap_only_removes_the_journal(tmp_path):
+    target, journal = _committed_but_not_swapped(tmp_path)
+    C.recover(target)
+    C.recover(target)  # idempotent
+    data = json.loads(journal.read_text()) if journal.exists() else None
+    assert data is None and (target / "f.csv").read_text() == "v2"
+
+
+def test_a_new_attempt_recovers_first(tmp_path):
+    target, _ = _committed_but_not_swapped(tmp_path)
+    with C.Commit(target, fmt="csv", single=False) as tx:
+        assert (target / "f.csv").read_text() == "v2"
+        (tx.new / "g.csv").write_text("v3")
+        tx.commit(lambda rel: True)
+    assert files(target)["f.csv"] == b"v2" and files(target)["g.csv"] == b"v3"
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"new": "x"}', "[1, 2]"])
+def test_an_unreadable_journal_is_r212(tmp_path, content):
+    target = tmp_path / "ds"
+    target.mkdir()
+    journal = tmp_path / ".ds.etlc-commit-abc.json"
+    journal.write_text(content)
+    with pytest.raises(C.CommitError) as info:
+        C.recover(target)
+    assert (info.value.code, info.value.path) == ("R212", str(journal))
+    assert journal.exists()  # left for a person to inspect
+
+
+def test_fault_points_are_logged_in_order(tmp_path, monkeypatch):
+    log = tmp_path / "faults.log"
+    monkeypatch.setenv(C.FAULT_ENV, "no-such-point")
+    monkeypatch.setenv(C.FAULT_LOG_ENV, str(log))
+    monkeypatch.setattr(C, "_fault_count", 0)
+    with C.Commit(tmp_path / "ds", fmt="csv", single=False) as tx:
+        (tx.new / "f.csv").write_text("x")
+        tx.commit()
+    assert log.read_text().splitlines() == [
+        "1 synced", "2 journal_written", "3 journal_committed", "4 renamed",
+        "5 journal_removed", "6 cleaned"]
