@@ -96,7 +96,7 @@ def report(work: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("modules", nargs="*", default=DEFAULT, help=f"of {', '.join(MODULES)}")
-    ap.add_argument("--budget", type=float, default=float(os.environ.get("MUTATION_SECONDS", 1200)),
+    ap.add_argument("--budget", type=float, default=float(os.environ.get("MUTATION_SECONDS", "1200")),
                     help="seconds per module (default 1200)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "etlc-mutation")

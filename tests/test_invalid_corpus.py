@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from etlc_compiler import api  # an import error fails the collection: never a skip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +54,7 @@ def test_every_file_states_where_its_diagnostic_ends():
 
 def test_corpus_covers_every_code():
     codes_md = (ROOT / "docs" / "codes.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| ([EW][0-9]{3}) \|", codes_md, re.M))
+    documented = set(re.findall(r"^\| ([EW][0-9]{3}) \|", codes_md, re.MULTILINE))
     covered = {_expectation(p)[0] for p in CORPUS}
     assert covered <= documented, f"codes not in docs/codes.md: {covered - documented}"
     assert documented - NOT_IN_CORPUS <= covered, f"codes without a corpus file: {documented - NOT_IN_CORPUS - covered}"

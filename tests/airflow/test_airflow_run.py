@@ -19,10 +19,9 @@ import random
 import shutil
 from pathlib import Path
 
+import duckdb  # required (dev extra): a missing package fails the run
 import pytest
 from airflow_support import DAGS_FOLDER, ROOT, load_dagbag, run_etlc
-
-import duckdb  # noqa: E402 - required (dev extra): a missing package fails the run
 
 LOGICAL = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
 

@@ -6,11 +6,10 @@ import copy
 from pathlib import Path
 
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
-
 from etlc_compiler.api import check_text
 from etlc_compiler.diagnostics import Diagnostic
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .conftest import VALID
 

@@ -9,10 +9,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from etlc_compiler import compile as compile_mod
 from etlc_compiler.api import check_file, check_text
 
@@ -73,8 +71,8 @@ print(json.dumps({
         "execution_timeout": sec(t.execution_timeout), "pool": t.pool, "pool_slots": t.pool_slots,
         "queue": t.queue, "owner": t.owner, "depends_on_past": t.depends_on_past,
         "trigger_rule": str(t.trigger_rule.value),
-        "plan": {k: t.task_plan[k] for k in %r}} for t in dag.tasks}}))
-""" % (list(RUNTIME_DEFAULTS),)
+        "plan": {k: t.task_plan[k] for k in KEYS}} for t in dag.tasks}}))
+""".replace("KEYS", repr(list(RUNTIME_DEFAULTS)))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,15 @@ from cases import AGG_CASES, FILTER_CASES, ROW_CASES
 from etlc_runtime.expr import check, dask_eval, parse
 from etlc_runtime.expr import pandas_eval as P
 from etlc_runtime.expr.types import param_type
-from exprdata import PARAMS, TYPES, assert_same_lists, duckdb_con, etlc_values, pandas_frame, same_type
+from exprdata import (
+    PARAMS,
+    TYPES,
+    assert_same_lists,
+    duckdb_con,
+    etlc_values,
+    pandas_frame,
+    same_type,
+)
 from oracle import aggregate_types, etlc_rows, oracle_aggregate, oracle_column, params_of
 from oracle_cases import AGG_SQL, filter_sql, row_sql
 

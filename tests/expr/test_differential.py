@@ -12,7 +12,15 @@ from etlc_runtime.expr import check, parse
 from etlc_runtime.expr.pandas_eval import aggregate, apply_filter, evaluate
 from etlc_runtime.expr.sql import to_sql
 from etlc_runtime.expr.types import param_type
-from exprdata import PARAMS, TYPES, assert_same_lists, duckdb_con, etlc_values, pandas_frame, same_type
+from exprdata import (
+    PARAMS,
+    TYPES,
+    assert_same_lists,
+    duckdb_con,
+    etlc_values,
+    pandas_frame,
+    same_type,
+)
 from oracle import aggregate_types, etlc_rows, oracle_aggregate, oracle_column, params_of
 from oracle_cases import AGG_SQL, DIFFERENCES, ROW_SQL, filter_sql, row_sql
 

@@ -62,7 +62,7 @@ def expr_of(kind: str, depth: int = 3):
     }[kind]
     if depth == 0:
         return leaves
-    sub = lambda k: expr_of(k, depth - 1)  # noqa: E731
+    sub = lambda k: expr_of(k, depth - 1)
     num = st.sampled_from(["int", "float"])
 
     def fmt(etlc: str, sql: str, *parts):

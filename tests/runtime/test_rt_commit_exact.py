@@ -223,9 +223,8 @@ def test_a_refused_target_releases_the_lock(tmp_path):
     target = tmp_path / "theirs"
     target.mkdir()
     (target / "notes.txt").write_text("x")
-    with pytest.raises(C.CommitError):
-        with C.Commit(target, fmt="csv", single=False):
-            pass
+    with pytest.raises(C.CommitError), C.Commit(target, fmt="csv", single=False):
+        pass
     assert sorted(os.listdir(tmp_path)) == ["theirs"]
 
 
@@ -251,6 +250,7 @@ def _committed_but_not_swapped(tmp_path) -> tuple[Path, Path]:
 
 def test_recover_rolls_a_committed_journal_forward(tmp_path):
     target, journal = _committed_but_not_swapped(tmp_path)
+    assert journal.exists()
     (tmp_path / ".ds.etlc-tmp-ffff").mkdir()              # an earlier attempt's leftover
     (tmp_path / ".ds.etlc-old-eeee").write_text("x")      # another
     (tmp_path / ".other.etlc-tmp-dddd").write_text("y")   # another dataset's: not ours

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "scripts" / "stack.py"
 DEMO_DAG = ROOT / "generated_dags" / "demo_sales.py"
 
-import airflow  # noqa: E402, F401 - required (dev extra): a missing package fails the run
-import distributed  # noqa: E402, F401
+import airflow  # noqa: F401 - required (dev extra): a missing package fails the run
+import distributed  # noqa: F401
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 

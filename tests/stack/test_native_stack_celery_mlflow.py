@@ -31,11 +31,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import airflow  # noqa: F401 - required (dev extra): a missing package fails the run
+import distributed  # noqa: F401
 import pytest
-
-import airflow  # noqa: E402, F401 - required (dev extra): a missing package fails the run
-import distributed  # noqa: E402, F401
-
 from test_native_stack import (  # after the skips: it needs Airflow too
     DEMO_DAG,
     Api,
