@@ -138,14 +138,23 @@ def _to_diagnostics(spec: LoadedSpec, error: Any) -> list[Diagnostic]:
     return [spec.diag("E206", f"{error.message}{where}", path)]
 
 
+# The schema ends its patterns with this, not `$`: Python's `$` (and jsonschema-rs's) also
+# matches before a final newline, so "raw\n" passed as a name and then broke the compile.
+END_OF_TEXT = "(?![\\s\\S])"
+
+
+def _shown(pattern: str) -> str:
+    return pattern[: -len(END_OF_TEXT)] + "$" if pattern.endswith(END_OF_TEXT) else pattern
+
+
 def _pattern_text(sub: dict) -> str:
     if "x-form" in sub:
         return f"is not {sub['x-form']}"
     if "pattern" in sub:
-        return f"does not match the expected form /{sub['pattern']}/"
+        return f"does not match the expected form /{_shown(sub['pattern'])}/"
     names = sub.get("propertyNames", {})
     if isinstance(names, dict) and "pattern" in names:
-        return f"does not match /{names['pattern']}/"
+        return f"does not match /{_shown(names['pattern'])}/"
     return "is not in the expected form"
 
 
