@@ -1,8 +1,10 @@
-"""Engines.  This release has ``pandas``; the others arrive in a later release."""
+"""Engines: the registry (which engines exist, by name); base.py holds the protocol.
+
+This release has ``pandas``; the others arrive with the engine work (issue 9 and 11)."""
 
 from __future__ import annotations
 
-from .errors import EngineNotAvailable
+from ..errors import EngineNotAvailable
 
 AVAILABLE = ("pandas",)
 LATER = ("duckdb", "dask", "dask-cuda")

@@ -1,0 +1,99 @@
+"""The engine boundary: what the executor asks of an engine, and nothing more.
+
+The executor dispatches on step kind only; everything that touches a dataframe library
+happens inside an engine.  An engine keeps its own representation of a relation (``Rel``:
+a pandas DataFrame, a DuckDB relation, a Dask DataFrame, ...) and talks to other engines,
+``call`` steps and sinks through Arrow.  Engines are imported lazily by name
+(:func:`etlc_runtime.engines.get_engine`); nothing here imports a dataframe library.
+
+Every method receives what it needs explicitly (:class:`StepContext`: params, macros, the
+step's column types, the project root, connections); no context variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+# What a step can ask of an engine.  The compiler checks specs against these sets (a
+# positioned diagnostic instead of a run-time failure); `CAPABILITIES` in
+# etlc_runtime.engines is the table it reads, without importing any engine.
+ALL_CAPABILITIES = frozenset({
+    "read:parquet", "read:csv", "read:json", "read:fixed_width", "read:postgres",
+    "write:parquet", "write:csv", "write:json", "write:postgres",
+    "transform", "join", "union", "aggregate", "sort", "distinct", "cast", "limit",
+    "checks", "metrics", "call", "partitions", "spill",
+})
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """The state one step needs, handed in explicitly."""
+
+    root: Path                                   # project root (local paths resolve here)
+    params: Mapping[str, Any]                    # resolved param values
+    macros: Mapping[str, Any]                    # template macros (ds, run_id, ...)
+    connections: Mapping[str, Any] = field(default_factory=dict)
+    types: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # {col: {"type", "scale"?}}
+    append_key: str | None = None                # the run's logical-date key for appends
+    step: str | None = None                      # the step's name (for error messages)
+
+
+@dataclass(frozen=True)
+class TaskResources:
+    """What the task lends its engine: partitions, a spill folder, a memory bound."""
+
+    partitions: int = 1
+    spill_dir: Path | None = None
+    memory_limit: str | None = None              # e.g. "2GB"; None: the engine's default
+    threads: int | None = None
+
+
+class Engine(Protocol):
+    """One engine.  ``Rel`` is whatever the engine uses for a relation."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]]
+
+    def read(self, dataset: Mapping[str, Any], ctx: StepContext,
+             columns: Sequence[str] | None = None) -> Any:
+        """A relation over the dataset (``columns``: a projection the engine may push down)."""
+
+    def read_staged(self, manifest_path: str | Path) -> Any:
+        """A relation over a committed staging manifest (see staging.py)."""
+
+    def transform(self, step: Mapping[str, Any], inputs: Mapping[str, Any],
+                  ctx: StepContext, base: Any | None = None) -> Any:
+        """Apply a step's transform keys (join, union, filter, derive, group_by/aggregate/
+        having, select, rename, drop, cast, distinct, sort, limit) in the documented order.
+        ``inputs`` maps step names to relations; ``base`` is the relation a read or call
+        step produced itself."""
+
+    def count(self, rel: Any) -> int:
+        """The number of rows (may execute the relation)."""
+
+    def check(self, rel: Any, checks: Mapping[str, Any], ctx: StepContext) -> None:
+        """Evaluate the step's checks; raise errors.CheckFailed naming the failing check."""
+
+    def metrics(self, rel: Any, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
+        """Evaluate aggregate expressions over the relation; plain Python values."""
+
+    def write(self, rel: Any, dataset: Mapping[str, Any], mode: str | None,
+              ctx: StepContext) -> dict:
+        """Write through the commit protocol (commit.py) or a sink (io_postgres.py).
+        Returns {"path", "rows", "bytes", "partitions"}."""
+
+    def stage(self, rel: Any, folder: Path, *, partitions: int, meta: dict,
+              before_commit: Any = None) -> dict:
+        """Write the staging hand-off (Parquet parts + manifest, staging.py's layout)."""
+
+    def to_arrow(self, rel: Any) -> Any:
+        """A pyarrow.Table of the relation (call steps, sinks, other engines)."""
+
+    def from_arrow(self, table: Any) -> Any:
+        """A relation over a pyarrow.Table."""
+
+    def close(self) -> None:
+        """Release what the engine holds (connections, clusters, spill files)."""
