@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 # What a step can ask of an engine.  The compiler checks specs against these sets (a
-# positioned diagnostic instead of a run-time failure); `CAPABILITIES` in
-# etlc_runtime.engines is the table it reads, without importing any engine.
+# positioned diagnostic instead of a run-time failure); `AVAILABLE` in
+# etlc_runtime.engines (name -> ("module:Class", capabilities)) is the table it reads,
+# without importing any engine (`etlc_runtime.engines.capabilities(name)`).
 ALL_CAPABILITIES = frozenset({
     "read:parquet", "read:csv", "read:json", "read:fixed_width", "read:postgres",
     "write:parquet", "write:csv", "write:json", "write:postgres",
@@ -52,7 +53,16 @@ class TaskResources:
 
 
 class Engine(Protocol):
-    """One engine.  ``Rel`` is whatever the engine uses for a relation."""
+    """One engine.  ``Rel`` is whatever the engine uses for a relation.
+
+    The registry builds one instance per engine per task as ``cls(resources)`` (a
+    :class:`TaskResources`) and calls :meth:`close` when the task ends, failed or not.
+
+    Optional: ``to_pandas(rel)`` and ``from_pandas(df)``.  A ``call`` step's function
+    receives a pandas DataFrame whatever the chain's engine; call.py converts through
+    :meth:`to_arrow` / :meth:`from_arrow` unless the engine defines these shorter paths
+    (the pandas engine: identity; the chain's frame then reaches the function unchanged).
+    """
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[str]]
@@ -71,8 +81,10 @@ class Engine(Protocol):
         ``inputs`` maps step names to relations; ``base`` is the relation a read or call
         step produced itself."""
 
-    def count(self, rel: Any) -> int:
-        """The number of rows (may execute the relation)."""
+    def count(self, rel: Any) -> int | None:
+        """The number of rows, for the per-step stats; ``None`` where counting would force
+        work the engine otherwise avoids (a lazy relation not yet executed): the stats then
+        show no count for that step.  Checks and writes count for themselves."""
 
     def check(self, rel: Any, checks: Mapping[str, Any], ctx: StepContext) -> None:
         """Evaluate the step's checks; raise errors.CheckFailed naming the failing check."""
@@ -87,7 +99,9 @@ class Engine(Protocol):
 
     def stage(self, rel: Any, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None) -> dict:
-        """Write the staging hand-off (Parquet parts + manifest, staging.py's layout)."""
+        """Write the staging hand-off (Parquet parts + manifest, staging.py's layout and
+        commit order; ``before_commit(folder, part_names)`` runs between the two).  Returns
+        the manifest dict with ``"manifest"`` set to its path (as staging.write_stage)."""
 
     def to_arrow(self, rel: Any) -> Any:
         """A pyarrow.Table of the relation (call steps, sinks, other engines)."""
