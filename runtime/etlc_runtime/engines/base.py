@@ -28,6 +28,12 @@ ALL_CAPABILITIES = frozenset({
     "checks", "metrics", "call", "partitions", "spill",
 })
 
+# A step's transform keys, in the fixed order an engine applies them (DESIGN.md; SQL's
+# order of evaluation).  `group_by` and `having` go with `aggregate`.
+TRANSFORM_ORDER = ("join", "union", "filter", "derive", "aggregate", "select", "rename", "drop",
+                   "cast", "distinct", "sort", "limit")
+TRANSFORM_KEYS = frozenset(TRANSFORM_ORDER) | {"group_by", "having"}
+
 
 @dataclass(frozen=True)
 class StepContext:
