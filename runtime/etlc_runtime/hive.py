@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
+import sys
 from typing import Any
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -57,8 +58,10 @@ def value_text(value: Any) -> str | None:
     if isinstance(value, float) and math.isnan(value):
         return None
     try:
-        import pandas as pd
-
+        # a pandas value exists only once pandas is imported: engines without it skip it
+        pd = sys.modules.get("pandas")
+        if pd is None:
+            raise ImportError("pandas")
         if value is pd.NA or value is pd.NaT:
             return None
         if isinstance(value, _dt.datetime) and not isinstance(value, pd.Timestamp):
@@ -66,7 +69,7 @@ def value_text(value: Any) -> str | None:
         if isinstance(value, pd.Timestamp):
             # isoformat keeps microseconds and nanoseconds when they are not zero
             return value.isoformat(sep=" ")
-    except ImportError:  # pragma: no cover - the runtime always has pandas
+    except ImportError:  # no pandas in this process (the duckdb engine)
         if isinstance(value, _dt.datetime):
             return value.isoformat(sep=" ")
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):

@@ -166,3 +166,49 @@ def read_stage(address: str | os.PathLike):
 def manifest_summary(manifest: dict[str, Any]) -> dict:
     return {"manifest": manifest.get("manifest"), "rows": manifest.get("rows"),
             "partitions": len(manifest.get("parts", []))}
+
+
+def commit_parts(folder: Path, write_parts, *, meta: dict | None = None,
+                 before_commit=None) -> dict:
+    """:func:`write_stage` for an engine that writes its own Parquet parts (DuckDB's COPY):
+    ``write_parts(folder, attempt)`` writes them under names unique to ``attempt`` and
+    returns ``(names, part_rows, schema {column: etlc type})``; the manifest is committed
+    with the same layout, order and clean-up as write_stage."""
+    folder = Path(folder)
+    run = _run_of(folder, meta)
+    if run is not None:
+        mark_run(folder.parent, *run, "running")
+    folder.mkdir(parents=True, exist_ok=True)
+    attempt = uuid.uuid4().hex[:12]
+    names, rows, schema = write_parts(folder, attempt)
+    if before_commit is not None:
+        before_commit(folder, names)
+    manifest = {
+        "etlc": 1, **(meta or {}), "attempt": attempt, "parts": list(names),
+        "part_rows": list(rows), "rows": sum(rows),
+        "bytes": sum((folder / n).stat().st_size for n in names), "schema": dict(schema),
+        "dtypes": {c: _PANDAS_DTYPES.get(t, "object") for c, t in schema.items()},
+    }
+    tmp = folder / f".{MANIFEST}.{attempt}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / MANIFEST)
+    keep = set(names) | {MANIFEST}
+    for entry in folder.iterdir():
+        if entry.name not in keep and entry.is_file():
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+    manifest["manifest"] = str(folder / MANIFEST)
+    if run is not None:
+        sweep_quietly(folder.parent, run[1])
+    return manifest
+
+
+# the pandas dtype each etlc type reads back as (dtypes.pandas_dtype), for the manifest
+_PANDAS_DTYPES = {"int": "Int64", "float": "Float64", "decimal": "Float64", "string": "string",
+                  "bool": "boolean", "date": "date32[day][pyarrow]",
+                  "timestamp": "datetime64[us]", "vector": "object"}

@@ -17,7 +17,7 @@ from .errors import ExprError
 from .typecheck import infer
 from .types import Type, param_type
 
-__all__ = ["quote_ident", "sql_literal", "sql_type", "to_sql"]
+__all__ = ["quote_ident", "render", "sql_literal", "sql_type", "to_sql"]
 
 
 def quote_ident(name: str) -> str:
@@ -156,6 +156,19 @@ class _Renderer:
                 return f"CAST({ts} AS {target})"
             return f"CAST({args[0]} AS {target})"
         return f"{n}({', '.join(args)})"
+
+
+def render(expr: A.Expr, params: Mapping[str, Any] | None, *, types: Mapping[str, Type],
+           column: Callable[[str], str] = quote_ident, order_by: str | None = None,
+           context: str = "row", group_keys=()) -> tuple[str, Type]:
+    """SQL and etlc type of a checked expression (the engines' entry point).  Raises the
+    first :class:`ExprError` the type checker reports for ``context`` (``row``, ``filter``,
+    ``aggregate``, ``having``, ``metric``)."""
+    p_types = {k: param_type(v) for k, v in (params or {}).items()}
+    t, errors, node_types = infer(expr, types, p_types, context, group_keys)
+    if errors:
+        raise min(errors, key=lambda x: (x.start, x.end))
+    return _Renderer(params, column, node_types, order_by).r(expr), t
 
 
 def to_sql(expr: A.Expr | str, params: Mapping[str, Any] | None = None, *,

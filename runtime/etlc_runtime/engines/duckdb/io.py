@@ -1,0 +1,367 @@
+"""Reads and writes of the DuckDB engine: table functions in, ``COPY (query) TO`` out.
+
+Reads: ``read_parquet`` / ``read_csv`` / ``read_json`` over the files file_layout lists (each
+passed through paths.ensure_readable), Hive ``col=value`` folders decoded by hive.py (not by
+DuckDB's hive_partitioning: the values join in from a small VALUES table keyed by file
+name), declared columns converted in SQL as dtypes.conform does.  Fixed-width files are
+lines (``read_csv`` with one VARCHAR column and a separator that is never in a record) cut
+by ``substring`` in SQL.  PostgreSQL tables are read by io_postgres (pandas) and handed in as
+Arrow, for now.
+
+Writes: through commit.Commit exactly as io_write.py (same part names, modes and carry
+rules); each part is one ``COPY``; ``partition_by`` writes one file per partition folder
+named by hive.segment, partition columns not stored in the files.  PostgreSQL sinks get
+``to_arrow(...).to_pandas()`` and io_postgres' writer, for now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ... import hive
+from ...commit import Commit, _fault
+from ...errors import NotAvailable, StepError
+from ...expr.sql import quote_ident as q
+from ...expr.sql import sql_literal
+from ...expr.types import Type
+from ...file_layout import (
+    dataset_location,
+    hive_values,
+    is_single_file,
+    key_files,
+    list_files,
+    outside,
+    part_name,
+)
+from ...paths import ensure_readable, ensure_writable, local_path
+from ...staging import _split, commit_parts, safe_name
+from .sql_build import Builder, Rel, conform, from_text, typed
+
+FILE_COLUMN = "__etlc_file"
+_NEVER = "\x1e"  # the record separator: a fixed-width line never holds it
+MODES = ("append", "overwrite", "overwrite_partitions")
+
+
+def _list(paths: list[Path]) -> str:
+    return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
+
+
+def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None) -> str:
+    args = [_list(files), f"header = {'true' if opts.get('header', True) else 'false'}",
+            f"delim = {sql_literal(opts.get('delimiter', ','))}",
+            f"quote = {sql_literal(opts.get('quote', chr(34)))}",
+            f"skip = {int(opts.get('skip_rows', 0) or 0)}", "union_by_name = true",
+            "hive_partitioning = false"]
+    if opts.get("escape"):
+        args.append(f"escape = {sql_literal(opts['escape'])}")
+    if opts.get("comment"):
+        args.append(f"comment = {sql_literal(opts['comment'])}")
+    if opts.get("encoding"):
+        args.append(f"encoding = {sql_literal(opts['encoding'])}")
+    comp = opts.get("compression")
+    if comp and comp not in ("none", "infer"):
+        args.append(f"compression = {sql_literal(comp)}")
+    if int(opts.get("skip_footer", 0) or 0):
+        raise NotAvailable("csv option skip_footer is not supported by the duckdb engine yet; "
+                           "use `engine: pandas` for this read")
+    if declared:
+        # text in, converted as dtypes.convert_text does (null_value after stripping)
+        args += ["all_varchar = true", f"nullstr = {sql_literal(opts.get('null_value', ''))}"]
+        if not opts.get("header", True):
+            args.append("names = [" + ", ".join(sql_literal(c) for c in declared) + "]")
+    return f"read_csv({', '.join(args)})"
+
+
+def _json_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None) -> str:
+    fmt = "newline_delimited" if opts.get("lines", True) else "array"
+    args = [_list(files), f"format = {sql_literal(fmt)}", "hive_partitioning = false"]
+    if declared:
+        args.append("columns = {" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in declared)
+                    + "}")
+    return f"read_json({', '.join(args)})"
+
+
+def _fixed_width(b: Builder, files: list[Path], opts: Mapping[str, Any],
+                 declared: Mapping | None) -> Rel:
+    if not declared:
+        raise ValueError("a fixed_width dataset must declare its columns with spans")
+    if int(opts.get("skip_footer", 0) or 0):
+        raise NotAvailable("fixed_width option skip_footer is not supported by the duckdb "
+                           "engine yet; use `engine: pandas` for this read")
+    src = (f"read_csv({_list(files)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+           f"delim = {sql_literal(_NEVER)}, quote = '', escape = '', auto_detect = false, "
+           f"skip = {int(opts.get('skip_rows', 0) or 0)}, hive_partitioning = false, "
+           f"encoding = {sql_literal(opts.get('encoding', 'utf-8'))})")
+    spans = {}
+    for name, col in declared.items():
+        span = (col or {}).get("span") if isinstance(col, Mapping) else None
+        if not span or len(span) != 2:
+            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
+        lo, hi = int(span[0]), int(span[1])
+        spans[name] = f"NULLIF(substring(line, {lo}, {hi - lo + 1}), '')"
+    where = "line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
+    if opts.get("record_types"):
+        kinds = ", ".join(sql_literal(str(r).strip()) for r in opts["record_types"])
+        where += f" AND trim({next(iter(spans.values()))}) IN ({kinds})"
+    null_value = opts.get("null_value", "")
+    items = [f"{from_text(sql, declared[n], n, null_value=null_value, strict=False, implied_scale=True)}"
+             f" AS {q(n)}" for n, sql in spans.items()]
+    return b.new(f"SELECT {', '.join(items)} FROM {src} WHERE {where}", prefix="read")
+
+
+def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
+         connections=None, from_arrow=None) -> Rel:
+    """A relation over the dataset, typed by its declared columns."""
+    fmt = dataset.get("format")
+    if fmt == "postgres":
+        import pyarrow as pa
+
+        from ...io_postgres import read_postgres
+        frame = read_postgres(dataset, macros, connections)
+        rel = from_arrow(pa.Table.from_pandas(frame, preserve_index=False))
+        return b.select(rel, list(columns)) if columns else rel
+    text = dataset_location(dataset, macros)
+    target = local_path(text, root)
+    ensure_readable(target, root)
+    opts = dict(dataset.get("options") or {})
+    declared = dataset.get("columns") or None
+    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
+    if not files:
+        raise FileNotFoundError(f"no {fmt} file at {target}" +
+                                (f" (from {text!r})" if text != str(target) else ""))
+    if fmt == "fixed_width":
+        rel = _fixed_width(b, files, opts, declared)
+        return _finish(b, rel, declared, columns, conformed=True)
+    hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
+    keys = list(dict.fromkeys(k for v in hive.values() for k in v))
+    if fmt == "parquet":
+        src = f"read_parquet({_list(files)}, union_by_name = true, hive_partitioning = false"
+        src += f", filename = {sql_literal(FILE_COLUMN)})" if keys else ")"
+    elif fmt == "csv":
+        src = _csv_source(files, opts, declared)
+    elif fmt == "json":
+        src = _json_source(files, opts, declared)
+    else:
+        raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
+    if keys and fmt != "parquet":
+        src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
+    rel = b.source(src)
+    if keys:
+        rows = ", ".join(
+            "(" + ", ".join([sql_literal(str(f))] + [f"CAST({sql_literal(hive[f].get(k))} AS VARCHAR)"
+                                                     for k in keys]) + ")" for f in files)
+        own = [c for c in rel.columns if c != FILE_COLUMN]
+        items = [f"p.{q(c)}" for c in own] + [f"h.{q(k)}" for k in keys if k not in own]
+        names = ", ".join(map(q, [FILE_COLUMN, *keys]))
+        rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)} AS p LEFT JOIN "
+                    f"(VALUES {rows}) AS h({names}) ON p.{q(FILE_COLUMN)} = h.{q(FILE_COLUMN)}",
+                    rel)
+    if declared and fmt == "csv":
+        missing = [c for c in declared if c not in rel.columns]
+        if missing:
+            raise ValueError(f"columns declared but absent from {files[0]}: {missing}")
+    return _finish(b, rel, declared, columns, strict=True)
+
+
+def _finish(b: Builder, rel: Rel, declared, columns, *, strict: bool = True,
+            conformed: bool = False) -> Rel:
+    if declared:
+        items = []
+        for name, spec in declared.items():
+            want = Type.from_spec(spec)
+            if conformed:
+                sql = q(name)
+            elif name in rel.columns:
+                sql = conform(q(name), rel.types[name], spec, name, strict=strict)
+            else:
+                sql = typed("NULL", want)
+            if isinstance(spec, Mapping) and spec.get("nullable") is False:
+                msg = sql_literal(f"column '{name}' is declared nullable: false but a row "
+                                  f"holds null")
+                sql = f"(CASE WHEN {sql} IS NULL THEN error({msg}) ELSE {sql} END)"
+            items.append(f"{typed(sql, want)} AS {q(name)}")
+        rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+    if columns:
+        missing = [c for c in columns if c not in rel.columns]
+        if missing:
+            raise ValueError(f"select names unknown column(s): {missing}")
+        rel = b.select(rel, list(columns))
+    return rel
+
+
+# -- writes -------------------------------------------------------------------------------
+
+def _copy_options(fmt: str, opts: Mapping[str, Any]) -> str:
+    if fmt == "parquet":
+        comp = opts.get("compression") or "snappy"
+        out = ["FORMAT parquet", f"COMPRESSION {'uncompressed' if comp == 'none' else comp}"]
+        if opts.get("row_group_size"):
+            out.append(f"ROW_GROUP_SIZE {int(opts['row_group_size'])}")
+        return ", ".join(out)
+    if fmt == "csv":
+        out = ["FORMAT csv", f"HEADER {'true' if opts.get('header', True) else 'false'}",
+               f"DELIMITER {sql_literal(opts.get('delimiter', ','))}",
+               f"QUOTE {sql_literal(opts.get('quote', chr(34)))}",
+               f"NULL {sql_literal(opts.get('null_value', ''))}"]
+        if opts.get("escape"):
+            out.append(f"ESCAPE {sql_literal(opts['escape'])}")
+        comp = opts.get("compression")
+        if comp and comp not in ("none", "infer"):
+            out.append(f"COMPRESSION {comp}")
+        return ", ".join(out)
+    if fmt == "json":
+        return "FORMAT json"
+    raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
+
+
+def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
+    """The written columns: declared ones as the pandas engine stores them (Parquet decimals
+    as decimal(38, s), dtypes.arrow_type); text formats get decimals as floats, as pandas."""
+    items = []
+    for c in cols:
+        t = rel.types.get(c, Type("unknown"))
+        sql = q(c)
+        if declared and c in declared:
+            want = Type.from_spec(declared[c])
+            sql = conform(sql, t, declared[c], c)
+            if want.name == "decimal" and fmt == "parquet":
+                sql = f"CAST({sql} AS DECIMAL(38, {want.scale or 0}))"
+            else:
+                sql = typed(sql, want)
+            t = want
+        if t.name == "decimal" and fmt != "parquet":
+            sql = f"CAST({sql} AS DOUBLE)"
+        items.append(f"{sql} AS {q(c)}")
+    return ", ".join(items)
+
+
+def _copy(con, query: str, path: Path, fmt: str, opts: Mapping) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = con.execute(f"COPY ({query}) TO {sql_literal(str(path))} ({_copy_options(fmt, opts)})"
+                      ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _partition_name(cols, values) -> str:
+    # decimals name their folder as the pandas engine's floats do
+    import decimal
+    return "/".join(hive.segment(str(c), float(v) if isinstance(v, decimal.Decimal) else v)
+                    for c, v in zip(cols, values))
+
+
+def write(b: Builder, rel: Rel, dataset: Mapping[str, Any], mode: str | None, macros, root,
+          append_key: str | None, connections=None, to_arrow=None) -> dict:
+    """Write ``rel`` to the dataset (io_write.write_dataset's rules).  Returns {"path",
+    "rows", "bytes", "partitions"}."""
+    fmt = dataset.get("format")
+    mode = mode or "append"
+    if fmt == "postgres":
+        if mode not in ("append", "overwrite", "upsert"):
+            raise StepError(None, f"mode: {mode} does not apply to postgres tables")
+        from ...io_postgres import write_postgres
+        frame = to_arrow(rel).to_pandas()
+        return write_postgres(frame, dataset, mode, macros, connections, append_key=append_key)
+    if mode == "upsert":
+        raise NotAvailable(f"mode: upsert ({fmt}) arrives with the services issue "
+                           f"(qdrant sinks); file datasets take append, overwrite or "
+                           f"overwrite_partitions")
+    if mode not in MODES:
+        raise StepError(None, f"unknown write mode {mode!r}")
+    if fmt not in ("parquet", "csv", "json"):
+        raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
+    text = dataset_location(dataset, macros)
+    target = ensure_writable(local_path(text, root), root, what="dataset")
+    opts = dict(dataset.get("options") or {})
+    declared = dataset.get("columns") or None
+    partition_by = list(dataset.get("partition_by") or [])
+    missing = [c for c in partition_by if c not in rel.columns]
+    if missing:
+        raise StepError(None, f"partition_by column(s) {missing} are not in the data")
+    single = is_single_file(text, fmt) and not partition_by
+    if mode == "overwrite_partitions" and not partition_by:
+        raise StepError(None, "mode: overwrite_partitions needs partition_by on the dataset")
+    run_key = safe_name(append_key) if mode == "append" else None
+    if single and mode == "append":
+        raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
+                              f"file {text!r}: appended runs are kept as separate part files")
+    con = b.con
+    with Commit(target, fmt=fmt, single=single) as tx:
+        if not partition_by:
+            query = rel.query(_out_items(rel, fmt, declared, rel.columns))
+            path = tx.new if single else tx.new / part_name(opts, fmt, 0, run_key)
+            rows = _copy(con, query, path, fmt, opts)
+            _fault("part_written")
+            written, nbytes = [""], path.stat().st_size
+        else:
+            rows, written, nbytes = _write_partitions(b, rel, tx.new, fmt, opts, declared,
+                                                      partition_by, run_key)
+        if single or mode == "overwrite":
+            tx.commit()
+        elif mode == "overwrite_partitions":
+            tx.commit(outside(written))
+        else:
+            own = key_files(opts, fmt, run_key)
+            tx.commit(lambda rel_path: not own(rel_path.name))
+    return {"path": str(target), "rows": rows, "bytes": nbytes, "partitions": len(written)}
+
+
+def _write_partitions(b: Builder, rel: Rel, folder: Path, fmt: str, opts, declared,
+                      partition_by: list[str], run_key) -> tuple[int, list[str], int]:
+    """One file per partition folder: the relation is computed once into a temporary table,
+    then each partition is one COPY of a filter over it."""
+    con = b.con
+    table = f"__etlc_write_{next(b._ids)}"
+    con.execute(f"CREATE TEMP TABLE {q(table)} AS {rel.query()}")
+    try:
+        key_sql = ", ".join(map(q, partition_by))
+        groups = con.execute(f"SELECT DISTINCT {key_sql} FROM {q(table)} ORDER BY "
+                             + ", ".join(f"{q(k)} NULLS LAST" for k in partition_by)).fetchall()
+        data_cols = [c for c in rel.columns if c not in partition_by]
+        items = _out_items(rel, fmt, declared, data_cols)
+        written, rows, nbytes = [], 0, 0
+        for values in groups:
+            rel_dir = _partition_name(partition_by, values)
+            if rel_dir in written:
+                raise StepError(None, f"partition values {values!r} give the folder "
+                                      f"{rel_dir!r} of another partition")
+            cond = " AND ".join(f"{q(c)} IS NOT DISTINCT FROM {sql_literal(v)}"
+                                for c, v in zip(partition_by, values))
+            path = folder / rel_dir / part_name(opts, fmt, 0, run_key)
+            rows += _copy(con, f"SELECT {items} FROM {q(table)} WHERE {cond}", path, fmt, opts)
+            _fault("part_written")
+            nbytes += path.stat().st_size
+            written.append(rel_dir)
+        return rows, written, nbytes
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {q(table)}")
+
+
+def stage(b: Builder, rel: Rel, folder: Path, *, partitions: int, meta: dict,
+          before_commit=None) -> dict:
+    """The staging hand-off: DuckDB writes the Parquet parts, staging.commit_parts the
+    manifest (the relation is computed once, into a temporary table, when it is split)."""
+    con = b.con
+    schema = {c: rel.types[c].name for c in rel.columns}
+
+    def write_parts(folder: Path, attempt: str):
+        if int(partitions or 1) <= 1:
+            name = f"part-00000-{attempt}.parquet"
+            return [name], [_copy(con, rel.query(), folder / name, "parquet", {})], schema
+        table = f"__etlc_stage_{next(b._ids)}"
+        con.execute(f"CREATE TEMP TABLE {q(table)} AS {rel.query()}")
+        try:
+            n = con.execute(f"SELECT count(*) FROM {q(table)}").fetchone()[0]
+            names, rows = [], []
+            for i, (lo, hi) in enumerate(_split(n, partitions)):
+                name = f"part-{i:05d}-{attempt}.parquet"
+                rows.append(_copy(con, f"SELECT * FROM {q(table)} WHERE rowid >= {lo} AND "
+                                       f"rowid < {hi} ORDER BY rowid", folder / name,
+                                  "parquet", {}))
+                names.append(name)
+            return names, rows, schema
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {q(table)}")
+
+    return commit_parts(Path(folder), write_parts, meta=meta, before_commit=before_commit)

@@ -1,0 +1,394 @@
+"""A step's transforms as SQL over a DuckDB connection: one CTE per stage, never executed here.
+
+A :class:`Rel` is the SQL of a relation: the CTEs it needs (in dependency order, shared by
+name with the relations it came from) and the name of its own CTE, plus the column names
+and etlc types DuckDB binds it to (``DESCRIBE``, which plans but reads no rows).  Why text
+with CTEs rather than ``DuckDBPyRelation`` chains: a relation object is tied to the
+connection's replacement scans and grows opaque nested subqueries, while the text is one
+readable query (``EXPLAIN`` shows it step by step), joins and unions of two chains just
+merge their CTE lists, and the same text is what ``COPY (...) TO`` needs.
+
+Every identifier goes through ``quote_ident`` and every value through ``sql_literal``;
+expressions are rendered from the AST by :mod:`etlc_runtime.expr.sql`.  Semantics follow
+steps.py (the pandas engine): transforms in the fixed order, null join keys match nothing,
+``union`` by name keeps duplicates and the first input's types, ``sort`` puts nulls last.
+Row order where no ``sort`` fixes it (groups, ``distinct``, join output, which row of a
+``distinct: [cols]`` duplicate set is kept) is DuckDB's, not pandas'.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ... import _expr
+from ...errors import StepError
+from ...expr import ast as A
+from ...expr.sql import quote_ident as q
+from ...expr.sql import render, sql_literal, sql_type
+from ...expr.typecheck import columns_used
+from ...expr.types import Type
+
+_INTS = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+         "USMALLINT", "UTINYINT", "UHUGEINT"}
+_TRUE = ("true", "t", "1", "yes", "y")
+_FALSE = ("false", "f", "0", "no", "n")
+ROW_NUMBER = "__etlc_rn"
+
+
+def etlc_type(duck: str) -> Type:
+    """The etlc type of a DuckDB column type."""
+    d = duck.upper()
+    if d in _INTS:
+        return Type("int")
+    if d.startswith("DECIMAL"):
+        scale = d.rstrip(")").split(",")[-1] if "," in d else "0"
+        return Type("decimal", int(scale))
+    if d in ("DOUBLE", "FLOAT", "REAL"):
+        return Type("float")
+    if d == "VARCHAR":
+        return Type("string")
+    if d == "BOOLEAN":
+        return Type("bool")
+    if d == "DATE":
+        return Type("date")
+    if d.startswith("TIMESTAMP"):
+        return Type("timestamp")
+    if d.endswith("]"):
+        return Type("vector")
+    return Type("unknown")
+
+
+@dataclass(frozen=True)
+class Rel:
+    """The SQL of a relation (see the module doc)."""
+
+    ctes: tuple[tuple[str, str], ...]
+    name: str
+    columns: tuple[str, ...]
+    types: Mapping[str, Type] = field(hash=False, compare=False)
+
+    def query(self, select: str = "*") -> str:
+        head = ",\n".join(f"{q(n)} AS (\n{sql}\n)" for n, sql in self.ctes)
+        return f"WITH {head}\nSELECT {select} FROM {q(self.name)}"
+
+
+def _merge(*rels: Rel) -> tuple[tuple[str, str], ...]:
+    seen, out = set(), []
+    for rel in rels:
+        for name, sql in rel.ctes:
+            if name not in seen:
+                seen.add(name)
+                out.append((name, sql))
+    return tuple(out)
+
+
+def _need(rel: Rel, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in rel.columns]
+    if missing:
+        raise StepError(None, f"{what}: unknown column(s) {missing}; the input has "
+                              f"{list(rel.columns)}")
+
+
+def typed(sql: str, t: Type | None) -> str:
+    """``sql`` cast to the SQL type of etlc type ``t`` (DuckDB's own result type can be wider:
+    HUGEINT sums, INTEGER literals)."""
+    if t is None or t.name in ("null", "unknown", "vector"):
+        return sql
+    return f"CAST({sql} AS {sql_type(t)})"
+
+
+def from_text(x: str, spec: Any, name: str, *, null_value: str | None = "", strict: bool = True,
+              implied_scale: bool = False) -> str:
+    """SQL converting text ``x`` to a declared column type as dtypes.convert_text does: the
+    value is stripped, ``null_value`` reads as null, values that do not convert are an error
+    (``strict``) or null."""
+    t = Type.from_spec(spec)
+    if t.name == "string":
+        if null_value is None:
+            return x
+        return f"(CASE WHEN trim({x}) = {sql_literal(null_value)} THEN NULL ELSE {x} END)"
+    v = f"trim({x})" if null_value is None else f"NULLIF(trim({x}), {sql_literal(null_value)})"
+    cast = "CAST" if strict else "TRY_CAST"
+
+    def bad(kind: str) -> str:
+        if not strict:
+            return "NULL"
+        return f"error(concat({sql_literal(f'column {name!r}: not a valid {kind}: ')}, {v}))"
+
+    if t.name == "int":
+        as_float = f"TRY_CAST({v} AS DOUBLE)"
+        return (f"(CASE WHEN {v} IS NULL THEN NULL "
+                f"WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN {cast}({v} AS BIGINT) "
+                f"WHEN {as_float} = floor({as_float}) THEN CAST({as_float} AS BIGINT) "
+                f"ELSE {bad('int')} END)")
+    if t.name == "float":
+        return f"{cast}({v} AS DOUBLE)"
+    if t.name == "decimal":
+        target = sql_type(t)
+        if implied_scale and t.scale:
+            scaled = f"({cast}({v} AS DECIMAL(38, 0)) / {10 ** t.scale})"
+            return (f"CAST(CASE WHEN contains({v}, '.') THEN {cast}({v} AS {target}) "
+                    f"ELSE {scaled} END AS {target})")
+        return f"{cast}({v} AS {target})"
+    if t.name == "bool":
+        low = f"lower({v})"
+        return (f"(CASE WHEN {v} IS NULL THEN NULL "
+                f"WHEN {low} IN ({', '.join(map(sql_literal, _TRUE))}) THEN TRUE "
+                f"WHEN {low} IN ({', '.join(map(sql_literal, _FALSE))}) THEN FALSE "
+                f"ELSE CAST({bad('bool')} AS BOOLEAN) END)")
+    if t.name in ("date", "timestamp"):
+        fmt = spec.get("format") if isinstance(spec, Mapping) else None
+        target = "DATE" if t.name == "date" else "TIMESTAMP"
+        if fmt:
+            fn = "strptime" if strict else "try_strptime"
+            return f"CAST({fn}({v}, {sql_literal(fmt)}) AS {target})"
+        return f"CAST({cast}({v} AS TIMESTAMP) AS {target})"
+    return x
+
+
+def conform(x: str, current: Type, spec: Any, name: str, *, strict: bool = True,
+            null_value: str | None = "") -> str:
+    """SQL giving column ``x`` (of etlc type ``current``) the declared type, as dtypes.conform:
+    text is parsed, typed values are cast."""
+    want = Type.from_spec(spec)
+    if current.name in ("string", "unknown"):
+        return from_text(x, spec, name, null_value=null_value, strict=strict)
+    return cast_sql(x, current, want, name)
+
+
+def cast_sql(x: str, current: Type, want: Type, name: str) -> str:
+    """``cast`` of a step, with dtypes.cast_series' table: text is parsed strictly (no null
+    marker), numbers to int round half away from zero, numbers to bool are ``x <> 0``,
+    dates and timestamps do not become numbers."""
+    if want.name == current.name and want.name not in ("decimal", "float"):
+        return x
+    if current.name == "string":
+        return from_text(x, {"type": want.name, "scale": want.scale}, name, null_value=None)
+    if want.name in ("int", "float", "decimal") and current.name in ("date", "timestamp"):
+        raise StepError(None, f"cast of column '{name}' to {want.name}: cannot cast "
+                              f"{current.name} to {want.name}")
+    if want.name == "bool" and current.name in ("int", "float", "decimal"):
+        return f"({x} <> 0)"
+    if want.name == "vector":
+        return x
+    return f"CAST({x} AS {sql_type(want)})"
+
+
+class Builder:
+    """Makes relations over one connection: each stage is a new CTE, bound to learn its
+    columns and types."""
+
+    def __init__(self, con):
+        self.con = con
+        self._ids = itertools.count()
+
+    def describe(self, query: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.con.execute(f"DESCRIBE {query}").fetchall()]
+
+    def new(self, sql: str, *parents: Rel, prefix: str = "s") -> Rel:
+        name = f"__etlc_{prefix}{next(self._ids)}"
+        ctes = _merge(*parents) + ((name, sql),)
+        probe = Rel(ctes, name, (), {})
+        cols = self.describe(probe.query())
+        return Rel(ctes, name, tuple(c for c, _ in cols), {c: etlc_type(t) for c, t in cols})
+
+    def source(self, sql: str) -> Rel:
+        """A relation over a FROM-able SQL text (a table function call, a view name)."""
+        return self.new(f"SELECT * FROM {sql}", prefix="read")
+
+    # -- transforms, in steps.ORDER ------------------------------------------------------
+    def join(self, left: Rel, right: Rel, on, how: str | None) -> Rel:
+        how = how or "inner"
+        if isinstance(on, Mapping):
+            lk, rk = [str(k) for k in on], [str(v) for v in on.values()]
+        else:
+            lk = rk = [on] if isinstance(on, str) else list(on)
+        _need(left, lk, "join (left side)")
+        _need(right, rk, "join (right side)")
+        cond = " AND ".join(f"l.{q(a)} = r.{q(b)}" for a, b in zip(lk, rk))
+        src = f"{q(left.name)} AS l {{}} JOIN {q(right.name)} AS r ON {cond}"
+        if how in ("semi", "anti"):
+            return self.new(f"SELECT l.* FROM {src.format(how.upper())}", left, right)
+        kinds = {"inner": "INNER", "left": "LEFT", "right": "RIGHT", "outer": "FULL"}
+        if how not in kinds:
+            raise StepError(None, f"unknown join type {how!r}")
+        same = lk == rk
+        items = []
+        for c in left.columns:
+            if same and c in lk and how in ("right", "outer"):
+                items.append(f"COALESCE(l.{q(c)}, r.{q(c)}) AS {q(c)}")
+            else:
+                items.append(f"l.{q(c)}")
+        for c in right.columns:
+            if same and c in rk:
+                continue
+            alias = c + "__right" if c in left.columns else c
+            items.append(f"r.{q(c)} AS {q(alias)}")
+        return self.new(f"SELECT {', '.join(items)} FROM {src.format(kinds[how])}", left,
+                        right)
+
+    def union(self, base: Rel, others: Sequence[Rel]) -> Rel:
+        cols = list(base.columns)
+        parts = [f"SELECT {', '.join(map(q, cols))} FROM {q(base.name)}"]
+        for other in others:
+            if set(other.columns) != set(cols):
+                raise StepError(None, f"union inputs have different columns: {cols} and "
+                                      f"{list(other.columns)}")
+            items = [typed(q(c), base.types.get(c)) + f" AS {q(c)}" for c in cols]
+            parts.append(f"SELECT {', '.join(items)} FROM {q(other.name)}")
+        return self.new("\nUNION ALL\n".join(parts), base, *others)
+
+    def expr(self, rel: Rel, text: str, params, context: str = "row",
+             group_keys: Sequence[str] = (), order_by: str | None = None,
+             extra: Mapping[str, tuple[str, Type]] | None = None) -> tuple[str, Type]:
+        """SQL and type of an expression over ``rel``'s columns (``extra``: names that stand
+        for SQL of their own, as aggregate outputs in ``having``)."""
+        types = dict(rel.types)
+        column = q
+        if extra:
+            names = {k: v for k, v in extra.items() if k not in rel.columns}
+            types.update({k: t for k, (_, t) in names.items()})
+
+            def column(name: str) -> str:
+                return names[name][0] if name in names else q(name)
+            group_keys = [*group_keys, *names]  # an output is a value per group
+        try:
+            return render(_expr.parse(text), params, types=types, column=column,
+                          order_by=order_by, context=context, group_keys=group_keys)
+        except StepError:
+            raise
+        except Exception as exc:
+            raise StepError(None, f"expression `{text}`: {exc}", cause=exc) from exc
+
+    def filter(self, rel: Rel, text: str, params) -> Rel:
+        sql, _ = self.expr(rel, text, params, "filter")
+        return self.new(f"SELECT * FROM {q(rel.name)} WHERE {sql}", rel)
+
+    def derive(self, rel: Rel, columns: Mapping[str, str], params) -> Rel:
+        layer: dict[str, str] = {}
+
+        def flush(rel: Rel) -> Rel:
+            items = [f"{layer[c]} AS {q(c)}" if c in layer else q(c) for c in rel.columns]
+            items += [f"{sql} AS {q(c)}" for c, sql in layer.items() if c not in rel.columns]
+            out = self.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+            layer.clear()
+            return out
+
+        for name, text in columns.items():
+            if columns_used(_expr.parse(text)) & set(layer):
+                rel = flush(rel)
+            sql, t = self.expr(rel, text, params)
+            layer[name] = typed(sql, t)
+        return flush(rel) if layer else rel
+
+    def aggregate(self, rel: Rel, group_by: Sequence[str], aggs: Mapping[str, str] | None,
+                  having: str | None, params) -> Rel:
+        keys = list(group_by or [])
+        _need(rel, keys, "group_by")
+        key_sql = ", ".join(map(q, keys))
+        if not aggs:
+            out = self.new(f"SELECT DISTINCT {key_sql} FROM {q(rel.name)}", rel)
+            return self.filter(out, having, params) if having else out
+        texts = list(aggs.values()) + ([having] if having else [])
+        order_by = None
+        if any(isinstance(n, A.Call) and n.name in ("first", "last")
+               for text in texts for n in A.walk(_expr.parse(text))):
+            # first/last follow row order: number the rows as they come
+            rel = self.new(f"SELECT *, row_number() OVER () AS {q(ROW_NUMBER)} "
+                           f"FROM {q(rel.name)}", rel)
+            order_by = q(ROW_NUMBER)
+        outputs: dict[str, tuple[str, Type]] = {}
+        for name, text in aggs.items():
+            sql, t = self.expr(rel, text, params, "aggregate", keys, order_by)
+            outputs[name] = (typed(sql, t), t)
+        items = [q(k) for k in keys] + [f"{sql} AS {q(n)}" for n, (sql, _) in outputs.items()]
+        sql = f"SELECT {', '.join(items)} FROM {q(rel.name)}"
+        if keys:
+            sql += f" GROUP BY {key_sql}"
+        if having:
+            cond, _ = self.expr(rel, having, params, "having", keys, order_by, extra=outputs)
+            sql += f" HAVING {cond}"
+        return self.new(sql, rel)
+
+    def select(self, rel: Rel, cols: Sequence[str]) -> Rel:
+        _need(rel, cols, "select")
+        return self.new(f"SELECT {', '.join(map(q, cols))} FROM {q(rel.name)}", rel)
+
+    def rename(self, rel: Rel, mapping: Mapping[str, str]) -> Rel:
+        _need(rel, list(mapping), "rename")
+        items = [f"{q(c)} AS {q(mapping[c])}" if c in mapping else q(c) for c in rel.columns]
+        return self.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+
+    def drop(self, rel: Rel, cols: Sequence[str]) -> Rel:
+        _need(rel, cols, "drop")
+        return self.select(rel, [c for c in rel.columns if c not in set(cols)])
+
+    def cast(self, rel: Rel, mapping: Mapping[str, Any]) -> Rel:
+        _need(rel, list(mapping), "cast")
+        items = []
+        for c in rel.columns:
+            if c in mapping:
+                want = Type.from_spec(mapping[c])
+                items.append(f"{cast_sql(q(c), rel.types[c], want, c)} AS {q(c)}")
+            else:
+                items.append(q(c))
+        return self.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+
+    def distinct(self, rel: Rel, spec) -> Rel:
+        if spec is True:
+            return self.new(f"SELECT DISTINCT * FROM {q(rel.name)}", rel)
+        if not spec:
+            return rel
+        _need(rel, spec, "distinct")
+        return self.new(f"SELECT DISTINCT ON ({', '.join(map(q, spec))}) * "
+                        f"FROM {q(rel.name)}", rel)
+
+    def sort(self, rel: Rel, keys: Sequence[str]) -> Rel:
+        items, cols = [], []
+        for key in keys:
+            key = str(key).strip()
+            desc = key.startswith("-")
+            col = key[1:].strip() if key[:1] in "+-" and key else key
+            cols.append(col)
+            items.append(f"{q(col)} {'DESC' if desc else 'ASC'} NULLS LAST")
+        _need(rel, cols, "sort")
+        return self.new(f"SELECT * FROM {q(rel.name)} ORDER BY {', '.join(items)}", rel)
+
+    def limit(self, rel: Rel, n) -> Rel:
+        return self.new(f"SELECT * FROM {q(rel.name)} LIMIT {int(n)}", rel)
+
+    def apply(self, step: Mapping[str, Any], inputs: Mapping[str, Rel], params,
+              base: Rel | None = None) -> Rel:
+        """The step's transform keys in steps.py's order."""
+        if base is None:
+            sources = step.get("from") or []
+            sources = [sources] if isinstance(sources, str) else list(sources)
+            if not sources:
+                raise StepError(step.get("name"), "a transform needs `from`")
+            base = inputs[sources[0]]
+        rel = base
+        if step.get("join"):
+            specs = step["join"] if isinstance(step["join"], list) else [step["join"]]
+            for spec in specs:
+                rel = self.join(rel, inputs[spec["with"]], spec["on"], spec.get("how"))
+        if step.get("union"):
+            names = step["union"] if isinstance(step["union"], list) else [step["union"]]
+            rel = self.union(rel, [inputs[n] for n in names])
+        if step.get("filter"):
+            rel = self.filter(rel, step["filter"], params)
+        if step.get("derive"):
+            rel = self.derive(rel, step["derive"], params)
+        if step.get("aggregate") or step.get("group_by"):
+            rel = self.aggregate(rel, step.get("group_by"), step.get("aggregate"),
+                                 step.get("having"), params)
+        elif step.get("having"):
+            rel = self.filter(rel, step["having"], params)
+        for key in ("select", "rename", "drop", "cast", "distinct", "sort"):
+            if step.get(key):
+                rel = getattr(self, key)(rel, step[key])
+        if step.get("limit") is not None:
+            rel = self.limit(rel, step["limit"])
+        return rel

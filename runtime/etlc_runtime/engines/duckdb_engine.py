@@ -1,0 +1,129 @@
+"""The duckdb engine: a fused chain of steps is one DuckDB query.
+
+Every method builds SQL (engines/duckdb/sql_build.py: one CTE per stage, bound but not run);
+rows move only when a write (``COPY (query) TO``), the staging hand-off, a check, a metric or
+``to_arrow`` asks for them, so DuckDB plans reads, transforms and the write together, pushes
+projections and filters into the scans, streams, and spills to disk past ``memory_limit``.
+
+Resources: ``TaskResources.memory_limit`` becomes ``SET memory_limit`` (DuckDB's default
+otherwise), ``threads`` ``SET threads``, and ``spill_dir`` (the executor's folder under the
+staging root; a private temporary folder when none is given, removed on close) ``SET
+temp_directory``.
+
+Nothing on this path imports pandas, except PostgreSQL reads and writes, which go through
+io_postgres (pandas) and Arrow for now.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from . import capabilities as _capabilities
+from .base import StepContext, TaskResources
+from .duckdb import io as _io
+from .duckdb import quality
+from .duckdb.sql_build import Builder, Rel
+
+
+def _plain(value: Any) -> Any:
+    """A metric value as the pandas engine gives it (decimals as floats, no NaN)."""
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class DuckDBEngine:
+    name: ClassVar[str] = "duckdb"
+    capabilities: ClassVar[frozenset[str]] = _capabilities("duckdb")
+
+    def __init__(self, resources: TaskResources | None = None):
+        import duckdb
+
+        self.resources = resources or TaskResources()
+        self._own_spill: Path | None = None
+        spill = self.resources.spill_dir
+        if spill is None:
+            spill = self._own_spill = Path(tempfile.mkdtemp(prefix="etlc-duckdb-spill-"))
+        Path(spill).mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(":memory:")
+        self.con.execute(f"SET temp_directory = {_io.sql_literal(str(spill))}")
+        if self.resources.memory_limit:
+            self.con.execute(f"SET memory_limit = {_io.sql_literal(str(self.resources.memory_limit))}")
+        if self.resources.threads:
+            self.con.execute(f"SET threads = {int(self.resources.threads)}")
+        self.b = Builder(self.con)
+        self._arrow: list[Any] = []  # tables registered by from_arrow, kept alive
+
+    # -- relations in and out -------------------------------------------------------
+    def read(self, dataset: Mapping[str, Any], ctx: StepContext,
+             columns: Sequence[str] | None = None) -> Rel:
+        return _io.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
+                        connections=ctx.connections, from_arrow=self.from_arrow)
+
+    def read_staged(self, manifest_path: str | Path) -> Rel:
+        from ..errors import StagingError
+        from ..staging import read_manifest
+
+        manifest = read_manifest(manifest_path)
+        folder = Path(manifest["manifest"]).parent
+        parts = [folder / name for name in manifest.get("parts", [])]
+        for part in parts:
+            if not part.is_file():
+                raise StagingError(f"staging part {part} listed in the manifest is missing")
+        if not parts:
+            import pyarrow as pa
+            return self.from_arrow(pa.table({}))
+        return self.b.source(f"read_parquet({_io._list(parts)}, union_by_name = true, "
+                             f"hive_partitioning = false)")
+
+    def to_arrow(self, rel: Rel):
+        return self.con.sql(rel.query()).to_arrow_table()
+
+    def from_arrow(self, table) -> Rel:
+        name = f"__etlc_arrow_{next(self.b._ids)}"
+        self.con.register(name, table)
+        self._arrow.append(table)
+        return self.b.source(_io.q(name))
+
+    # -- steps ----------------------------------------------------------------------
+    def transform(self, step: Mapping[str, Any], inputs: Mapping[str, Any], ctx: StepContext,
+                  base: Any | None = None) -> Rel:
+        return self.b.apply(step, inputs, ctx.params, base=base)
+
+    def count(self, rel: Rel) -> int | None:
+        return None  # counting would run the chain once more; writes and checks count
+
+    def check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
+        quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
+
+    def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in quality.metrics(self.b, rel, metrics,
+                                                         ctx.params).items()}
+
+    # -- outputs --------------------------------------------------------------------
+    def write(self, rel: Rel, dataset: Mapping[str, Any], mode: str | None,
+              ctx: StepContext) -> dict:
+        return _io.write(self.b, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
+                         connections=ctx.connections, to_arrow=self.to_arrow)
+
+    def stage(self, rel: Rel, folder: Path, *, partitions: int, meta: dict,
+              before_commit: Any = None) -> dict:
+        return _io.stage(self.b, rel, folder, partitions=partitions, meta=meta,
+                         before_commit=before_commit)
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            self._arrow.clear()
+            if self._own_spill is not None:
+                shutil.rmtree(self._own_spill, ignore_errors=True)
+                self._own_spill = None
