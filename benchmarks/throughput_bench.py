@@ -1,0 +1,415 @@
+"""Benchmark: `etlc run` on each engine against the same jobs hand-written, whole processes.
+
+Three jobs over a lineitem-like table (throughput_data.py; 8 Parquet files, cached by size
+under $ETLC_BENCH_DIR, default /tmp/etlc-bench):
+
+    q1    TPC-H Q1 style: read the 8 files, filter l_shipdate <= date '1998-09-02', derive
+          disc_price and charge, group by l_returnflag, l_linestatus, eight aggregates, sort,
+          write Parquet
+    join  the fact joined with a 100 k-row part and a 1 k-row supplier dimension, then
+          aggregated by brand and region, sorted, written to Parquet
+    csv   a typed read of the fact as one CSV file (16 declared columns), written to Parquet
+
+Each implementation runs as its own process: `etlc run` of a generated spec (`engine: pandas`,
+`engine: duckdb`; validated with `etlc validate` first) and the same job hand-written with
+DuckDB, Polars, pandas and Dask (throughput_jobs.py).  One interleaved run: every repeat goes
+through every size, job and implementation (the order of implementations rotates), best of
+--repeat.  Wall seconds, rows/s and peak memory (the child's ru_maxrss from wait4).  From two
+sizes it reports the per-row cost and the fixed overhead (extrapolated to 0 rows) of each
+implementation, checks the targets of issue 9 for the duckdb engine, and checks that every
+output equals hand-written DuckDB's (printed; not a test).
+
+    python benchmarks/throughput_bench.py [--rows 2000000 12000000] [--repeat 3]
+        [--jobs q1 join csv] [--engines etlc-duckdb etlc-pandas duckdb polars pandas dask]
+        [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from throughput_data import bench_dir, ensure_data
+from throughput_jobs import JOIN_KEYS, Q1_KEYS, etlc_spec
+
+IMPLS = ("etlc-duckdb", "etlc-pandas", "duckdb", "polars", "pandas", "dask")
+LABELS = {"etlc-duckdb": "etlc run, engine: duckdb", "etlc-pandas": "etlc run, engine: pandas",
+          "duckdb": "hand-written DuckDB", "polars": "hand-written Polars",
+          "pandas": "hand-written pandas", "dask": "hand-written Dask"}
+LIBRARY = {"duckdb": "duckdb", "polars": "polars", "pandas": "pandas", "dask": "dask"}
+KEYS = {"q1": Q1_KEYS, "join": JOIN_KEYS}
+TOLERANCE = 1e-6  # relative: float sums against DuckDB's exact decimal sums
+TARGETS = {"per_row": 1.3, "fixed_s": 0.3, "memory": 2.0}
+
+
+# -- running one process -------------------------------------------------------------------
+
+def output_path(root: Path, job: str, impl: str, rows: int) -> Path:
+    folder = impl == "dask" and job == "csv"  # Dask writes a folder of parts
+    return root / "out" / job / f"{impl}-{rows}{'' if folder else '.parquet'}"
+
+
+def command(root: Path, job: str, impl: str, rows: int) -> list[str]:
+    if impl.startswith("etlc-"):
+        etlc = Path(sys.executable).with_name("etlc")
+        return [str(etlc), "run", f"specs/{job}-{impl}-{rows}.yaml", "--date", "2025-01-01"]
+    return [sys.executable, str(HERE / "throughput_jobs.py"), impl, job, "--root", str(root),
+            "--rows", str(rows), "--out", str(output_path(root, job, impl, rows))]
+
+
+def run_process(cmd: list[str], cwd: Path, log: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak resident bytes, exit code) of one child process."""
+    with open(log, "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss * 1024, proc.returncode
+
+
+def failure(log: Path) -> str:
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    text = next((ln for ln in reversed(lines) if "error" in ln.lower()), lines[-1] if lines else "")
+    if "EngineNotAvailable" in text or "later release" in text or "provides the pandas" in text:
+        return "not available"
+    text = re.sub(r"^\S+\.yaml:\d+:\d+: ", "", text).replace("|", "/")  # drop spec position
+    return "failed: " + (text[:150] + "..." if len(text) > 150 else text)
+
+
+def clear(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+# -- the interleaved run -------------------------------------------------------------------
+
+def prepare(root: Path, args) -> None:
+    (root / "specs").mkdir(parents=True, exist_ok=True)
+    (root / "logs").mkdir(exist_ok=True)
+    if not (root / "pyproject.toml").exists():
+        (root / "pyproject.toml").write_text('[project]\nname = "etlc-bench"\nversion = "0"\n')
+    specs = []
+    for rows in args.rows:
+        ensure_data(root, rows, csv="csv" in args.jobs)
+        for job in args.jobs:
+            for impl in args.engines:
+                if impl.startswith("etlc-"):
+                    out = output_path(root, job, impl, rows).relative_to(root)
+                    spec = etlc_spec(job, rows, impl.removeprefix("etlc-"), str(out))
+                    specs.append(f"specs/{job}-{impl}-{rows}.yaml")
+                    (root / specs[-1]).write_text(spec)
+    if specs:
+        etlc = Path(sys.executable).with_name("etlc")
+        check = subprocess.run([str(etlc), "validate", *specs], cwd=root, check=False,
+                               capture_output=True, text=True)
+        print(f"etlc validate: {' '.join(check.stdout.split()[-6:])}", flush=True)
+        if check.returncode:
+            sys.exit(f"the generated specs do not validate:\n{check.stdout}{check.stderr}")
+
+
+def measure(root: Path, args) -> tuple[list[dict], dict]:
+    samples, broken = [], {}
+    impls = list(args.engines)
+    for rep in range(args.repeat):
+        order = impls[rep % len(impls):] + impls[:rep % len(impls)]
+        for rows in args.rows:
+            for job in args.jobs:
+                for impl in order:
+                    if (impl, job) in broken:
+                        continue
+                    out = output_path(root, job, impl, rows)
+                    clear(out)
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    log = root / "logs" / f"{job}-{impl}-{rows}.log"
+                    secs, peak, rc = run_process(command(root, job, impl, rows), root, log)
+                    if impl.startswith("etlc-"):
+                        clear(root / ".etlc")  # staging of this run; not timed
+                    if rc:
+                        broken[impl, job] = failure(log)
+                        print(f"  {job:4} {rows:>11,} {impl:12} {broken[impl, job]}", flush=True)
+                        continue
+                    samples.append({"repeat": rep, "rows": rows, "job": job, "impl": impl,
+                                    "seconds": secs, "peak_bytes": peak})
+                    print(f"  {job:4} {rows:>11,} {impl:12} {secs:8.2f} s "
+                          f"{peak / 2**20:8.0f} MB", flush=True)
+    return samples, broken
+
+
+# -- correctness: every output against hand-written DuckDB's ------------------------------
+
+def _fingerprint(con, path: Path, job: str):
+    src = f"read_parquet('{path}/*.parquet')" if path.is_dir() else f"read_parquet('{path}')"
+    if job == "csv":
+        return con.execute(
+            "SELECT count(*), sum(l_orderkey), sum(l_quantity::DOUBLE), "
+            "sum(l_extendedprice::DOUBLE), sum(l_tax::DOUBLE), min(l_shipdate::DATE), "
+            "max(l_receiptdate::DATE), count(DISTINCT l_comment), "
+            f"count(DISTINCT l_shipmode || l_returnflag) FROM {src}").fetchall()
+    keys = ", ".join(KEYS[job])
+    return con.execute(f"SELECT * FROM {src} ORDER BY {keys}").fetchall()
+
+
+def _same(a, b) -> float | None:
+    """Largest relative difference of two result sets; None when shapes or keys differ."""
+    if len(a) != len(b) or any(len(x) != len(y) for x, y in zip(a, b)):
+        return None
+    worst = 0.0
+    for x, y in zip(a, b):
+        for u, v in zip(x, y):
+            if isinstance(u, (str, dt.date)) or u is None:
+                if u != v:
+                    return None
+                continue
+            u, v = float(u), float(v)
+            worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-300))
+    return worst
+
+
+def check_outputs(root: Path, args, broken) -> dict:
+    import duckdb
+    con, verdicts = duckdb.connect(), {}
+    for job in args.jobs:
+        for rows in args.rows:
+            ref_path = output_path(root, job, "duckdb", rows)
+            if not ref_path.exists():
+                continue
+            ref = _fingerprint(con, ref_path, job)
+            for impl in args.engines:
+                path = output_path(root, job, impl, rows)
+                if impl == "duckdb" or (impl, job) in broken or not path.exists():
+                    continue
+                diff = _same(_fingerprint(con, path, job), ref)
+                ok = diff is not None and diff <= TOLERANCE
+                verdicts[f"{job}/{impl}/{rows}"] = {"equal": ok, "max_rel_diff": diff}
+                print(f"  {job:4} {rows:>11,} {impl:12} "
+                      + ("equal" if ok else "DIFFERS") + f" (max relative difference {diff})")
+    return verdicts
+
+
+# -- summary, targets, report --------------------------------------------------------------
+
+def summarise(samples: list[dict]) -> dict:
+    groups: dict = {}
+    for s in samples:
+        groups.setdefault((s["job"], s["impl"], s["rows"]), []).append(s)
+    out = {}
+    for key, runs in groups.items():
+        secs = sorted(r["seconds"] for r in runs)
+        out[key] = {"best": secs[0], "median": secs[len(secs) // 2], "worst": secs[-1],
+                    "runs": len(secs), "peak_bytes": max(r["peak_bytes"] for r in runs)}
+    return out
+
+
+def scaling(best: dict, job: str, impl: str, sizes: list[int]) -> dict | None:
+    """Per-row cost from the two largest sizes; fixed overhead = the line's value at 0 rows."""
+    have = [n for n in sizes if (job, impl, n) in best]
+    if len(have) < 2:
+        return None
+    n1, n2 = have[-2], have[-1]
+    t1, t2 = best[job, impl, n1]["best"], best[job, impl, n2]["best"]
+    per_row = (t2 - t1) / (n2 - n1)
+    return {"per_row_ns": per_row * 1e9, "fixed_s": t1 - per_row * n1, "from": [n1, n2]}
+
+
+def targets(best: dict, scale: dict, jobs: list[str], sizes: list[int]) -> list[dict]:
+    rows = []
+    top = sizes[-1]
+    for job in jobs:
+        ours, ref = scale.get((job, "etlc-duckdb")), scale.get((job, "duckdb"))
+        if ref is None:
+            continue
+        if ours is None:
+            for what in ("per-row cost", "fixed overhead", "peak memory"):
+                rows.append({"job": job, "target": what, "value": "engine not available",
+                             "met": None})
+        else:
+            ratio = ours["per_row_ns"] / ref["per_row_ns"]
+            extra = ours["fixed_s"] - ref["fixed_s"]
+            mem = (best[job, "etlc-duckdb", top]["peak_bytes"]
+                   / best[job, "duckdb", top]["peak_bytes"])
+            rows += [
+                {"job": job, "target": "duckdb engine per-row cost <= 1.3x hand-written DuckDB",
+                 "value": f"{ratio:.2f}x", "met": ratio <= TARGETS["per_row"]},
+                {"job": job, "target": "duckdb engine fixed overhead < 0.3 s more",
+                 "value": f"{extra:+.2f} s", "met": extra < TARGETS["fixed_s"]},
+                {"job": job, "target": f"duckdb engine peak memory at {top:,} rows <= 2x",
+                 "value": f"{mem:.2f}x", "met": mem <= TARGETS["memory"]},
+            ]
+        if (job, "etlc-pandas", top) in best and (job, "pandas", top) in best:
+            ratio = best[job, "etlc-pandas", top]["best"] / best[job, "pandas", top]["best"]
+            rows.append({"job": job, "target": f"pandas engine at {top:,} rows <= hand-written "
+                         "pandas", "value": f"{ratio:.2f}x", "met": ratio <= 1.0})
+    return rows
+
+
+def machine() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    mem = next((int(ln.split()[1]) // 2**20 for ln in Path("/proc/meminfo").read_text()
+                .splitlines() if ln.startswith("MemTotal")), 0)
+
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=HERE, capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    dirty = len(git("status", "--porcelain", "--untracked-files=no").splitlines())
+    libs = {}
+    for name in ("duckdb", "polars", "pandas", "pyarrow", "dask", "numpy"):
+        try:
+            libs[name] = version(name)
+        except PackageNotFoundError:
+            libs[name] = None
+    return {"date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem,
+            "load_average_at_start": os.getloadavg(), "python": platform.python_version(),
+            "commit": git("rev-parse", "--short", "HEAD"),
+            "tracked_files_modified": dirty, "libraries": libs}
+
+
+def markdown(meta, best, scale, goals, verdicts, broken, args) -> str:
+    sizes, lines = args.rows, []
+    lines.append(f"Measured {meta['date_utc']} on {meta['cpu']} ({meta['cores']} cores, "
+                 f"{meta['memory_gib']} GiB), commit {meta['commit']} "
+                 f"({meta['tracked_files_modified']} tracked files modified in the tree), "
+                 f"load average at start {meta['load_average_at_start'][0]:.1f}; best of "
+                 f"{args.repeat}, whole processes, interleaved, warm file cache.")
+    lines.append("Libraries: " + ", ".join(f"{k} {v or 'not installed'}"
+                                            for k, v in meta["libraries"].items()) + ".")
+    for job in args.jobs:
+        lines += ["", f"### {job}", "",
+                  ("| rows | implementation | best s | median s | spread | rows/s | peak MB "
+                  "| vs DuckDB |"), "|---|---|---|---|---|---|---|---|"]
+        for n in sizes:
+            ref = best.get((job, "duckdb", n))
+            for impl in args.engines:
+                b = best.get((job, impl, n))
+                if b is None:
+                    why = broken.get((impl, job), "not installed"
+                                     if importlib.util.find_spec(LIBRARY.get(impl, "etlc_runtime"))
+                                     is None else "no run")
+                    lines.append(f"| {n:,} | {LABELS[impl]} | {why} | | | | | |")
+                    continue
+                spread = b["worst"] / b["best"] - 1
+                vs = f"{b['best'] / ref['best']:.2f}x" if ref else ""
+                lines.append(f"| {n:,} | {LABELS[impl]} | {b['best']:.2f} | {b['median']:.2f} "
+                             f"| {spread:.0%} | {n / b['best']:,.0f} "
+                             f"| {b['peak_bytes'] / 2**20:,.0f} | {vs} |")
+        rows = [(impl, scale[job, impl]) for impl in args.engines if (job, impl) in scale]
+        if rows:
+            lo, hi = rows[0][1]["from"]
+            lines += ["", f"Per-row cost and fixed overhead ({lo:,} -> {hi:,} rows):", "",
+                      "| implementation | ns per row | fixed overhead s |", "|---|---|---|"]
+            lines += [f"| {LABELS[i]} | {s['per_row_ns']:.1f} | {s['fixed_s']:.2f} |"
+                      for i, s in rows]
+    if goals:
+        lines += ["", "### Targets (issue 9)", "", "| job | target | value | met |",
+                  "|---|---|---|---|"]
+        lines += [f"| {g['job']} | {g['target']} | {g['value']} | "
+                  f"{'n/a' if g['met'] is None else 'met' if g['met'] else 'not met'} |"
+                  for g in goals]
+    if verdicts:
+        bad = [k for k, v in verdicts.items() if not v["equal"]]
+        lines += ["", f"Outputs equal to hand-written DuckDB's (relative {TOLERANCE:g}): "
+                  f"{len(verdicts) - len(bad)} of {len(verdicts)}"
+                  + (f"; differ: {', '.join(bad)}" if bad else "") + "."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(best, args, path: Path) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(len(args.jobs), 2, figsize=(11, 2.2 + 1.6 * len(args.jobs)),
+                             squeeze=False)
+    impls = list(args.engines)
+    height = 0.8 / len(args.rows)
+    for row, job in enumerate(args.jobs):
+        for col, (field, scale_, label) in enumerate(
+                (("best", 1, "seconds (lower is better)"),
+                 ("peak_bytes", 2**20, "peak memory, MB"))):
+            ax = axes[row][col]
+            for k, n in enumerate(args.rows):
+                vals = [best[job, i, n][field] / scale_ if (job, i, n) in best else 0
+                        for i in impls]
+                ax.barh([y + k * height for y in range(len(impls))], vals, height,
+                        label=f"{n:,} rows")
+            for y, impl in enumerate(impls):
+                if not any((job, impl, n) in best for n in args.rows):
+                    ax.text(0, y + height * (len(args.rows) - 1) / 2, " not available or failed",
+                            va="center", fontsize=7, color="gray")
+            ax.set_yticks([y + height * (len(args.rows) - 1) / 2 for y in range(len(impls))])
+            ax.set_yticklabels([LABELS[i] for i in impls], fontsize=8)
+            ax.invert_yaxis()
+            ax.set_title(f"{job}: {label}", fontsize=9)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=[2_000_000, 12_000_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--jobs", nargs="+", choices=("q1", "join", "csv"),
+                    default=["q1", "join", "csv"])
+    ap.add_argument("--engines", nargs="+", choices=IMPLS, default=list(IMPLS),
+                    help="etlc engines (etlc-duckdb, etlc-pandas) and hand-written versions")
+    ap.add_argument("--out", type=Path, help="tables (Markdown, JSON) and PNG; default "
+                    "<bench folder>/results")
+    args = ap.parse_args(argv)
+    args.rows = sorted(set(args.rows))
+    missing = [i for i in args.engines if i in LIBRARY and importlib.util.find_spec(i) is None]
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)} (pip install -e '.[bench]')")
+    args.engines = [i for i in args.engines if i not in missing]
+    root = bench_dir()
+    out = args.out or root / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    meta = machine()
+    print(f"bench folder {root}; commit {meta['commit']}; {meta['cores']} cores; "
+          f"load {meta['load_average_at_start'][0]:.1f}", flush=True)
+    prepare(root, args)
+    samples, broken = measure(root, args)
+    print("correctness (against hand-written DuckDB):", flush=True)
+    verdicts = check_outputs(root, args, broken)
+    best = summarise(samples)
+    scale = {(j, i): s for j in args.jobs for i in args.engines
+             if (s := scaling(best, j, i, args.rows))}
+    goals = targets(best, scale, args.jobs, args.rows)
+    text = markdown(meta, best, scale, goals, verdicts, broken, args)
+    print("\n" + text)
+    (out / "throughput.md").write_text(text)
+    result = {"meta": meta, "samples": samples,
+              "best": [{"job": j, "impl": i, "rows": n, **v} for (j, i, n), v in best.items()],
+              "scaling": [{"job": j, "impl": i, **v} for (j, i), v in scale.items()],
+              "targets": goals, "correctness": verdicts,
+              "unavailable": {f"{j}/{i}": why for (i, j), why in broken.items()}}
+    (out / "throughput.json").write_text(json.dumps(result, indent=1, default=str))
+    drawn = plot(best, args, out / "throughput.png")
+    print(f"written: {out}/throughput.md, throughput.json"
+          + (", throughput.png" if drawn else " (no plot: matplotlib is not installed)"))
+    return result
+
+
+if __name__ == "__main__":
+    main()
