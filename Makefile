@@ -45,12 +45,13 @@ validate: install
 compile: install
 	$(BIN)/etlc compile specs/
 
-## every benchmark (the parse benchmark takes several minutes)
+## every benchmark (parse: several minutes; throughput: about half an hour, data under /tmp/etlc-bench)
 bench: install
 	$(BIN)/python benchmarks/validate_bench.py
 	$(BIN)/python benchmarks/compile_bench.py --cpu 0
 	$(BIN)/python benchmarks/expr_bench.py --rows 2000000
 	$(BIN)/python benchmarks/parse_bench.py --n 1 100 500 --bytecode cold
+	$(BIN)/python benchmarks/throughput_bench.py --rows 2000000 12000000 --repeat 3
 
 clean:
 	rm -rf .etlc data/out .pytest_cache
