@@ -54,6 +54,7 @@ class DuckDBEngine:
             spill = self._own_spill = Path(tempfile.mkdtemp(prefix="etlc-duckdb-spill-"))
         Path(spill).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(f"SET temp_directory = {_io.sql_literal(str(spill))}")
         if self.resources.memory_limit:
             self.con.execute(f"SET memory_limit = {_io.sql_literal(str(self.resources.memory_limit))}")
