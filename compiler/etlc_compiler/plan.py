@@ -14,10 +14,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from etlc_runtime import plan_types
+
 from .model import TASK_SETTINGS, PipelineSpec, as_list
 from .project import asset_name
 from .semantic import topo_order
 
+PLAN_VERSION = 2   # 2: column types once per task (etlc_runtime.plan_types), not per step
 DATA_KINDS = ("read", "transform", "write", "call")
 DEFAULT_STAGING = "file:.etlc/staging"
 
@@ -91,15 +94,12 @@ def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
 RUNTIME_SETTINGS = ("engine", "partitions", "parallelism")
 
 
-def _step_payload(spec: PipelineSpec, name: str, line: int, task_settings: dict[str, Any],
-                  types: dict | None = None) -> dict[str, Any]:
+def _step_payload(spec: PipelineSpec, name: str, line: int, task_settings: dict[str, Any]) -> dict[str, Any]:
     """A step as the runtime reads it. Task settings live on the task plan (engine, partitions,
     parallelism) or on the Airflow task (retries, timeouts, pool, queue): a step repeats one
     only where it differs from its task's."""
     step = spec.steps[name]
     out = {"name": name, "line": line, "kind": step.kind}
-    if types and step.kind in ("read", "transform") and (types.get(name)):
-        out["types"] = types[name]
     for key, value in step.raw.items():
         if key in ("from",):
             out["from"] = list(as_list(value))
@@ -137,16 +137,18 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
                                   inlets, outlets, first.raw.get("operator"), dict(first.raw.get("args") or {})))
             continue
         inputs = {u: task_of[u] for s in chain for u in spec.steps[s].inputs if task_of[u] != task_id}
+        typed = [s for s in chain if spec.steps[s].kind in ("read", "transform")]
         datasets = {d: spec.datasets[d].raw for d in dict.fromkeys(reads + writes) if d in spec.datasets}
         output = task_id if consumers.get(task_id) and last.kind not in ("write",) else None
         payload = {
-            "etlc": 1, "pipeline": spec.id, "task": task_id, "spec": spec_path,
+            "etlc": PLAN_VERSION, "pipeline": spec.id, "task": task_id, "spec": spec_path,
             "engine": settings.get("engine", "pandas"), "partitions": settings.get("partitions", 1),
             "parallelism": settings.get("parallelism", "dask"),
             "staging": staging_plan, "params": dict(spec.params),
             "tracking": raw.get("tracking"), "connections": dict(spec.connections),
             "datasets": datasets, "inputs": inputs,
-            "steps": [_step_payload(spec, s, lines.get(s, 1), settings, types) for s in chain],
+            "steps": [_step_payload(spec, s, lines.get(s, 1), settings) for s in chain],
+            "types": plan_types.compact(typed, types or {}),
             "output": output,
         }
         tasks.append(TaskPlan(task_id, "python", tuple(chain), lines.get(chain[0], 1), upstream, settings,
