@@ -83,14 +83,20 @@ def run(work: Path, jobs: int, budget: float) -> bool:
 
 
 def report(work: Path) -> dict:
-    subprocess.run([str(BIN / "mutmut"), "export-cicd-stats"], cwd=work, check=False,
-                   capture_output=True)
-    stats_file = work / "mutants" / "mutmut-cicd-stats.json"
-    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-    out = subprocess.run([str(BIN / "mutmut"), "results"], cwd=work, capture_output=True,
-                         text=True, check=False).stdout
-    stats["not_killed"] = [line.strip() for line in out.splitlines() if ": " in line]
-    return stats
+    """Counts by status (killed, survived, timeout, not checked, ...) and the mutants not
+    killed, from mutmut's saved results (saved as it goes, so a stopped run reports too)."""
+    out = subprocess.run([str(BIN / "mutmut"), "results", "--all", "true"], cwd=work,
+                         capture_output=True, text=True, check=False).stdout
+    counts: dict[str, int] = {}
+    not_killed = []
+    for line in out.splitlines():
+        name, sep, status = line.strip().partition(": ")
+        if not sep:
+            continue
+        counts[status] = counts.get(status, 0) + 1
+        if status != "killed":
+            not_killed.append(f"{name}: {status}")
+    return {"counts": counts, "not_killed": [m for m in not_killed if "not checked" not in m]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds per module (default 1200)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "etlc-mutation")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the earlier run in --workdir (its copy, its results)")
     args = ap.parse_args(argv)
     unknown = set(args.modules) - set(MODULES)
     if unknown:
@@ -107,17 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     summary = {}
     for module in args.modules:
         work = args.workdir / module
-        prepare(work, module)
+        if not (args.resume and work.is_dir()):
+            prepare(work, module)
         started = time.monotonic()
         finished = run(work, args.jobs, args.budget)
         stats = report(work)
-        killed, survived = stats.get("killed", 0), stats.get("survived", 0)
-        total = stats.get("total", 0)
-        score = killed / total if total else 0.0
-        summary[module] = {**stats, "finished": finished,
+        counts = stats["counts"]
+        killed, unchecked = counts.get("killed", 0), counts.get("not checked", 0)
+        checked = sum(counts.values()) - unchecked
+        score = killed / checked if checked else 0.0
+        summary[module] = {**stats, "score": round(score, 3), "finished": finished,
                            "seconds": round(time.monotonic() - started)}
-        print(f"\n{module}: {killed} of {total} mutants killed ({score:.0%}), {survived} survived"
-              f"{'' if finished else ' (stopped at the time budget)'}")
+        print(f"\n{module}: {killed} of {checked} checked mutants killed ({score:.0%}); "
+              f"{counts}{'' if finished else ' (stopped at the time budget: --resume goes on)'}")
         for line in stats["not_killed"]:
             print(f"    {line}")
     (args.workdir / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -5,9 +5,12 @@ found alive; the end-to-end and SIGKILL tests are in test_rt_commit*.py."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import json
 import os
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -301,3 +304,135 @@ def test_fault_points_are_logged_in_order(tmp_path, monkeypatch):
     assert log.read_text().splitlines() == [
         "1 synced", "2 journal_written", "3 journal_committed", "4 renamed",
         "5 journal_removed", "6 cleaned"]
+
+
+# -- the system call and its failures ------------------------------------------------------
+
+def test_renameat2_is_bound_with_errno(tmp_path):
+    fn = C._renameat2()
+    assert fn is not None and fn.restype is ctypes.c_int
+    assert fn.argtypes == [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                           ctypes.c_uint]
+    (tmp_path / "a").write_text("A")
+    (tmp_path / "b").write_text("B")
+    a, b = os.fsencode(tmp_path / "a"), os.fsencode(tmp_path / "b")
+    assert fn(-100, a, -100, b, 2) == 0 and (tmp_path / "a").read_text() == "B"
+    assert fn(-100, a, -100, os.fsencode(tmp_path / "none"), 2) == -1
+    assert ctypes.get_errno() == errno.ENOENT
+
+
+@pytest.mark.parametrize("err, supported", [(errno.EINVAL, False), (errno.ENOSYS, False),
+                                            (errno.ENOTSUP, False), (errno.EPERM, None)])
+def test_exchange_falls_back_only_where_the_system_cannot(tmp_path, monkeypatch, err, supported):
+    def refuse(*args):
+        ctypes.set_errno(err)
+        return -1
+    monkeypatch.setattr(C, "_RENAMEAT2", refuse)
+    a, b = tmp_path / "a", tmp_path / "b"
+    if supported is False:
+        assert C.exchange(a, b) is False
+        return
+    with pytest.raises(OSError) as info:
+        C.exchange(a, b)
+    assert (info.value.errno, info.value.strerror, info.value.filename) == \
+        (err, os.strerror(err), str(b))
+
+
+def test_append_key_does_not_depend_on_the_local_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")
+    time.tzset()
+    try:
+        assert C.append_key(dt.datetime(2025, 1, 2, 3, 4, 5)) == "date_2025-01-02T03_04_05+00_00"
+        assert C.append_key("2025-01-02T12:00:00+01:00") == "date_2025-01-02T11_00_00+00_00"
+        assert C.append_key(dt.datetime(2025, 1, 2)) == "date_2025-01-02"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize("fmt, content, ok", [
+    ("csv", b"a" * 8192 + b"\x00", True),   # only the first 8 KiB are sniffed
+    ("parquet", b"PAR1", True),             # head and tail are the same 4 bytes
+    ("json", b"  \n", True),                # blank: an empty dataset
+])
+def test_dataset_file_sniffing_edges(tmp_path, fmt, content, ok):
+    target = tmp_path / f"out.{fmt}"
+    target.write_bytes(content)
+    assert C._is_dataset_file(target, fmt) is ok
+
+
+def test_fault_log_names_the_exchange(tmp_path, monkeypatch):
+    target = tmp_path / "ds"
+    with C.Commit(target, fmt="csv", single=False) as tx:
+        (tx.new / "f.csv").write_text("1")
+        tx.commit()
+    log = tmp_path / "faults.log"
+    monkeypatch.setenv(C.FAULT_ENV, "no-such-point")
+    monkeypatch.setenv(C.FAULT_LOG_ENV, str(log))
+    monkeypatch.setattr(C, "_fault_count", 0)
+    with C.Commit(target, fmt="csv", single=False) as tx:
+        (tx.new / "f.csv").write_text("2")
+        tx.commit()
+    assert [line.split()[1] for line in log.read_text().splitlines()] == [
+        "synced", "journal_written", "journal_committed", "exchanged", "journal_removed",
+        "cleaned"]
+
+
+# -- carrying files over --------------------------------------------------------------------
+
+def _current(tmp_path) -> Path:
+    cur = tmp_path / "cur"
+    for k in range(20):
+        (cur / "a=1" / "b=2").mkdir(parents=True, exist_ok=True)
+        (cur / "a=1" / "b=2" / f"f{k:02}.csv").write_text(f"old {k}")
+    (cur / "a=1" / "b=2" / "link.csv").symlink_to("f00.csv")
+    return cur
+
+
+def test_carry_over_links_every_kept_file_at_any_depth(tmp_path):
+    cur, new = _current(tmp_path), tmp_path / "new"
+    new.mkdir()
+    C._carry_over(cur, new, lambda rel: True)
+    got = new / "a=1" / "b=2"
+    assert sorted(p.name for p in got.iterdir()) == sorted(p.name for p in (cur / "a=1" / "b=2").iterdir())
+    assert os.path.islink(got / "link.csv") and os.readlink(got / "link.csv") == "f00.csv"
+    assert os.stat(got / "f03.csv").st_ino == os.stat(cur / "a=1" / "b=2" / "f03.csv").st_ino
+
+
+def test_carry_over_skips_only_the_files_the_new_version_has(tmp_path):
+    cur, new = _current(tmp_path), tmp_path / "new"
+    (new / "a=1" / "b=2").mkdir(parents=True)
+    for k in range(20):
+        if k != 7:
+            (new / "a=1" / "b=2" / f"f{k:02}.csv").write_text(f"new {k}")
+    C._carry_over(cur, new, lambda rel: True)
+    got = new / "a=1" / "b=2"
+    assert (got / "f07.csv").read_text() == "old 7" and (got / "f08.csv").read_text() == "new 8"
+    assert os.path.islink(got / "link.csv")
+
+
+def test_carry_over_copies_where_links_are_refused(tmp_path, monkeypatch):
+    cur, new = _current(tmp_path), tmp_path / "new"
+    new.mkdir()
+
+    def no_links(*args, **kw):
+        raise OSError(errno.EXDEV, "cross-device link")
+    monkeypatch.setattr(C.os, "link", no_links)
+    C._carry_over(cur, new, lambda rel: rel.name in ("f01.csv", "link.csv"))
+    got = new / "a=1" / "b=2"
+    assert sorted(p.name for p in got.iterdir()) == ["f01.csv", "link.csv"]
+    assert (got / "f01.csv").read_text() == "old 1"
+    assert os.stat(got / "f01.csv").st_ino != os.stat(cur / "a=1" / "b=2" / "f01.csv").st_ino
+    assert os.path.islink(got / "link.csv")
+
+
+def test_carry_over_other_link_errors_are_raised(tmp_path, monkeypatch):
+    cur, new = _current(tmp_path), tmp_path / "new"
+    new.mkdir()
+
+    def broken(*args, **kw):
+        raise OSError(errno.EIO, "I/O error")
+    monkeypatch.setattr(C.os, "link", broken)
+    with pytest.raises(OSError) as info:
+        C._carry_over(cur, new, lambda rel: True)
+    assert info.value.errno == errno.EIO
