@@ -2,15 +2,15 @@
 
 Expressions in a task plan are strings; they are parsed once with the same parser the
 compiler used (cached) and evaluated by the pandas back end of ``etlc_runtime.expr``.
+A step's declared column types come in as an explicit ``types`` argument (:func:`types_of`
+of the plan's ``types``), never through ambient state.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from functools import lru_cache
-
-_TYPES: ContextVar = ContextVar("etlc_step_types", default=None)
+from typing import Any
 
 
 def backend():
@@ -35,42 +35,36 @@ def parse(text: str):
     return _parse(text)
 
 
-@contextmanager
-def step_types(spec_types):
-    """Declared column types of the running step ({col: {"type", "scale"}} from the plan),
-    handed to the evaluator: a dtype alone cannot tell a decimal's scale or a date."""
-    types = None
-    if spec_types:
-        from .expr import Type
+def types_of(spec_types: Mapping[str, Any] | None) -> dict | None:
+    """Declared column types of a step ({col: {"type", "scale"}} from the plan) as the
+    evaluator's types: a dtype alone cannot tell a decimal's scale or a date."""
+    if not spec_types:
+        return None
+    from .expr import Type
 
-        types = {col: Type.from_spec(t) for col, t in spec_types.items()}
-    token = _TYPES.set(types)
-    try:
-        yield
-    finally:
-        _TYPES.reset(token)
+    return {col: Type.from_spec(t) for col, t in spec_types.items()}
 
 
-def _types(df) -> dict:
-    types = _TYPES.get()
+def _types(df, types: Mapping[str, Any] | None) -> dict:
     if not types:
         return {}
     return {"types": {c: t for c, t in types.items() if c in df.columns}}
 
 
-def evaluate(text: str, df, params):
-    return backend().evaluate(parse(text), df, params, **_types(df))
+def evaluate(text: str, df, params, types: Mapping[str, Any] | None = None):
+    return backend().evaluate(parse(text), df, params, **_types(df, types))
 
 
-def apply_filter(text: str, df, params):
-    return backend().apply_filter(parse(text), df, params, **_types(df))
+def apply_filter(text: str, df, params, types: Mapping[str, Any] | None = None):
+    return backend().apply_filter(parse(text), df, params, **_types(df, types))
 
 
-def aggregate(df, group_by, aggs: dict, params, having: str | None = None):
+def aggregate(df, group_by, aggs: dict, params, having: str | None = None,
+              types: Mapping[str, Any] | None = None):
     parsed = {name: parse(text) for name, text in aggs.items()}
     return backend().aggregate(df, list(group_by or []), parsed, params,
-                               having=parse(having) if having else None, **_types(df))
+                               having=parse(having) if having else None, **_types(df, types))
 
 
-def metric(text: str, df, params):
-    return backend().metric(parse(text), df, params, **_types(df))
+def metric(text: str, df, params, types: Mapping[str, Any] | None = None):
+    return backend().metric(parse(text), df, params, **_types(df, types))

@@ -1,4 +1,12 @@
-"""``call`` and ``operator`` steps: user code named "package.module:attribute"."""
+"""``call`` and ``operator`` steps: user code named "package.module:attribute".
+
+The contract of a ``call`` step: its function receives a pandas DataFrame (a list of them
+for several ``from`` steps) and returns one, whatever engine runs the chain around it.  The
+executor hands it the input through :func:`frame_for_call` and takes the result back with
+:func:`result_from_call`: Arrow in between, or the engine's own ``to_pandas`` /
+``from_pandas`` where it has them (the pandas engine passes its frame unchanged).  The chain
+continues on the step's engine.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +46,24 @@ def render_args(args: Any, macros: Mapping[str, Any]) -> Any:
     if isinstance(args, (list, tuple)):
         return [render_args(v, macros) for v in args]
     return args
+
+
+def frame_for_call(engine, rel):
+    """The pandas DataFrame a call function receives for ``rel`` (a relation of ``engine``)."""
+    to_pandas = getattr(engine, "to_pandas", None)
+    if to_pandas is not None:
+        return to_pandas(rel)
+    return engine.to_arrow(rel).to_pandas()
+
+
+def result_from_call(engine, df):
+    """``engine``'s relation over the DataFrame a call function returned."""
+    from_pandas = getattr(engine, "from_pandas", None)
+    if from_pandas is not None:
+        return from_pandas(df)
+    import pyarrow as pa
+
+    return engine.from_arrow(pa.Table.from_pandas(df, preserve_index=False))
 
 
 def run_call(step: Mapping[str, Any], inputs: list, macros: Mapping[str, Any]):

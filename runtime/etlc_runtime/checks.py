@@ -43,9 +43,10 @@ def _isna(v) -> bool:
 
 
 def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
-               step: str | None = None) -> list[str]:
+               step: str | None = None, types: Mapping[str, Any] | None = None) -> list[str]:
     """Run the checks; return the names of the checks that passed, raise on the first that
-    fails."""
+    fails.  ``types``: the step's declared column types for ``expect`` expressions
+    (``_expr.types_of``)."""
     if not checks:
         return []
     passed = []
@@ -79,7 +80,7 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
     if isinstance(expects, Mapping):
         expects = list(expects.values())
     for text in expects:
-        value = _expr.evaluate(text, df, params)
+        value = _expr.evaluate(text, df, params, types)
         if not isinstance(value, pd.Series):
             value = pd.Series([value] * len(df), index=df.index)
         ok = value.astype("boolean").fillna(False).astype(bool)

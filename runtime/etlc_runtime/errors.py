@@ -44,6 +44,19 @@ class ParamError(EtlcRuntimeError):
         super().__init__(f"{self.code} param '{name}': {value!r} {reason}")
 
 
+class PlanVersionError(EtlcRuntimeError):
+    """R030: a task plan whose ``etlc`` version this runtime does not know."""
+
+    code = "R030"
+
+    def __init__(self, found, known: tuple[int, ...]):
+        self.found, self.known = found, known
+        runs = ", ".join(str(v) for v in known)
+        super().__init__(f"{self.code} task plan version {found!r} is not one this runtime "
+                         f"knows (it runs plan versions {runs}): compile the spec again with "
+                         f"the etlc installed here, or install the etlc that compiled it")
+
+
 class StepError(EtlcRuntimeError):
     """A step failed.  Carries the step name, spec file and line, and the cause."""
 

@@ -1,4 +1,12 @@
-"""The step executor: runs a task plan's fused chain of steps, in memory, in order.
+"""The step executor: runs a task plan's fused chain of steps, in order, on engines.
+
+It dispatches on the step's kind only and never names an engine: each data step runs on
+the engine the registry (:mod:`etlc_runtime.engines`) builds for the step's ``engine`` (else
+the task plan's), and ``frames`` maps a step's name to ``(engine, relation)``.  A step whose
+engine differs from its input's receives the input through Arrow.  Row counts, checks,
+metrics, writes and the staging hand-off are engine methods (:mod:`.engines.base`); nothing
+here imports a dataframe library.  A task plan carries its version under ``etlc``; a version
+not in :data:`PLAN_VERSIONS` is refused (R030) before any work.
 
 ``run_task(task_plan, context)`` is what ``etlc run`` calls for each task (and what
 ``etlc_runtime.airflow.run_task`` calls inside Airflow).  ``context`` is a plain dict:
@@ -24,14 +32,18 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from . import metrics as _metrics
+from . import plan_types
 from .commit import append_key
-from .engines import check_engine
-from .errors import EtlcRuntimeError, NotAvailable, StepError
+from .engines import capabilities, check_engine, get_engine
+from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
+from .errors import EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
 from .paths import find_project_root
 from .templating import macros as _macros
 from .templating import resolve_params
@@ -39,6 +51,23 @@ from .templating import resolve_params
 log = logging.getLogger("etlc_runtime")
 
 DATA_KINDS = ("read", "transform", "write", "call")
+
+# The task-plan versions this runtime runs (the plan's "etlc" key; compiler/etlc_compiler/
+# plan.py writes it).  1 is today's plan; 2 is the next one, which the compiler may write
+# once column types move from each step to once per task: accepted here ahead of it so that
+# the compiler's bump needs no runtime release.  Anything else is refused with R030.
+PLAN_VERSIONS = (1, 2)
+
+
+def check_plan_version(plan: Mapping[str, Any]) -> int | None:
+    """The plan's version, or PlanVersionError (R030).  A plan without data steps may come
+    without one (an operator task that etlc run wraps as a one-step plan)."""
+    version = plan.get("etlc")
+    if version is None and not any(step_kind(s) in DATA_KINDS for s in plan.get("steps") or []):
+        return None
+    if isinstance(version, bool) or version not in PLAN_VERSIONS:
+        raise PlanVersionError(version, PLAN_VERSIONS)
+    return version
 
 
 def local_run_id(when: _dt.datetime | None = None) -> str:
@@ -60,14 +89,29 @@ def _sources(step: Mapping[str, Any]) -> list[str]:
     return [src] if isinstance(src, str) else list(src)
 
 
+def _joined(step: Mapping[str, Any]) -> list[str]:
+    """The steps a step's join and union name (inputs besides ``from``)."""
+    out = []
+    joins = step.get("join") or []
+    for spec in joins if isinstance(joins, list) else [joins]:
+        if isinstance(spec, Mapping) and spec.get("with"):
+            out.append(spec["with"])
+    unions = step.get("union") or []
+    out += [unions] if isinstance(unions, str) else list(unions)
+    return out
+
+
 def _plain(value: Any) -> Any:
-    """A JSON-friendly version of a metric value."""
-    try:
-        import pandas as pd
-        if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
-            return None
-    except (TypeError, ValueError):
-        pass
+    """A JSON-friendly version of a metric or operator result (pandas only if loaded)."""
+    if value is None:
+        return None
+    pd = sys.modules.get("pandas")   # a pandas value means pandas is already imported
+    if pd is not None and not isinstance(value, (list, tuple, dict)):
+        try:
+            if pd.isna(value):
+                return None
+        except (TypeError, ValueError):
+            pass
     if hasattr(value, "item"):
         try:
             value = value.item()
@@ -79,18 +123,16 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (int, float, str, bool)):
         return value
-    try:
-        import decimal
-        if isinstance(value, decimal.Decimal):
-            return float(value)
-    except ImportError:
-        pass
+    import decimal
+    if isinstance(value, decimal.Decimal):
+        return float(value)
     return str(value)
 
 
 class _Run:
     def __init__(self, plan: Mapping[str, Any], context: Mapping[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
+        check_plan_version(plan)
         self.plan = plan
         self.ctx = dict(context or {})
         self.on_event = on_event or self.ctx.pop("on_event", None)
@@ -110,7 +152,10 @@ class _Run:
                                      else self.logical_date)
         if self.logical_date is None:
             self.logical_date = self.macros["logical_date"]
-        self.frames: dict[str, Any] = {}
+        self.engines: dict[str, Any] = {}
+        self.frames: dict[str, tuple[Any, Any]] = {}      # step -> (engine, relation)
+        self.converted: dict[tuple[str, str], Any] = {}   # (step, engine name) -> relation
+        self.staged: dict[str, str] = {}                  # input step -> committed manifest
         self.stats: list[dict] = []
         self.metrics: dict[str, dict] = {}
 
@@ -133,94 +178,148 @@ class _Run:
             message = f"{type(exc).__name__}: {exc}"
         return StepError(name, message, spec=self.spec, line=line, cause=exc)
 
-    # -- data ---------------------------------------------------------------------------
+    # -- engines ------------------------------------------------------------------------
     def stage_base(self):
         from .staging import staging_root
         return staging_root(self.plan.get("staging"), self.root)
 
+    def resources(self, engine: str) -> TaskResources:
+        spill = None
+        if "spill" in capabilities(engine):
+            from .staging import safe_name, step_dir
+            spill = step_dir(self.stage_base(), self.pipeline, self.run_id,
+                             f"_spill-{safe_name(self.plan.get('task') or 'task')}")
+        return TaskResources(partitions=int(self.plan.get("partitions") or 1), spill_dir=spill,
+                             memory_limit=self.plan.get("memory_limit"),
+                             threads=self.plan.get("threads"))
+
+    def engine(self, name: str | None, step: str | None = None):
+        """The task's instance of the named engine (built on first use)."""
+        engine = check_engine(name or self.plan.get("engine"), step)
+        if engine not in self.engines:
+            self.engines[engine] = get_engine(engine, self.resources(engine))
+        return self.engines[engine]
+
+    def close(self):
+        for engine in self.engines.values():
+            try:
+                engine.close()
+            except Exception:  # closing never hides the task's own outcome
+                log.warning("etlc: closing engine %s failed", engine.name, exc_info=True)
+
+    def own(self, name: str, engine) -> tuple[Any, Any]:
+        """(engine, relation) of step ``name``; a staged input is read by ``engine``, the
+        first engine that asks for it."""
+        if name not in self.frames and name in self.staged:
+            try:
+                self.frames[name] = (engine, engine.read_staged(self.staged[name]))
+            except Exception as exc:
+                raise StepError(name, f"cannot read the staged output of step '{name}': "
+                                      f"{exc}", spec=self.spec, cause=exc) from exc
+        return self.frames[name]
+
+    def relation(self, name: str, engine) -> Any:
+        """Step ``name``'s relation on ``engine`` (through Arrow if it lives on another)."""
+        owner, rel = self.own(name, engine)
+        if owner is engine:
+            return rel
+        key = (name, engine.name)
+        if key not in self.converted:
+            self.converted[key] = engine.from_arrow(owner.to_arrow(rel))
+        return self.converted[key]
+
+    def inputs(self, names, engine) -> dict[str, Any]:
+        missing = [n for n in names if n not in self.frames and n not in self.staged]
+        if missing:
+            raise StepError(None, f"input step(s) {missing} are neither in this task nor "
+                                  f"staged")
+        return {n: self.relation(n, engine) for n in dict.fromkeys(names)}
+
+    def step_context(self, step: Mapping[str, Any]) -> StepContext:
+        types = plan_types.step_types(self.plan, step)   # plan 1: on the step; 2: per task
+        return StepContext(root=self.root, params=self.params, macros=self.macros,
+                           connections=self.plan.get("connections") or {}, types=types,
+                           append_key=self.append_key, step=step.get("name"))
+
+    # -- data ---------------------------------------------------------------------------
     def load_inputs(self):
-        from .staging import MANIFEST, read_stage, step_dir
+        """Find the committed manifests of the staged inputs (their data is read when a
+        step asks for it, by that step's engine)."""
+        from .staging import MANIFEST, read_manifest, step_dir
 
         for step_name in (self.plan.get("inputs") or {}):
             folder = step_dir(self.stage_base(), self.pipeline, self.run_id, step_name)
             try:
-                self.frames[step_name] = read_stage(folder / MANIFEST)
+                self.staged[step_name] = read_manifest(folder / MANIFEST)["manifest"]
             except Exception as exc:
                 raise StepError(step_name, f"cannot read the staged output of step "
                                            f"'{step_name}': {exc}", spec=self.spec,
                                 cause=exc) from exc
 
-    def run_step(self, step: Mapping[str, Any]):
-        from . import steps as _steps
+    def dataset(self, step: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        datasets = self.plan.get("datasets") or {}
+        if step[key] not in datasets:
+            raise StepError(step.get("name"), f"unknown dataset {step[key]!r}")
+        return datasets[step[key]]
 
+    def run_step(self, step: Mapping[str, Any]):
         name = step.get("name")
         kind = step_kind(step)
-        if kind in DATA_KINDS:
-            check_engine(step.get("engine") or self.plan.get("engine"), name)
+        engine = self.engine(step.get("engine"), name) if kind in DATA_KINDS else None
+        ctx = self.step_context(step) if engine is not None else None
         started = time.perf_counter()
         self.emit("step_started", step=name, kind=kind)
         rows = None
         extra: dict[str, Any] = {}
-        datasets = self.plan.get("datasets") or {}
         if kind == "read":
-            from .io_read import read_dataset
-            ds_name = step["read"]
-            if ds_name not in datasets:
-                raise StepError(name, f"unknown dataset {ds_name!r}")
+            dataset = self.dataset(step, "read")
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
-            df = read_dataset(datasets[ds_name], self.macros, self.root, select=pushdown,
-                              connections=self.plan.get("connections"))
-            df = _steps.apply_transform(step, self.frames, self.params, base=df)
-            self.frames[name] = df
+            rel = engine.read(dataset, ctx, columns=pushdown)
+            rel = engine.transform(step, self.inputs(_joined(step), engine), ctx, base=rel)
+            self.frames[name] = (engine, rel)
         elif kind == "transform":
-            missing = [s for s in _sources(step) if s not in self.frames]
+            inputs = self.inputs(_sources(step) + _joined(step), engine)
+            self.frames[name] = (engine, engine.transform(step, inputs, ctx))
+        elif kind == "call":
+            from .call import frame_for_call, result_from_call, run_call
+            missing = [s for s in _sources(step) if s not in self.frames and s not in self.staged]
             if missing:
                 raise StepError(name, f"input step(s) {missing} are neither in this task nor "
                                       f"staged")
-            self.frames[name] = _steps.apply_transform(step, self.frames, self.params)
-        elif kind == "call":
-            from .call import run_call
-            inputs = [self.frames[s] for s in _sources(step)]
-            df = run_call(step, inputs, self.macros)
-            self.frames[name] = _steps.apply_transform(
-                {k: v for k, v in step.items() if k in _steps.ORDER or k == "group_by"},
-                self.frames, self.params, base=df)
+            frames = [frame_for_call(*self.own(s, engine)) for s in _sources(step)]
+            rel = result_from_call(engine, run_call(step, frames, self.macros))
+            rest = {k: v for k, v in step.items() if k in TRANSFORM_KEYS}
+            rel = engine.transform(rest, self.inputs(_joined(step), engine), ctx, base=rel)
+            self.frames[name] = (engine, rel)
         elif kind == "write":
-            from .io_write import write_dataset
-            ds_name = step["write"]
-            if ds_name not in datasets:
-                raise StepError(name, f"unknown dataset {ds_name!r}")
-            src = _sources(step)
-            df = self.frames[src[0]]
-            written = write_dataset(df, datasets[ds_name], step.get("mode"), self.macros,
-                                    self.root, self.append_key,
-                                    connections=self.plan.get("connections"))
+            dataset = self.dataset(step, "write")
+            (src, *_) = _sources(step) or [None]
+            rel = self.inputs([src], engine)[src]
+            written = engine.write(rel, dataset, step.get("mode"), ctx)
             rows = written["rows"]
             extra = {"path": written["path"], "partitions": written["partitions"],
                      "bytes": written["bytes"]}
         elif kind == "operator":
             from .call import run_operator
-            ctx = dict(self.ctx)
-            ctx.setdefault("run_id", self.run_id)
-            ctx.setdefault("logical_date", self.logical_date)
-            ctx["params"] = dict(self.params)
-            result = run_operator(step, ctx, self.macros)
+            op_ctx = dict(self.ctx)
+            op_ctx.setdefault("run_id", self.run_id)
+            op_ctx.setdefault("logical_date", self.logical_date)
+            op_ctx["params"] = dict(self.params)
+            result = run_operator(step, op_ctx, self.macros)
             if result is not None:
                 extra["result"] = _plain(result)
         else:
             raise StepError(name, f"unknown step kind {kind!r}")
 
-        if name in self.frames:
-            df = self.frames[name]
-            rows = len(df)
+        if name in self.frames and engine is not None:
+            owner, rel = self.frames[name]
+            rows = owner.count(rel)
             if step.get("checks"):
-                from .checks import run_checks
-                run_checks(df, step["checks"], self.params, step=name)
+                owner.check(rel, step["checks"], ctx)
             if step.get("metrics"):
-                from . import _expr
-                values = {m: _plain(_expr.metric(text, df, self.params))
-                          for m, text in step["metrics"].items()}
+                values = {m: _plain(v)
+                          for m, v in owner.metrics(rel, step["metrics"], ctx).items()}
                 self.metrics[name] = values
                 log.info("etlc metrics of step %s: %s", name, values)
                 if self.plan.get("tracking"):
@@ -236,15 +335,36 @@ class _Run:
                            nbytes=extra.get("bytes"))
         self.emit("step_finished", step=name, kind=kind, rows=rows, seconds=seconds, **extra)
 
+    def stage_output(self, output: str) -> dict:
+        from .staging import step_dir
+
+        if output not in self.frames:
+            raise StepError(output, "the task's output step produced no data", spec=self.spec)
+        engine, rel = self.frames[output]
+        folder = step_dir(self.stage_base(), self.pipeline, self.run_id, output)
+        try:
+            return engine.stage(
+                rel, Path(folder), partitions=int(self.plan.get("partitions") or 1),
+                meta={"pipeline": self.pipeline, "run_id": self.run_id, "step": output,
+                      "task": self.plan.get("task")},
+                before_commit=self.ctx.get("_before_commit"))
+        except Exception as exc:
+            step = next((s for s in self.plan.get("steps") or []
+                         if s.get("name") == output), {"name": output})
+            raise self.fail(step, exc) from exc
+
     def run(self) -> dict:
+        try:
+            return self._run()
+        finally:
+            self.close()
+
+    def _run(self) -> dict:
         started = time.perf_counter()
         self.load_inputs()
         for step in self.plan.get("steps") or []:
             try:
-                from . import _expr
-
-                with _expr.step_types(step.get("types")):
-                    self.run_step(step)
+                self.run_step(step)
             except Exception as exc:
                 err = self.fail(step, exc)
                 self.emit("step_failed", step=step.get("name"), error=str(err))
@@ -254,22 +374,7 @@ class _Run:
         output = self.plan.get("output")
         result = {"manifest": None, "rows": 0, "partitions": 0, "seconds": 0.0}
         if output:
-            from .staging import step_dir, write_stage
-            if output not in self.frames:
-                raise StepError(output, "the task's output step produced no data",
-                                spec=self.spec)
-            partitions = self.plan.get("partitions") or 1
-            folder = step_dir(self.stage_base(), self.pipeline, self.run_id, output)
-            try:
-                manifest = write_stage(
-                    self.frames[output], folder, partitions=partitions,
-                    meta={"pipeline": self.pipeline, "run_id": self.run_id, "step": output,
-                          "task": self.plan.get("task")},
-                    before_commit=self.ctx.get("_before_commit"))
-            except Exception as exc:
-                step = next((s for s in self.plan.get("steps") or []
-                             if s.get("name") == output), {"name": output})
-                raise self.fail(step, exc) from exc
+            manifest = self.stage_output(output)
             result.update(manifest=manifest["manifest"], rows=manifest["rows"],
                           partitions=len(manifest["parts"]))
         elif self.stats:

@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 
 from . import _expr, dtypes
+from .engines.base import TRANSFORM_ORDER
 from .errors import StepError
 
-ORDER = ("join", "union", "filter", "derive", "aggregate", "select", "rename", "drop", "cast",
-         "distinct", "sort", "limit")
+ORDER = TRANSFORM_ORDER  # the order apply_transform follows
 
 
 def _need_columns(df: pd.DataFrame, cols, what: str):
@@ -91,14 +91,14 @@ def union(base: pd.DataFrame, others: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def filter_rows(df: pd.DataFrame, expr: str, params) -> pd.DataFrame:
-    return _expr.apply_filter(expr, df, params).reset_index(drop=True)
+def filter_rows(df: pd.DataFrame, expr: str, params, types=None) -> pd.DataFrame:
+    return _expr.apply_filter(expr, df, params, types).reset_index(drop=True)
 
 
-def derive(df: pd.DataFrame, columns: Mapping[str, str], params) -> pd.DataFrame:
+def derive(df: pd.DataFrame, columns: Mapping[str, str], params, types=None) -> pd.DataFrame:
     out = df.copy()
     for name, expr in columns.items():
-        value = _expr.evaluate(expr, out, params)
+        value = _expr.evaluate(expr, out, params, types)
         if isinstance(value, pd.Series):
             value = value.reset_index(drop=True) if not value.index.equals(out.index) else value
             out[name] = value
@@ -107,15 +107,17 @@ def derive(df: pd.DataFrame, columns: Mapping[str, str], params) -> pd.DataFrame
     return out
 
 
-def group_aggregate(df: pd.DataFrame, group_by, aggs, having, params) -> pd.DataFrame:
+def group_aggregate(df: pd.DataFrame, group_by, aggs, having, params,
+                    types=None) -> pd.DataFrame:
     group_by = list(group_by or [])
     _need_columns(df, group_by, "group_by")
     if not aggs:
         out = df[group_by].drop_duplicates()
         if having:
-            out = _expr.apply_filter(having, out, params)
+            out = _expr.apply_filter(having, out, params, types)
         return out.reset_index(drop=True)
-    return _expr.aggregate(df, group_by, dict(aggs), params, having=having).reset_index(drop=True)
+    return _expr.aggregate(df, group_by, dict(aggs), params, having=having,
+                           types=types).reset_index(drop=True)
 
 
 def select(df: pd.DataFrame, cols) -> pd.DataFrame:
@@ -174,8 +176,12 @@ def limit(df: pd.DataFrame, n) -> pd.DataFrame:
 
 def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame], params,
                     base: pd.DataFrame | None = None,
-                    on_stage: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Run the transforms a step names, in the fixed order, and return the result."""
+                    on_stage: Callable[[str], None] | None = None,
+                    types: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Run the transforms a step names, in the fixed order, and return the result.
+
+    ``types``: the step's declared column types as the evaluator takes them
+    (``_expr.types_of`` of the plan's ``types``), passed to every expression."""
     if base is None:
         sources = step.get("from") or []
         if isinstance(sources, str):
@@ -200,17 +206,17 @@ def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
         df = union(df, [frames[n] for n in names])
     if step.get("filter"):
         stage("filter")
-        df = filter_rows(df, step["filter"], params)
+        df = filter_rows(df, step["filter"], params, types)
     if step.get("derive"):
         stage("derive")
-        df = derive(df, step["derive"], params)
+        df = derive(df, step["derive"], params, types)
     if step.get("aggregate") or step.get("group_by"):
         stage("aggregate")
         df = group_aggregate(df, step.get("group_by"), step.get("aggregate"), step.get("having"),
-                             params)
+                             params, types)
     elif step.get("having"):
         stage("having")
-        df = filter_rows(df, step["having"], params)
+        df = filter_rows(df, step["having"], params, types)
     if step.get("select"):
         stage("select")
         df = select(df, step["select"])

@@ -60,7 +60,7 @@ def test_remote_paths_are_not_available_yet(url, tmp_path):
 def test_engines():
     assert check_engine("pandas") == "pandas"
     assert check_engine(None) == "pandas"
-    for name in ("duckdb", "dask", "dask-cuda"):
+    for name in ("dask", "dask-cuda"):   # duckdb: tests/runtime/test_engine_boundary.py
         with pytest.raises(EngineNotAvailable, match="later release.*engine: pandas"):
             check_engine(name, "daily")
     with pytest.raises(EngineNotAvailable, match="unknown engine"):
