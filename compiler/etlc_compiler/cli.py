@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from functools import lru_cache
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,14 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-@lru_cache(maxsize=1)
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from .version import etlc_version
 
-        return version("etlc")
-    except Exception:  # noqa: BLE001 - running from a source tree
-        return "0.0.0"
+    return etlc_version()
 
 
 def _use_color(choice: str) -> bool:

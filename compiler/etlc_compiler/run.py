@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from .api import check_file
+from . import check_cache
 from .compile import plan_checked, project_root
 from .diagnostics import Diagnostic, render_text
 
@@ -125,14 +125,14 @@ def failure_diagnostic(error: Any, spec_path: str, fallback_line: int) -> Diagno
 def run_command(args) -> int:
     from .cli import _use_color, print_diagnostics
 
-    checked = check_file(args.spec)
+    root = project_root(Path(args.spec).resolve().parent)
+    checked, _cached = check_cache.check_file(args.spec, root)
     sources = {checked.path: checked.loaded.lines} if checked.loaded else {}
     if checked.diagnostics:
         print_diagnostics(list(checked.diagnostics), args.format, _use_color(args.color), sources, out=sys.stderr)
     if not checked.ok:
         return 1
     spec, loaded = checked.spec, checked.loaded
-    root = project_root(Path(args.spec).resolve().parent)
     try:
         day = parse_date(args.date) if isinstance(args.date, str) else args.date  # cli.py parses it already
         params = parse_params(args.param, dict(spec.params))
