@@ -197,8 +197,9 @@ def _names(target: Path) -> dict[str, str]:
 
 
 def is_internal(name: str) -> bool:
-    """A name the protocol made (leftovers and markers): never data."""
-    return ".etlc-" in name
+    """A name the protocol made (leftovers and markers): never data.  They all start with
+    '.'; a partition folder (``g=a.etlc-b``) or part file never does."""
+    return name.startswith(".") and ".etlc-" in name
 
 
 # -- ownership ----------------------------------------------------------------------------

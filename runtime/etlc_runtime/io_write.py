@@ -35,7 +35,7 @@ import pandas as pd
 
 from . import dtypes, hive
 from .commit import Commit, _fault
-from .errors import NotAvailable, StepError
+from .errors import NotAvailable, StepError, UnsafePath
 from .io_read import dataset_location
 from .paths import ensure_writable, local_path
 from .staging import safe_name
@@ -103,10 +103,18 @@ def _ext(fmt: str) -> str:
     return {"parquet": ".parquet", "csv": ".csv", "json": ".jsonl"}[fmt]
 
 
+# the schema's file_name pattern: a part file stays inside its folder and visible
+_PLAIN_NAME = re.compile(r"(?!.*\.etlc-)[A-Za-z0-9{][^/\\\x00-\x1f\x7f]*\Z")
+
+
 def _part_name(opts: Mapping, fmt: str, i: int | str, run_key: str | None) -> str:
     index = f"{i:05d}" if isinstance(i, int) else i
     pattern = opts.get("file_name")
     if pattern:
+        if not _PLAIN_NAME.match(pattern):
+            raise UnsafePath(pattern, "options.file_name must be a plain file name (no slash "
+                             "or backslash, not starting with '.' or '_', no '.etlc-')",
+                             what="part file")
         name = pattern.replace("{i}", index)
         if run_key:
             stem, dot, ext = name.partition(".")
@@ -184,6 +192,10 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     missing = [c for c in partition_by if c not in df.columns]
     if missing:
         raise StepError(None, f"partition_by column(s) {missing} are not in the data")
+    hidden = [c for c in partition_by if str(c).startswith((".", "_"))]
+    if hidden:  # Hive, Spark and etlc's readers skip such folders: the rows would vanish
+        raise StepError(None, f"partition_by column(s) {hidden} start with '.' or '_', which "
+                              f"readers skip; rename them")
     if columns:
         present = {c: v for c, v in columns.items() if c in df.columns}
         df = dtypes.conform(df, present, keep_extra=True) if present else df
@@ -194,6 +206,7 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     if single and mode == "append":
         raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
                               f"file {text!r}: appended runs are kept as separate part files")
+    _part_name(opts, fmt, 0, None)  # an unsafe file_name is refused before anything is touched
     with Commit(target, fmt=fmt, single=single) as tx:
         if single:
             nbytes = _write_file(df, tx.new, fmt, opts, columns)

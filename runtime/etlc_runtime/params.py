@@ -53,6 +53,8 @@ def check_param(name: str, value: Any, definition: Mapping[str, Any] | None) -> 
     kinds = [k for k in (kind if isinstance(kind, list) else [kind]) if k and k != "null"]
     if kinds and not any(_has_type(value, k) for k in kinds):
         raise ParamError(name, value, f"is not of type {' or '.join(kinds)}")
+    if kinds == ["integer"] and isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise ParamError(name, value, "is outside the 64-bit integer range")
     enum = definition.get("enum")
     if isinstance(enum, list) and not any(_same(value, e) for e in enum):
         raise ParamError(name, value, f"is not one of {enum!r}")
