@@ -15,6 +15,7 @@ neither renders as a harmless name, and the runtime judges the real value again
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -133,4 +134,45 @@ def check(loaded: LoadedSpec, spec: PipelineSpec, root: Path | None = None) -> l
             diags.append(loaded.diag(CODE, f"{when}{what} is {verb} {shown}, which {reason}",
                                      path, help=HELP))
             break
+    return diags + overlaps(loaded, spec, root)
+
+
+def _where(text: str, spec: PipelineSpec, root: Path) -> Path | None:
+    """The real path a local path text names (its first rendering), or None."""
+    from etlc_runtime import paths
+
+    rendered = next(renderings(text, spec), (None, None))[0]
+    if rendered is None or paths.has_glob(rendered):
+        return None
+    try:
+        return Path(os.path.realpath(paths.local_path(rendered, root)))
+    except (paths.NotAvailable, ValueError, OSError):
+        return None
+
+
+def overlaps(loaded: LoadedSpec, spec: PipelineSpec, root: Path) -> list[Diagnostic]:
+    """E317: a written dataset that is, holds or lies in the staging folder or another
+    written dataset (one write would replace the other's files), or that is the path of a
+    dataset of another format.  Reported once per pair, at the later path."""
+    places = []
+    staging = spec.raw.get("staging")
+    if not isinstance(staging, dict) or (staging.get("path") is None
+                                         and staging.get("connection") is None):
+        places.append((None, "the staging folder", "write", _where(".etlc/staging", spec, root),
+                       None))
+    places += [(p, w, a, _where(t, spec, root), spec.datasets[p[1]].raw.get("format")
+                if p[0] == "datasets" else None) for p, t, w, a in local_places(spec)]
+    diags = []
+    for i, (path, what, access, real, fmt) in enumerate(places):
+        for _, o_what, o_access, o_real, o_fmt in places[:i]:
+            if real is None or o_real is None or path is None or "write" not in (access, o_access):
+                continue
+            same = real == o_real
+            nested = same or o_real in real.parents or real in o_real.parents
+            if (nested and access == o_access == "write") or (same and fmt != o_fmt):
+                diags.append(loaded.diag("E317", f"{what} is at {real}, which "
+                                         f"{'is' if same else 'overlaps'} {o_what} ({o_real})",
+                                         path, help="give each written dataset and the "
+                                         "staging folder a folder of its own"))
+                break
     return diags
