@@ -277,7 +277,7 @@ def test_small_memory_limit_spills_and_finishes(project):
     e = DuckDBEngine(TaskResources(spill_dir=spill, memory_limit="64MB", threads=1))
     try:
         limit = e.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        assert limit.startswith("61.0") or limit.startswith("64.0")
+        assert limit.startswith(("61.0", "64.0"))
         assert e.con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == \
             str(spill)
         big = project / "big"

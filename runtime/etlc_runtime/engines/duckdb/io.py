@@ -217,9 +217,12 @@ def _copy_options(fmt: str, opts: Mapping[str, Any]) -> str:
 
 
 def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
-    """The written columns: declared ones as the pandas engine stores them (Parquet decimals
-    as decimal(38, s), dtypes.arrow_type); text formats get decimals as floats, as pandas."""
+    """The written columns: declared ones first (io_write conforms them so), stored as the
+    pandas engine stores them (Parquet decimals as decimal(38, s), dtypes.arrow_type); text
+    formats get decimals as floats, as pandas."""
     items = []
+    cols = [c for c in declared or () if c in cols] + [c for c in cols if c not in
+                                                        (declared or ())]
     for c in cols:
         t = rel.types.get(c, Type("unknown"))
         sql = q(c)

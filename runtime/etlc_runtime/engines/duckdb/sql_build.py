@@ -172,6 +172,9 @@ def cast_sql(x: str, current: Type, want: Type, name: str) -> str:
                               f"{current.name} to {want.name}")
     if want.name == "bool" and current.name in ("int", "float", "decimal"):
         return f"({x} <> 0)"
+    if want.name == "int" and current.name in ("float", "decimal"):
+        # half away from zero, as SQL and the pandas engine (DuckDB rounds doubles half-even)
+        return f"CAST(sign({x}) * floor(abs({x}) + 0.5) AS BIGINT)"
     if want.name == "vector":
         return x
     return f"CAST({x} AS {sql_type(want)})"
