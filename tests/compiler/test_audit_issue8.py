@@ -1,0 +1,115 @@
+"""Compile-time gaps found by the end-to-end audit of issue 8 (E317, file_name E205).
+
+E317: a written dataset sharing a folder with the staging folder or with another written
+dataset (an overwrite deleted the run's own staging, two datasets replaced each other), or
+the path of a dataset of another format. Positions are checked, not wording.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from etlc_compiler import api
+
+SPEC = """\
+etlc: 1
+pipeline: s
+{staging}datasets:
+  src:
+    format: csv
+    path: {src}
+  a:
+    format: {fmt}
+    path: {a}
+  b:
+    format: csv
+    path: {b}
+steps:
+  r:
+    read: src
+  wa:
+    from: r
+    write: a
+    mode: overwrite
+  wb:
+    from: r
+    write: b
+    mode: overwrite
+"""
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "proj"
+    (root / "specs").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    for name in ("ETLC_PROJECT_ROOT", "ETLC_WRITABLE_ROOTS", "ETLC_READABLE_ROOTS"):
+        monkeypatch.delenv(name, raising=False)
+    return root
+
+
+def e317(proj: Path, *, src="data/in.csv", a="out/a/", b="out/b/", fmt="csv", staging=""):
+    path = proj / "specs" / "s.yaml"
+    path.write_text(SPEC.format(src=src, a=a, b=b, fmt=fmt, staging=staging))
+    return [(d.line, d.col) for d in api.check_file(path).diagnostics if d.code == "E317"]
+
+
+@pytest.mark.parametrize("a, b, at", [
+    ("out/x/", "out/x/", (12, 11)),           # two writes, one folder: at the later one
+    ("out/", "out/x/", (12, 11)),             # one holds the other
+    ("out/x/", "out/", (12, 11)),
+    ("out/x.csv", "out/x.csv", (12, 11)),
+    ('"out/{{ ds }}/"', "out/2025-01-01/", (12, 11)),   # a template renders onto the other
+])
+def test_two_written_datasets_sharing_a_folder(proj, a, b, at):
+    assert e317(proj, a=a, b=b) == [at]
+
+
+@pytest.mark.parametrize("a", [".etlc/staging/", ".etlc/", ".etlc/staging/s/"])
+def test_a_written_dataset_on_the_default_staging_folder(proj, a):
+    assert e317(proj, a=a) == [(9, 11)]
+
+
+def test_a_written_dataset_on_the_declared_staging_folder(proj):
+    assert e317(proj, a="out/shared/", staging="staging: {path: out/shared/stage/}\n") == [(3, 17)]
+
+
+def test_a_written_dataset_at_a_read_datasets_path_in_another_format(proj):
+    assert e317(proj, src="out/a/", a="out/a/", fmt="parquet") == [(9, 11)]
+
+
+def test_what_stays_allowed(proj):
+    assert e317(proj) == []
+    assert e317(proj, src="out/a/", a="out/a/") == []                     # read, then replace
+    assert e317(proj, a="out/a/", staging="staging: {path: stage/}\n") == []
+    assert e317(proj, a="out/a/", staging="staging: {connection: lake, path: 's3://b/'}\n"
+                "connections: {lake: minio}\n") == []
+
+
+@pytest.mark.parametrize("name", ["../x-{i}.csv", "/tmp/x-{i}.csv", ".x-{i}.csv", "_x-{i}.csv",
+                                  "a/b.csv", "a\\\\b.csv", "x.etlc-tmp-{i}.csv"])
+def test_file_name_must_be_a_plain_name(proj, name):
+    path = proj / "specs" / "f.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        etlc: 1
+        pipeline: f
+        datasets:
+          dst:
+            format: csv
+            path: out/dst/
+            options: {{file_name: "{name}"}}
+        steps:
+          r:
+            read: dst
+        """))
+    got = [(d.code, d.line, d.col) for d in api.check_file(path).diagnostics if d.code == "E205"]
+    assert got == [("E205", 7, 26)]
+
+
+def test_plain_file_names_pass(proj):
+    path = proj / "specs" / "f.yaml"
+    path.write_text('etlc: 1\npipeline: f\ndatasets:\n  dst:\n    format: csv\n    path: out/d/\n'
+                    '    options: {file_name: "données-{i}.csv"}\nsteps:\n  r:\n    read: dst\n')
+    assert not [d for d in api.check_file(path).diagnostics if d.severity == "error"]
