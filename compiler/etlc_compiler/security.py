@@ -8,6 +8,7 @@ which maps names to connection ids, excepted):
   a `NAME=value` assignment inside a string (`PGPASSWORD=x psql`, `?api_key=x`), a
   `--NAME=value` / `--NAME value` option, MySQL's `-p<value>` after a MySQL-family client or
   `sshpass` (`sshpass -p <value>` too) in the same string or an earlier item of the same list.
+  curl's `-u`/`--user user:password` with a literal password.
 - E502, credentials inside a URL: `scheme://user:pw@host` and `scheme://:pw@host`.
 - E503, a value shaped like a secret whatever its key: an `Authorization:` header with a
   literal credential, AWS key ids, private keys, GitHub/Slack tokens, bearer tokens, JWTs.
@@ -51,6 +52,8 @@ SHORT_P = re.compile(r"(?<![\w-])-p(?=[^\s=])" + _VALUE)
 SPACED_P = re.compile(r"(?<![\w-])-p[ \t]+" + _VALUE)
 P_CLIENTS = re.compile(r"\b(mysql\w*|mariadb[\w-]*|sshpass)\b", re.IGNORECASE)
 SSHPASS = re.compile(r"\bsshpass\b")
+CURL_USER = re.compile(r"(?<![\w-])(?:-u|--user)(?:[ \t]+|=)?" + _VALUE)
+CURL = re.compile(r"\bcurl\b")
 PG_CLIENTS = re.compile(r"\b(psql|pg_\w+|createdb|dropdb|createuser|dropuser|vacuumdb|reindexdb|clusterdb)\b")
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://([^/\s:@]*):([^/\s@]+)@", re.IGNORECASE)
 AUTH_HEADER = re.compile(r"\bAuthorization\s*:\s*(Basic|Bearer|Token|Digest|ApiKey)\s+(\"[^\"]*\"|'[^']*'|[^\s'\"]+)",
@@ -143,6 +146,12 @@ def _in_string(text: str, before: str) -> list[Finding]:
         if SSHPASS.search(before + " " + text[:m.start()]) and is_literal(m.group(1)):
             found.append(Finding(m.start(), m.end(), "E501", "'sshpass -p' is given a literal password",
                                  NO_CREDENTIALS_HELP))
+    for m in CURL_USER.finditer(text):
+        password = m.group(1).strip("'\"").partition(":")[2]
+        command = re.split(r"[;&|\n]", before + " " + text[:m.start()])[-1]  # this command only
+        if password and is_literal(password) and CURL.search(command):
+            found.append(Finding(m.start(), m.end(), "E501", "curl's '-u user:password' is given a "
+                                 "literal password", NO_CREDENTIALS_HELP))
     for m in URL_CREDENTIALS.finditer(text):
         if is_literal(m.group(2)) and "{{" not in m.group(2):
             found.append(Finding(m.start(1), m.end(2), "E502", "credentials inside a URL",

@@ -113,3 +113,30 @@ def test_plain_file_names_pass(proj):
     path.write_text('etlc: 1\npipeline: f\ndatasets:\n  dst:\n    format: csv\n    path: out/d/\n'
                     '    options: {file_name: "données-{i}.csv"}\nsteps:\n  r:\n    read: dst\n')
     assert not [d for d in api.check_file(path).diagnostics if d.severity == "error"]
+
+
+CURL = """\
+etlc: 1
+pipeline: c
+steps:
+  a:
+    operator: "airflow.providers.standard.operators.bash:BashOperator"
+    args:
+      bash_command: {command}
+"""
+
+
+@pytest.mark.parametrize("command, cols", [
+    ('"curl -u admin:hunter2 https://x"', [27]),
+    ("\"curl --user 'admin:hunter2' https://x && curl -uadmin:pw2 https://y\"", [27, 68]),
+    ('"curl -u admin https://x"', []),                       # curl asks for the password
+    ('"curl -u \\"$USER:$PASS\\" https://x"', []),            # references, not literals
+    ('"curl -u admin:{{ ds }} https://x"', []),
+    ('"curl -u : --negotiate https://x"', []),
+    ('"curl https://x; sort -u a:b; ps -u root:x"', []),    # -u of another command
+])
+def test_curl_user_password_is_a_literal_secret(proj, command, cols):
+    path = proj / "specs" / "c.yaml"
+    path.write_text(CURL.format(command=command))
+    got = [(d.code, d.line, d.col) for d in api.check_file(path).diagnostics if d.severity == "error"]
+    assert got == [("E501", 7, c) for c in cols]
