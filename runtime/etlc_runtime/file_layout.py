@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import NotAvailable, StepError
+from .errors import NotAvailable, StepError, UnsafePath
 from .hive import parse_segment
 from .paths import has_glob, scheme_of
 from .templating import render
@@ -92,10 +92,18 @@ def is_single_file(text: str, fmt: str) -> bool:
         "json": (".json", ".jsonl", ".ndjson")}.get(fmt, ())
 
 
+# the schema's file_name pattern: a part file stays inside its folder and visible
+_PLAIN_NAME = re.compile(r"(?!.*\.etlc-)[A-Za-z0-9{][^/\\\x00-\x1f\x7f]*\Z")
+
+
 def part_name(opts: Mapping, fmt: str, i: int | str, run_key: str | None) -> str:
     index = f"{i:05d}" if isinstance(i, int) else i
     pattern = opts.get("file_name")
     if pattern:
+        if not _PLAIN_NAME.match(pattern):
+            raise UnsafePath(pattern, "options.file_name must be a plain file name (no slash "
+                             "or backslash, not starting with '.' or '_', no '.etlc-')",
+                             what="part file")
         name = pattern.replace("{i}", index)
         if run_key:
             stem, dot, ext = name.partition(".")

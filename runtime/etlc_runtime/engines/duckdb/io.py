@@ -282,6 +282,10 @@ def write(b: Builder, rel: Rel, dataset: Mapping[str, Any], mode: str | None, ma
     missing = [c for c in partition_by if c not in rel.columns]
     if missing:
         raise StepError(None, f"partition_by column(s) {missing} are not in the data")
+    hidden = [c for c in partition_by if str(c).startswith((".", "_"))]
+    if hidden:  # Hive, Spark and etlc's readers skip such folders: the rows would vanish
+        raise StepError(None, f"partition_by column(s) {hidden} start with '.' or '_', which "
+                              f"readers skip; rename them")
     single = is_single_file(text, fmt) and not partition_by
     if mode == "overwrite_partitions" and not partition_by:
         raise StepError(None, "mode: overwrite_partitions needs partition_by on the dataset")
@@ -289,6 +293,7 @@ def write(b: Builder, rel: Rel, dataset: Mapping[str, Any], mode: str | None, ma
     if single and mode == "append":
         raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
                               f"file {text!r}: appended runs are kept as separate part files")
+    part_name(opts, fmt, 0, None)  # an unsafe file_name is refused before anything is touched
     con = b.con
     with Commit(target, fmt=fmt, single=single) as tx:
         if not partition_by:
