@@ -158,8 +158,9 @@ def render(plan: Plan, version: str) -> str:
             if key not in imports:
                 imports[key] = {"module": module, "cls": cls, "alias": f"_op{len(imports)}"}
             entry["alias"] = imports[key]["alias"]
-            # the operator's own arguments win over the task settings they repeat
-            entry["args"] = _call_args(t.args, {"task_id", "doc_md"})
+            # the operator's own arguments win over the task settings they repeat; the task's
+            # id, doc and DAG are etlc's (an arg `dag:` broke the DAG file's import)
+            entry["args"] = _call_args(t.args, {"task_id", "doc_md", "dag"})
             entry["settings"] = [(k, v) for k, v in settings if k not in t.args]
             for key in ("inlets", "outlets"):
                 if key in t.args:

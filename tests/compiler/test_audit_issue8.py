@@ -140,3 +140,38 @@ def test_curl_user_password_is_a_literal_secret(proj, command, cols):
     path.write_text(CURL.format(command=command))
     got = [(d.code, d.line, d.col) for d in api.check_file(path).diagnostics if d.severity == "error"]
     assert got == [("E501", 7, c) for c in cols]
+
+
+def test_an_operator_arg_named_dag_does_not_break_the_dag_file(proj, tmp_path):
+    """`dag: nope` reached the operator call (dag='nope') and the DAG file failed to import;
+    the task's DAG (like its task_id) is etlc's, so the arg is left out."""
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    (proj / "specs" / "d.yaml").write_text(textwrap.dedent("""\
+        etlc: 1
+        pipeline: d
+        steps:
+          a:
+            operator: "airflow.providers.standard.operators.bash:BashOperator"
+            args: {bash_command: "echo hi", dag: nope, task_id: other}
+        """))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETLC_")}
+    env |= {"AIRFLOW_HOME": str(tmp_path / "airflow"), "ETLC_CACHE_DIR": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-m", "etlc_compiler.cli", "compile", "specs", "-o", "dags"],
+                       cwd=proj, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    source = (proj / "dags" / "d.py").read_text(encoding="utf-8")
+    call = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call)
+                and any(k.arg == "bash_command" for k in n.keywords))
+    assert [k.arg for k in call.keywords].count("dag") == 0
+    probe = ("from airflow.dag_processing.dagbag import DagBag\n"
+             "b = DagBag('dags')\n"
+             "assert not b.import_errors, b.import_errors\n"
+             "print([(t.task_id, t.dag_id) for t in b.dags['d'].tasks])\n")
+    r = subprocess.run([sys.executable, "-c", probe], cwd=proj, env=env, capture_output=True,
+                       text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[('a', 'd')]"
