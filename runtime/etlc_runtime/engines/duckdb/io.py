@@ -75,7 +75,7 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
 
 
 def _json_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None) -> str:
-    fmt = "newline_delimited" if opts.get("lines", True) else "array"
+    fmt = "newline_delimited" if opts.get("lines", True) else "auto"  # an array or one object
     args = [_list(files), f"format = {sql_literal(fmt)}", "hive_partitioning = false"]
     if declared:
         args.append("columns = {" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in declared)

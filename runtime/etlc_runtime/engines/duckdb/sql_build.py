@@ -306,7 +306,10 @@ class Builder:
         outputs: dict[str, tuple[str, Type]] = {}
         for name, text in aggs.items():
             sql, t = self.expr(rel, text, params, "aggregate", keys, order_by)
-            outputs[name] = (typed(sql, t), t)
+            if t.name == "decimal":  # a sum outgrows 18 digits long before its input does
+                outputs[name] = (f"CAST({sql} AS DECIMAL(38, {t.scale or 0}))", t)
+            else:
+                outputs[name] = (typed(sql, t), t)
         items = [q(k) for k in keys] + [f"{sql} AS {q(n)}" for n, (sql, _) in outputs.items()]
         sql = f"SELECT {', '.join(items)} FROM {q(rel.name)}"
         if keys:
