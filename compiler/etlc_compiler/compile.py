@@ -111,7 +111,8 @@ def find_orphans(out_dir: Path, root: Path, outputs: list[Output], results: list
 
 
 def compile_command(args) -> int:
-    from .cli import _use_color, print_diagnostics
+    from .console import print_diagnostics
+    from .console import use_color as _use_color
 
     root = project_root(Path(args.paths[0]).resolve() if args.paths else Path.cwd())
     out_dir = Path(args.output or configured_output(root) or "generated_dags")

@@ -123,7 +123,8 @@ def failure_diagnostic(error: Any, spec_path: str, fallback_line: int) -> Diagno
 
 
 def run_command(args) -> int:
-    from .cli import _use_color, print_diagnostics
+    from .console import print_diagnostics
+    from .console import use_color as _use_color
 
     root = project_root(Path(args.spec).resolve().parent)
     checked, _cached = check_cache.check_file(args.spec, root)

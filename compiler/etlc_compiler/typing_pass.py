@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .diagnostics import Diagnostic, did_you_mean
+from .graph import topo_order
 from .loader import LoadedSpec
 from .model import PipelineSpec, as_list
 
@@ -250,8 +251,6 @@ class _Pass:
 
 def check(loaded: LoadedSpec, spec: PipelineSpec, graph_ok: bool) -> tuple[list[Diagnostic], dict]:
     """Diagnostics of every expression and column reference, and the step types for the plan."""
-    from .semantic import topo_order
-
     if not graph_ok:
         return [], {}
     typing = _Pass(loaded, spec)
