@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from . import capabilities
+
 STEP_KINDS = ("read", "write", "call", "operator", "transform")
 TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
                   "select", "rename", "drop", "cast", "distinct", "sort", "limit")
@@ -26,7 +28,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
 }
 SHUFFLE_KEYS = ("join", "group_by", "aggregate", "distinct", "sort", "limit", "union")
 DEFAULT_SETTINGS: Mapping[str, Any] = MappingProxyType({
-    "retries": 0, "retry_delay": "5m", "timeout": None, "engine": "pandas",
+    "retries": 0, "retry_delay": "5m", "timeout": None, "engine": None,  # None: default_engine()
     "partitions": 1, "parallelism": "dask", "pool": None, "queue": None,
 })
 
@@ -121,7 +123,7 @@ def step_inputs(raw: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
-    defaults = {**DEFAULT_SETTINGS, **(data.get("defaults") or {})}
+    defaults = {**DEFAULT_SETTINGS, "engine": capabilities.default_engine(), **(data.get("defaults") or {})}
     steps = {}
     for name, raw in (data.get("steps") or {}).items():
         raw = raw or {}

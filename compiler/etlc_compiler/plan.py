@@ -16,9 +16,10 @@ from typing import Any
 
 from etlc_runtime import plan_types
 
+from . import capabilities
+from .graph import topo_order
 from .model import TASK_SETTINGS, PipelineSpec, as_list
 from .project import asset_name
-from .semantic import topo_order
 
 PLAN_VERSION = 2   # 2: column types once per task (etlc_runtime.plan_types), not per step
 DATA_KINDS = ("read", "transform", "write", "call")
@@ -142,7 +143,7 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
         output = task_id if consumers.get(task_id) and last.kind not in ("write",) else None
         payload = {
             "etlc": PLAN_VERSION, "pipeline": spec.id, "task": task_id, "spec": spec_path,
-            "engine": settings.get("engine", "pandas"), "partitions": settings.get("partitions", 1),
+            "engine": settings.get("engine") or capabilities.default_engine(), "partitions": settings.get("partitions", 1),
             "parallelism": settings.get("parallelism", "dask"),
             "staging": staging_plan, "params": dict(spec.params),
             "tracking": raw.get("tracking"), "connections": dict(spec.connections),

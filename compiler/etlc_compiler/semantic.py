@@ -9,6 +9,7 @@ from __future__ import annotations
 from graphlib import CycleError, TopologicalSorter
 
 from .diagnostics import Diagnostic, did_you_mean
+from .graph import topo_order  # noqa: F401 - where callers found it before graph.py
 from .loader import LoadedSpec
 from .model import COMMON_STEP_KEYS, KIND_KEYS, PipelineSpec, as_list
 
@@ -25,11 +26,20 @@ PATH_FORMATS = ("csv", "parquet", "json", "fixed_width")
 
 def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], dict]:
     """Every diagnostic of the spec, and the column types the typing pass found per step."""
-    from . import containment, operator_check, param_defaults, security, templates, typing_pass
+    from . import (
+        capabilities,
+        containment,
+        operator_check,
+        param_defaults,
+        security,
+        templates,
+        typing_pass,
+    )
 
     diags = check_steps(loaded, spec)
     diags += check_datasets(loaded, spec)
     diags += check_connections(loaded, spec)
+    diags += capabilities.check(loaded, spec)
     diags += templates.check(loaded, spec)
     diags += operator_check.check(loaded, spec)
     diags += containment.check(loaded, spec)
@@ -40,20 +50,6 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     diags += typed
     diags.sort(key=Diagnostic.sort_key)
     return diags, step_types
-
-
-def topo_order(spec: PipelineSpec) -> list[str]:
-    """Step names in a dependency order, ties broken by the order in the file."""
-    position = {name: i for i, name in enumerate(spec.steps)}
-    sorter = TopologicalSorter({n: [u for u in s.upstream if u in spec.steps] for n, s in spec.steps.items()})
-    sorter.prepare()
-    out: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=position.__getitem__)
-        for name in ready:
-            out.append(name)
-            sorter.done(name)
-    return out
 
 
 def check_steps(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
