@@ -121,6 +121,14 @@ def test_every_transform_key(engine, project):
     assert engine.to_arrow(g).schema.field("s").type == pa.int64()  # not DuckDB's HUGEINT
 
 
+def test_decimal_sum_wider_than_its_input(engine, project):
+    big = decimal.Decimal("9999999999999999.99")  # 18 digits, the widest DECIMAL(18, 2)
+    rel = engine.from_arrow(pa.table({"d": pa.array([big] * 20, pa.decimal128(18, 2))}))
+    g = engine.transform({"from": ["r"], "aggregate": {"s": "sum(d)"}}, {"r": rel},
+                         ctx_of(project))
+    assert rows(engine, g) == [{"s": big * 20}]
+
+
 def test_sort_puts_nulls_last_both_ways(engine, project):
     rel = engine.from_arrow(pa.table({"k": [2, None, 1]}))
     for keys, want in ((["k"], [1, 2, None]), (["-k"], [2, 1, None])):
@@ -248,6 +256,17 @@ def test_write_modes_through_the_commit_protocol(engine, project):
         "part-date_2024-01-01-00000.csv", "part-date_2024-01-02-00000.csv"]
 
 
+def test_unsafe_part_names_and_hidden_partition_columns_are_refused(engine, project):
+    rel = engine.from_arrow(pa.table({"_p": [1], "v": ["a"]}))
+    with pytest.raises(UnsafePath):
+        engine.write(rel, {"format": "csv", "path": "o/", "options": {"file_name": "../x{i}.csv"}},
+                     "overwrite", ctx_of(project))
+    with pytest.raises(StepError, match="start with '.' or '_'"):
+        engine.write(rel, {"format": "csv", "path": "o/", "partition_by": ["_p"]}, "overwrite",
+                     ctx_of(project))
+    assert not (project / "o").exists() and not (project / "x00000.csv").exists()
+
+
 def test_csv_output_text_forms(engine, project):
     rel = engine.from_arrow(pa.table({
         "b": [True, False, None], "s": ["x,y", "", None],
@@ -373,3 +392,4 @@ def test_postgres_sink_and_source_through_arrow(engine, project, monkeypatch):
     finally:
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
