@@ -153,6 +153,13 @@ def _tidy_dataset(target: Path) -> None:
         lock.release()
 
 
+def _too_wide(folder: Path) -> bool:
+    """`/` or a folder holding home folders: searching it for specs would read the machine."""
+    from etlc_runtime.paths import home_folders
+
+    return folder == Path(folder.anchor) or any(folder in home.parents for home in home_folders())
+
+
 def _show(n: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -175,6 +182,10 @@ def clean_command(args) -> int:
         print(f"etlc clean: {exc}", file=sys.stderr)
         return 2
     target = target.resolve()
+    if target.is_dir() and _too_wide(target):
+        print(f"etlc clean: will not search {target} for specs: it is / or holds home folders; "
+              f"name a project folder or a spec", file=sys.stderr)
+        return 2
     root = project_root(target if target.is_dir() else target.parent)
     bases, skipped, problems = staging_bases(target, root)
     for line in skipped + problems:

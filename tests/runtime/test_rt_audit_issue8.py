@@ -179,3 +179,19 @@ def test_integer_param_beyond_64_bits_is_r011_and_touches_nothing(proj):
     assert r.returncode == 2 and "R011" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert tree(proj.parent) == around
     assert etlc(proj, "run", path, "--param", f"only={2**63 - 1}").returncode == 0
+
+
+@pytest.mark.parametrize("where", ["/", "homes"])
+def test_clean_refuses_to_search_the_machine(proj, where):
+    """`etlc clean /` searched the whole file system for specs (reading every *.yaml)."""
+    homes = proj.parent / "homes"
+    (homes / "u").mkdir(parents=True)
+    (homes / "u" / "x.yaml").write_text("etlc: 1\nstaging: {path: /}\n")
+    around = tree(proj.parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETLC_")}
+    env["HOME"] = str(homes / "u")
+    r = subprocess.run([sys.executable, "-m", "etlc_compiler.cli", "clean",
+                        "/" if where == "/" else str(homes)], check=False, capture_output=True,
+                       text=True, cwd=proj, env=env, timeout=300)
+    assert r.returncode == 2 and "etlc clean:" in r.stderr and "Traceback" not in r.stderr
+    assert tree(proj.parent) == around
