@@ -51,7 +51,7 @@ bench: install
 	$(BIN)/python benchmarks/compile_bench.py --cpu 0
 	$(BIN)/python benchmarks/expr_bench.py --rows 2000000
 	$(BIN)/python benchmarks/parse_bench.py --n 1 100 500 --bytecode cold
-	$(BIN)/python benchmarks/throughput_bench.py --rows 2000000 12000000 --repeat 3
+	$(BIN)/python benchmarks/throughput_bench.py --rows 1000 2000000 12000000 --repeat 3
 
 clean:
 	rm -rf .etlc data/out .pytest_cache
