@@ -295,3 +295,107 @@ def test_engines_agree(case, tmp_path):
     assert duckdb_out == pandas_out
     if "checks" not in case:
         assert pandas_out  # something was written or computed
+
+
+# -- every expression case of tests/expr (cases.py, exprdata.py: read, not changed), on both
+# engines: the duckdb engine's derive/filter/aggregate against the pandas evaluator, types
+# (etlc types of the DuckDB columns) and values exactly
+
+EXPR_DIR = Path(__file__).resolve().parents[1] / "expr"
+
+
+def _expr_modules():
+    import sys
+    if str(EXPR_DIR) not in sys.path:
+        sys.path.insert(0, str(EXPR_DIR))
+    import cases
+    import exprdata
+    return cases, exprdata
+
+
+_cases, _exprdata = _expr_modules()
+
+
+def _expr_table() -> pa.Table:
+    arrow = {"int": pa.int64(), "float": pa.float64(), "string": pa.string(),
+             "bool": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us")}
+    cols = {}
+    for name, (t, _, values) in _exprdata.COLUMNS.items():
+        typ = pa.decimal128(18, t.scale) if t.name == "decimal" else arrow[t.name]
+        cols[name] = pa.array(values, typ)
+    return pa.table(cols)
+
+
+@pytest.fixture(scope="module")
+def expr_engine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("expr")
+    engine = DuckDBEngine(TaskResources(spill_dir=root / "spill"))
+    rel = engine.from_arrow(_expr_table())
+    yield engine, rel, StepContext(root=root, params=_exprdata.PARAMS, macros={})
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def expr_frame():
+    return _exprdata.pandas_frame()
+
+
+def _duck_values(values, t) -> list:
+    return [_exprdata.duck_value(v, t) for v in values]
+
+
+def _param(text: str, kind: str):
+    return pytest.param(text, id=f"{kind}:{text}")
+
+
+@pytest.mark.parametrize("text", [_param(t, "row") for t in _cases.ROW_CASES])
+def test_row_expression_agrees(text, expr_engine, expr_frame):
+    from etlc_runtime.expr import check, parse
+    from etlc_runtime.expr.pandas_eval import evaluate
+    from etlc_runtime.expr.types import param_type
+
+    engine, base, ctx = expr_engine
+    p_types = {k: param_type(v) for k, v in _exprdata.PARAMS.items()}
+    t, _ = check(parse(text), _exprdata.TYPES, p_types, "row")
+    want = _exprdata.etlc_values(evaluate(text, expr_frame, _exprdata.PARAMS,
+                                          types=_exprdata.TYPES), t, len(expr_frame))
+    rel = engine.transform({"from": ["t"], "derive": {"__v": text}, "select": ["id", "__v"],
+                            "sort": ["id"]}, {"t": base}, ctx)
+    if t.name not in ("null", "unknown"):
+        assert rel.types["__v"] == t, f"{text}: duckdb {rel.types['__v']}, etlc {t}"
+    got = _duck_values(engine.to_arrow(rel).column("__v").to_pylist(), t)
+    _exprdata.assert_same_lists(got, want, text)
+
+
+@pytest.mark.parametrize("text", [_param(t, "filter") for t in _cases.FILTER_CASES])
+def test_filter_agrees(text, expr_engine, expr_frame):
+    from etlc_runtime.expr.pandas_eval import apply_filter
+
+    engine, base, ctx = expr_engine
+    want = apply_filter(text, expr_frame, _exprdata.PARAMS, types=_exprdata.TYPES)["id"].tolist()
+    rel = engine.transform({"from": ["t"], "filter": text, "sort": ["id"]}, {"t": base}, ctx)
+    assert engine.to_arrow(rel).column("id").to_pylist() == want
+
+
+@pytest.mark.parametrize("index", range(len(_cases.AGG_CASES)),
+                         ids=[f"agg{i}" for i in range(len(_cases.AGG_CASES))])
+def test_aggregate_agrees(index, expr_engine, expr_frame):
+    from etlc_runtime.expr import parse
+    from etlc_runtime.expr.pandas_eval import aggregate
+
+    engine, base, ctx = expr_engine
+    group_by, aggs, having = _cases.AGG_CASES[index]
+    out = aggregate(expr_frame, group_by, {k: parse(v) for k, v in aggs.items()},
+                    _exprdata.PARAMS, parse(having) if having else None, types=_exprdata.TYPES)
+    rel = engine.transform({"from": ["t"], "group_by": group_by, "aggregate": aggs,
+                            "having": having, "sort": group_by}, {"t": base}, ctx)
+    got = engine.to_arrow(rel)
+    assert list(got.schema.names) == [*group_by, *aggs]
+    order = sorted(range(len(out)), key=lambda r: tuple(
+        (out[k].iloc[r] is None or out[k].isna().iloc[r], str(out[k].iloc[r])) for k in group_by))
+    for col in [*group_by, *aggs]:
+        t = rel.types[col]
+        want = [_exprdata.etlc_value(out[col].iloc[r], t) for r in order]
+        ulps = 2 if col in ("std", "sd") and t.name == "float" else 0
+        _exprdata.assert_same_lists(_duck_values(got.column(col).to_pylist(), t), want,
+                                    f"agg{index}: {col}", ulps)
