@@ -39,7 +39,7 @@ class _Pass:
         self.diags.append(Diagnostic(self.loaded.path, line, col, err.code, err.message, "error",
                                      line if end_col else None, end_col, getattr(err, "help", None)))
 
-    def check(self, path: tuple, text: Any, columns: Columns, context: str, group_keys=()):
+    def check(self, path: tuple, text: Any, columns: Columns, context: str, group_keys=(), outputs=None):
         """Parse and type one expression; returns its Type or None when it does not parse."""
         if not isinstance(text, str):
             return None
@@ -48,7 +48,8 @@ class _Pass:
         except self.expr.ExprError as err:
             self.expr_error(path, err)
             return None
-        typ, errors = self.expr.check(tree, columns, self.params, context, group_keys=tuple(group_keys))
+        typ, errors = self.expr.check(tree, columns, self.params, context, group_keys=tuple(group_keys),
+                                      outputs=outputs)
         for err in errors[:1]:
             self.expr_error(path, err)
         return None if errors else typ
@@ -143,12 +144,14 @@ class _Pass:
             self.names(base + ("group_by",), raw.get("group_by", []), cols, f"group_by of step '{name}'")
             new: dict | None = {k: cols[k] for k in keys if k in cols} if cols is not None else None
             agg = raw.get("aggregate")
+            outputs = {}
             for col, text in (agg.items() if isinstance(agg, dict) else ()):
                 t = self.check(base + ("aggregate", col), text, cols, "aggregate", group_keys=keys)
+                outputs[col] = t if t is not None else self.expr.Type("unknown")
                 if new is not None:
-                    new[col] = t if t is not None else self.expr.Type("unknown")
-            if "having" in raw:  # SQL HAVING: aggregates over the input rows and group keys
-                self.check(base + ("having",), raw["having"], cols, "having", group_keys=keys)
+                    new[col] = outputs[col]
+            if "having" in raw:  # SQL HAVING: aggregates over the input rows, group keys, aggregate outputs
+                self.check(base + ("having",), raw["having"], cols, "having", group_keys=keys, outputs=outputs)
             cols = new
         if "select" in raw:
             self.names(base + ("select",), raw["select"], cols, f"select of step '{name}'")

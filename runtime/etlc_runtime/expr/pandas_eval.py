@@ -1068,8 +1068,9 @@ class AggPlan:
             items.append(("__having__", _as_expr(having), "having"))
         self.call_col: dict[int, str] = {}
         for name, expr, ctx in items:
+            outputs = {n: t for n, _, t, _ in self.outputs} if ctx == "having" else None
             t, errors, node_types = infer(expr, self.col_types, self.p_types, ctx,
-                                          self.group_by)
+                                          self.group_by, outputs)
             if errors:
                 err = errors[0]
                 raise EvalError(f"{err.code}: {err.message}"
@@ -1124,7 +1125,12 @@ class AggPlan:
         having_mask = None
         for name, expr, t, node_types in self.outputs:
             agg_values = {i: values[c] for i, c in self.call_col.items()}
-            ev = _Evaluator(frame, self.params, node_types, self.col_types, A.unparse(expr),
+            if name == "__having__":  # may name the aggregate outputs (they win over inputs)
+                frame = pd.DataFrame({**base, **outputs}, index=pd.RangeIndex(n))
+                types = {**self.col_types, **{o: ot for o, _, ot, _ in self.outputs if o != name}}
+            else:
+                types = self.col_types
+            ev = _Evaluator(frame, self.params, node_types, types, A.unparse(expr),
                             agg_values)
             v = ev.ev(expr)
             if name == "__having__":

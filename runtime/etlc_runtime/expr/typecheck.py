@@ -62,13 +62,17 @@ def _temporal_literal_ok(e: A.Expr, target: Type) -> bool:
 
 class Checker:
     def __init__(self, columns: Mapping[str, Type] | None, params: Mapping[str, Type] | None,
-                 context: str, group_keys=()):
+                 context: str, group_keys=(), outputs: Mapping[str, Type] | None = None):
         if context not in CONTEXTS:
             raise ValueError(f"context must be one of {CONTEXTS}, not {context!r}")
         self.columns = columns
         self.params = params
         self.context = context
         self.group_keys = set(group_keys or ())
+        self.key_order = list(dict.fromkeys(group_keys or ()))
+        # `having` outside an aggregate function sees the step's aggregate outputs (as
+        # DuckDB, Snowflake, BigQuery and MySQL do); inside one, the input columns
+        self.outputs = dict(outputs or {}) if context == "having" else {}
         self.errors: list[ExprError] = []
         self.types: dict[int, Type] = {}
 
@@ -143,14 +147,20 @@ class Checker:
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
 
     def _column(self, e: A.Column, agg) -> Type:
+        if agg is None and e.name in self.outputs:
+            return self.outputs[e.name]
         if self.columns is not None and e.name not in self.columns:
-            self.err("E402", f"unknown column '{e.name}'", e, _suggest(e.name, self.columns))
+            self.err("E402", f"unknown column '{e.name}'", e, self._unknown_hint(e.name, agg))
             return UNKNOWN
         if agg is None and self.context in ("aggregate", "having", "metric") \
                 and e.name not in self.group_keys:
             if self.context == "metric":
                 self.err("E408", f"column '{e.name}' must be inside an aggregate function in a "
                                  f"metric", e, f"e.g. sum({e.name}) or first({e.name})")
+            elif self.context == "having":
+                self.err("E408", f"column '{e.name}' is neither a group key, an aggregate output "
+                                 f"nor inside an aggregate function", e,
+                         self._having_names() + f"; or aggregate it, e.g. first({e.name})")
             else:
                 self.err("E408", f"column '{e.name}' is neither a group key nor inside an "
                                  f"aggregate function", e,
@@ -158,6 +168,24 @@ class Checker:
         if self.columns is None:
             return UNKNOWN
         return self.columns[e.name]
+
+    def _having_names(self) -> str:
+        names = list(self.outputs) + [k for k in self.key_order if k not in self.outputs]
+        return ("having can name the aggregate outputs and group keys: " + ", ".join(names)) if names \
+            else "having can name the group keys"
+
+    def _unknown_hint(self, name: str, agg) -> str | None:
+        """In `having`, outside an aggregate: the outputs and keys come before any source column."""
+        if self.context != "having" or agg is not None:
+            return _suggest(name, self.columns)
+        named = list(self.outputs) + self.key_order
+        near = _suggest(name, named)
+        sources = [c for c in self.columns or () if c not in named]
+        listing = self._having_names()
+        if sources:
+            more = f", ... ({len(sources) - 8} more)" if len(sources) > 8 else ""
+            listing += "; source columns only inside an aggregate function: " + ", ".join(sources[:8]) + more
+        return f"{near} {listing}" if near else listing
 
     def _comparable(self, le, lt: Type, re_, rt: Type) -> bool:
         if comparable(lt, rt):
@@ -265,25 +293,28 @@ class Checker:
         return tt
 
 
-def infer(expr: A.Expr, columns, params, context: str = "row", group_keys=()):
+def infer(expr: A.Expr, columns, params, context: str = "row", group_keys=(), outputs=None):
     """(result type, errors, {id(node): Type}) - the evaluators use the node types."""
-    c = Checker(columns, params, context, group_keys)
+    c = Checker(columns, params, context, group_keys, outputs)
     t = c.check(expr)
     return t, c.errors, c.types
 
 
 def check(expr: A.Expr, columns: Mapping[str, Type] | None, params: Mapping[str, Type] | None,
-          context: str = "row", group_keys=()) -> tuple[Type, list[ExprError]]:
+          context: str = "row", group_keys=(),
+          outputs: Mapping[str, Type] | None = None) -> tuple[Type, list[ExprError]]:
     """Type-check an expression.
 
     columns: the known columns and their types, or None when unknown (column checks are
     skipped and column types are ``unknown``).  params: the ``$params`` and their types.
     context: ``row`` (derive), ``filter`` (must be bool), ``aggregate`` (aggregate
     functions allowed; bare columns must be group keys), ``having`` (as aggregate, and must
-    be bool) or ``metric`` (aggregate over the whole output; no bare columns).
+    be bool; outside aggregate functions it may also name ``outputs``, the step's aggregate
+    outputs, which win over an input column of the same name) or ``metric`` (aggregate over
+    the whole output; no bare columns).
     Returns the result type and every error found (the type is ``unknown`` where errors
     leave it undetermined)."""
-    t, errors, _ = infer(expr, columns, params, context, group_keys)
+    t, errors, _ = infer(expr, columns, params, context, group_keys, outputs)
     errors.sort(key=lambda x: (x.start, x.end))
     return t, errors
 
