@@ -4,8 +4,9 @@ Removes, under the project's staging roots (the default `.etlc/staging` and ever
 of the specs given, or of the specs in the project), the staging runs that etlc made (a run
 marker or the manifest layout proves it: :mod:`etlc_runtime.retention`) and the temporaries
 that a killed staging commit left behind (`._manifest.json.*.tmp`), and file datasets'
-`.<name>.etlc-tmp-*` / `.etlc-old-*` leftovers found there (through the commit protocol's own
-recovery, under the dataset's lock: a committed journal is rolled forward, not deleted),
+`.<name>.etlc-tmp-*` / `.etlc-old-*` leftovers found there or beside the specs' local datasets
+(through the commit protocol's own recovery, under the dataset's lock: a committed journal is
+rolled forward, not deleted),
 whatever their status, when their last write is older than
 `--older-than` (default 0: all of them; do not run it without `--older-than` while runs are
 writing).  Anything else under a staging root is left alone.  Prints each removed path
@@ -107,6 +108,43 @@ def staging_bases(target: Path, root: Path) -> tuple[list[Path], list[str], list
     return bases, skipped, problems
 
 
+def dataset_leftovers(target: Path, root: Path) -> list[Leftover]:
+    """Leftovers of killed writes beside the specs' local datasets (`.<name>.etlc-tmp-*` /
+    `.etlc-old-*` next to `<name>`): the next write of a dataset removes them, this removes
+    those of datasets that are not written again."""
+    import yaml
+    from etlc_runtime import paths
+
+    from .api import spec_files
+
+    folders: list[Path] = []
+    for spec in spec_files([target])[0]:
+        try:
+            data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        datasets = data.get("datasets") if isinstance(data, dict) and "etlc" in data else None
+        for ds in (datasets or {}).values() if isinstance(datasets, dict) else ():
+            path = ds.get("path") if isinstance(ds, dict) else None
+            if not isinstance(path, str) or "{" in path or (ds.get("connection") is not None
+                                                            and not path.startswith("file:")):
+                continue
+            try:
+                folder = paths.ensure_writable(paths.local_path(path, root), root).parent
+            except (paths.NotAvailable, paths.UnsafePath, ValueError, OSError):
+                continue
+            if folder.is_dir() and folder not in folders:
+                folders.append(folder)
+    found = []
+    for folder in folders:
+        for name in sorted(os.listdir(folder)):
+            dataset = COMMIT_LEFTOVER.match(name)
+            if dataset:
+                found.append(Leftover(folder / name, "temporary", _newest(folder / name),
+                                      folder / dataset.group("name")))
+    return found
+
+
 def leftovers(bases: list[Path], older_than: _dt.timedelta,
               now: _dt.datetime | None = None) -> list[Leftover]:
     from etlc_runtime.retention import find_runs
@@ -192,7 +230,10 @@ def clean_command(args) -> int:
         print(f"etlc clean: {line}", file=sys.stderr)
     verb = "would remove" if args.dry_run else "removed"
     freed, failed, count = 0, 0, 0
-    for item in leftovers(bases, older_than):
+    now = _dt.datetime.now(_dt.UTC)
+    beside = [item for item in dataset_leftovers(target, root)
+              if item.last_write + older_than <= now]
+    for item in leftovers(bases, older_than) + beside:
         try:
             size = size_of(item.path)
             if not args.dry_run:

@@ -195,3 +195,52 @@ def test_clean_refuses_to_search_the_machine(proj, where):
                        text=True, cwd=proj, env=env, timeout=300)
     assert r.returncode == 2 and "etlc clean:" in r.stderr and "Traceback" not in r.stderr
     assert tree(proj.parent) == around
+
+
+OVERWRITE = """\
+    etlc: 1
+    pipeline: s
+    params:
+      factor: {type: integer, default: 1}
+    datasets:
+      src:
+        format: csv
+        path: data/in.csv
+        columns: {id: {type: int}, g: {type: string}}
+      dst:
+        format: parquet
+        path: out/dst/
+        partition_by: [g]
+    steps:
+      r:
+        read: src
+      d:
+        from: r
+        derive: {id: "id * $factor"}
+      w:
+        from: d
+        write: dst
+        mode: overwrite
+    """
+
+
+@pytest.mark.parametrize("point, factor", [("journal_written", 1), ("journal_committed", 2)])
+def test_clean_removes_leftovers_beside_a_dataset_not_written_again(proj, point, factor):
+    """A killed write left `.dst.etlc-tmp-*` beside the dataset; only a later write of that
+    dataset removed it, `etlc clean` looked under the staging roots only.  Now clean takes
+    them through the commit protocol's recovery: rolled back before the commit point, rolled
+    forward after it."""
+    (proj / "data" / "in.csv").write_text("id,g\n1,a\n2,b\n")
+    path = spec(proj, OVERWRITE)
+    assert etlc(proj, "run", path).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETLC_")}
+    env |= {"ETLC_CACHE_DIR": str(proj.parent / "cache"), "ETLC_FAULT_AT": point}
+    killed = subprocess.run([sys.executable, "-m", "etlc_compiler.cli", "run", path, "--param",
+                             "factor=2"], check=False, capture_output=True, cwd=proj, env=env,
+                            timeout=300)
+    assert killed.returncode == -9
+    assert any(".dst.etlc-tmp-" in n for n in os.listdir(proj / "out"))
+    r = etlc(proj, "clean")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(proj / "out")) == ["dst"]
+    assert rows(proj, "out/dst") == [(1 * factor, "a"), (2 * factor, "b")]
