@@ -15,7 +15,7 @@ from typing import Any
 from . import ast as A
 from .errors import ExprError
 from .typecheck import infer
-from .types import Type, param_type
+from .types import AGGREGATES, Type, param_type
 
 __all__ = ["quote_ident", "render", "sql_literal", "sql_type", "to_sql"]
 
@@ -58,11 +58,13 @@ def sql_literal(v: Any) -> str:
 
 
 class _Renderer:
-    def __init__(self, params, column, node_types, order_by):
+    def __init__(self, params, column, node_types, order_by, outputs=None):
         self.params = params or {}
         self.column = column
         self.T = node_types
         self.order_by = order_by
+        self.outputs = outputs or {}  # having: output name -> its SQL, outside aggregates
+        self.in_aggregate = False
 
     def typ(self, e) -> Type | None:
         return self.T.get(id(e))
@@ -75,6 +77,8 @@ class _Renderer:
                 return f"CAST({e.text} AS DOUBLE)"
             return sql_literal(e.value)
         if isinstance(e, A.Column):
+            if not self.in_aggregate and e.name in self.outputs:
+                return self.outputs[e.name]
             return self.column(e.name)
         if isinstance(e, A.Param):
             if e.name not in self.params:
@@ -118,7 +122,11 @@ class _Renderer:
 
     def call(self, e: A.Call) -> str:
         n = e.name
-        args = [self.r(a) for a in e.args]
+        outer, self.in_aggregate = self.in_aggregate, self.in_aggregate or n in AGGREGATES
+        try:
+            args = [self.r(a) for a in e.args]
+        finally:
+            self.in_aggregate = outer
         if n == "count":
             return "count(*)" if e.star else f"count({args[0]})"
         if n == "count_distinct":
@@ -160,15 +168,19 @@ class _Renderer:
 
 def render(expr: A.Expr, params: Mapping[str, Any] | None, *, types: Mapping[str, Type],
            column: Callable[[str], str] = quote_ident, order_by: str | None = None,
-           context: str = "row", group_keys=()) -> tuple[str, Type]:
+           context: str = "row", group_keys=(),
+           outputs: Mapping[str, tuple[str, Type]] | None = None) -> tuple[str, Type]:
     """SQL and etlc type of a checked expression (the engines' entry point).  Raises the
     first :class:`ExprError` the type checker reports for ``context`` (``row``, ``filter``,
-    ``aggregate``, ``having``, ``metric``)."""
+    ``aggregate``, ``having``, ``metric``).  ``outputs`` (``having``): the step's aggregate
+    outputs, name -> (SQL, type); outside an aggregate function they win over input columns."""
     p_types = {k: param_type(v) for k, v in (params or {}).items()}
-    t, errors, node_types = infer(expr, types, p_types, context, group_keys)
+    out_types = {k: t for k, (_, t) in (outputs or {}).items()} or None
+    t, errors, node_types = infer(expr, types, p_types, context, group_keys, out_types)
     if errors:
         raise min(errors, key=lambda x: (x.start, x.end))
-    return _Renderer(params, column, node_types, order_by).r(expr), t
+    out_sql = {k: sql for k, (sql, _) in (outputs or {}).items()}
+    return _Renderer(params, column, node_types, order_by, out_sql).r(expr), t
 
 
 def to_sql(expr: A.Expr | str, params: Mapping[str, Any] | None = None, *,

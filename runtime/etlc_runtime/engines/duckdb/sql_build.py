@@ -246,21 +246,13 @@ class Builder:
 
     def expr(self, rel: Rel, text: str, params, context: str = "row",
              group_keys: Sequence[str] = (), order_by: str | None = None,
-             extra: Mapping[str, tuple[str, Type]] | None = None) -> tuple[str, Type]:
-        """SQL and type of an expression over ``rel``'s columns (``extra``: names that stand
-        for SQL of their own, as aggregate outputs in ``having``)."""
-        types = dict(rel.types)
-        column = q
-        if extra:
-            names = {k: v for k, v in extra.items() if k not in rel.columns}
-            types.update({k: t for k, (_, t) in names.items()})
-
-            def column(name: str) -> str:
-                return names[name][0] if name in names else q(name)
-            group_keys = [*group_keys, *names]  # an output is a value per group
+             outputs: Mapping[str, tuple[str, Type]] | None = None) -> tuple[str, Type]:
+        """SQL and type of an expression over ``rel``'s columns (``outputs``: the aggregate
+        outputs a ``having`` may name, as (SQL, type))."""
         try:
-            return render(_expr.parse(text), params, types=types, column=column,
-                          order_by=order_by, context=context, group_keys=group_keys)
+            return render(_expr.parse(text), params, types=dict(rel.types), column=q,
+                          order_by=order_by, context=context, group_keys=group_keys,
+                          outputs=outputs)
         except StepError:
             raise
         except Exception as exc:
@@ -315,7 +307,7 @@ class Builder:
         if keys:
             sql += f" GROUP BY {key_sql}"
         if having:
-            cond, _ = self.expr(rel, having, params, "having", keys, order_by, extra=outputs)
+            cond, _ = self.expr(rel, having, params, "having", keys, order_by, outputs)
             sql += f" HAVING {cond}"
         return self.new(sql, rel)
 
