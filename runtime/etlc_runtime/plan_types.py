@@ -86,8 +86,10 @@ def _resolve(table: Mapping[str, Any], step: str, memo: dict[str, TypeMap]) -> T
         if name in chain:
             raise ValueError(f"plan types: the bases of step '{step}' form a cycle")
         entry = table.get(name)
-        if not isinstance(entry, Mapping):
+        if entry is None:
             raise ValueError(f"plan types: step '{chain[-1]}' names base '{name}', which has no entry")
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"plan types: the entry of step '{name}' is no mapping")
         chain.append(name)
         name = entry.get("base")
     out: TypeMap = dict(memo[name]) if name is not None else {}

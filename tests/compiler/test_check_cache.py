@@ -26,7 +26,7 @@ def _check(root: Path):
 
 
 def test_second_check_is_a_hit_with_the_same_result(project, tmp_path):
-    first, hit1 = _check(project)
+    _, hit1 = _check(project)
     second, hit2 = _check(project)
     assert (hit1, hit2) == (False, True)
     fresh = check_file(project / "specs" / "orders.yaml")
