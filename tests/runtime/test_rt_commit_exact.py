@@ -317,6 +317,7 @@ def test_renameat2_is_bound_with_errno(tmp_path):
     (tmp_path / "b").write_text("B")
     a, b = os.fsencode(tmp_path / "a"), os.fsencode(tmp_path / "b")
     assert fn(-100, a, -100, b, 2) == 0 and (tmp_path / "a").read_text() == "B"
+    ctypes.set_errno(0)
     assert fn(-100, a, -100, os.fsencode(tmp_path / "none"), 2) == -1
     assert ctypes.get_errno() == errno.ENOENT
 
@@ -436,3 +437,22 @@ def test_carry_over_other_link_errors_are_raised(tmp_path, monkeypatch):
     with pytest.raises(OSError) as info:
         C._carry_over(cur, new, lambda rel: True)
     assert info.value.errno == errno.EIO
+
+
+@pytest.mark.parametrize("single, exchange, points", [
+    (True, True, ["synced", "replaced"]),
+    (False, False, ["synced", "journal_written", "journal_committed", "moved_aside", "moved_in",
+                    "journal_removed", "cleaned"]),
+])
+def test_fault_points_of_a_file_and_of_the_fallback(tmp_path, monkeypatch, single, exchange,
+                                                    points):
+    monkeypatch.setattr(C, "use_exchange", exchange)
+    target = tmp_path / ("out.csv" if single else "ds")
+    for content in ("1", "2"):
+        log = tmp_path / f"faults-{content}.log"
+        monkeypatch.setenv(C.FAULT_ENV, "no-such-point")
+        monkeypatch.setenv(C.FAULT_LOG_ENV, str(log))
+        with C.Commit(target, fmt="csv", single=single) as tx:
+            (tx.new if single else tx.new / "f.csv").write_text(content)
+            tx.commit()
+    assert [line.split()[1] for line in log.read_text().splitlines()] == points
