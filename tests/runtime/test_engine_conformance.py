@@ -5,9 +5,9 @@ file names, Arrow types, values, nulls, empty strings, row order where `sort` fi
 Where an engine does not match yet, the case carries ``xfail(strict=True)`` naming what
 differs, so a fix shows up as an unexpected pass; no case is skipped.
 
-The pandas side runs the runtime's pandas functions (io_read, steps, io_write, checks,
-_expr) directly until the executor dispatches to engine objects; the duckdb side is
-:class:`DuckDBEngine`.
+Both engines come from the registry (``etlc_runtime.engines.get_engine``), as the executor
+builds them, and get the same :class:`StepContext` (the input's declared column types in
+``types``, as the plan gives them).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import StepContext, TaskResources
 from etlc_runtime.engines.duckdb_engine import DuckDBEngine
 from etlc_runtime.errors import CheckFailed
@@ -87,44 +88,10 @@ def _inputs(root: Path) -> dict:
     }
 
 
-class PandasRunner:
-    """The pandas engine through the runtime's functions (the executor's calls today)."""
-
-    name = "pandas"
-
-    def read(self, ds, ctx):
-        from etlc_runtime.io_read import read_dataset
-        return read_dataset(ds, ctx.macros, ctx.root)
-
-    def transform(self, step, inputs, ctx, base=None):
-        from etlc_runtime.steps import apply_transform
-        try:  # the step's declared types, as the executor hands them (once it does)
-            return apply_transform(step, inputs, ctx.params, base=base, types=TYPES)
-        except TypeError as exc:
-            if "types" not in str(exc):
-                raise
-            return apply_transform(step, inputs, ctx.params, base=base)
-
-    def check(self, rel, checks, ctx):
-        from etlc_runtime.checks import run_checks
-        run_checks(rel, checks, ctx.params, step=ctx.step)
-
-    def metrics(self, rel, metrics, ctx):
-        from etlc_runtime import _expr
-        return {k: _expr.metric(v, rel, ctx.params) for k, v in metrics.items()}
-
-    def write(self, rel, ds, mode, ctx):
-        from etlc_runtime.io_write import write_dataset
-        return write_dataset(rel, ds, mode, ctx.macros, ctx.root, ctx.append_key)
-
-    def close(self):
-        pass
-
-
 def _engine(name: str, root: Path):
-    if name == "pandas":
-        return PandasRunner()
-    return DuckDBEngine(TaskResources(spill_dir=root / ".etlc" / "spill"))
+    """The engine as the executor builds it (the registry, TaskResources with a spill
+    folder under the project)."""
+    return get_engine(name, TaskResources(spill_dir=root / ".etlc" / "spill"))
 
 
 def _run(name: str, root: Path, case: dict):
@@ -134,7 +101,8 @@ def _run(name: str, root: Path, case: dict):
     (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     datasets = _inputs(root)
     ctx = StepContext(root=root, params={"p": 1}, macros={"ds": "2024-01-01"},
-                      append_key="date_2024-01-01", step="s")
+                      append_key="date_2024-01-01", step="s",
+                      types={**COLS, "label": {"type": "string"}})
     engine = _engine(name, root)
     try:
         rel = engine.read(datasets[case.get("input", "pq")], ctx)
@@ -152,7 +120,7 @@ def _run(name: str, root: Path, case: dict):
         mode = case.get("mode", "overwrite")
         if "first" in case:  # an earlier version the write must keep parts of
             earlier = StepContext(root=root, params={}, macros={"ds": "2023-12-31"},
-                                  append_key="date_2023-12-31", step="s")
+                                  append_key="date_2023-12-31", step="s", types=ctx.types)
             first = engine.transform(case["first"], inputs, ctx, base=inputs["t"])
             engine.write(first, out, "append" if mode == "append" else "overwrite", earlier)
         engine.write(rel, out, mode, ctx)
@@ -180,17 +148,8 @@ def _read_back(folder: Path) -> dict:
     return out
 
 
-TYPES = None  # set below: the expression language's types of COLS
 OUT_COLS = {"d": {"type": "decimal", "scale": 2}}
 SORT = {"sort": ["id"]}
-
-
-def _types():
-    from etlc_runtime.expr import Type
-    return {c: Type.from_spec(t) for c, t in {**COLS, "label": {"type": "string"}}.items()}
-
-
-TYPES = _types()
 
 
 def xfail(reason: str):
