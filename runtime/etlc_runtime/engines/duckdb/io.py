@@ -242,9 +242,9 @@ def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
 
 def _copy(con, query: str, path: Path, fmt: str, opts: Mapping) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    row = con.execute(f"COPY ({query}) TO {sql_literal(str(path))} ({_copy_options(fmt, opts)})"
-                      ).fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(f"COPY ({query}) TO {sql_literal(str(path))} ({_copy_options(fmt, opts)})"
+                       ).fetchall()  # fetch to the end: DuckDB holds an unfinished result
+    return int(rows[0][0]) if rows else 0
 
 
 def _partition_name(cols, values) -> str:
@@ -360,7 +360,7 @@ def stage(b: Builder, rel: Rel, folder: Path, *, partitions: int, meta: dict,
         table = f"__etlc_stage_{next(b._ids)}"
         con.execute(f"CREATE TEMP TABLE {q(table)} AS {rel.query()}")
         try:
-            n = con.execute(f"SELECT count(*) FROM {q(table)}").fetchone()[0]
+            n = con.execute(f"SELECT count(*) FROM {q(table)}").fetchall()[0][0]
             names, rows = [], []
             for i, (lo, hi) in enumerate(_split(n, partitions)):
                 name = f"part-{i:05d}-{attempt}.parquet"

@@ -44,7 +44,7 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
 
     def scalar(select: str, where: str | None = None):
         sql = rel.query(select) + (f" WHERE {where}" if where else "")
-        return con.execute(sql).fetchone()[0]
+        return con.execute(sql).fetchall()[0][0]
 
     cols = checks.get("not_null") or []
     if cols:
@@ -52,7 +52,7 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
         if missing:
             raise StepError(step, f"check not_null names unknown column(s) {missing}")
         counts = con.execute(rel.query(", ".join(
-            f"count(*) FILTER (WHERE {q(c)} IS NULL)" for c in cols))).fetchone()
+            f"count(*) FILTER (WHERE {q(c)} IS NULL)" for c in cols))).fetchall()[0]
         for col, failing in zip(cols, counts):
             if failing:
                 raise CheckFailed(step, f"not_null({col})", int(failing),
@@ -67,7 +67,7 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
         keys = ", ".join(map(q, cols))
         dup = f"SELECT {keys}, count(*) AS n FROM {q(rel.name)} GROUP BY {keys} HAVING count(*) > 1"
         failing, groups = con.execute(
-            f"WITH {_ctes(rel)} SELECT sum(n), count(*) FROM ({dup})").fetchone()
+            f"WITH {_ctes(rel)} SELECT sum(n), count(*) FROM ({dup})").fetchall()[0]
         if failing:
             examples = [dict(zip(cols, map(_plain, r))) for r in con.execute(
                 f"WITH {_ctes(rel)} SELECT {keys} FROM (SELECT {keys}, count(*) OVER "
@@ -116,5 +116,5 @@ def metrics(b: Builder, rel: Rel, exprs: Mapping[str, str], params) -> dict[str,
     for text in exprs.values():
         sql, t = b.expr(rel, text, params, "metric")
         items.append(typed(sql, t))
-    row = b.con.execute(rel.query(", ".join(items))).fetchone()
+    row = b.con.execute(rel.query(", ".join(items))).fetchall()[0]
     return dict(zip(exprs, row))
