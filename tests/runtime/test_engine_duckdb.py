@@ -396,15 +396,19 @@ def test_postgres_sink_and_source_through_arrow(engine, project, monkeypatch):
 
 
 def test_every_method_leaves_the_connection_free(engine, project):
-    """DuckDB refuses new work while a result is unfinished: each method fetches to the end,
-    so any sequence works (a write, then a call step's to_arrow, then checks)."""
+    """DuckDB refuses a relation's to_arrow while an execute() result is unfinished: each
+    method fetches to the end, so a call step's to_arrow may follow any of them."""
     rel = engine.read(csv_ds(project), ctx_of(project))
     ctx = ctx_of(project)
-    engine.write(rel, {"format": "parquet", "path": "o.parquet"}, "overwrite", ctx)
-    assert engine.to_arrow(rel).num_rows == 3
-    engine.check(rel, {"not_null": ["id"], "unique": ["id"], "expect": ["id > 0"],
-                       "row_count": {"min": 1}}, ctx)
-    assert engine.metrics(rel, {"n": "count(*)"}, ctx) == {"n": 3}
-    engine.stage(rel, project / ".etlc" / "st", partitions=2, meta={})
-    engine.write(rel, {"format": "csv", "path": "o.csv"}, "overwrite", ctx)
-    assert engine.to_arrow(engine.from_arrow(engine.to_arrow(rel))).num_rows == 3
+    calls = [
+        lambda: engine.write(rel, {"format": "parquet", "path": "o.parquet"}, "overwrite", ctx),
+        lambda: engine.check(rel, {"not_null": ["id"], "unique": ["id"], "expect": ["id > 0"],
+                                   "row_count": {"min": 1}}, ctx),
+        lambda: engine.metrics(rel, {"n": "count(*)"}, ctx),
+        lambda: engine.stage(rel, project / ".etlc" / "st", partitions=2, meta={}),
+        lambda: engine.write(rel, {"format": "csv", "path": "o/", "partition_by": ["ok"]},
+                             "overwrite", ctx),
+    ]
+    for call in calls:
+        call()
+        assert engine.to_arrow(rel).num_rows == 3
