@@ -177,13 +177,46 @@ def coerce(s: pd.Series, t: Type) -> pd.Series:
     if name == "bool":
         return s if dtype == "boolean" else s.astype("boolean")
     if name in ("date", "timestamp"):
-        if getattr(dtype, "kind", "O") == "M":
-            return s
-        if isinstance(dtype, pd.ArrowDtype) or dtype == object:
-            return pd.to_datetime(s).astype("datetime64[ns]") if len(s) else \
-                s.astype("datetime64[ns]")
-        return s.astype("datetime64[ns]")
+        out = _naive_datetimes(s)
+        if name == "date" and not _holds_dates(s):
+            out = out.dt.normalize()
+        return out
     return s
+
+
+def _holds_dates(s: pd.Series) -> bool:
+    """Whether a column's storage holds calendar dates (no time of day to drop)."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+        return pa.types.is_date(dtype.pyarrow_dtype)
+    return dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "date"
+
+
+def _naive_datetimes(s: pd.Series) -> pd.Series:
+    """A date or timestamp column of any storage (numpy datetime64 of any unit, with or
+    without a zone; Arrow date32/date64/timestamp with or without a zone; objects holding
+    ``datetime.date``/``datetime.datetime``) as naive numpy ``datetime64``, so that it
+    compares and computes with the evaluator's ``pd.Timestamp`` literals.  Dates become
+    midnight; zoned values become their UTC wall-clock time."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_convert(None)
+    if getattr(dtype, "kind", "O") == "M" and not isinstance(dtype, pd.ArrowDtype):
+        return s
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+        pat = dtype.pyarrow_dtype
+        if pa.types.is_date(pat) or pa.types.is_timestamp(pat):
+            unit = pat.unit if pa.types.is_timestamp(pat) and pat.unit == "ns" else "us"
+            arr = pa.array(s.array).cast(pa.timestamp(unit))
+            return pd.Series(arr.to_numpy(zero_copy_only=False), index=s.index, name=s.name)
+    if dtype == object or isinstance(dtype, pd.ArrowDtype):
+        if not len(s):
+            return s.astype("datetime64[ns]")
+        out = pd.to_datetime(s)
+        return out.dt.tz_convert(None) if out.dt.tz is not None else out
+    return s.astype("datetime64[ns]")
 
 
 def coerce_frame(df: pd.DataFrame, types: Mapping[str, Type]) -> pd.DataFrame:
@@ -197,8 +230,6 @@ def coerce_frame(df: pd.DataFrame, types: Mapping[str, Type]) -> pd.DataFrame:
             s = coerce(s, t)
             if t.name == "decimal":
                 s = _snap(s, t.scale or 0)
-            elif t.name == "date":
-                s = s.dt.normalize()
         out[name] = s
     return pd.DataFrame(out, index=df.index)
 
