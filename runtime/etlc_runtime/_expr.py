@@ -52,7 +52,7 @@ def _types(df, types: Mapping[str, Any] | None) -> dict:
 
 
 def evaluate(text: str, df, params, types: Mapping[str, Any] | None = None):
-    return backend().evaluate(parse(text), df, params, **_types(df, types))
+    return backend().evaluate(parse(text), df, params, **_types(df, types), dates_as_dates=True)
 
 
 def apply_filter(text: str, df, params, types: Mapping[str, Any] | None = None):
@@ -63,7 +63,8 @@ def aggregate(df, group_by, aggs: dict, params, having: str | None = None,
               types: Mapping[str, Any] | None = None):
     parsed = {name: parse(text) for name, text in aggs.items()}
     return backend().aggregate(df, list(group_by or []), parsed, params,
-                               having=parse(having) if having else None, **_types(df, types))
+                               having=parse(having) if having else None, **_types(df, types),
+                               dates_as_dates=True)
 
 
 def metric(text: str, df, params, types: Mapping[str, Any] | None = None):

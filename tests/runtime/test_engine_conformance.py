@@ -183,9 +183,7 @@ CASES = [
                                       "ds": {"type": "decimal", "scale": 2}}}},
                  id="derive-decimal"),
     pytest.param({"step": {"derive": {"z": "day + 1"}, **SORT}, "out": {"columns": OUT_COLS}},
-                 id="derive-date-plus-int",
-                 marks=xfail("pandas: date + int gives a timestamp; the type rules (and "
-                             "duckdb) say date")),
+                 id="derive-date-plus-int"),
     pytest.param({"step": {"group_by": ["k"],
                            "aggregate": {"n": "count(*)", "sf": "sum(f)", "mn": "min(day)",
                                          "mx": "max(ts)", "cd": "count_distinct(s)",

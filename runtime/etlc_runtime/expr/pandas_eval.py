@@ -17,7 +17,12 @@ timestamp  ``datetime64`` (naive)
 =========  ==============================================================
 
 Inputs in other dtypes (numpy ints/floats/bools, object strings, pandas 3 ``str``,
-pyarrow-backed ``ArrowDtype`` columns) are converted on access.
+pyarrow-backed ``ArrowDtype`` columns) are converted on access.  Dates and timestamps of
+any storage (Arrow ``date32``/``timestamp`` as CSV and Parquet reads give them, numpy
+``datetime64`` of any unit, objects holding ``datetime.date``) become naive ``datetime64``
+so that they compare with ``date``/``timestamp`` literals as in SQL; zoned values compare
+as their UTC time.  ``evaluate``/``aggregate`` with ``dates_as_dates`` hand date results
+back in the runtime's date storage (Arrow ``date32``), as the runtime's steps need.
 """
 from __future__ import annotations
 
@@ -1043,14 +1048,20 @@ def _finish(v, t: Type, index, ev: _Evaluator) -> pd.Series:
 
 
 def evaluate(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
-             types: Mapping[str, Type] | None = None) -> pd.Series:
+             types: Mapping[str, Type] | None = None, dates_as_dates: bool = False) -> pd.Series:
     """Evaluate a row expression: a Series aligned with ``df`` (constants broadcast).
 
     ``types`` (optional) gives declared column types where the dtype alone cannot tell
-    (decimal scale, date vs timestamp)."""
+    (decimal scale, date vs timestamp).  A date result is a midnight ``datetime64`` (the
+    evaluator's representation) unless ``dates_as_dates``: then it is the runtime's date
+    column, Arrow ``date32`` (a derived ``d + 1`` stays a date when written)."""
     expr, t, node_types, col_types = _prepare(expr, df, params, "row", types)
     ev = _Evaluator(df, params, node_types, col_types, A.unparse(expr))
-    return _finish(ev.ev(expr), t, df.index, ev)
+    out = _finish(ev.ev(expr), t, df.index, ev)
+    if dates_as_dates and t.name == "date":
+        from ..dtypes import to_date
+        out = to_date(out).rename(out.name)
+    return out
 
 
 def filter_mask(expr, df: pd.DataFrame, params=None, *, types=None) -> np.ndarray:
@@ -1243,11 +1254,24 @@ def _reduce_grouped(g, col: str | None, kind: str):
 
 def aggregate(df: pd.DataFrame, group_by, aggs: Mapping[str, Any],
               params: Mapping[str, Any] | None = None, having=None, *,
-              types: Mapping[str, Type] | None = None) -> pd.DataFrame:
+              types: Mapping[str, Type] | None = None,
+              dates_as_dates: bool = False) -> pd.DataFrame:
     """SQL GROUP BY: one row per distinct combination of ``group_by`` (nulls form a group;
     an empty ``group_by`` gives exactly one row), with a column per ``aggs`` expression,
-    keeping the groups where ``having`` is true.  Group keys come first."""
+    keeping the groups where ``having`` is true.  Group keys come first.  With
+    ``dates_as_dates`` date columns come back as Arrow ``date32`` (see :func:`evaluate`)."""
     plan = AggPlan(df, group_by, aggs, params, having, types)
+    out = _aggregate(plan, df)
+    if dates_as_dates:
+        from ..dtypes import to_date
+        date_cols = [k for k in plan.group_by if plan.col_types[k].name == "date"] + \
+            [name for name, _e, t, _nt in plan.outputs if t.name == "date" and name in out]
+        for name in date_cols:
+            out[name] = to_date(out[name])
+    return out
+
+
+def _aggregate(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
     work = plan.temps(df)
     values = {}
     if plan.group_by:
