@@ -342,8 +342,8 @@ def markdown(meta, best, scale, goals, verdicts, broken, args) -> str:
     lines.append(f"Measured {meta['date_utc']} on {meta['cpu']} ({meta['cores']} cores, "
                  f"{meta['memory_gib']} GiB), commit {meta['commit']} "
                  f"({meta['tracked_files_modified']} tracked files modified in the tree), "
-                 f"load average at start {meta['load_average_at_start'][0]:.1f}; best of "
-                 f"{args.repeat}, whole processes, interleaved, warm file cache; peak memory "
+                 f"load average at start {meta['load_average_at_start'][0]:.1f}; best of up to "
+                 f"{args.repeat} runs (runs per cell in the tables), whole processes, interleaved, warm file cache; peak memory "
                  f"is each process's ru_maxrss (at least the harness's "
                  f"{meta['harness_peak_mb']:.0f} MB, which it starts from).")
     lines.append("Libraries: " + ", ".join(f"{k} {v or 'not installed'}"
