@@ -1,8 +1,8 @@
 """Where a file dataset's files are, and how its part files are named: no dataframe library.
 
-The engine-neutral half of io_read.py and io_write.py, for engines that must not import
-pandas (duckdb): the rules are the same (io_read.list_files / io_write._part_name are the
-pandas engine's copies of these, to be folded into this module when those files lose pandas).
+The engine-neutral half of io_read.py and io_write.py, in one place: the pandas engine's
+reader and writer import these rules, and engines that must not import pandas (duckdb) use
+them directly.
 
 - a path names a file, a folder (every data file inside, recursively, skipping names that
   start with ``.`` or ``_``, as Hive and Spark do, so the commit protocol's hidden files are

@@ -8,7 +8,6 @@ exactly those columns, in that order, typed as :mod:`etlc_runtime.dtypes` says.
 
 from __future__ import annotations
 
-import glob as _glob
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,65 +16,18 @@ from typing import Any
 import pandas as pd
 
 from . import dtypes
-from .errors import NotAvailable, StepError
-from .hive import parse_segment
-from .paths import ensure_readable, has_glob, local_path, scheme_of
-from .templating import render
+from .errors import NotAvailable
 
-_EXT = {"csv": (".csv", ".txt", ".tsv", ".csv.gz"), "json": (".json", ".jsonl", ".ndjson"),
-        "parquet": (".parquet", ".pq"), "fixed_width": ()}
-
-
-def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -> str:
-    """The rendered path of a file dataset (not yet resolved to a local path)."""
-    fmt = dataset.get("format")
-    if fmt == "qdrant":
-        raise NotAvailable("qdrant datasets arrive with the services issue; this runtime "
-                           "reads and writes local files and postgres tables only")
-    path = dataset.get("path")
-    if not path:
-        raise StepError(None, f"a {fmt} dataset needs a path")
-    rendered = render(path, macros)
-    if scheme_of(rendered) != "file":
-        raise NotAvailable(f"{scheme_of(rendered)}:// paths arrive with the services issue; "
-                           f"this runtime reads and writes local paths only ({rendered!r})")
-    return rendered
+# the file layout lives in one pandas-free place, shared with the duckdb engine
+from .file_layout import dataset_location as _location
+from .file_layout import hive_values as _hive_values
+from .file_layout import list_files
+from .paths import ensure_readable, local_path
 
 
-def _hidden(path: Path, base: Path) -> bool:
-    rel = path.relative_to(base).parts
-    return any(p.startswith((".", "_")) for p in rel)
-
-
-def list_files(target: Path, text: str, fmt: str) -> list[Path]:
-    """Files a path names: a file, a folder (recursively, skipping . and _ names, as Hive and
-    Spark do, so the commit protocol's hidden files and leftovers are never read), a glob."""
-    if has_glob(text):
-        files = [Path(p) for p in _glob.glob(str(target), recursive=True)]
-        files = [f for f in files if f.is_file()]
-    elif target.is_dir():
-        files = [f for f in target.rglob("*") if f.is_file() and not _hidden(f, target)]
-        exts = _EXT.get(fmt) or ()
-        matching = [f for f in files if f.name.lower().endswith(exts)] if exts else []
-        files = matching or files
-    elif target.is_file():
-        files = [target]
-    else:
-        files = []
-    return sorted(files)
-
-
-def _hive_values(path: Path, base: Path) -> dict[str, str]:
-    out = {}
-    try:
-        parts = path.relative_to(base).parts[:-1]
-    except ValueError:
-        return out
-    for part in parts:
-        parsed = parse_segment(part)
-        if parsed is not None:
-            out[parsed[0]] = parsed[1]
-    return out
+def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root=None) -> str:
+    """The rendered path of a file dataset (``root`` is accepted for old callers)."""
+    return _location(dataset, macros)
 
 
 def _read_text_lines(path: Path, encoding: str, compression: str | None) -> list[str]:

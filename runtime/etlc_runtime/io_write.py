@@ -25,31 +25,25 @@ Spark, DuckDB and pyarrow expect.
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable, Mapping
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import dtypes, hive
 from .commit import Commit, _fault
-from .errors import NotAvailable, StepError, UnsafePath
+from .errors import NotAvailable, StepError
+from .file_layout import is_single_file as _is_single_file
+from .file_layout import key_files as _key_files
+from .file_layout import outside as _outside
+from .file_layout import part_name as _part_name
 from .io_read import dataset_location
 from .paths import ensure_writable, local_path
 from .staging import safe_name
 
 HIVE_NULL = hive.HIVE_NULL
 MODES = ("append", "overwrite", "overwrite_partitions")
-
-
-def _is_single_file(text: str, fmt: str) -> bool:
-    if text.endswith(("/", os.sep)):
-        return False
-    return Path(text).suffix.lower() in {
-        "parquet": (".parquet", ".pq"), "csv": (".csv", ".txt", ".tsv"),
-        "json": (".json", ".jsonl", ".ndjson")}.get(fmt, ())
 
 
 def _arrow_table(df: pd.DataFrame, columns: Mapping | None):
@@ -99,38 +93,6 @@ def _write_file(df: pd.DataFrame, path: Path, fmt: str, opts: Mapping, columns: 
     return path.stat().st_size
 
 
-def _ext(fmt: str) -> str:
-    return {"parquet": ".parquet", "csv": ".csv", "json": ".jsonl"}[fmt]
-
-
-# the schema's file_name pattern: a part file stays inside its folder and visible
-_PLAIN_NAME = re.compile(r"(?!.*\.etlc-)[A-Za-z0-9{][^/\\\x00-\x1f\x7f]*\Z")
-
-
-def _part_name(opts: Mapping, fmt: str, i: int | str, run_key: str | None) -> str:
-    index = f"{i:05d}" if isinstance(i, int) else i
-    pattern = opts.get("file_name")
-    if pattern:
-        if not _PLAIN_NAME.match(pattern):
-            raise UnsafePath(pattern, "options.file_name must be a plain file name (no slash "
-                             "or backslash, not starting with '.' or '_', no '.etlc-')",
-                             what="part file")
-        name = pattern.replace("{i}", index)
-        if run_key:
-            stem, dot, ext = name.partition(".")
-            name = f"{stem}-{run_key}{dot}{ext}"
-        return name
-    return f"part-{run_key}-{index}{_ext(fmt)}" if run_key else f"part-{index}{_ext(fmt)}"
-
-
-def _key_files(opts: Mapping, fmt: str, run_key: str) -> Callable[[str], bool]:
-    """Whether a file name is one of ``run_key``'s part files."""
-    sentinel = "\x00"
-    name = re.escape(_part_name(opts, fmt, sentinel, run_key))
-    rx = re.compile(name.replace(re.escape(sentinel), r"\d{5}") + r"\Z")
-    return lambda file_name: rx.match(file_name) is not None
-
-
 def _write_folder(df: pd.DataFrame, folder: Path, fmt: str, opts: Mapping,
                   columns: Mapping | None, partition_by: list[str], run_key: str | None
                   ) -> tuple[list[str], int]:
@@ -155,12 +117,6 @@ def _write_folder(df: pd.DataFrame, folder: Path, fmt: str, opts: Mapping,
         _fault("part_written")
         written.append(rel)
     return written, nbytes
-
-
-def _outside(partitions: list[str]) -> Callable[[PurePosixPath], bool]:
-    """Whether a relative file path lies outside every one of ``partitions``."""
-    prefixes = [PurePosixPath(p).parts for p in partitions]
-    return lambda rel: not any(rel.parts[:len(p)] == p for p in prefixes)
 
 
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
