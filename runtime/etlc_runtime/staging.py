@@ -74,47 +74,21 @@ def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = No
 
     from .dtypes import type_name
 
-    folder = Path(folder)
-    run = _run_of(folder, meta)
-    if run is not None:
-        mark_run(folder.parent, *run, "running")
-    folder.mkdir(parents=True, exist_ok=True)
-    attempt = uuid.uuid4().hex[:12]
     frame = df.reset_index(drop=True)
-    names, rows, nbytes = [], [], 0
-    for i, (lo, hi) in enumerate(_split(len(frame), partitions)):
-        name = f"part-{i:05d}-{attempt}.parquet"
-        table = pa.Table.from_pandas(frame.iloc[lo:hi], preserve_index=False)
-        pq.write_table(table, folder / name)
-        names.append(name)
-        rows.append(hi - lo)
-        nbytes += (folder / name).stat().st_size
-    if before_commit is not None:
-        before_commit(folder, names)
-    manifest = {
-        "etlc": 1, **(meta or {}), "attempt": attempt,
-        "parts": names, "part_rows": rows, "rows": len(frame), "bytes": nbytes,
-        "schema": {str(c): type_name(t) for c, t in frame.dtypes.items()},
-        "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
-    }
-    tmp = folder / f".{MANIFEST}.{attempt}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / MANIFEST)
-    # the commit is done: remove what earlier attempts left
-    keep = set(names) | {MANIFEST}
-    for entry in folder.iterdir():
-        if entry.name not in keep and entry.is_file():
-            try:
-                entry.unlink()
-            except OSError:
-                pass
-    manifest["manifest"] = str(folder / MANIFEST)
-    if run is not None:
-        sweep_quietly(folder.parent, run[1])
-    return manifest
+    schema = {str(c): type_name(t) for c, t in frame.dtypes.items()}
+
+    def write_parts(folder: Path, attempt: str):
+        names, rows = [], []
+        for i, (lo, hi) in enumerate(_split(len(frame), partitions)):
+            name = f"part-{i:05d}-{attempt}.parquet"
+            pq.write_table(pa.Table.from_pandas(frame.iloc[lo:hi], preserve_index=False),
+                           folder / name)
+            names.append(name)
+            rows.append(hi - lo)
+        return names, rows, schema
+
+    return commit_parts(folder, write_parts, meta=meta, before_commit=before_commit,
+                        dtypes={str(c): str(t) for c, t in frame.dtypes.items()})
 
 
 def _run_of(folder: Path, meta: dict | None) -> tuple[str, str] | None:
@@ -169,11 +143,12 @@ def manifest_summary(manifest: dict[str, Any]) -> dict:
 
 
 def commit_parts(folder: Path, write_parts, *, meta: dict | None = None,
-                 before_commit=None) -> dict:
-    """:func:`write_stage` for an engine that writes its own Parquet parts (DuckDB's COPY):
-    ``write_parts(folder, attempt)`` writes them under names unique to ``attempt`` and
-    returns ``(names, part_rows, schema {column: etlc type})``; the manifest is committed
-    with the same layout, order and clean-up as write_stage."""
+                 before_commit=None, dtypes: dict[str, str] | None = None) -> dict:
+    """The staging commit, for every engine: ``write_parts(folder, attempt)`` writes the
+    Parquet parts under names unique to ``attempt`` and returns ``(names, part_rows, schema
+    {column: etlc type})``; then the manifest is committed and earlier attempts' files
+    removed (the module doc's protocol).  ``dtypes``: the pandas dtypes to record, when the
+    engine knows them (else derived from the etlc types)."""
     folder = Path(folder)
     run = _run_of(folder, meta)
     if run is not None:
@@ -187,7 +162,8 @@ def commit_parts(folder: Path, write_parts, *, meta: dict | None = None,
         "etlc": 1, **(meta or {}), "attempt": attempt, "parts": list(names),
         "part_rows": list(rows), "rows": sum(rows),
         "bytes": sum((folder / n).stat().st_size for n in names), "schema": dict(schema),
-        "dtypes": {c: _PANDAS_DTYPES.get(t, "object") for c, t in schema.items()},
+        "dtypes": dtypes if dtypes is not None
+        else {c: _PANDAS_DTYPES.get(t, "object") for c, t in schema.items()},
     }
     tmp = folder / f".{MANIFEST}.{attempt}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
