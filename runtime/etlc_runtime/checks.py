@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from . import _expr
-from .errors import CheckFailed, StepError
+from .errors import CheckFailed, StepError, row_count_violation
 
 EXAMPLES = 5
 
@@ -93,13 +93,8 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
         passed.append("expect")
     bounds = checks.get("row_count") or {}
     if bounds:
-        n = len(df)
-        low, high = bounds.get("min"), bounds.get("max")
-        if low is not None and n < int(low):
-            raise CheckFailed(step, "row_count", n, [],
-                              detail=f"{n} row(s), fewer than the minimum {low}")
-        if high is not None and n > int(high):
-            raise CheckFailed(step, "row_count", n, _examples(df, None),
-                              detail=f"{n} row(s), more than the maximum {high}")
+        failure = row_count_violation(step, len(df), bounds, lambda: _examples(df, None))
+        if failure is not None:
+            raise failure
         passed.append("row_count")
     return passed

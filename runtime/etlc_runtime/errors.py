@@ -7,6 +7,9 @@ lead back to the YAML.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 
 class EtlcRuntimeError(Exception):
     """Base class of the runtime's own errors."""
@@ -121,3 +124,17 @@ class CheckFailed(StepError):
         out = super().to_dict()
         out.update(check=self.check, failing=self.failing, examples=self.examples)
         return out
+
+
+def row_count_violation(step: str | None, n: int, bounds: Mapping[str, Any],
+                        examples: Callable[[], list[dict]]) -> CheckFailed | None:
+    """The ``row_count`` check's verdict, the same on every engine: ``min`` and ``max`` are
+    inclusive; ``examples`` is asked for rows only when there are too many."""
+    low, high = bounds.get("min"), bounds.get("max")
+    if low is not None and n < int(low):
+        return CheckFailed(step, "row_count", n, [],
+                           detail=f"{n} row(s), fewer than the minimum {low}")
+    if high is not None and n > int(high):
+        return CheckFailed(step, "row_count", n, examples(),
+                           detail=f"{n} row(s), more than the maximum {high}")
+    return None

@@ -11,7 +11,7 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import CheckFailed, StepError
+from ...errors import CheckFailed, StepError, row_count_violation
 from ...expr.sql import quote_ident as q
 from .sql_build import Builder, Rel, typed
 
@@ -91,14 +91,10 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
         passed.append("expect")
     bounds = checks.get("row_count") or {}
     if bounds:
-        n = int(scalar("count(*)"))
-        low, high = bounds.get("min"), bounds.get("max")
-        if low is not None and n < int(low):
-            raise CheckFailed(step, "row_count", n, [],
-                              detail=f"{n} row(s), fewer than the minimum {low}")
-        if high is not None and n > int(high):
-            raise CheckFailed(step, "row_count", n, _rows(con, rel),
-                              detail=f"{n} row(s), more than the maximum {high}")
+        failure = row_count_violation(step, int(scalar("count(*)")), bounds,
+                                      lambda: _rows(con, rel))
+        if failure is not None:
+            raise failure
         passed.append("row_count")
     return passed
 
