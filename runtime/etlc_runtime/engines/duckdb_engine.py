@@ -26,8 +26,9 @@ from typing import Any, ClassVar
 
 from . import capabilities as _capabilities
 from .base import StepContext, TaskResources
-from .duckdb import io as _io
 from .duckdb import quality
+from .duckdb import read as _read
+from .duckdb import write as _write
 from .duckdb.sql_build import Builder, Rel
 
 
@@ -55,9 +56,9 @@ class DuckDBEngine:
         Path(spill).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
-        self.con.execute(f"SET temp_directory = {_io.sql_literal(str(spill))}")
+        self.con.execute(f"SET temp_directory = {_read.sql_literal(str(spill))}")
         if self.resources.memory_limit:
-            self.con.execute(f"SET memory_limit = {_io.sql_literal(str(self.resources.memory_limit))}")
+            self.con.execute(f"SET memory_limit = {_read.sql_literal(str(self.resources.memory_limit))}")
         if self.resources.threads:
             self.con.execute(f"SET threads = {int(self.resources.threads)}")
         self.b = Builder(self.con)
@@ -66,7 +67,7 @@ class DuckDBEngine:
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
              columns: Sequence[str] | None = None) -> Rel:
-        return _io.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
+        return _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
                         connections=ctx.connections, from_arrow=self.from_arrow)
 
     def read_staged(self, manifest_path: str | Path) -> Rel:
@@ -82,7 +83,7 @@ class DuckDBEngine:
         if not parts:
             import pyarrow as pa
             return self.from_arrow(pa.table({}))
-        return self.b.source(f"read_parquet({_io._list(parts)}, union_by_name = true, "
+        return self.b.source(f"read_parquet({_read._list(parts)}, union_by_name = true, "
                              f"hive_partitioning = false)")
 
     def to_arrow(self, rel: Rel):
@@ -92,7 +93,7 @@ class DuckDBEngine:
         name = f"__etlc_arrow_{next(self.b._ids)}"
         self.con.register(name, table)
         self._arrow.append(table)
-        return self.b.source(_io.q(name))
+        return self.b.source(_read.q(name))
 
     # -- steps ----------------------------------------------------------------------
     def transform(self, step: Mapping[str, Any], inputs: Mapping[str, Any], ctx: StepContext,
@@ -112,12 +113,12 @@ class DuckDBEngine:
     # -- outputs --------------------------------------------------------------------
     def write(self, rel: Rel, dataset: Mapping[str, Any], mode: str | None,
               ctx: StepContext) -> dict:
-        return _io.write(self.b, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
+        return _write.write(self.b, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
                          connections=ctx.connections, to_arrow=self.to_arrow)
 
     def stage(self, rel: Rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None) -> dict:
-        return _io.stage(self.b, rel, folder, partitions=partitions, meta=meta,
+        return _write.stage(self.b, rel, folder, partitions=partitions, meta=meta,
                          before_commit=before_commit)
 
     def close(self) -> None:
