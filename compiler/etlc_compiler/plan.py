@@ -1,9 +1,10 @@
 """Plan stage: a checked spec -> tasks, their steps, edges and assets (JSON-serialisable).
 
-Fusion: a chain of data steps without fan-out becomes one task (an Airflow task costs about
-a second of scheduling; a staged hand-off costs a Parquet round trip). A step joins its
-single input's task when that input feeds nothing else, both are data steps on the same
-engine, and neither says `task: own`. A task is named after the last step of its chain.
+Fusion: data steps without fan-out become one task (an Airflow task costs about a second
+of scheduling; a staged hand-off costs a Parquet round trip): a step joins the task of each
+data input it is the only consumer of, when both are data steps on the same engine and
+neither says `task: own`. Chains and trees (a join or union of several chains) fuse alike.
+A task is named after its last step, its root.
 The plan decides everything; the templates only render it.
 """
 
@@ -66,30 +67,44 @@ class Plan:
                                        "args": t.args, "upstream": list(t.upstream)} for t in self.tasks]}
 
 
+def _fusable(spec: PipelineSpec, step: str) -> bool:
+    s = spec.steps[step]
+    return s.kind in DATA_KINDS and s.raw.get("task") != "own"
+
+
 def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
+    """The steps of each task, in execution order; a task's last step is its root (its id).
+
+    A data step fuses with the task of each of its data inputs when it is that input's only
+    consumer, the input is its task's root and both run on the same engine; so a chain
+    (read -> filter -> write) and a tree (a fact and its dimensions feeding a join or a union)
+    become one task and, on the duckdb engine, one query.  Fusing a tree cannot make a cycle:
+    every step of a task but its root has its one consumer inside the task, so only the root
+    has edges out.  ``after`` dependencies never fuse (nor does a step with ``task: own``).
+    """
     consumers: dict[str, list[str]] = {n: [] for n in spec.steps}
     for name, step in spec.steps.items():
         for up in step.upstream:
             if up in consumers:
                 consumers[up].append(name)
     owner: dict[str, int] = {}
-    chains: list[list[str]] = []
+    chains: list[list[str] | None] = []
     for name in order:
         step = spec.steps[name]
-        ups = step.upstream
-        if (len(ups) == 1 and step.kind in DATA_KINDS and step.raw.get("task") != "own"
-                and step.inputs == ups):
-            up = ups[0]
-            upstep = spec.steps[up]
-            if (consumers[up] == [name] and upstep.kind in DATA_KINDS and upstep.raw.get("task") != "own"
-                    and upstep.settings.get("engine") == step.settings.get("engine")
-                    and chains[owner[up]][-1] == up):
-                owner[name] = owner[up]
-                chains[owner[up]].append(name)
-                continue
-        owner[name] = len(chains)
-        chains.append([name])
-    return chains
+        merged: list[str] = []
+        if _fusable(spec, name):
+            for up in dict.fromkeys(step.inputs):
+                if (up in owner and consumers[up] == [name] and _fusable(spec, up)
+                        and spec.steps[up].settings.get("engine") == step.settings.get("engine")
+                        and chains[owner[up]][-1] == up):
+                    index = owner[up]
+                    merged += chains[index]
+                    chains[index] = None
+        merged.append(name)
+        for member in merged:
+            owner[member] = len(chains)
+        chains.append(merged)
+    return [c for c in chains if c is not None]
 
 
 RUNTIME_SETTINGS = ("engine", "partitions", "parallelism")
