@@ -10,7 +10,9 @@ them directly.
 - partition folders ``col=value`` give the files below them those column values
   (:mod:`etlc_runtime.hive` unescapes them);
 - part files are ``part-NNNNN.<ext>``, ``part-<append key>-NNNNN.<ext>`` for appends, or
-  the dataset's ``file_name`` pattern (``{i}`` is the part number).
+  the dataset's ``file_name`` pattern (``{i}`` is the part number);
+- a write is checked once, before anything is touched, by :func:`write_target`, whose
+  :class:`WriteTarget` both engines' writers follow.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import glob as _glob
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -125,3 +128,71 @@ def outside(partitions: list[str]) -> Callable[[PurePosixPath], bool]:
     """Whether a relative file path lies outside every one of ``partitions``."""
     prefixes = [PurePosixPath(p).parts for p in partitions]
     return lambda rel: not any(rel.parts[:len(p)] == p for p in prefixes)
+
+
+WRITE_MODES = {"postgres": ("append", "overwrite", "upsert"),
+               "file": ("append", "overwrite", "overwrite_partitions")}
+WRITE_FORMATS = ("parquet", "csv", "json")
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """A write checked before anything is touched (the rules of every engine's writer).
+
+    ``path`` is the resolved local target (None for a postgres table), ``text`` the rendered
+    path, ``single`` whether it names one file, ``run_key`` the append key of an append's
+    part files (None for other modes)."""
+
+    fmt: str
+    mode: str
+    text: str | None = None
+    path: Path | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    declared: Mapping[str, Any] | None = None
+    partition_by: tuple[str, ...] = ()
+    single: bool = False
+    run_key: str | None = None
+
+
+def write_target(dataset: Mapping[str, Any], mode: str | None, macros: Mapping[str, Any], root,
+                 append_key: str | None, columns: Sequence[str]) -> WriteTarget:
+    """Check a write of data with ``columns`` to ``dataset`` (mode, format, path, partition
+    columns, part names) and resolve where it goes; raises before any file is touched."""
+    from .paths import ensure_writable, local_path
+    from .staging import safe_name
+
+    fmt = dataset.get("format")
+    mode = mode or "append"
+    declared = dataset.get("columns") or None
+    if fmt == "postgres":
+        if mode not in WRITE_MODES["postgres"]:
+            raise StepError(None, f"mode: {mode} does not apply to postgres tables")
+        return WriteTarget(fmt, mode, declared=declared)
+    if mode == "upsert":
+        raise NotAvailable(f"mode: upsert ({fmt}) arrives with the services issue "
+                           f"(qdrant sinks); file datasets take append, overwrite or "
+                           f"overwrite_partitions")
+    if mode not in WRITE_MODES["file"]:
+        raise StepError(None, f"unknown write mode {mode!r}")
+    if fmt not in WRITE_FORMATS:
+        raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
+    text = dataset_location(dataset, macros)
+    path = ensure_writable(local_path(text, root), root, what="dataset")
+    opts = dict(dataset.get("options") or {})
+    partition_by = tuple(dataset.get("partition_by") or ())
+    missing = [c for c in partition_by if c not in columns]
+    if missing:
+        raise StepError(None, f"partition_by column(s) {missing} are not in the data")
+    hidden = [c for c in partition_by if str(c).startswith((".", "_"))]
+    if hidden:  # Hive, Spark and etlc's readers skip such folders: the rows would vanish
+        raise StepError(None, f"partition_by column(s) {hidden} start with '.' or '_', which "
+                              f"readers skip; rename them")
+    if mode == "overwrite_partitions" and not partition_by:
+        raise StepError(None, "mode: overwrite_partitions needs partition_by on the dataset")
+    single = is_single_file(text, fmt) and not partition_by
+    if single and mode == "append":
+        raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
+                              f"file {text!r}: appended runs are kept as separate part files")
+    part_name(opts, fmt, 0, None)  # an unsafe file_name is refused before anything is touched
+    run_key = safe_name(append_key) if mode == "append" else None
+    return WriteTarget(fmt, mode, text, path, opts, declared, partition_by, single, run_key)

@@ -30,36 +30,67 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from . import dtypes, hive
 from .commit import Commit, _fault
 from .errors import NotAvailable, StepError
-from .file_layout import is_single_file as _is_single_file
 from .file_layout import key_files as _key_files
 from .file_layout import outside as _outside
 from .file_layout import part_name as _part_name
-from .io_read import dataset_location
-from .paths import ensure_writable, local_path
-from .staging import safe_name
+from .file_layout import write_target
+from .text_write import write_text
 
 HIVE_NULL = hive.HIVE_NULL
 MODES = ("append", "overwrite", "overwrite_partitions")
 
 
 def _arrow_table(df: pd.DataFrame, columns: Mapping | None):
-    import pyarrow as pa
-
+    """``df`` as Arrow, declared columns in their declared Arrow types; a value that the
+    declared type cannot hold unchanged is an R040 error naming the column and the value
+    (never a silent fall back to the data's own types)."""
     table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
     if not columns:
         return table
-    fields = []
-    for field in table.schema:
+    for i, field in enumerate(table.schema):
         wanted = dtypes.arrow_type(columns[field.name]) if field.name in columns else None
-        fields.append(pa.field(field.name, wanted or field.type))
-    try:
-        return table.cast(pa.schema(fields, metadata=table.schema.metadata))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return table
+        if wanted is None or wanted == field.type:
+            continue
+        values = table.column(i)
+        try:
+            cast = values.cast(wanted)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise _cast_error(values, wanted, field.name, exc) from None
+        table = table.set_column(i, pa.field(field.name, wanted), cast)
+    return table
+
+
+def _holds(dtype, column) -> bool:
+    """Whether a column of ``dtype`` needs no conversion before the Arrow cast of
+    :func:`_arrow_table`: it holds the declared type already (Int64 for int, ...), or it is an
+    Arrow decimal going to a decimal, which that cast changes only where no digit is lost
+    (else R040 naming the value)."""
+    if isinstance(dtype, pd.ArrowDtype):
+        wanted = dtypes.arrow_type(column)
+        return dtype.pyarrow_dtype == wanted or (
+            wanted is not None and pa.types.is_decimal(dtype.pyarrow_dtype)
+            and pa.types.is_decimal(wanted))
+    wanted = dtypes.pandas_dtype(column)
+    return wanted is not object and str(dtype) == str(wanted)
+
+
+def _cast_error(values, wanted, name: str, exc: Exception) -> Exception:
+    """The first value of ``values`` that does not cast to ``wanted``."""
+    from .errors import DataError
+
+    values = values.combine_chunks() if hasattr(values, "combine_chunks") else values
+    for row in range(len(values)):
+        try:
+            values.slice(row, 1).cast(wanted)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return DataError(f"does not fit the declared type {wanted} ({exc})", column=name,
+                             row=row + 1, value=values[row].as_py())
+    return DataError(f"does not fit the declared type {wanted} ({exc})", column=name)
 
 
 def _write_file(df: pd.DataFrame, path: Path, fmt: str, opts: Mapping, columns: Mapping | None):
@@ -72,22 +103,8 @@ def _write_file(df: pd.DataFrame, path: Path, fmt: str, opts: Mapping, columns: 
         if opts.get("row_group_size"):
             kwargs["row_group_size"] = int(opts["row_group_size"])
         pq.write_table(_arrow_table(df, columns), path, **kwargs)
-    elif fmt == "csv":
-        comp = opts.get("compression")
-        out = df.copy()
-        for name in out.columns:
-            if dtypes.type_name(out[name].dtype) == "bool":
-                out[name] = out[name].map(lambda v: v if pd.isna(v) else ("true" if v else "false"))
-        out.to_csv(path, index=False, sep=opts.get("delimiter", ","),
-                   quotechar=opts.get("quote", '"'), header=opts.get("header", True),
-                   na_rep=opts.get("null_value", ""), encoding=opts.get("encoding", "utf-8"),
-                   escapechar=opts.get("escape"), doublequote=not opts.get("escape"),
-                   compression=None if comp in (None, "none", "infer") else comp,
-                   lineterminator="\n")
-    elif fmt == "json":
-        records = df.to_json(orient="records", lines=True, date_format="iso")
-        with open(path, "w", encoding=opts.get("encoding", "utf-8")) as fh:
-            fh.write(records)
+    elif fmt in ("csv", "json"):
+        return write_text(_arrow_table(df, columns), path, fmt, opts)
     else:
         raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
     return path.stat().st_size
@@ -125,56 +142,30 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}.
 
     ``run_id`` is the run's append key (:func:`etlc_runtime.commit.append_key` of its logical date)."""
-    fmt = dataset.get("format")
-    mode = mode or "append"
-    if fmt == "postgres":
-        if mode not in ("append", "overwrite", "upsert"):
-            raise StepError(None, f"mode: {mode} does not apply to postgres tables")
+    spot = write_target(dataset, mode, macros, root, run_id, [str(c) for c in df.columns])
+    if spot.fmt == "postgres":
         from .io_postgres import write_postgres
-        return write_postgres(df, dataset, mode, macros, connections, append_key=run_id)
-    if mode == "upsert":
-        raise NotAvailable(f"mode: upsert ({fmt}) arrives with the services issue "
-                           f"(qdrant sinks); file datasets take append, overwrite or "
-                           f"overwrite_partitions")
-    if mode not in MODES:
-        raise StepError(None, f"unknown write mode {mode!r}")
-    if fmt not in ("parquet", "csv", "json"):
-        raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
-    text = dataset_location(dataset, macros, root)
-    target = ensure_writable(local_path(text, root), root, what="dataset")
-    opts = dict(dataset.get("options") or {})
-    columns = dataset.get("columns") or None
-    partition_by = list(dataset.get("partition_by") or [])
-    missing = [c for c in partition_by if c not in df.columns]
-    if missing:
-        raise StepError(None, f"partition_by column(s) {missing} are not in the data")
-    hidden = [c for c in partition_by if str(c).startswith((".", "_"))]
-    if hidden:  # Hive, Spark and etlc's readers skip such folders: the rows would vanish
-        raise StepError(None, f"partition_by column(s) {hidden} start with '.' or '_', which "
-                              f"readers skip; rename them")
+        return write_postgres(df, dataset, spot.mode, macros, connections, append_key=run_id)
+    fmt, opts, columns, target = spot.fmt, dict(spot.options), spot.declared, spot.path
     if columns:
-        present = {c: v for c, v in columns.items() if c in df.columns}
-        df = dtypes.conform(df, present, keep_extra=True) if present else df
-    single = _is_single_file(text, fmt) and not partition_by
-    if mode == "overwrite_partitions" and not partition_by:
-        raise StepError(None, "mode: overwrite_partitions needs partition_by on the dataset")
-    run_key = safe_name(run_id) if mode == "append" else None
-    if single and mode == "append":
-        raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
-                              f"file {text!r}: appended runs are kept as separate part files")
-    _part_name(opts, fmt, 0, None)  # an unsafe file_name is refused before anything is touched
-    with Commit(target, fmt=fmt, single=single) as tx:
-        if single:
+        convert = {c: v for c, v in columns.items() if c in df.columns
+                   and not _holds(df[c].dtype, v)}
+        df = dtypes.conform(df, convert, keep_extra=True) if convert else df
+        order = [c for c in columns if c in df.columns]   # declared columns first
+        df = df[order + [c for c in df.columns if c not in columns]]
+    with Commit(target, fmt=fmt, single=spot.single) as tx:
+        if spot.single:
             nbytes = _write_file(df, tx.new, fmt, opts, columns)
             _fault("part_written")
             tx.commit()
             return {"path": str(target), "rows": len(df), "bytes": nbytes, "partitions": 1}
-        written, nbytes = _write_folder(df, tx.new, fmt, opts, columns, partition_by, run_key)
-        if mode == "overwrite":
+        written, nbytes = _write_folder(df, tx.new, fmt, opts, columns, list(spot.partition_by),
+                                        spot.run_key)
+        if spot.mode == "overwrite":
             tx.commit()
-        elif mode == "overwrite_partitions":
+        elif spot.mode == "overwrite_partitions":
             tx.commit(_outside(written))
         else:
-            own = _key_files(opts, fmt, run_key)
+            own = _key_files(opts, fmt, spot.run_key)
             tx.commit(lambda rel: not own(rel.name))
     return {"path": str(target), "rows": len(df), "bytes": nbytes, "partitions": len(written)}

@@ -18,21 +18,14 @@ from ...errors import NotAvailable, StepError
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
 from ...expr.types import Type
-from ...file_layout import (
-    dataset_location,
-    is_single_file,
-    key_files,
-    outside,
-    part_name,
-)
-from ...paths import ensure_writable, local_path
-from ...staging import _split, commit_parts, safe_name
+from ...file_layout import key_files, outside, part_name, write_target
+from ...staging import _split, commit_parts
 from .sql_build import Builder, Rel, conform, typed
 
 MODES = ("append", "overwrite", "overwrite_partitions")
 
 
-def _copy_options(fmt: str, opts: Mapping[str, Any]) -> str:
+def _copy_options(fmt: str, opts: Mapping[str, Any], force_quote: str | None = None) -> str:
     if fmt == "parquet":
         comp = opts.get("compression") or "snappy"
         out = ["FORMAT parquet", f"COMPRESSION {'uncompressed' if comp == 'none' else comp}"]
@@ -46,6 +39,8 @@ def _copy_options(fmt: str, opts: Mapping[str, Any]) -> str:
                f"NULL {sql_literal(opts.get('null_value', ''))}"]
         if opts.get("escape"):
             out.append(f"ESCAPE {sql_literal(opts['escape'])}")
+        if force_quote:  # one text column with a null_value: an empty string is not a blank line
+            out.append(f"FORCE_QUOTE ({q(force_quote)})")
         comp = opts.get("compression")
         if comp and comp not in ("none", "infer"):
             out.append(f"COMPRESSION {comp}")
@@ -56,9 +51,10 @@ def _copy_options(fmt: str, opts: Mapping[str, Any]) -> str:
 
 
 def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
-    """The written columns: declared ones first (io_write conforms them so), stored as the
-    pandas engine stores them (Parquet decimals as decimal(38, s), dtypes.arrow_type); text
-    formats get decimals as floats, as pandas."""
+    """The written columns: declared ones first (io_write conforms them so), in their
+    declared types (dtypes.arrow_type: decimals with their precision, else 38 digits), text
+    kept as it is (an empty string is never null on write); text formats get DuckDB's text
+    forms, which are docs/types.md's (decimals with every digit, floats shortest)."""
     items = []
     cols = [c for c in declared or () if c in cols] + [c for c in cols if c not in
                                                         (declared or ())]
@@ -67,78 +63,59 @@ def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
         sql = q(c)
         if declared and c in declared:
             want = Type.from_spec(declared[c])
-            sql = conform(sql, t, declared[c], c)
-            if want.name == "decimal" and fmt == "parquet":
-                sql = f"CAST({sql} AS DECIMAL(38, {want.scale or 0}))"
+            if want.name == "decimal":
+                spec = declared[c] if isinstance(declared[c], Mapping) else {}
+                if t.name in ("string", "unknown"):
+                    sql = conform(sql, t, {**spec, "scale": want.scale}, c, null_value=None)
+                sql = (f"CAST({sql} AS DECIMAL({int(spec.get('precision') or 38)}, "
+                       f"{want.scale or 0}))")
             else:
-                sql = typed(sql, want)
-            t = want
-        if t.name == "decimal" and fmt != "parquet":
-            sql = f"CAST({sql} AS DOUBLE)"
+                sql = typed(conform(sql, t, declared[c], c, null_value=None), want)
         items.append(f"{sql} AS {q(c)}")
     return ", ".join(items)
 
 
-def _copy(con, query: str, path: Path, fmt: str, opts: Mapping) -> int:
+def _force_quote(rel: Rel, fmt: str, opts: Mapping, cols) -> str | None:
+    cols = list(cols)
+    if fmt == "csv" and opts.get("null_value", "") != "" and len(cols) == 1 and \
+            rel.types.get(cols[0], Type("unknown")).name in ("string", "unknown"):
+        return cols[0]
+    return None
+
+
+def _copy(con, query: str, path: Path, fmt: str, opts: Mapping,
+          force_quote: str | None = None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = con.execute(f"COPY ({query}) TO {sql_literal(str(path))} ({_copy_options(fmt, opts)})"
+    options = _copy_options(fmt, opts, force_quote)
+    rows = con.execute(f"COPY ({query}) TO {sql_literal(str(path))} ({options})"
                        ).fetchall()  # fetch to the end: DuckDB holds an unfinished result
     return int(rows[0][0]) if rows else 0
 
 
 def _partition_name(cols, values) -> str:
-    # decimals name their folder as the pandas engine's floats do
-    import decimal
-    return "/".join(hive.segment(str(c), float(v) if isinstance(v, decimal.Decimal) else v)
-                    for c, v in zip(cols, values))
+    # decimals name their folder with every digit of their scale, as the pandas engine's
+    return "/".join(hive.segment(str(c), v) for c, v in zip(cols, values))
 
 
 def write(b: Builder, rel: Rel, dataset: Mapping[str, Any], mode: str | None, macros, root,
           append_key: str | None, connections=None, to_arrow=None) -> dict:
     """Write ``rel`` to the dataset (io_write.write_dataset's rules).  Returns {"path",
     "rows", "bytes", "partitions"}."""
-    fmt = dataset.get("format")
-    mode = mode or "append"
-    if fmt == "postgres":
-        if mode not in ("append", "overwrite", "upsert"):
-            raise StepError(None, f"mode: {mode} does not apply to postgres tables")
+    spot = write_target(dataset, mode, macros, root, append_key, rel.columns)
+    if spot.fmt == "postgres":
         from ...io_postgres import write_postgres
         frame = to_arrow(rel).to_pandas()
-        return write_postgres(frame, dataset, mode, macros, connections, append_key=append_key)
-    if mode == "upsert":
-        raise NotAvailable(f"mode: upsert ({fmt}) arrives with the services issue "
-                           f"(qdrant sinks); file datasets take append, overwrite or "
-                           f"overwrite_partitions")
-    if mode not in MODES:
-        raise StepError(None, f"unknown write mode {mode!r}")
-    if fmt not in ("parquet", "csv", "json"):
-        raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
-    text = dataset_location(dataset, macros)
-    target = ensure_writable(local_path(text, root), root, what="dataset")
-    opts = dict(dataset.get("options") or {})
-    declared = dataset.get("columns") or None
-    partition_by = list(dataset.get("partition_by") or [])
-    missing = [c for c in partition_by if c not in rel.columns]
-    if missing:
-        raise StepError(None, f"partition_by column(s) {missing} are not in the data")
-    hidden = [c for c in partition_by if str(c).startswith((".", "_"))]
-    if hidden:  # Hive, Spark and etlc's readers skip such folders: the rows would vanish
-        raise StepError(None, f"partition_by column(s) {hidden} start with '.' or '_', which "
-                              f"readers skip; rename them")
-    single = is_single_file(text, fmt) and not partition_by
-    if mode == "overwrite_partitions" and not partition_by:
-        raise StepError(None, "mode: overwrite_partitions needs partition_by on the dataset")
-    run_key = safe_name(append_key) if mode == "append" else None
-    if single and mode == "append":
-        raise StepError(None, f"mode: append needs a folder path (ending in /), not the single "
-                              f"file {text!r}: appended runs are kept as separate part files")
-    part_name(opts, fmt, 0, None)  # an unsafe file_name is refused before anything is touched
+        return write_postgres(frame, dataset, spot.mode, macros, connections,
+                              append_key=append_key)
+    fmt, opts, declared, target = spot.fmt, dict(spot.options), spot.declared, spot.path
+    single, partition_by, run_key, mode = (spot.single, list(spot.partition_by), spot.run_key,
+                                           spot.mode)
     con = b.con
     with Commit(target, fmt=fmt, single=single) as tx:
         if not partition_by:
             query = rel.query(_out_items(rel, fmt, declared, rel.columns))
             path = tx.new if single else tx.new / part_name(opts, fmt, 0, run_key)
-            rows = _copy(con, query, path, fmt, opts)
+            rows = _copy(con, query, path, fmt, opts, _force_quote(rel, fmt, opts, rel.columns))
             _fault("part_written")
             written, nbytes = [""], path.stat().st_size
         else:
@@ -176,7 +153,8 @@ def _write_partitions(b: Builder, rel: Rel, folder: Path, fmt: str, opts, declar
             cond = " AND ".join(f"{q(c)} IS NOT DISTINCT FROM {sql_literal(v)}"
                                 for c, v in zip(partition_by, values))
             path = folder / rel_dir / part_name(opts, fmt, 0, run_key)
-            rows += _copy(con, f"SELECT {items} FROM {q(table)} WHERE {cond}", path, fmt, opts)
+            rows += _copy(con, f"SELECT {items} FROM {q(table)} WHERE {cond}", path, fmt, opts,
+                          _force_quote(rel, fmt, opts, data_cols))
             _fault("part_written")
             nbytes += path.stat().st_size
             written.append(rel_dir)
