@@ -149,7 +149,8 @@ def _read_parquet_files(files: list[Path], base: Path, columns: Mapping | None,
 
 def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
                  select: list[str] | None = None,
-                 connections: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                 connections: Mapping[str, Any] | None = None,
+                 files: list[Path] | None = None) -> pd.DataFrame:
     """Read a dataset into a pandas DataFrame typed by its declared columns."""
     fmt = dataset.get("format")
     if fmt == "postgres":
@@ -161,7 +162,9 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
     ensure_readable(target, root)
     opts = dict(dataset.get("options") or {})
     columns = dataset.get("columns") or None
-    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
+    # files: a share of the dataset's files its caller listed (a dask partition's)
+    files = [f for f in (list_files(target, text, fmt) if files is None else files)
+             if ensure_readable(f, root)]
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))

@@ -199,7 +199,11 @@ def test_registry_table_matches_the_engines():
         if name in engines.installed():
             cls = engines.engine_class(name)
             assert cls.name == name and cls.capabilities == caps
-            engine = engines.get_engine(name, TaskResources(partitions=3))
+            try:
+                engine = engines.get_engine(name, TaskResources(partitions=3))
+            except EngineNotAvailable as exc:   # dask-cuda without a GPU refuses at once
+                assert (name, getattr(exc, "code", None)) == ("dask-cuda", "R050")
+                continue
             try:
                 assert engine.resources.partitions == 3
             finally:
@@ -209,9 +213,7 @@ def test_registry_table_matches_the_engines():
 
 
 def test_engines_not_here_are_not_available(monkeypatch):
-    for name in ("dask", "dask-cuda"):
-        with pytest.raises(EngineNotAvailable, match="later release.*engine: pandas"):
-            engines.check_engine(name, "daily")
+    assert engines.check_engine("dask", "daily") == "dask"   # tests/runtime/test_dask_engine.py
     with pytest.raises(EngineNotAvailable, match="unknown engine 'spark'"):
         engines.check_engine("spark")
     # a registered engine whose module is not installed reports like a later one

@@ -202,8 +202,8 @@ def test_failing_check_names_step_spec_and_line(project, sales, expr_backend):
 
 
 def test_errors_carry_the_step(project, sales):
-    plan = task_plan([{"name": "raw", "read": "sales", "engine": "dask", "line": 7}], DATASETS)
-    with pytest.raises(StepError, match=r"specs/p.yaml:7: step 'raw' failed: engine 'dask'"):
+    plan = task_plan([{"name": "raw", "read": "sales", "engine": "spark", "line": 7}], DATASETS)
+    with pytest.raises(StepError, match=r"specs/p.yaml:7: step 'raw' failed: unknown engine"):
         executor.run_task(plan, {})
     plan = task_plan([{"name": "raw", "read": "missing_ds"}], DATASETS)
     with pytest.raises(StepError, match="unknown dataset"):

@@ -24,8 +24,11 @@ AVAILABLE: dict[str, tuple[str, frozenset[str]]] = {
     "pandas": ("etlc_runtime.engines.pandas_engine:PandasEngine",
                ALL_CAPABILITIES - {"spill"}),
     "duckdb": ("etlc_runtime.engines.duckdb_engine:DuckDBEngine", ALL_CAPABILITIES),
+    "dask": ("etlc_runtime.engines.dask_engine:DaskEngine", ALL_CAPABILITIES - {"spill"}),
+    "dask-cuda": ("etlc_runtime.engines.dask_engine:DaskCudaEngine",
+                  ALL_CAPABILITIES - {"spill", "read:postgres", "write:postgres"}),
 }
-LATER = ("dask", "dask-cuda")
+LATER: tuple[str, ...] = ()
 
 
 def capabilities(name: str) -> frozenset[str]:

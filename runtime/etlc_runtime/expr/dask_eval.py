@@ -20,20 +20,45 @@ import pandas as pd
 from . import pandas_eval as P
 from .types import Type
 
-__all__ = ["aggregate", "apply_filter", "evaluate", "metric"]
+__all__ = ["aggregate", "apply_filter", "derive", "evaluate", "metric"]
 
 
 def evaluate(expr, ddf, params: Mapping[str, Any] | None = None, *,
-             types: Mapping[str, Type] | None = None):
-    """A Dask Series: the row expression on every partition."""
+             types: Mapping[str, Type] | None = None, dates_as_dates: bool = False):
+    """A Dask Series: the row expression on every partition (``dates_as_dates`` as in
+    ``pandas_eval.evaluate``)."""
     expr = P._as_expr(expr)
-    fn = partial(_eval_part, expr=expr, params=params, types=types)
+    fn = partial(_eval_part, expr=expr, params=params, types=types,
+                 dates_as_dates=dates_as_dates)
     meta = fn(ddf._meta)
     return ddf.map_partitions(fn, meta=meta)
 
 
-def _eval_part(pdf, expr, params, types):
-    return P.evaluate(expr, pdf, params, types=types)
+def _eval_part(pdf, expr, params, types, dates_as_dates=False):
+    return P.evaluate(expr, pdf, params, types=types, dates_as_dates=dates_as_dates)
+
+
+def derive(ddf, columns: Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
+           types: Mapping[str, Type] | None = None, dates_as_dates: bool = False):
+    """A Dask DataFrame with the derived columns added (or replaced) in order, each
+    expression seeing the columns derived before it; constants broadcast per partition."""
+    exprs = {name: P._as_expr(e) for name, e in columns.items()}
+    fn = partial(_derive_part, exprs=exprs, params=params, types=types,
+                 dates_as_dates=dates_as_dates)
+    return ddf.map_partitions(fn, meta=fn(ddf._meta), enforce_metadata=False)
+
+
+def _derive_part(pdf, exprs, params, types, dates_as_dates=False):
+    out = pdf.copy()
+    for name, expr in exprs.items():
+        known = {c: t for c, t in (types or {}).items() if c in out.columns} or None
+        value = P.evaluate(expr, out, params, types=known, dates_as_dates=dates_as_dates)
+        if isinstance(value, pd.Series):
+            out[name] = value if value.index.equals(out.index) else \
+                value.reset_index(drop=True).set_axis(out.index)
+        else:
+            out[name] = pd.Series([value] * len(out), index=out.index)
+    return out
 
 
 def apply_filter(expr, ddf, params: Mapping[str, Any] | None = None, *,
@@ -212,11 +237,13 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: P.AggPlan,
 
 
 def aggregate(ddf, group_by, aggs: Mapping[str, Any], params: Mapping[str, Any] | None = None,
-              having=None, *, types: Mapping[str, Type] | None = None):
+              having=None, *, types: Mapping[str, Type] | None = None,
+              dates_as_dates: bool = False):
     """The Dask counterpart of ``pandas_eval.aggregate``: a one-partition Dask DataFrame
-    (lazy) with one row per group."""
+    (lazy) with one row per group (``dates_as_dates``: date results as Arrow date32)."""
     plan = P.AggPlan(ddf._meta, group_by, aggs, params, having, types)
-    meta = P.aggregate(ddf._meta, group_by, aggs, params, having, types=types)
+    meta = P.aggregate(ddf._meta, group_by, aggs, params, having, types=types,
+                       dates_as_dates=dates_as_dates)
     partials = ddf.map_partitions(_partials, plan, meta=_partials(ddf._meta, plan),
                                   align_dataframes=False).repartition(npartitions=1)
     distinct_cols = []
@@ -227,13 +254,23 @@ def aggregate(ddf, group_by, aggs: Mapping[str, Any], params: Mapping[str, Any] 
                                    meta=_distinct_pairs(ddf._meta, plan, col))
             distinct.append(d.repartition(npartitions=1))
             distinct_cols.append(col)
-    fn = partial(_combine_checked, plan=plan, distinct_cols=tuple(distinct_cols), meta=meta)
+    date_cols = ()
+    if dates_as_dates:
+        date_cols = tuple([k for k in plan.group_by if plan.col_types[k].name == "date"] +
+                          [name for name, _e, t, _nt in plan.outputs if t.name == "date"])
+    fn = partial(_combine_checked, plan=plan, distinct_cols=tuple(distinct_cols), meta=meta,
+                 date_cols=date_cols)
     import dask.dataframe as dd
     return dd.map_partitions(fn, partials, *distinct, meta=meta, align_dataframes=False)
 
 
-def _combine_checked(partials, *distinct, plan, distinct_cols, meta):
+def _combine_checked(partials, *distinct, plan, distinct_cols, meta, date_cols=()):
     out = _combine(partials, *distinct, plan=plan, distinct_cols=distinct_cols)
+    if date_cols:
+        from ..dtypes import to_date
+        for name in date_cols:
+            if name in out:
+                out[name] = to_date(out[name])
     return out.astype(meta.dtypes.to_dict()) if len(out.columns) == len(meta.columns) else out
 
 
@@ -250,3 +287,27 @@ def metric(expr, ddf, params: Mapping[str, Any] | None = None, *,
         raise P.EvalError(f"{errors[0].code}: {errors[0].message}")
     out = aggregate(ddf, [], {"value": expr}, params, types=types).compute()
     return P._to_python(out["value"].iloc[0], t)
+
+
+def metrics(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = None, *,
+            types: Mapping[str, Type] | None = None, compute=None) -> dict[str, Any]:
+    """Several aggregate expressions over the whole Dask DataFrame in one pass (one
+    aggregate with a column per metric), as Python scalars like :func:`metric`.
+    ``compute(collection)`` computes (the caller's cluster); ``.compute()`` by default."""
+    from .typecheck import infer
+    col_types = P.frame_types(ddf._meta, types)
+    p_types = {k: P.param_type(v) for k, v in (params or {}).items()}
+    parsed, out_types = {}, {}
+    for name, expr in exprs.items():
+        parsed[name] = P._as_expr(expr)
+        t, errors, _ = infer(parsed[name], col_types, p_types, "metric")
+        if errors:
+            raise P.EvalError(f"{errors[0].code}: {errors[0].message}")
+        out_types[name] = t
+    if not parsed:
+        return {}
+    cols = {f"m{i}": e for i, e in enumerate(parsed.values())}
+    lazy = aggregate(ddf, [], cols, params, types=types)
+    out = compute(lazy) if compute is not None else lazy.compute()
+    return {name: P._to_python(out[f"m{i}"].iloc[0], out_types[name])
+            for i, name in enumerate(parsed)}

@@ -1,0 +1,66 @@
+"""Reads for the dask engine: a dataset as a Dask DataFrame of the task's ``partitions``.
+
+A file dataset's files are listed once, on the task process (file_layout's rules); each
+partition then reads its own share on a worker:
+
+- as many files as partitions or more: each partition reads a contiguous run of files;
+- fewer files than partitions: each file is cut into row slices (each slice reads the file
+  and keeps its rows: splitting a file by Parquet row groups is not done yet).
+
+Each share is read by the pandas engine's reader (io_read.read_dataset over the share's
+files: declared columns converted without loss, Hive ``col=value`` folders, R040 on a value
+that would change), so partitions are pandas frames of the runtime's representation.
+PostgreSQL tables and fixed-width files are read on the task process by io_read and split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...staging import _split
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one partition reads: files, or one slice of one file."""
+
+    files: tuple[str, ...]
+    piece: int = 0
+    pieces: int = 1
+
+
+def shares(files: Sequence[Path], partitions: int) -> list[Share]:
+    """Split the files over ``partitions`` partitions (see the module doc)."""
+    names = [str(f) for f in files]
+    partitions = max(1, int(partitions or 1))
+    if len(names) >= partitions:
+        return [Share(tuple(names[lo:hi])) for lo, hi in _split(len(names), partitions)]
+    out = []
+    for i, name in enumerate(names):
+        pieces = partitions // len(names) + (1 if i < partitions % len(names) else 0)
+        out += [Share((name,), p, pieces) for p in range(pieces)]
+    return out
+
+
+def read_share(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, Any],
+               root: str, select: list | None):
+    """One partition: the share's rows exactly as the pandas engine reads the dataset
+    (io_read.read_dataset over the share's files; a pandas frame)."""
+    from ...io_read import read_dataset
+
+    frame = read_dataset(dataset, macros, Path(root), select=select,
+                         files=[Path(f) for f in share.files])
+    if share.pieces > 1:
+        lo, hi = _split(len(frame), share.pieces)[share.piece] if len(frame) else (0, 0)
+        frame = frame.iloc[lo:hi].reset_index(drop=True)
+    return frame
+
+
+def read_staged_part(path: str):
+    """One staged part as the pandas engine reads a hand-off (staging.read_stage)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas().reset_index(drop=True)

@@ -1,0 +1,155 @@
+"""A step's transforms on a Dask DataFrame, in the fixed order (engines/base.py).
+
+Row-local transforms run per partition with the pandas engine's own functions (steps.py)
+or the Dask expression back end (expr/dask_eval.py, which runs the pandas evaluator per
+partition), so values and types are those of the pandas engine:
+
+- filter, derive, select, rename, drop, cast: per partition;
+- join: ``inner``/``left``/``semi``/``anti`` broadcast the right side (one partition, sent to
+  every partition of the left side), ``right``/``outer`` join both sides gathered in one
+  partition;
+- union: the partitions of every input, each cast to the first input's dtypes;
+- group_by + aggregate (+ having): dask_eval.aggregate (partial aggregates per partition,
+  combined in one partition); group_by alone: distinct keys per partition, then once more;
+- distinct: per partition, then once more over the gathered partitions (first occurrence
+  kept, as pandas' ``drop_duplicates``);
+- sort: stable, nulls last, over the gathered partitions (one output partition);
+- limit: the first rows in partition order (one output partition).
+
+Nothing here computes: every result is a lazy Dask DataFrame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ... import steps as S
+from ..._expr import parse
+from ...errors import StepError
+from ...expr import dask_eval
+
+
+def _types(ddf, types: Mapping[str, Any] | None) -> dict | None:
+    return {c: t for c, t in (types or {}).items() if c in ddf.columns} or None
+
+
+def _per_partition(ddf, fn, *args):
+    """``fn(partition, *args)`` on every partition; its meta from the empty frame."""
+    return ddf.map_partitions(fn, *args, meta=fn(ddf._meta, *args), enforce_metadata=False)
+
+
+def _one(ddf):
+    return ddf if ddf.npartitions == 1 else ddf.repartition(npartitions=1)
+
+
+def _join_part(left, right, on, how):
+    return S.join(left, right, on, how)
+
+
+def join(left, right, on, how: str):
+    how = how or "inner"
+    meta = S.join(left._meta, right._meta, on, how)  # unknown columns / join types raise now
+    if how in ("right", "outer"):
+        left = _one(left)
+    return left.map_partitions(_join_part, _one(right), on, how, meta=meta,
+                               enforce_metadata=False)
+
+
+def _like(part, base_meta):
+    out = part[list(base_meta.columns)]
+    for name in base_meta.columns:
+        if out[name].dtype != base_meta[name].dtype:
+            try:
+                out[name] = out[name].astype(base_meta[name].dtype)
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def union(base, others: list):
+    import dask.dataframe as dd
+
+    cols = list(base.columns)
+    parts = [base]
+    for other in others:
+        if set(other.columns) != set(cols):
+            raise StepError(None, f"union inputs have different columns: {cols} and "
+                                  f"{list(other.columns)}")
+        parts.append(other.map_partitions(_like, base._meta, meta=base._meta,
+                                          enforce_metadata=False))
+    return dd.concat(parts, interleave_partitions=False)
+
+
+def _distinct_keys(part, group_by):
+    return part[group_by].drop_duplicates().reset_index(drop=True)
+
+
+def group_aggregate(ddf, group_by, aggs, having, params, types):
+    group_by = list(group_by or [])
+    S._need_columns(ddf._meta, group_by, "group_by")
+    known = _types(ddf, types)
+    if not aggs:
+        keys = _one(_per_partition(ddf, _distinct_keys, group_by))
+        keys = _per_partition(keys, _distinct_keys, group_by)
+        if having:
+            keys = dask_eval.apply_filter(parse(having), keys, params, types=_types(keys, types))
+        return keys
+    parsed = {name: parse(text) for name, text in aggs.items()}
+    return dask_eval.aggregate(ddf, group_by, parsed, params,
+                               having=parse(having) if having else None, types=known,
+                               dates_as_dates=True)
+
+
+def distinct(ddf, spec):
+    if not spec:
+        return ddf
+    if spec is not True:
+        S._need_columns(ddf._meta, spec, "distinct")
+    once = _per_partition(ddf, S.distinct, spec)
+    return _per_partition(_one(once), S.distinct, spec)
+
+
+def limit(ddf, n):
+    return ddf.head(int(n), npartitions=-1, compute=False).reset_index(drop=True)
+
+
+def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
+          types: Mapping[str, Any] | None = None):
+    """Run the transforms a step names, in the fixed order (as steps.apply_transform)."""
+    if base is None:
+        sources = step.get("from") or []
+        if isinstance(sources, str):
+            sources = [sources]
+        if not sources:
+            raise StepError(step.get("name"), "a transform needs `from`")
+        base = frames[sources[0]]
+    df = base
+    if step.get("join"):
+        specs = step["join"] if isinstance(step["join"], list) else [step["join"]]
+        for spec in specs:
+            df = join(df, frames[spec["with"]], spec["on"], spec.get("how", "inner"))
+    if step.get("union"):
+        names = step["union"] if isinstance(step["union"], list) else [step["union"]]
+        df = union(df, [frames[n] for n in names])
+    if step.get("filter"):
+        df = dask_eval.apply_filter(parse(step["filter"]), df, params, types=_types(df, types))
+    if step.get("derive"):
+        exprs = {name: parse(text) for name, text in step["derive"].items()}
+        df = dask_eval.derive(df, exprs, params, types=types, dates_as_dates=True)
+    if step.get("aggregate") or step.get("group_by"):
+        df = group_aggregate(df, step.get("group_by"), step.get("aggregate"), step.get("having"),
+                             params, types)
+    elif step.get("having"):
+        df = dask_eval.apply_filter(parse(step["having"]), df, params, types=_types(df, types))
+    for key, fn in (("select", S.select), ("rename", S.rename), ("drop", S.drop),
+                    ("cast", S.cast)):
+        if step.get(key):
+            df = _per_partition(df, fn, step[key])
+    if step.get("distinct"):
+        df = distinct(df, step["distinct"])
+    if step.get("sort"):
+        df = _per_partition(_one(df), S.sort, list(step["sort"]))
+    if step.get("limit") is not None:
+        df = limit(df, step["limit"])
+    return df

@@ -1,0 +1,182 @@
+"""The dask engine (and dask-cuda): a fused chain of steps as one lazy Dask graph.
+
+A relation is a Dask DataFrame whose partitions are pandas frames of the runtime's
+representation (the pandas engine's dtypes), so each partition is transformed by the same
+code as the pandas engine and values and types agree with it.  The task's ``partitions``
+(TaskResources.partitions) split the reads (engines/dask/read.py); transforms stay lazy
+(engines/dask/transform.py); rows move when a write (each partition writes its own part,
+committed at once: engines/dask/write.py), the staging hand-off (one part per partition), a
+check, a metric (engines/dask/quality.py) or ``to_arrow``/``to_pandas`` asks for them.
+
+Where it runs: engines/dask/cluster.py (a LocalCluster of the task's own, started on the
+first computation, or a running scheduler from ``ETLC_DASK_SCHEDULER`` / the Airflow
+connection ``dask_default``).  Nothing here imports dask until a method runs.
+
+``dask-cuda`` (:class:`DaskCudaEngine`) refuses at once, with R050, a machine without a GPU
+or without the ``gpu`` extra; where both exist it runs the same graph on a LocalCUDACluster.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from . import capabilities as _capabilities
+from .base import StepContext, TaskResources
+from .dask import cluster as _cluster
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class DaskEngine:
+    name: ClassVar[str] = "dask"
+    capabilities: ClassVar[frozenset[str]] = _capabilities("dask")
+    gpu: ClassVar[bool] = False
+
+    def __init__(self, resources: TaskResources | None = None):
+        self.resources = resources or TaskResources()
+        self.partitions = max(1, int(self.resources.partitions or 1))
+        threads = self.resources.threads or min(self.partitions, os.cpu_count() or 1)
+        address = _cluster.scheduler_address(getattr(self.resources, "cluster", None))
+        self.cluster = _cluster.Cluster(address=address, threads=threads, gpu=self.gpu)
+
+    def compute(self, *objs):
+        return self.cluster.compute(*objs)
+
+    # -- relations in and out -------------------------------------------------------
+    def read(self, dataset: Mapping[str, Any], ctx: StepContext,
+             columns: Sequence[str] | None = None):
+        import dask.dataframe as dd
+
+        from ..file_layout import list_files
+        from ..io_read import dataset_location, read_dataset
+        from ..paths import ensure_readable, local_path
+        from .dask import read as _read
+
+        select = list(columns) if columns else None
+        fmt = dataset.get("format")
+        if fmt not in ("parquet", "csv", "json"):  # postgres, fixed_width: read here, split
+            frame = read_dataset(dataset, ctx.macros, ctx.root, select=select,
+                                 connections=ctx.connections)
+            return self.from_pandas(frame)
+        text = dataset_location(dataset, ctx.macros, ctx.root)
+        target = local_path(text, ctx.root)
+        ensure_readable(target, ctx.root)
+        files = [f for f in list_files(target, text, fmt) if ensure_readable(f, ctx.root)]
+        if not files:
+            raise FileNotFoundError(f"no {fmt} file at {target}" +
+                                    (f" (from {text!r})" if text != str(target) else ""))
+        shares = _read.shares(files, self.partitions)
+        args = (dict(dataset), dict(ctx.macros), str(ctx.root), select)
+        (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
+        return dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
+                           enforce_metadata=False)
+
+    def read_staged(self, manifest_path: str | Path):
+        import dask.dataframe as dd
+        import pyarrow.parquet as pq
+
+        from ..errors import StagingError
+        from ..staging import read_manifest
+        from .dask.read import read_staged_part
+
+        manifest = read_manifest(manifest_path)
+        folder = Path(manifest["manifest"]).parent
+        parts = [folder / name for name in manifest.get("parts", [])]
+        for part in parts:
+            if not part.is_file():
+                raise StagingError(f"staging part {part} listed in the manifest is missing")
+        if not parts:
+            import pandas as pd
+            return self.from_pandas(pd.DataFrame())
+        meta = pq.read_schema(parts[0]).empty_table().to_pandas()
+        return dd.from_map(read_staged_part, [str(p) for p in parts], meta=meta,
+                           enforce_metadata=False)
+
+    def to_arrow(self, rel):
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self.to_pandas(rel), preserve_index=False)
+
+    def from_arrow(self, table):
+        return self.from_pandas(table.to_pandas())
+
+    def to_pandas(self, rel):
+        (frame,) = self.compute(rel)
+        return frame.reset_index(drop=True)
+
+    def from_pandas(self, df):
+        import dask.dataframe as dd
+
+        df = df.reset_index(drop=True)
+        return dd.from_pandas(df, npartitions=max(1, min(self.partitions, len(df))),
+                              sort=False)
+
+    # -- steps ----------------------------------------------------------------------
+    def transform(self, step: Mapping[str, Any], inputs: Mapping[str, Any], ctx: StepContext,
+                  base: Any | None = None):
+        from .. import _expr
+        from .dask.transform import apply
+
+        return apply(step, inputs, ctx.params, base=base, types=_expr.types_of(ctx.types))
+
+    def count(self, rel) -> int | None:
+        return None  # counting would run the graph once more; writes and checks count
+
+    def check(self, rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
+        from .. import _expr
+        from .dask.quality import run_checks
+
+        run_checks(self.cluster, rel, checks, ctx.params, step=ctx.step,
+                   types=_expr.types_of(ctx.types))
+
+    def metrics(self, rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
+        from .. import _expr
+        from .dask import quality
+
+        out = quality.metrics(self.cluster, rel, metrics, ctx.params,
+                              types=_expr.types_of(ctx.types))
+        return {k: _plain(v) for k, v in out.items()}
+
+    # -- outputs --------------------------------------------------------------------
+    def write(self, rel, dataset: Mapping[str, Any], mode: str | None,
+              ctx: StepContext) -> dict:
+        from .dask.write import write
+
+        return write(self.cluster, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
+                     connections=ctx.connections)
+
+    def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
+              before_commit: Any = None) -> dict:
+        from .dask.write import stage
+
+        return stage(self.cluster, rel, folder, meta=meta, before_commit=before_commit)
+
+    def close(self) -> None:
+        self.cluster.close()
+
+
+class DaskCudaEngine(DaskEngine):
+    """The dask engine on GPUs: refused at once (R050) where a GPU or the gpu extra is
+    missing; otherwise its cluster is a LocalCUDACluster (or the scheduler named as for
+    dask)."""
+
+    name: ClassVar[str] = "dask-cuda"
+    capabilities: ClassVar[frozenset[str]] = _capabilities("dask-cuda")
+    gpu: ClassVar[bool] = True
+
+    def __init__(self, resources: TaskResources | None = None):
+        _cluster.require_gpu()
+        super().__init__(resources)
