@@ -4,9 +4,9 @@
 etlc type  pandas dtype                                 notes
 =========  ==========================================  =================================
 int        ``Int64`` (nullable)
-float      ``Float64`` (nullable)
-decimal    ``Float64``, rounded to ``scale``            Parquet sinks that declare the
-                                                        column get ``decimal128(38, s)``
+float      ``Float64`` (nullable; NaN is a value)
+decimal    ``decimal128[pyarrow]`` (``pd.ArrowDtype``)   exact; precision from the spec,
+                                                        else 38 (expressions see floats)
 string     ``string`` (``StringDtype``, nulls are NA)
 bool       ``boolean`` (nullable)
 date       ``date32[pyarrow]`` (``pd.ArrowDtype``)      compares with ``datetime.date``
@@ -14,7 +14,8 @@ timestamp  ``datetime64[us]``
 vector     ``object`` (lists of floats)
 =========  ==========================================  =================================
 
-All of them hold SQL nulls as ``pd.NA``/``NaT``.
+All of them hold SQL nulls as ``pd.NA``/``NaT``.  Reads convert in Arrow
+(:mod:`etlc_runtime.arrow_convert`) and become pandas through :func:`arrow_to_frame`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 DATE = pd.ArrowDtype(pa.date32())
 TIMESTAMP = "datetime64[us]"
@@ -42,22 +44,63 @@ def spec_of(column: Any) -> dict:
 
 
 def pandas_dtype(column: Any):
-    kind = spec_of(column).get("type")
+    spec = spec_of(column)
+    kind = spec.get("type")
+    if kind == "decimal":
+        return pd.ArrowDtype(arrow_type(spec))
     return {
-        "int": "Int64", "float": "Float64", "decimal": "Float64", "string": "string",
+        "int": "Int64", "float": "Float64", "string": "string",
         "bool": "boolean", "date": DATE, "timestamp": TIMESTAMP, "vector": object,
     }.get(kind, object)
 
 
 def arrow_type(column: Any) -> pa.DataType | None:
-    spec = spec_of(column)
-    kind = spec.get("type")
-    if kind == "decimal":
-        return pa.decimal128(38, int(spec.get("scale") or 0))
-    return {
-        "int": pa.int64(), "float": pa.float64(), "string": pa.string(), "bool": pa.bool_(),
-        "date": pa.date32(), "timestamp": pa.timestamp("us"), "vector": pa.list_(pa.float64()),
-    }.get(kind)
+    from .arrow_convert import arrow_type as _arrow_type
+
+    return _arrow_type(column)
+
+
+def _pandas_of(t: pa.DataType):
+    if pa.types.is_signed_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_unsigned_integer(t):
+        return pd.UInt64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pd.StringDtype()
+    if pa.types.is_decimal(t) or pa.types.is_date32(t):
+        return pd.ArrowDtype(t)
+    return None
+
+
+def arrow_series(values: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
+    """One Arrow column in the pandas engine's representation (docs/types.md): ints exact in
+    ``Int64``, floats in ``Float64`` with NaN apart from null, decimals and dates as Arrow."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    t = values.type
+    if pa.types.is_floating(t):
+        data = values.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+        mask = values.is_null().to_numpy(zero_copy_only=False)
+        return pd.Series(pd.arrays.FloatingArray(data.copy(), mask.copy()), index=index)
+    if pa.types.is_date64(t):
+        values, t = values.cast(pa.date32()), pa.date32()
+    if pa.types.is_null(t):
+        values, t = values.cast(pa.string()), pa.string()
+    dtype = _pandas_of(t)
+    if dtype is not None:
+        if isinstance(dtype, pd.ArrowDtype):
+            return pd.Series(pd.arrays.ArrowExtensionArray(values), index=index)
+        return pd.Series(dtype.__from_arrow__(values), index=index)
+    return pd.Series(pa.table({"v": values}).to_pandas()["v"].array, index=index)
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a pandas DataFrame of :func:`arrow_series` columns."""
+    index = pd.RangeIndex(table.num_rows)
+    return pd.DataFrame({name: arrow_series(table.column(name), index)
+                         for name in table.column_names}, index=index)
 
 
 def type_name(dtype) -> str:
@@ -80,91 +123,77 @@ def type_name(dtype) -> str:
     return "unknown"
 
 
-_TRUE = {"true", "t", "1", "yes", "y"}
-_FALSE = {"false", "f", "0", "no", "n"}
 
 
-def _strip(series: pd.Series) -> pd.Series:
-    return series.astype("string").str.strip()
+def _text_array(series: pd.Series) -> pa.Array:
+    """A column of text (or of objects: their text) as an Arrow string array."""
+    if isinstance(series.dtype, pd.StringDtype) or series.dtype == object or \
+            str(series.dtype) == "str":
+        values = [None if _isna(v) else (v if isinstance(v, str) else _object_text(v))
+                  for v in series.tolist()]
+        return pa.array(values, pa.string())
+    return pa.array(series.astype("string").tolist(), pa.string())
 
 
-def _check_lost(original: pd.Series, converted: pd.Series, name: str, kind: str,
-                strict: bool) -> pd.Series:
-    """Values present before and null after conversion are errors when strict."""
-    lost = original.notna() & converted.isna()
-    if strict and bool(lost.any()):
-        bad = original[lost]
-        examples = ", ".join(repr(v) for v in bad.head(3).tolist())
-        raise CastError(f"column '{name}': {int(lost.sum())} value(s) are not a valid "
-                        f"{kind}: {examples}")
-    return converted
+def _object_text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        import json
+        return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=str)
+    return str(v)
 
 
-def _to_number(text: pd.Series) -> pd.Series:
-    return pd.to_numeric(text, errors="coerce")
+def _implied(text: pa.Array, scale: int) -> pa.Array:
+    """Fixed-width decimals without a point: the last ``scale`` digits are the fraction."""
+    out = []
+    for v in text.to_pylist():
+        if v is None or "." in v:
+            out.append(v)
+            continue
+        sign, digits = ("-", v[1:]) if v[:1] in "+-" and v[:1] == "-" else ("", v.lstrip("+"))
+        digits = digits.rjust(scale + 1, "0")
+        out.append(f"{sign}{digits[:-scale]}.{digits[-scale:]}")
+    return pa.array(out, pa.string())
 
 
 def convert_text(series: pd.Series, column: Any, name: str = "?", *, strict: bool = True,
-                 null_value: str | None = "", implied_scale: bool = False) -> pd.Series:
-    """Convert a column of text (or mixed objects) to the declared type.
+                 null_value: str | None = None, implied_scale: bool = False) -> pd.Series:
+    """Convert a column of text (or mixed objects) to the declared type, exactly
+    (:func:`etlc_runtime.arrow_convert.text_to`).
 
-    ``null_value`` (compared after stripping) reads as null.  ``implied_scale``: decimals
-    without a decimal point are scaled by ``10**-scale`` (fixed-width files).  Values that do
-    not convert raise :class:`CastError` when ``strict``, else become null.
+    ``null_value`` (compared after stripping; fixed-width fields) reads as null; without it
+    only nulls are null, never ``''``.  ``implied_scale``: decimals without a decimal point
+    are scaled by ``10**-scale`` (fixed-width files).  Values that do not convert raise
+    :class:`~etlc_runtime.errors.DataError` (R040, a ``ValueError``) when ``strict``, else
+    become null.
     """
+    from .arrow_convert import text_to
+
     spec = spec_of(column)
     kind = spec.get("type")
     if kind == "vector":
         return series.astype(object)
-    raw = series.astype("string")
-    stripped = raw.str.strip()
-    is_null = raw.isna()
+    text = _text_array(series)
     if null_value is not None:
-        is_null = is_null | (stripped == null_value).fillna(False)
-    if kind == "string":
-        out = raw.mask(is_null)
-        return out.astype("string")
-    text = stripped.mask(is_null)
-    if kind == "int":
-        number = _to_number(text)
-        _check_lost(text, number, name, "int", strict)
-        frac = number.notna() & (number != np.floor(number.astype("float64")))
-        if bool(frac.any()):
-            if strict:
-                raise CastError(f"column '{name}': non-integer values for an int column: "
-                                f"{text[frac].head(3).tolist()}")
-            number = number.mask(frac)
-        return number.astype("Float64").round().astype("Int64")
-    if kind in ("float", "decimal"):
-        number = _to_number(text)
-        _check_lost(text, number, name, kind, strict)
-        number = number.astype("Float64")
-        if kind == "decimal":
-            scale = int(spec.get("scale") or 0)
-            if implied_scale and scale:
-                no_point = ~text.str.contains(".", regex=False).fillna(False)
-                number = number.mask(no_point, number / (10 ** scale))
-            number = number.round(scale)
-        return number
-    if kind == "bool":
-        low = text.str.lower()
-        out = pd.Series(pd.NA, index=series.index, dtype="boolean")
-        out = out.mask(low.isin(_TRUE).fillna(False), True)
-        out = out.mask(low.isin(_FALSE).fillna(False), False)
-        return _check_lost(text, out, name, "bool", strict).astype("boolean")
-    if kind in ("date", "timestamp"):
-        fmt = spec.get("format")
-        kwargs = {"format": fmt} if fmt else {"format": "ISO8601"}
+        is_null = pc.equal(pc.utf8_trim_whitespace(text), null_value)
+        text = pc.if_else(pc.fill_null(is_null, False), pa.scalar(None, pa.string()), text)
+    if kind == "decimal" and implied_scale and int(spec.get("scale") or 0):
+        text = _implied(pc.utf8_trim_whitespace(text), int(spec["scale"]))
+    if strict or kind == "string":
+        return arrow_series(text_to(text, spec, name), series.index)
+    try:
+        return arrow_series(text_to(text, spec, name), series.index)
+    except ValueError:
+        pass
+    values = []
+    for i in range(len(text)):
         try:
-            parsed = pd.to_datetime(text.astype(object), errors="coerce", **kwargs)
-        except (ValueError, TypeError):
-            parsed = pd.to_datetime(text.astype(object), errors="coerce", format="mixed")
-        parsed = pd.Series(parsed, index=series.index)
-        _check_lost(text, parsed, name, kind, strict)
-        if kind == "date":
-            return to_date(parsed)
-        return parsed.astype(TIMESTAMP)
-    return series
+            values.append(text_to(text.slice(i, 1), spec, name))
+        except ValueError:
+            values.append(pa.nulls(1, arrow_type(spec)))
+    return arrow_series(pa.concat_arrays(values) if values else
+                        pa.array([], arrow_type(spec)), series.index)
 
 
 def to_date(series: pd.Series) -> pd.Series:
@@ -210,6 +239,8 @@ def cast_series(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
     if kind in ("int", "float", "decimal"):
         if current in ("date", "timestamp"):
             raise CastError(f"column '{name}': cannot cast {current} to {kind}")
+        if kind == "decimal":
+            return _to_decimal(series, spec)
         values = series.astype("Float64") if current != "unknown" else pd.to_numeric(
             series, errors="raise").astype("Float64")
         if kind == "int":
@@ -230,6 +261,30 @@ def cast_series(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
             return pd.to_datetime(series.astype(object)).astype(TIMESTAMP)
         return pd.to_datetime(series).astype(TIMESTAMP)
     return series
+
+
+def _to_decimal(series: pd.Series, spec: dict) -> pd.Series:
+    """Numbers to a decimal column: exact digits, rounded half away from zero to the scale
+    (as SQL's cast); a value beyond the precision is an error."""
+    import decimal
+
+    target = arrow_type(spec)
+    quantum = decimal.Decimal(1).scaleb(-target.scale)
+    out = []
+    for v in series.tolist():
+        if _isna(v):
+            out.append(None)
+            continue
+        if isinstance(v, float):
+            if not np.isfinite(v):
+                raise CastError(f"{v!r} cannot be a {target}")
+            v = repr(v)
+        out.append(decimal.Decimal(v).quantize(quantum, rounding=decimal.ROUND_HALF_UP))
+    try:
+        arr = pa.array(out, target)
+    except (pa.ArrowInvalid, decimal.InvalidOperation) as exc:
+        raise CastError(f"a value does not fit {target}: {exc}") from None
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=series.index)
 
 
 def conform(df: pd.DataFrame, columns: Mapping[str, Any] | None, *, strict: bool = True,

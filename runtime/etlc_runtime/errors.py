@@ -60,6 +60,58 @@ class PlanVersionError(EtlcRuntimeError):
                          f"the etlc installed here, or install the etlc that compiled it")
 
 
+class DataError(EtlcRuntimeError, ValueError):
+    """R040: a value read from a dataset that its declared column cannot hold unchanged (not
+    a valid int, a decimal that overflows or would be rounded, a float into an int column, a
+    declared column absent from a file, a ragged CSV row, a nested value into a scalar).
+    Names the dataset, column, file, line (text files) or row, and the value.  The duckdb
+    engine raises it inside SQL; :meth:`from_exception` finds it again in DuckDB's message."""
+
+    code = "R040"
+    MARK = "[etlc-data-error "
+
+    def __init__(self, reason: str, *, dataset: str | None = None, column: str | None = None,
+                 file: str | None = None, line: int | None = None, row: int | None = None,
+                 value: Any = None):
+        self.reason, self.dataset, self.column, self.file = reason, dataset, column, file
+        self.line, self.row, self.value = line, row, value
+        where = [f"dataset {dataset!r}" if dataset else "", f"column {column!r}" if column
+                 else "", f"file {file}" if file else "", f"line {line}" if line else "",
+                 f"row {row}" if row is not None else ""]
+        text = ", ".join(w for w in where if w)
+        shown = f": value {value!r}" if value is not None else ""
+        super().__init__(f"{self.code} {text}{shown}: {reason}" if text else
+                         f"{self.code}{shown}: {reason}")
+
+    def fields(self) -> dict:
+        return {"code": self.code, "reason": self.reason, "dataset": self.dataset,
+                "column": self.column, "file": self.file, "line": self.line, "row": self.row,
+                "value": self.value}
+
+    @classmethod
+    def from_exception(cls, exc: BaseException | None) -> DataError | None:
+        """The DataError carried by ``exc`` (itself, its cause chain, or the JSON mark an
+        SQL ``error()`` put in a DuckDB message); None when there is none."""
+        import json
+        seen = 0
+        while exc is not None and seen < 10:
+            if isinstance(exc, cls):
+                return exc
+            text = str(exc)
+            at = text.find(cls.MARK)
+            if at >= 0:
+                body = text[at + len(cls.MARK):]
+                try:
+                    data, _ = json.JSONDecoder().raw_decode(body)
+                    return cls(**{k: data.get(k) for k in ("reason", "dataset", "column", "file",
+                                                           "line", "row", "value")})
+                except (ValueError, TypeError):
+                    return None
+            exc = getattr(exc, "cause", None) or exc.__cause__
+            seen += 1
+        return None
+
+
 class StepError(EtlcRuntimeError):
     """A step failed.  Carries the step name, spec file and line, and the cause."""
 

@@ -8,7 +8,6 @@ exactly those columns, in that order, typed as :mod:`etlc_runtime.dtypes` says.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,15 @@ from typing import Any
 import pandas as pd
 
 from . import dtypes
-from .errors import NotAvailable
+from .arrow_convert import Where, conform_table
+from .errors import DataError, NotAvailable
 
 # the file layout lives in one pandas-free place, shared with the duckdb engine
 from .file_layout import dataset_location as _location
 from .file_layout import hive_values as _hive_values
 from .file_layout import list_files
 from .paths import ensure_readable, local_path
+from .read_text import read_json_table, read_text_lines
 
 
 def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root=None) -> str:
@@ -30,78 +31,91 @@ def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root
     return _location(dataset, macros)
 
 
-def _read_text_lines(path: Path, encoding: str, compression: str | None) -> list[str]:
-    import bz2
-    import gzip
-    opener = open
-    comp = (compression or "infer").lower()
-    if comp == "infer":
-        comp = {".gz": "gzip", ".bz2": "bz2"}.get(path.suffix.lower(), "none")
-    if comp == "gzip":
-        opener = gzip.open
-    elif comp == "bz2":
-        opener = bz2.open
-    with opener(path, "rt", encoding=encoding, newline="") as fh:
-        return fh.read().splitlines()
+def _csv_bytes(path: Path, opts: Mapping[str, Any]):
+    """What pyarrow's CSV reader reads: the file, or its text without comment and footer
+    lines (pyarrow knows neither option), re-encoded as UTF-8."""
+    import pyarrow as pa
 
-
-def _read_csv(path: Path, opts: Mapping[str, Any], columns: Mapping | None) -> pd.DataFrame:
-    header = opts.get("header", True)
-    kwargs: dict[str, Any] = {
-        "sep": opts.get("delimiter", ","),
-        "quotechar": opts.get("quote", '"'),
-        "encoding": opts.get("encoding", "utf-8"),
-        "skiprows": int(opts.get("skip_rows", 0) or 0),
-        "dtype": str if columns else None,
-        "keep_default_na": not columns,
-        "na_values": [opts.get("null_value", "")] if columns else None,
-        "header": 0 if header else None,
-    }
-    if opts.get("escape"):
-        kwargs["escapechar"] = opts["escape"]
-        kwargs["doublequote"] = False
-    if opts.get("comment"):
-        kwargs["comment"] = opts["comment"]
     comp = opts.get("compression")
+    comment, footer = opts.get("comment"), int(opts.get("skip_footer", 0) or 0)
+    if comment or footer:
+        import io
+        lines = read_text_lines(path, opts.get("encoding", "utf-8"), comp)
+        if footer:
+            lines = lines[:len(lines) - footer]
+        if comment:
+            lines = [ln for ln in lines if not ln.startswith(comment)]
+        return io.BytesIO(("\n".join(lines) + "\n").encode("utf-8")), "utf-8"
     if comp and comp not in ("none", "infer"):
-        kwargs["compression"] = comp
-    footer = int(opts.get("skip_footer", 0) or 0)
-    if footer:
-        kwargs["skipfooter"] = footer
-        kwargs["engine"] = "python"
-    if not header and columns:
-        kwargs["names"] = list(columns)
-    frame = pd.read_csv(path, **kwargs)
+        return pa.CompressedInputStream(pa.OSFile(str(path)), comp), opts.get("encoding",
+                                                                             "utf-8")
+    return str(path), opts.get("encoding", "utf-8")
+
+
+def _ragged_line(path: Path, opts: Mapping[str, Any], text: str) -> int | None:
+    try:
+        lines = read_text_lines(path, opts.get("encoding", "utf-8"), opts.get("compression"))
+    except (OSError, ValueError):
+        return None
+    skip = int(opts.get("skip_rows", 0) or 0)
+    for number, line in enumerate(lines, start=1):
+        if number > skip and line == text:
+            return number
+    return None
+
+
+def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None,
+                    where: Where):
+    """A CSV file as an Arrow table: declared columns as text (nulls: only ``null_value``,
+    unquoted), undeclared ones typed by pyarrow's inference with the same nulls and no
+    ``NA``/``null`` guessing.  A row with more or fewer fields than the header is R040."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    header = opts.get("header", True)
+    source, encoding = _csv_bytes(path, opts)
+    ragged: list = []
+
+    def on_invalid(row) -> str:
+        ragged.append(row)
+        return "skip"
+
+    read = pcsv.ReadOptions(skip_rows=int(opts.get("skip_rows", 0) or 0), encoding=encoding,
+                            column_names=list(columns) if (not header and columns) else None,
+                            autogenerate_column_names=not header and not columns)
+    escape = opts.get("escape")
+    parse = pcsv.ParseOptions(delimiter=opts.get("delimiter", ","),
+                              quote_char=opts.get("quote", '"'), escape_char=escape or False,
+                              double_quote=not escape, newlines_in_values=True,
+                              invalid_row_handler=on_invalid)
+    null_value = opts.get("null_value", "")
+    convert = pcsv.ConvertOptions(
+        null_values=[null_value], strings_can_be_null=True, quoted_strings_can_be_null=False,
+        true_values=["true", "True", "TRUE"], false_values=["false", "False", "FALSE"],
+        column_types={c: pa.string() for c in columns} if columns else None)
+    try:
+        table = pcsv.read_csv(source, read_options=read, parse_options=parse,
+                              convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc) and columns:
+            return pa.table({c: pa.array([], pa.string()) for c in columns})
+        raise DataError(f"not a readable CSV file: {exc}", dataset=where.dataset,
+                        file=str(path)) from None
+    if ragged:
+        row = ragged[0]
+        line = row.number if row.number is not None else _ragged_line(path, opts, row.text)
+        raise DataError(f"a row with {row.actual_columns} field(s) where the header has "
+                        f"{row.expected_columns}", dataset=where.dataset, file=str(path),
+                        line=line, value=row.text)
     if not header and not columns:
-        frame.columns = [f"column{i}" for i in range(frame.shape[1])]
-    return frame
-
-
-def _read_json(path: Path, opts: Mapping[str, Any]) -> pd.DataFrame:
-    encoding = opts.get("encoding", "utf-8")
-    if opts.get("lines", True):
-        records = []
-        for number, line in enumerate(_read_text_lines(path, encoding, opts.get("compression")),
-                                      start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not a JSON object: {exc}") from None
-    else:
-        with open(path, encoding=encoding) as fh:
-            records = json.load(fh)
-        if isinstance(records, dict):
-            records = [records]
-    frame = pd.DataFrame.from_records(records)
-    return frame.astype(object) if len(frame.columns) else frame
+        table = table.rename_columns([f"column{i}" for i in range(table.num_columns)])
+    return table
 
 
 def _read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping) -> pd.DataFrame:
     if not columns:
         raise ValueError("a fixed_width dataset must declare its columns with spans")
-    lines = _read_text_lines(path, opts.get("encoding", "utf-8"), opts.get("compression"))
+    lines = read_text_lines(path, opts.get("encoding", "utf-8"), opts.get("compression"))
     skip = int(opts.get("skip_rows", 0) or 0)
     footer = int(opts.get("skip_footer", 0) or 0)
     lines = lines[skip: len(lines) - footer if footer else None]
@@ -127,31 +141,40 @@ def _read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping) -> 
     return pd.DataFrame(raw, index=text.index)
 
 
-def _read_parquet_files(files: list[Path], base: Path, columns: Mapping | None,
-                        select: list[str] | None) -> pd.DataFrame:
+def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
+                        select: list[str] | None, where: Where):
+    """One Parquet file as an Arrow table: declared columns converted without loss (R040
+    otherwise; a declared column absent from the file and its Hive folders too)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    frames = []
+    hive = _hive_values(f, base) if base is not None else {}
     wanted = list(columns) if columns else (list(select) if select else None)
-    for f in files:
-        hive = _hive_values(f, base) if base.is_dir() else {}
-        schema_names = pq.read_schema(f).names
-        read_cols = [c for c in wanted if c in schema_names] if wanted else None
-        frame = pq.read_table(f, columns=read_cols).to_pandas()
-        for key, value in hive.items():
-            if key not in frame.columns and (wanted is None or key in wanted):
-                frame[key] = pd.Series([value] * len(frame), dtype="string", index=frame.index)
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    schema_names = pq.read_schema(f).names
+    read_cols = [c for c in wanted if c in schema_names] if wanted else None
+    table = pq.read_table(f, columns=read_cols)
+    for key, value in hive.items():
+        if key not in table.column_names and (wanted is None or key in wanted):
+            table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
+    if columns:
+        table = conform_table(table, columns, where)
+    return table
+
+
+def _concat(tables: list):
+    import pyarrow as pa
+
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
                  select: list[str] | None = None,
                  connections: Mapping[str, Any] | None = None,
                  files: list[Path] | None = None) -> pd.DataFrame:
-    """Read a dataset into a pandas DataFrame typed by its declared columns."""
+    """Read a dataset into a pandas DataFrame typed by its declared columns (the pandas
+    representation of docs/types.md; values exact, R040 for any that would change)."""
     fmt = dataset.get("format")
     if fmt == "postgres":
         from .io_postgres import read_postgres
@@ -162,51 +185,45 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
     ensure_readable(target, root)
     opts = dict(dataset.get("options") or {})
     columns = dataset.get("columns") or None
+    name = dataset.get("name") or text
     # files: a share of the dataset's files its caller listed (a dask partition's)
     files = [f for f in (list_files(target, text, fmt) if files is None else files)
              if ensure_readable(f, root)]
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))
-    if fmt == "parquet":
-        frame = _read_parquet_files(files, target if target.is_dir() else target.parent,
-                                    columns, select)
-        strict = True
-    else:
-        frames = []
+    if fmt == "fixed_width":
+        frame = _fixed_width_frame(files, target, opts, columns)
+    elif fmt in ("parquet", "csv", "json"):
+        tables = []
+        skip = int(opts.get("skip_rows", 0) or 0)
         for f in files:
-            if fmt == "csv":
-                part = _read_csv(f, opts, columns)
-            elif fmt == "json":
-                part = _read_json(f, opts)
-            elif fmt == "fixed_width":
-                part = _read_fixed_width(f, opts, columns)
-            else:
-                raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
-            if target.is_dir():
-                for key, value in _hive_values(f, target).items():
-                    if key not in part.columns:
-                        part[key] = value
-            frames.append(part)
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        strict = fmt != "fixed_width"
+            base = target if target.is_dir() else None
+            if fmt == "parquet":
+                tables.append(_read_parquet_table(f, base, columns, select,
+                                                  Where(name, str(f))))
+                continue
+            first = skip + (2 if opts.get("header", True) else 1) if fmt == "csv" else None
+            where = Where(name, str(f), first)
+            reader = _read_csv_table if fmt == "csv" else read_json_table
+            part = reader(f, opts, columns, where)
+            for key, value in (_hive_values(f, target).items() if base is not None else ()):
+                if key not in part.column_names:
+                    import pyarrow as pa
+                    part = part.append_column(key, pa.array([value] * part.num_rows,
+                                                            pa.string()))
+            if columns:
+                part = conform_table(part, columns, where, text=True)
+            tables.append(part)
+        frame = dtypes.arrow_to_frame(_concat(tables))
+    else:
+        raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
     if columns:
-        missing = [c for c in columns if c not in frame.columns and fmt == "csv"]
-        if missing:
-            raise ValueError(f"columns declared but absent from {files[0]}: {missing}")
-        null_value = opts.get("null_value", "")
-        if fmt == "fixed_width":
-            frame = pd.DataFrame({
-                name: dtypes.convert_text(frame[name], col, name, strict=False,
-                                          null_value=null_value, implied_scale=True)
-                for name, col in columns.items()}, index=frame.index)
-        else:
-            frame = dtypes.conform(frame, columns, strict=strict)
-        for name, col in columns.items():
+        for col_name, col in columns.items():
             if dtypes.spec_of(col).get("nullable") is False:
-                nulls = int(frame[name].isna().sum())
+                nulls = int(frame[col_name].isna().sum())
                 if nulls:
-                    raise ValueError(f"column '{name}' is declared nullable: false but "
+                    raise ValueError(f"column '{col_name}' is declared nullable: false but "
                                      f"{nulls} row(s) hold null")
     if select:
         missing = [c for c in select if c not in frame.columns]
@@ -214,3 +231,21 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
             raise ValueError(f"select names unknown column(s): {missing}")
         frame = frame[list(select)]
     return frame.reset_index(drop=True)
+
+
+def _fixed_width_frame(files: list[Path], target: Path, opts: Mapping[str, Any],
+                       columns: Mapping | None) -> pd.DataFrame:
+    frames = []
+    for f in files:
+        part = _read_fixed_width(f, opts, columns)
+        if target.is_dir():
+            for key, value in _hive_values(f, target).items():
+                if key not in part.columns:
+                    part[key] = value
+        frames.append(part)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    null_value = opts.get("null_value", "")
+    return pd.DataFrame({
+        name: dtypes.convert_text(frame[name], col, name, strict=False,
+                                  null_value=null_value, implied_scale=True)
+        for name, col in columns.items()}, index=frame.index)

@@ -52,7 +52,7 @@ def test_read_csv_typed(project, duck):
     assert list(df.columns) == list(SALES_COLUMNS)
     assert str(df["order_id"].dtype) == "Int64"
     assert str(df["order_date"].dtype).startswith("date32")
-    assert str(df["unit_price"].dtype) == "Float64"
+    assert str(df["unit_price"].dtype) == "decimal128(38, 2)[pyarrow]"  # exact (issue 10)
     assert str(df["paid"].dtype) == "boolean"
     ref = duck.sql(f"""select order_id::bigint order_id, order_date::date order_date, region,
         quantity::bigint quantity, unit_price::decimal(18,2) unit_price, discount::double discount,
@@ -177,7 +177,7 @@ def test_read_fixed_width(project, duck):
         quote='', encoding='latin-1') where substr(l, 1, 2) = '01'""").df()
     same_rows(df, ref)
     assert df["ticker"].tolist()[0] == "PETR4       "  # raw text; trim() in a derive
-    assert df["open"].tolist()[:2] == [38.3, 60.0]
+    assert [str(v) for v in df["open"].tolist()[:2]] == ["38.30", "60.00"]  # exact decimals
     # without record_types, header/trailer values that do not parse become null
     ds["options"] = {"encoding": "latin-1"}
     df = read_dataset(ds, M, project)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ...errors import NotAvailable
+from ...errors import DataError, NotAvailable
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
 from ...expr.types import Type
@@ -25,7 +25,9 @@ from ...file_layout import (
     list_files,
 )
 from ...paths import ensure_readable, local_path
-from .sql_build import Builder, Rel, conform, from_text, typed
+from ...read_text import csv_header
+from .read_sql import lossless
+from .sql_build import Builder, Rel, from_text, typed
 
 FILE_COLUMN = "__etlc_file"
 _NEVER = "\x1e"  # the record separator: a fixed-width line never holds it
@@ -36,38 +38,60 @@ def _list(paths: list[Path]) -> str:
 
 
 def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None) -> str:
-    args = [_list(files), f"header = {'true' if opts.get('header', True) else 'false'}",
-            f"delim = {sql_literal(opts.get('delimiter', ','))}",
-            f"quote = {sql_literal(opts.get('quote', chr(34)))}",
-            f"skip = {int(opts.get('skip_rows', 0) or 0)}", "union_by_name = true",
-            "hive_partitioning = false"]
-    if opts.get("escape"):
-        args.append(f"escape = {sql_literal(opts['escape'])}")
-    if opts.get("comment"):
-        args.append(f"comment = {sql_literal(opts['comment'])}")
-    if opts.get("encoding"):
-        args.append(f"encoding = {sql_literal(opts['encoding'])}")
-    comp = opts.get("compression")
-    if comp and comp not in ("none", "infer"):
-        args.append(f"compression = {sql_literal(comp)}")
+    """``read_csv`` of the files.  Declared columns: each file read with its own header's
+    names as VARCHAR (no sniffing: a row with more or fewer fields than the header is an
+    error naming file and line, never a shifted row), nulls only the unquoted
+    ``null_value``; the files are unioned by name."""
     if int(opts.get("skip_footer", 0) or 0):
         raise NotAvailable("csv option skip_footer is not supported by the duckdb engine yet; "
                            "use `engine: pandas` for this read")
-    if declared:
-        # text in, converted as dtypes.convert_text does (null_value after stripping)
-        args += ["all_varchar = true", f"nullstr = {sql_literal(opts.get('null_value', ''))}"]
-        if not opts.get("header", True):
-            args.append("names = [" + ", ".join(sql_literal(c) for c in declared) + "]")
-    return f"read_csv({', '.join(args)})"
+    common = [f"delim = {sql_literal(opts.get('delimiter', ','))}",
+              f"quote = {sql_literal(opts.get('quote', chr(34)))}",
+              f"skip = {int(opts.get('skip_rows', 0) or 0)}", "hive_partitioning = false",
+              f"nullstr = {sql_literal(opts.get('null_value', ''))}",
+              "allow_quoted_nulls = false"]
+    if opts.get("escape"):
+        common.append(f"escape = {sql_literal(opts['escape'])}")
+    if opts.get("comment"):
+        common.append(f"comment = {sql_literal(opts['comment'])}")
+    if opts.get("encoding"):
+        common.append(f"encoding = {sql_literal(opts['encoding'])}")
+    comp = opts.get("compression")
+    if comp and comp not in ("none", "infer"):
+        common.append(f"compression = {sql_literal(comp)}")
+    header = opts.get("header", True)
+    if not declared:
+        args = [_list(files), f"header = {'true' if header else 'false'}",
+                "union_by_name = true", *common]
+        return f"read_csv({', '.join(args)})"
+    parts = []
+    for f in files:
+        names = csv_header(f, opts) if header else list(declared)
+        if not names:
+            names = list(declared)
+        cols = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in names) + "}"
+        args = [_list([f]), f"header = {'true' if header else 'false'}", f"columns = {cols}",
+                "auto_detect = false", "strict_mode = true", "null_padding = false",
+                f"filename = {sql_literal(FILE_COLUMN)}", *common]
+        parts.append(f"SELECT * FROM read_csv({', '.join(args)})")
+    return "(" + "\nUNION ALL BY NAME\n".join(parts) + ")"
 
 
-def _json_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None) -> str:
-    fmt = "newline_delimited" if opts.get("lines", True) else "auto"  # an array or one object
-    args = [_list(files), f"format = {sql_literal(fmt)}", "hive_partitioning = false"]
-    if declared:
-        args.append("columns = {" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in declared)
-                    + "}")
-    return f"read_json({', '.join(args)})"
+def _json_table(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
+                name: str):
+    """JSON read by read_text (numbers keep every digit, which DuckDB's reader does not), as
+    one Arrow table with the file of each row (for hive values and errors)."""
+    import pyarrow as pa
+
+    from ...arrow_convert import Where
+    from ...read_text import read_json_table
+    tables = []
+    for f in files:
+        t = read_json_table(f, opts, declared, Where(name, str(f)))
+        tables.append(t.append_column(FILE_COLUMN, pa.array([str(f)] * t.num_rows,
+                                                            pa.string())))
+    return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 \
+        else tables[0]
 
 
 def _fixed_width(b: Builder, files: list[Path], opts: Mapping[str, Any],
@@ -123,24 +147,30 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         return _finish(b, rel, declared, columns, conformed=True)
     hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
     keys = list(dict.fromkeys(k for v in hive.values() for k in v))
+    name = dataset.get("name") or text
     if fmt == "parquet":
+        if declared:
+            _parquet_columns(b, files, declared, hive, name)
         src = f"read_parquet({_list(files)}, union_by_name = true, hive_partitioning = false"
-        src += f", filename = {sql_literal(FILE_COLUMN)})" if keys else ")"
+        src += f", filename = {sql_literal(FILE_COLUMN)})" if (keys or declared) else ")"
+        rel = b.source(src)
     elif fmt == "csv":
         src = _csv_source(files, opts, declared)
+        if keys and not declared:
+            src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
+        rel = b.source(src)
     elif fmt == "json":
-        src = _json_source(files, opts, declared)
+        rel = from_arrow(_json_table(files, opts, declared, name))
     else:
         raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
-    if keys and fmt != "parquet":
-        src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
-    rel = b.source(src)
     if keys:
         rows = ", ".join(
             "(" + ", ".join([sql_literal(str(f))] + [f"CAST({sql_literal(hive[f].get(k))} AS VARCHAR)"
                                                      for k in keys]) + ")" for f in files)
         own = [c for c in rel.columns if c != FILE_COLUMN]
         items = [f"p.{q(c)}" for c in own] + [f"h.{q(k)}" for k in keys if k not in own]
+        if declared:
+            items.append(f"p.{q(FILE_COLUMN)}")
         names = ", ".join(map(q, [FILE_COLUMN, *keys]))
         rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)} AS p LEFT JOIN "
                     f"(VALUES {rows}) AS h({names}) ON p.{q(FILE_COLUMN)} = h.{q(FILE_COLUMN)}",
@@ -148,20 +178,39 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
     if declared and fmt == "csv":
         missing = [c for c in declared if c not in rel.columns]
         if missing:
-            raise ValueError(f"columns declared but absent from {files[0]}: {missing}")
+            raise DataError("a declared column is absent from the file", dataset=name,
+                            column=missing[0], file=str(files[0]))
     return _finish(b, rel, declared, columns, strict=True)
+
+
+def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Mapping,
+                     name: str) -> None:
+    """R040 for a declared column that a Parquet file (with its Hive folders) lacks."""
+    rows = b.con.execute(f"SELECT file_name, name FROM parquet_schema({_list(files)})"
+                         ).fetchall()
+    have: dict[str, set] = {}
+    for file_name, col in rows:
+        have.setdefault(str(file_name), set()).add(col)
+    for f in files:
+        present = have.get(str(f), set()) | set(hive.get(f, {}))
+        for col in declared:
+            if col not in present:
+                raise DataError("a declared column is absent from the file", dataset=name,
+                                column=col, file=str(f))
 
 
 def _finish(b: Builder, rel: Rel, declared, columns, *, strict: bool = True,
             conformed: bool = False) -> Rel:
     if declared:
         items = []
+        raw = dict(b.describe(rel.query())) if not conformed else {}
+        file_sql = q(FILE_COLUMN) if FILE_COLUMN in rel.columns else None
         for name, spec in declared.items():
             want = Type.from_spec(spec)
             if conformed:
                 sql = q(name)
             elif name in rel.columns:
-                sql = conform(q(name), rel.types[name], spec, name, strict=strict)
+                sql = lossless(q(name), raw.get(name, "VARCHAR"), spec, name, file_sql)
             else:
                 sql = typed("NULL", want)
             if isinstance(spec, Mapping) and spec.get("nullable") is False:

@@ -26,6 +26,7 @@ from typing import Any
 from ... import _expr
 from ...errors import StepError
 from ...expr import ast as A
+from ...expr import casts
 from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_literal, sql_type
 from ...expr.typecheck import columns_used
@@ -100,39 +101,81 @@ def typed(sql: str, t: Type | None) -> str:
     return f"CAST({sql} AS {sql_type(t)})"
 
 
-def from_text(x: str, spec: Any, name: str, *, null_value: str | None = "", strict: bool = True,
-              implied_scale: bool = False) -> str:
-    """SQL converting text ``x`` to a declared column type as dtypes.convert_text does: the
-    value is stripped, ``null_value`` reads as null, values that do not convert are an error
-    (``strict``) or null."""
+MARK = "[etlc-data-error "  # errors.DataError.MARK: the fields of an R040 raised in SQL
+INT_TEXT = r"[+-]?[0-9]+(\.0*)?"
+ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+DEC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+
+
+def data_error(reason: str, name: str, value: str, file_sql: str | None = None) -> str:
+    """SQL raising R040 for ``value`` (SQL text of the offending value): a readable message
+    with the fields as JSON after :data:`MARK` (errors.DataError.from_exception)."""
+    shown = f"coalesce(CAST({value} AS VARCHAR), 'NULL')"
+    fields = (f"json_object('reason', {sql_literal(reason)}, 'column', {sql_literal(name)}, "
+              f"'value', CAST({value} AS VARCHAR)"
+              + (f", 'file', {file_sql}" if file_sql else "") + ")")
+    return (f"error(concat({sql_literal(f'R040 column {name!r}: {reason}: value ')}, "
+            f"{shown}, {sql_literal(' ' + MARK)}, CAST({fields} AS VARCHAR), ']'))")
+
+
+def _ts_text(v: str, bad) -> str:
+    """ISO 8601 text to TIMESTAMP: zoned values as UTC, no digit below the microsecond."""
+    return (f"(CASE WHEN {v} IS NULL THEN NULL "
+            f"WHEN regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]') "
+            f"THEN CAST({bad('timestamp finer than the microsecond')} AS TIMESTAMP) "
+            f"WHEN regexp_matches({v}, {sql_literal(ZONE_TEXT)}) THEN (CASE WHEN "
+            f"TRY_CAST({v} AS TIMESTAMPTZ) IS NULL THEN CAST({bad('valid timestamp')} AS "
+            f"TIMESTAMP) ELSE timezone('UTC', CAST({v} AS TIMESTAMPTZ)) END) "
+            f"WHEN TRY_CAST({v} AS TIMESTAMP) IS NULL "
+            f"THEN CAST({bad('valid timestamp')} AS TIMESTAMP) "
+            f"ELSE CAST({v} AS TIMESTAMP) END)")
+
+
+def from_text(x: str, spec: Any, name: str, *, null_value: str | None = None,
+              strict: bool = True, implied_scale: bool = False,
+              file_sql: str | None = None) -> str:
+    """SQL converting text ``x`` to a declared column type exactly as
+    arrow_convert.text_to does (the pandas engine): surrounding whitespace ignored except
+    for strings, ``null_value`` (compared after stripping, fixed-width fields) reads as null,
+    values that do not convert unchanged raise R040 (``strict``) or become null."""
     t = Type.from_spec(spec)
     if t.name == "string":
         if null_value is None:
             return x
         return f"(CASE WHEN trim({x}) = {sql_literal(null_value)} THEN NULL ELSE {x} END)"
     v = f"trim({x})" if null_value is None else f"NULLIF(trim({x}), {sql_literal(null_value)})"
-    cast = "CAST" if strict else "TRY_CAST"
 
     def bad(kind: str) -> str:
         if not strict:
             return "NULL"
-        return f"error(concat({sql_literal(f'column {name!r}: not a valid {kind}: ')}, {v}))"
+        reason = kind if " " in kind else f"not a valid {kind}"
+        return data_error(reason, name, v, file_sql)
 
     if t.name == "int":
-        as_float = f"TRY_CAST({v} AS DOUBLE)"
+        digits = f"regexp_replace({v}, '\\.0*$', '')"
         return (f"(CASE WHEN {v} IS NULL THEN NULL "
-                f"WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN {cast}({v} AS BIGINT) "
-                f"WHEN {as_float} = floor({as_float}) THEN CAST({as_float} AS BIGINT) "
-                f"ELSE {bad('int')} END)")
+                f"WHEN regexp_full_match({v}, {sql_literal(INT_TEXT)}) AND "
+                f"TRY_CAST({digits} AS BIGINT) IS NOT NULL THEN CAST({digits} AS BIGINT) "
+                f"ELSE CAST({bad('int')} AS BIGINT) END)")
     if t.name == "float":
-        return f"{cast}({v} AS DOUBLE)"
+        return (f"(CASE WHEN {v} IS NULL THEN NULL WHEN TRY_CAST({v} AS DOUBLE) IS NULL "
+                f"THEN CAST({bad('float')} AS DOUBLE) ELSE CAST({v} AS DOUBLE) END)")
     if t.name == "decimal":
-        target = sql_type(t)
-        if implied_scale and t.scale:
-            scaled = f"({cast}({v} AS DECIMAL(38, 0)) / {10 ** t.scale})"
+        target = decimal_sql(spec)
+        scale = t.scale or 0
+        if implied_scale and scale:
+            cast = "CAST" if strict else "TRY_CAST"
+            scaled = f"({cast}({v} AS DECIMAL(38, 0)) / {10 ** scale})"
             return (f"CAST(CASE WHEN contains({v}, '.') THEN {cast}({v} AS {target}) "
                     f"ELSE {scaled} END AS {target})")
-        return f"{cast}({v} AS {target})"
+        excess = f"\\.[0-9]{{{scale}}}[0-9]*[1-9]"
+        fail = bad(f"not a valid {target} (too many digits after the point, or more than "
+                   f"its precision)")
+        return (f"(CASE WHEN {v} IS NULL THEN NULL "
+                f"WHEN NOT regexp_full_match({v}, {sql_literal(DEC_TEXT)}) "
+                f"OR regexp_matches({v}, '{excess}') OR TRY_CAST({v} AS {target}) IS NULL "
+                f"THEN CAST({fail} AS {target}) "
+                f"ELSE CAST({v} AS {target}) END)")
     if t.name == "bool":
         low = f"lower({v})"
         return (f"(CASE WHEN {v} IS NULL THEN NULL "
@@ -145,12 +188,25 @@ def from_text(x: str, spec: Any, name: str, *, null_value: str | None = "", stri
         if fmt:
             fn = "strptime" if strict else "try_strptime"
             return f"CAST({fn}({v}, {sql_literal(fmt)}) AS {target})"
-        return f"CAST({cast}({v} AS TIMESTAMP) AS {target})"
+        if not strict:
+            return f"CAST(TRY_CAST({v} AS TIMESTAMP) AS {target})"
+        ts = _ts_text(v, bad)
+        if t.name == "timestamp":
+            return ts
+        return (f"(CASE WHEN {ts} <> date_trunc('day', {ts}) THEN CAST("
+                f"{bad('a date with a time of day (a date column holds dates only)')} AS DATE) "
+                f"ELSE CAST({ts} AS DATE) END)")
     return x
 
 
+def decimal_sql(spec: Any) -> str:
+    """The DuckDB type of a declared decimal: its ``precision`` (default 38) and scale."""
+    s = spec if isinstance(spec, Mapping) else {"type": spec}
+    return f"DECIMAL({int(s.get('precision') or 38)}, {int(s.get('scale') or 0)})"
+
+
 def conform(x: str, current: Type, spec: Any, name: str, *, strict: bool = True,
-            null_value: str | None = "") -> str:
+            null_value: str | None = None) -> str:
     """SQL giving column ``x`` (of etlc type ``current``) the declared type, as dtypes.conform:
     text is parsed, typed values are cast."""
     want = Type.from_spec(spec)
@@ -165,6 +221,9 @@ def cast_sql(x: str, current: Type, want: Type, name: str) -> str:
     dates and timestamps do not become numbers."""
     if want.name == current.name and want.name not in ("decimal", "float"):
         return x
+    table = casts.step_sql(x, current.name, want.name, lambda r: data_error(r, name, x))
+    if table is not None:  # the one cast table (expr/casts.py), as cast(x as T)
+        return table
     if current.name == "string":
         return from_text(x, {"type": want.name, "scale": want.scale}, name, null_value=None)
     if want.name in ("int", "float", "decimal") and current.name in ("date", "timestamp"):

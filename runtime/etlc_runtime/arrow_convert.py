@@ -1,0 +1,286 @@
+"""Values read from files into their declared types, exactly, in Arrow (no pandas).
+
+Two conversions, both strict (a value that does not convert unchanged is an R040
+:class:`~etlc_runtime.errors.DataError` naming the column, the file, the row or line and the
+value; nothing is coerced silently):
+
+- :func:`text_to`: text (CSV fields, JSON scalars as their JSON text) to the declared type.
+  ``int`` is ``[+-]digits`` (a ``.0`` tail allowed), parsed as int64 without passing through
+  float; ``decimal`` keeps every digit and refuses a value with more digits than the scale or
+  the precision (default 38); ``float`` takes ``nan``/``inf``/``-0.0``; ``bool`` takes
+  true/false/t/f/1/0/yes/no/y/n; ``date`` is ``YYYY-MM-DD`` (a timestamp at midnight too);
+  ``timestamp`` is ISO 8601 with ``T`` or a space, fractions to the microsecond (further
+  digits must be zero), and an optional zone (``Z``, ``+02:00``, ``+0200``): zoned values
+  are stored as their UTC time.  Surrounding whitespace is ignored except for ``string``,
+  which is kept as it is; nulls are what the reader marked null, never ``''``.
+- :func:`typed_to`: a typed Arrow column (Parquet) to the declared type, only where no value
+  changes: float ``1.5`` into ``int`` is an error, ints beyond 2**53 into ``float`` too, a
+  nanosecond that microseconds cannot hold too; zoned timestamps become UTC.
+
+The Arrow type of each spec type is :func:`arrow_type` (docs/types.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import DataError
+
+TRUE = ("true", "t", "1", "yes", "y")
+FALSE = ("false", "f", "0", "no", "n")
+INT_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
+ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+DEFAULT_PRECISION = 38
+DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where values come from, for error messages: ``first_line`` is the file line of the
+    first value (text files), else rows are counted from 1."""
+
+    dataset: str | None = None
+    file: str | None = None
+    first_line: int | None = None
+
+    def error(self, reason: str, column: str | None, index: int | None = None,
+              value: Any = None) -> DataError:
+        line = row = None
+        if index is not None:
+            if self.first_line is not None:
+                line = self.first_line + index
+            else:
+                row = index + 1
+        return DataError(reason, dataset=self.dataset, column=column, file=self.file,
+                         line=line, row=row, value=value)
+
+
+def spec_of(column: Any) -> dict:
+    if isinstance(column, str):
+        return {"type": column}
+    return dict(column or {})
+
+
+def arrow_type(column: Any) -> pa.DataType | None:
+    """The Arrow type a spec column is held in (decimal: ``precision`` or 38 digits)."""
+    spec = spec_of(column)
+    kind = spec.get("type")
+    if kind == "decimal":
+        return pa.decimal128(int(spec.get("precision") or DEFAULT_PRECISION),
+                             int(spec.get("scale") or 0))
+    return {
+        "int": pa.int64(), "float": pa.float64(), "string": pa.string(), "bool": pa.bool_(),
+        "date": pa.date32(), "timestamp": pa.timestamp("us"), "vector": pa.list_(pa.float64()),
+    }.get(kind)
+
+
+def _first_bad(values: pa.Array, ok) -> int:
+    """Index of the first non-null value that ``ok(scalar_array)`` refuses."""
+    for i in range(len(values)):
+        piece = values.slice(i, 1)
+        if piece.null_count:
+            continue
+        try:
+            if ok(piece):
+                continue
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, OverflowError):
+            pass
+        return i
+    return 0
+
+
+def _cast_or_error(values: pa.Array, target: pa.DataType, name: str, where: Where,
+                   reason: str, shown: pa.Array | None = None) -> pa.Array:
+    try:
+        return pc.cast(values, target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
+        i = _first_bad(values, lambda p: pc.cast(p, target, safe=True) is not None)
+        source = values if shown is None else shown
+        raise where.error(reason, name, i, source[i].as_py()) from None
+
+
+def _refuse(bad: pa.Array, shown: pa.Array, name: str, where: Where, reason: str) -> None:
+    """Raise for the first true of ``bad`` (nulls are not bad)."""
+    bad = pc.fill_null(bad, False)
+    if pc.any(bad).as_py():
+        i = pc.index(bad, True).as_py()
+        raise where.error(reason, name, i, shown[i].as_py())
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_large_string(values.type) or pa.types.is_null(values.type):
+        values = values.cast(pa.string())
+    return values
+
+
+def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -> pa.Array:
+    """Text to the declared type (see the module doc)."""
+    values = _as_text(values)
+    spec = spec_of(column)
+    kind = spec.get("type")
+    target = arrow_type(spec)
+    if kind in (None, "string"):
+        return values
+    if kind == "vector":
+        return values
+    text = pc.utf8_trim_whitespace(values)
+    if kind == "int":
+        _refuse(pc.invert(pc.match_substring_regex(text, INT_TEXT)), values, name, where,
+                "not a valid int (digits with an optional sign)")
+        digits = pc.replace_substring_regex(pc.replace_substring_regex(text, r"^\+", ""),
+                                            r"\.0*$", "")
+        return _cast_or_error(digits, pa.int64(), name, where,
+                              "int out of the int64 range", shown=values)
+    if kind == "float":
+        return _cast_or_error(text, pa.float64(), name, where, "not a valid float",
+                              shown=values)
+    if kind == "decimal":
+        _refuse(pc.invert(pc.match_substring_regex(text, DEC_TEXT)), values, name, where,
+                f"not a valid {target} (digits with an optional sign and point)")
+        return _cast_or_error(text, target, name, where,
+                              f"not a valid {target} (too many digits after the point, or "
+                              f"more than its precision)", shown=values)
+    if kind == "bool":
+        low = pc.utf8_lower(text)
+        is_true = pc.is_in(low, value_set=pa.array(TRUE))
+        is_false = pc.is_in(low, value_set=pa.array(FALSE))
+        _refuse(pc.and_(pc.is_valid(text), pc.invert(pc.or_(is_true, is_false))), values,
+                name, where,
+                "not a valid bool (true/false, t/f, 1/0, yes/no, y/n)")
+        return pc.if_else(pc.is_null(text), pa.scalar(None, pa.bool_()), is_true)
+    if kind in ("date", "timestamp"):
+        fmt = spec.get("format")
+        if fmt:
+            try:
+                stamps = pc.strptime(text, format=fmt, unit="us", error_is_null=False)
+            except (pa.ArrowInvalid, ValueError):
+                i = _first_bad(text, lambda p: pc.strptime(p, format=fmt, unit="us"))
+                raise where.error(f"does not match the format {fmt!r}", name, i,
+                                  values[i].as_py()) from None
+        else:
+            stamps = _iso_timestamps(text, values, name, where)
+        if kind == "timestamp":
+            return stamps
+        return _midnight_dates(stamps, values, name, where)
+    raise ValueError(f"column '{name}': unknown type {kind!r}")
+
+
+def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
+    # digits past the microsecond must be zero (one nanosecond value is an error of its
+    # own, never a reason to refuse the others)
+    _refuse(pc.match_substring_regex(text, r"\.[0-9]{6}[0-9]*[1-9]"), shown, name, where,
+            "a timestamp finer than the microsecond")
+    text = pc.replace_substring_regex(text, r"(\.[0-9]{6})[0-9]+", r"\1")
+    zoned = pc.fill_null(pc.match_substring_regex(text, ZONE_TEXT), False)
+    null_text = pa.scalar(None, pa.string())
+    naive = pc.if_else(zoned, null_text, text)
+    out = _cast_or_error(naive, pa.timestamp("us"), name, where, "not a valid ISO 8601 "
+                         "timestamp", shown=shown)
+    if pc.any(zoned).as_py():
+        with_zone = pc.if_else(zoned, text, null_text)
+        utc = _cast_or_error(with_zone, pa.timestamp("us", "UTC"), name, where,
+                             "not a valid ISO 8601 timestamp", shown=shown)
+        out = pc.if_else(zoned, utc.cast(pa.timestamp("us")), out)
+    return out
+
+
+def _midnight_dates(stamps: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
+    days = stamps.cast(pa.timestamp("us")).cast(pa.date32())
+    back = days.cast(pa.timestamp("us"))
+    _refuse(pc.not_equal(back, stamps.cast(pa.timestamp("us"))), shown, name, where,
+            "a date with a time of day (a date column holds dates only)")
+    return days
+
+
+def _is_int(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t)
+
+
+def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -> pa.Array:
+    """A typed column to the declared type, where no value changes (see the module doc)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    spec = spec_of(column)
+    kind = spec.get("type")
+    target = arrow_type(spec)
+    src = values.type
+    if pa.types.is_string(src) or pa.types.is_large_string(src) or pa.types.is_null(src):
+        return text_to(values, spec, name, where)
+    if target is None or kind == "vector" or src == target:
+        return values
+    if pa.types.is_dictionary(src):
+        return typed_to(values.dictionary_decode(), spec, name, where)
+
+    def lossy(reason: str):
+        return lambda: _cast_or_error(values, target, name, where, reason)
+
+    if kind == "int":
+        if _is_int(src) or pa.types.is_floating(src) or pa.types.is_decimal(src):
+            return lossy(f"a {src} value that an int64 cannot hold unchanged")()
+    elif kind == "float":
+        if pa.types.is_floating(src):
+            return values.cast(pa.float64())
+        if _is_int(src) or pa.types.is_decimal(src):
+            out = lossy(f"a {src} value that a float64 cannot hold exactly")()
+            _refuse(pc.not_equal(pc.cast(out, src, safe=False), values), values, name, where,
+                    f"a {src} value that a float64 cannot hold exactly")
+            return out
+    elif kind == "decimal":
+        if _is_int(src) or pa.types.is_decimal(src):
+            return lossy(f"a {src} value that {target} cannot hold unchanged")()
+        if pa.types.is_floating(src):
+            _refuse(pc.invert(pc.is_finite(values)), values, name, where,
+                    f"NaN or infinity cannot be a {target}")
+            out = pc.cast(values, target, safe=False)
+            _refuse(pc.not_equal(pc.cast(out, pa.float64()), values), values, name, where,
+                    f"a float that {target} cannot hold exactly")
+            return out
+    elif kind == "bool":
+        if pa.types.is_boolean(src):
+            return values
+    elif kind == "string":
+        return values.cast(pa.string())
+    elif kind == "date":
+        if pa.types.is_date(src):
+            return values.cast(pa.date32())
+        if pa.types.is_timestamp(src):
+            return _midnight_dates(_utc_naive(values, name, where), values, name, where)
+    elif kind == "timestamp":
+        if pa.types.is_timestamp(src):
+            return _utc_naive(values, name, where)
+        if pa.types.is_date(src):
+            return values.cast(pa.timestamp("us"))
+    raise where.error(f"a {src} column cannot be read as {kind} (declare the file's type, "
+                      f"or cast in a step)", name, None, None)
+
+
+def _utc_naive(values: pa.Array, name: str, where: Where) -> pa.Array:
+    src = values.type
+    if src.tz is not None:
+        values = values.cast(pa.timestamp(src.unit, "UTC")).cast(pa.timestamp(src.unit))
+    return _cast_or_error(values, pa.timestamp("us"), name, where,
+                          "a timestamp finer than the microsecond")
+
+
+def conform_table(table: pa.Table, columns: Mapping[str, Any], where: Where = Where(), *,
+                  text: bool = False) -> pa.Table:
+    """The declared columns, in declared order, each converted (``text``: every column is
+    text, as CSV and JSON readers give them).  A declared column absent from ``table`` is an
+    error."""
+    arrays, names = [], []
+    for name, col in columns.items():
+        if name not in table.column_names:
+            raise where.error("a declared column is absent from the file", name)
+        values = table.column(name)
+        conv = text_to if text else typed_to
+        arrays.append(conv(values, col, name, where))
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names) if names else \
+        pa.table({}).slice(0, 0)
