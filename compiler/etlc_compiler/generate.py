@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from . import schedules
 from .plan import Plan
 from .pyliteral import escape, pyliteral, unescape
 
@@ -83,6 +84,11 @@ def _call_args(args: dict[str, Any], taken: set[str]) -> list[tuple[str, str]]:
     return plain + ([("**", pyliteral(other, 8))] if other else [])
 
 
+def _sdk_order(name: str) -> tuple[bool, str]:
+    """As ruff's isort orders names: constants (DAG) first, then classes by name."""
+    return (not name.isupper(), name)
+
+
 def _is_keyword_arg(name: str) -> bool:
     return bool(_IDENTIFIER.fullmatch(name)) and not keyword.iskeyword(name)
 
@@ -94,10 +100,6 @@ def _dotted(path: str) -> tuple[str, str]:
     return module, cls
 
 
-def _schedule(value: Any) -> str:
-    if isinstance(value, dict):
-        return "[" + ", ".join(f"Asset({pyliteral(a)})" for a in value.get("assets", [])) + "]"
-    return pyliteral(value)
 
 
 def _mermaid(plan: Plan) -> str:
@@ -167,9 +169,13 @@ def render(plan: Plan, version: str) -> str:
                     entry[key] = ""
         tasks.append(entry)
     edges = [(names[u], names[t.task_id]) for t in plan.tasks for u in t.upstream]
-    uses_asset = any(t.inlets or t.outlets for t in plan.tasks) or isinstance(dag.get("schedule"), dict)
-    sdk = ["DAG"] + (["Asset"] if uses_asset else []) + (["Param"] if dag["params"] else [])
-    lines = {"airflow.sdk": f"from airflow.sdk import {', '.join(sdk)}"}
+    schedule, schedule_sdk, timetables = schedules.render(dag.get("schedule"), duration)
+    uses_asset = any(t.inlets or t.outlets for t in plan.tasks)
+    sdk = {"DAG"} | ({"Asset"} if uses_asset else set()) | ({"Param"} if dag["params"] else set()) | schedule_sdk
+    lines = {"airflow.sdk": f"from airflow.sdk import {', '.join(sorted(sdk, key=_sdk_order))}"}
+    for alias, name in timetables.items():
+        module, cls = _dotted(name)
+        lines[f"{module} {cls}"] = f"from {module} import {cls} as {identifier(alias)}"
     if any(t.kind == "python" for t in plan.tasks):
         lines["etlc_runtime.airflow"] = "from etlc_runtime.airflow import EtlcOperator"
     for imp in imports.values():
@@ -186,7 +192,7 @@ def render(plan: Plan, version: str) -> str:
         pipeline=identifier(plan.pipeline), import_lines=import_lines,
         doc_md=pyliteral(doc_md(plan)), tasks=tasks,
         dag_id=pyliteral(dag["dag_id"]), description=pyliteral(_first_line(dag.get("description"))),
-        schedule=_schedule(dag.get("schedule")), start_date=date_literal(dag.get("start_date") or "2025-01-01"),
+        schedule=schedule, start_date=date_literal(dag.get("start_date") or "2025-01-01"),
         end_date=date_literal(dag.get("end_date")), catchup=pyliteral(dag["catchup"]),
         max_active_runs=dag.get("max_active_runs") and pyliteral(dag["max_active_runs"]),
         dagrun_timeout=duration(dag.get("dagrun_timeout")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
 from .model import PipelineSpec
+from .schedules import asset_leaves
 
 
 def asset_name(pipeline: str, dataset: str) -> str:
@@ -35,9 +36,9 @@ def check(specs: list[tuple[LoadedSpec, PipelineSpec]]) -> list[Diagnostic]:
         schedule = spec.raw.get("schedule")
         if not isinstance(schedule, dict) or schedule.get("external"):
             continue
-        for i, asset in enumerate(schedule.get("assets") or []):
-            if isinstance(asset, str) and asset not in produced:
-                diags.append(loaded.diag("E308", f"no spec writes asset '{asset}'", ("schedule", "assets", i),
+        for where, asset in asset_leaves(schedule.get("assets")):
+            if asset not in produced:
+                diags.append(loaded.diag("E308", f"no spec writes asset '{asset}'", ("schedule", "assets", *where),
                                          help=did_you_mean(asset, produced)
                                          or "name it '<pipeline>.<dataset>', or set 'external: true'"))
     return diags

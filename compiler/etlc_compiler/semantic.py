@@ -31,6 +31,7 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
         containment,
         operator_check,
         param_defaults,
+        schedules,
         security,
         templates,
         typing_pass,
@@ -45,6 +46,7 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     diags += containment.check(loaded, spec)
     diags += param_defaults.check(loaded, spec)
     diags += security.check(loaded)
+    diags += schedules.check(loaded, spec.raw)
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
     typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
     diags += typed

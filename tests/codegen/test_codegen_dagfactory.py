@@ -1,0 +1,96 @@
+"""dag-factory's features compiled by etlc and imported in one real Airflow DagBag: schedules
+(cron in a time zone, timedelta, timetables with arguments, asset conditions, assets or time),
+task settings, task groups. One DagBag for the whole module (imports are slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from codegen_support import load_dagbag, make_project, run_etlc
+
+BASE = """\
+etlc: 1
+pipeline: {name}
+start_date: 2025-01-01
+schedule: {schedule}
+datasets:
+  src: {{format: csv, path: data/in.csv, columns: {{x: {{type: int}}}}}}
+  dst: {{format: csv, path: data/out_{name}.csv}}
+steps:
+  raw:
+    read: src
+  save:
+    from: raw
+    write: dst
+    mode: overwrite
+"""
+
+SCHEDULES = {
+    "s_tz": '{cron: "30 6 * * 1-5", timezone: Europe/Paris}',
+    "s_every": "{every: 6h}",
+    "s_multi": ('{timetable: MultipleCronTriggerTimetable, args: ["0 6 * * *", "0 18 * * *"], '
+                "kwargs: {timezone: America/Sao_Paulo}}"),
+    "s_module": ('{timetable: "airflow.sdk:CronDataIntervalTimetable", args: ["0 1 * * *"], '
+                 "kwargs: {timezone: Asia/Tokyo}}"),
+    "s_or": "{assets: {or: [s_tz.dst, {and: [s_every.dst, s_multi.dst]}]}}",
+    "s_list": "{assets: [s_tz.dst, s_every.dst]}",
+    "s_aot": '{assets: [s_tz.dst, s_every.dst], cron: "0 0 * * *", timezone: UTC}',
+    "s_preset": '"@daily"',
+}
+
+EXTRA: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dagfactory")
+    specs = {name: BASE.format(name=name, schedule=s) for name, s in SCHEDULES.items()} | EXTRA
+    make_project(root, specs)
+    res = run_etlc("compile", "specs", "-o", "dags", cwd=root)
+    assert res.returncode == 0, res.stdout + res.stderr
+    bag = load_dagbag(Path(root / "dags"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def condition(c) -> object:
+    """An Airflow asset condition as nested ('and'|'or', [...]) tuples of asset names."""
+    kind = type(c).__name__
+    if kind == "Asset":
+        return c.name
+    return ({"AssetAll": "and", "AssetAny": "or"}[kind], [condition(o) for o in c.objects])
+
+
+def test_cron_in_a_time_zone(dagbag):
+    tt = dagbag.dags["s_tz"].timetable
+    assert type(tt).__name__ == "CronTriggerTimetable"
+    assert (tt.expression, str(tt.timezone)) == ("30 6 * * 1-5", "Europe/Paris")
+
+
+def test_timedelta_and_preset(dagbag):
+    assert dagbag.dags["s_every"].timetable.delta.total_seconds() == 6 * 3600
+    assert dagbag.dags["s_preset"].timetable.expression == "0 0 * * *"
+
+
+def test_timetables_by_class_with_arguments(dagbag):
+    multi = dagbag.dags["s_multi"].timetable
+    assert type(multi).__name__ == "MultipleCronTriggerTimetable"
+    assert [(t.expression, str(t.timezone)) for t in multi.timetables] == [
+        ("0 6 * * *", "America/Sao_Paulo"), ("0 18 * * *", "America/Sao_Paulo")]
+    module = dagbag.dags["s_module"].timetable
+    assert type(module).__name__ == "CronDataIntervalTimetable"
+    assert str(module.timezone) == "Asia/Tokyo"
+
+
+def test_asset_conditions_nest(dagbag):
+    assert condition(dagbag.dags["s_or"].timetable.asset_condition) == (
+        "or", ["s_tz.dst", ("and", ["s_every.dst", "s_multi.dst"])])
+    assert condition(dagbag.dags["s_list"].timetable.asset_condition) == ("and", ["s_tz.dst", "s_every.dst"])
+
+
+def test_assets_or_time(dagbag):
+    tt = dagbag.dags["s_aot"].timetable
+    assert type(tt).__name__ == "AssetOrTimeSchedule"
+    assert tt.timetable.expression == "0 0 * * *"
+    assert condition(tt.asset_condition) == ("and", ["s_tz.dst", "s_every.dst"])
