@@ -35,23 +35,23 @@ the transaction of a dropped connection) leaves the table exactly as it was:
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
-import math
+import logging
 import os
 import signal
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
-from . import dtypes
 from .connections import resolve
 from .errors import StepError
 from .templating import render
 
+log = logging.getLogger(__name__)
 PG_TYPES = {"int": "bigint", "float": "double precision", "string": "text", "bool": "boolean",
-            "date": "date", "timestamp": "timestamp", "vector": "double precision[]"}
+            "date": "date", "timestamp": "timestamp", "timestamptz": "timestamptz",
+            "vector": "double precision[]", "json": "jsonb"}
 APPEND_KEY = "_etlc_append_key"
 STAGE = "_etlc_stage"
 FAULT_ENV = "ETLC_FAULT_AT"
@@ -104,25 +104,68 @@ def _table(dataset: Mapping[str, Any], macros: Mapping[str, Any]):
     return name, schema, parts[-1], ident
 
 
-def _pg_type(series: pd.Series, column: Any | None) -> str:
-    spec = dtypes.spec_of(column) if column else {"type": dtypes.type_name(series.dtype)}
-    if spec.get("type") == "decimal":
-        return f"numeric(38, {int(spec.get('scale') or 0)})"
-    if spec.get("type") == "unknown":
-        return "text"
-    return PG_TYPES.get(spec.get("type"), "text")
+def _pg_type(arrow: pa.DataType, column: Any | None) -> str:
+    """The column type of an auto-created table (docs/types.md): the declared type, else the
+    data's Arrow type; text only for text (never for decimals, dates or bools)."""
+    spec = ({"type": column} if isinstance(column, str) else dict(column)) if column else {}
+    kind = spec.get("type")
+    if kind == "decimal":
+        return f"numeric({int(spec.get('precision') or 38)}, {int(spec.get('scale') or 0)})"
+    if kind in PG_TYPES:
+        return PG_TYPES[kind]
+    t = arrow
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_floating(t):
+        return "double precision"
+    if pa.types.is_decimal(t):
+        return f"numeric({t.precision}, {t.scale})"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamptz" if t.tz else "timestamp"
+    if (pa.types.is_list(t) or pa.types.is_large_list(t)) and pa.types.is_floating(t.value_type):
+        return "double precision[]"
+    if pa.types.is_struct(t) or pa.types.is_map(t) or pa.types.is_list(t):
+        return "jsonb"
+    return "text"
 
 
-def _python(v):
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else v.to_pydatetime()
-    if hasattr(v, "item") and not isinstance(v, (_dt.date, _dt.datetime)):
-        return v.item()
-    return v
+def _arrow(data) -> pa.Table:
+    """The rows to load as Arrow: pandas frames (the pandas engine) keep their nulls apart
+    from NaN where the dtype does (``Float64``), ints exact, NaT as null."""
+    if isinstance(data, pa.Table):
+        return data
+    frame = data.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        for c in frame.columns:  # name the column that Arrow cannot hold
+            try:
+                pa.array(frame[c], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise StepError(None, f"column {c!r} holds values of mixed or unknown types, "
+                                      f"which a table column cannot hold: {exc}") from None
+        raise
+
+
+def _rows(table: pa.Table, cols: list[str]):
+    """Python values of each row (Decimal, date, datetime, int, float with NaN, None)."""
+    import json
+
+    columns = []
+    for c in cols:
+        values = table.column(c).to_pylist()
+        t = table.schema.field(c).type
+        if pa.types.is_struct(t) or pa.types.is_map(t):
+            values = [None if v is None else json.dumps(v, default=str) for v in values]
+        columns.append(values)
+    return zip(*columns)
 
 
 def _ids(names):
@@ -144,7 +187,7 @@ def _lock(cur, *parts: str) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(*parts),))
 
 
-def _ensure_table(cur, schema: str, table: str, df: pd.DataFrame, declared: Mapping,
+def _ensure_table(cur, schema: str, table: str, data: pa.Table, declared: Mapping,
                   key: list[str], append_key: bool = False) -> bool:
     """Create the schema and the table when missing; the caller holds the table's lock
     unless it takes it here (a missing schema is created under its own lock first).
@@ -160,9 +203,9 @@ def _ensure_table(cur, schema: str, table: str, df: pd.DataFrame, declared: Mapp
     _fault("pg:locked")
     ident = sql.Identifier(schema, table)
     if _oid(cur, schema, table) is None:
-        defs = [sql.SQL("{} {}").format(sql.Identifier(c),
-                                        sql.SQL(_pg_type(df[c], declared.get(c))))
-                for c in df.columns]
+        defs = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(
+                    _pg_type(data.schema.field(c).type, declared.get(c))))
+                for c in data.column_names]
         if append_key:
             defs.append(sql.SQL("{} text").format(sql.Identifier(APPEND_KEY)))
         if key:
@@ -200,19 +243,19 @@ def _has_column(cur, oid: int, column: str) -> bool:
     return cur.fetchone() is not None
 
 
-def _copy_in(cur, df: pd.DataFrame, cols: list[str]) -> None:
+def _copy_in(cur, data: pa.Table, cols: list[str]) -> None:
     from psycopg import sql
 
-    half = len(df) // 2
+    half = data.num_rows // 2
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(STAGE), _ids(cols))) as copy:
-        for i, row in enumerate(df.astype(object).itertuples(index=False, name=None)):
+        for i, row in enumerate(_rows(data, cols)):
             if i == half:
                 _fault("pg:copy")
-            copy.write_row([_python(v) for v in row])
+            copy.write_row(row)
 
 
-def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str]) -> None:
+def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str], name: str) -> None:
     from psycopg import sql
 
     rest = [c for c in cols if c not in key]
@@ -223,6 +266,19 @@ def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str]) -> None:
         cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(
             ident, _ids(cols), _ids(cols), sql.Identifier(STAGE), _ids(key), action))
         return
+    # no unique index: etlc's lock keeps its own loads apart, but nothing in the table
+    # stops other writers, so a key the table already repeats stops the load (R215)
+    cur.execute(sql.SQL("SELECT {} FROM {} GROUP BY {} HAVING count(*) > 1 LIMIT 1").format(
+        _ids(key), ident, _ids(key)))
+    repeated = cur.fetchone()
+    if repeated is not None:
+        raise StepError(None, f"[R215] table {name!r} has no primary key or unique index on "
+                              f"{key} and already holds the key {dict(zip(key, repeated))} "
+                              f"more than once, so an upsert cannot tell which row to update; "
+                              f"remove the duplicates and add one: ALTER TABLE {name} ADD "
+                              f"PRIMARY KEY ({', '.join(key)})")
+    log.warning("etlc: table %s has no primary key or unique index on %s: etlc's loads keep "
+                "one row per key, other writers are not stopped from adding more", name, key)
     if rest:
         cur.execute(sql.SQL("UPDATE {} t SET {} FROM {} s WHERE {}").format(
             ident, sql.SQL(", ").join(sql.SQL("{c} = s.{c}").format(c=sql.Identifier(c))
@@ -253,24 +309,44 @@ def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str, name: 
         (append_key,))
 
 
-def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
+def _last_per_key(data: pa.Table, key: list[str], name: str) -> pa.Table:
+    """One row per key, the last one (as the merge keeps it); a null in a key column stops
+    the load (R214): a null never equals a stored key, so its row would be added again on
+    every run."""
+    columns = [data.column(k).to_pylist() for k in key]
+    last: dict[tuple, int] = {}
+    for i, values in enumerate(zip(*columns)):
+        if any(v is None for v in values):
+            col = key[[v is None for v in values].index(True)]
+            raise StepError(None, f"[R214] table {name!r}: key column {col!r} is null in row "
+                                  f"{i + 1} ({dict(zip(key, values))}); a row without its key "
+                                  f"cannot be upserted (it would be added again on every run)")
+        last[values] = i
+    if len(last) == data.num_rows:
+        return data
+    return data.take(pa.array(sorted(last.values()), pa.int64()))
+
+
+def write_postgres(df, dataset: Mapping[str, Any], mode: str,
                    macros: Mapping[str, Any], connections: Mapping[str, Any] | None,
                    append_key: str | None = None) -> dict:
-    """Load ``df`` into the dataset's table (see the module doc).  ``append_key`` keys a
-    keyless append (the run's logical date); without it such an append is a plain insert."""
+    """Load ``df`` (a pandas DataFrame or an Arrow table) into the dataset's table (see the
+    module doc).  ``append_key`` keys a keyless append (the run's logical date); without it
+    such an append is a plain insert."""
     from psycopg import sql
 
     name, schema, table, _ = _table(dataset, macros)
     key = list(dataset.get("key") or [])
     declared = dataset.get("columns") or {}
-    missing = [k for k in key if k not in df.columns]
+    data = _arrow(df)
+    missing = [k for k in key if k not in data.column_names]
     if missing:
         raise StepError(None, f"key column(s) {missing} are not in the data")
     if mode == "upsert" and not key:
         raise StepError(None, "mode: upsert needs a key on the dataset")
     if key:
-        df = df.drop_duplicates(subset=key, keep="last")
-    cols = [str(c) for c in df.columns]
+        data = _last_per_key(data, key, name)
+    cols = list(data.column_names)
     with _connect(dataset, connections) as conn, conn.transaction(), conn.cursor() as cur:
         if schema is None:
             cur.execute("SELECT current_schema()")
@@ -278,30 +354,33 @@ def write_postgres(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str,
             if schema is None:
                 raise StepError(None, f"table {name!r} has no schema and the connection's "
                                       f"search_path names none that exists")
-        _ensure_table(cur, schema, table, df, declared, key,
+        _ensure_table(cur, schema, table, data, declared, key,
                       append_key=bool(mode == "append" and append_key and not key))
         ident = sql.Identifier(schema, table)
         oid = _oid(cur, schema, table)
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} "
                             "WITH NO DATA").format(sql.Identifier(STAGE), _ids(cols), ident))
-        _copy_in(cur, df, cols)
+        _copy_in(cur, data, cols)
         _fault("pg:copied")
         if mode == "overwrite":
             cur.execute(sql.SQL("DELETE FROM {}").format(ident))
         if key and mode != "overwrite":
-            _merge_keyed(cur, ident, oid, cols, key)
+            _merge_keyed(cur, ident, oid, cols, key, name)
         elif mode == "append" and append_key:
             _merge_append(cur, ident, oid, cols, append_key, name)
         else:
             cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
                 ident, _ids(cols), _ids(cols), sql.Identifier(STAGE)))
         _fault("pg:merged")
-    return {"path": f"postgres:{name}", "rows": len(df), "bytes": None, "partitions": 1}
+    return {"path": f"postgres:{name}", "rows": data.num_rows, "bytes": None, "partitions": 1}
 
 
 def read_postgres(dataset: Mapping[str, Any], macros: Mapping[str, Any],
-                  connections: Mapping[str, Any] | None) -> pd.DataFrame:
+                  connections: Mapping[str, Any] | None):
+    import pandas as pd
     from psycopg import sql
+
+    from . import dtypes
 
     _, _, _, ident = _table(dataset, macros)
     declared = dataset.get("columns") or None

@@ -3,7 +3,7 @@
 Through commit.Commit exactly as io_write.py (same part names, modes and carry rules); each
 part is one ``COPY``; ``partition_by`` writes one file per partition folder named by
 hive.segment, partition columns not stored in the files.  PostgreSQL sinks get
-``to_arrow(...).to_pandas()`` and io_postgres' writer, for now.
+``to_arrow(...)`` (an Arrow table, no pandas) and io_postgres' writer.
 """
 
 from __future__ import annotations
@@ -104,8 +104,7 @@ def write(b: Builder, rel: Rel, dataset: Mapping[str, Any], mode: str | None, ma
     spot = write_target(dataset, mode, macros, root, append_key, rel.columns)
     if spot.fmt == "postgres":
         from ...io_postgres import write_postgres
-        frame = to_arrow(rel).to_pandas()
-        return write_postgres(frame, dataset, spot.mode, macros, connections,
+        return write_postgres(to_arrow(rel), dataset, spot.mode, macros, connections,
                               append_key=append_key)
     fmt, opts, declared, target = spot.fmt, dict(spot.options), spot.declared, spot.path
     single, partition_by, run_key, mode = (spot.single, list(spot.partition_by), spot.run_key,
