@@ -107,9 +107,30 @@ class DataError(EtlcRuntimeError, ValueError):
                                                            "line", "row", "value")})
                 except (ValueError, TypeError):
                     return None
+            ragged = cls._duckdb_csv(text)
+            if ragged is not None:
+                return ragged
             exc = getattr(exc, "cause", None) or exc.__cause__
             seen += 1
         return None
+
+
+    @classmethod
+    def _duckdb_csv(cls, text: str) -> DataError | None:
+        """DuckDB's own CSV error (strict mode: a row with more or fewer fields than the
+        header) as R040."""
+        import re
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        if not line:
+            return None
+        found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+        original = re.search(r"Original Line: (.*)", text)
+        file = re.search(r"\n\s*file = (.*)", text)
+        reason = (f"a row with {found.group(2)} field(s) where the header has {found.group(1)}"
+                  if found else "not a readable CSV row")
+        return cls(reason, file=file.group(1).strip() if file else None,
+                   line=int(line.group(1)),
+                   value=original.group(1) if original else None)
 
 
 class StepError(EtlcRuntimeError):

@@ -23,7 +23,7 @@ from .file_layout import dataset_location as _location
 from .file_layout import hive_values as _hive_values
 from .file_layout import list_files
 from .paths import ensure_readable, local_path
-from .read_text import read_json_table, read_text_lines
+from .read_text import csv_header, read_json_table, read_text_lines
 
 
 def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root=None) -> str:
@@ -73,6 +73,7 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
     import pyarrow.csv as pcsv
 
     header = opts.get("header", True)
+    names = csv_header(path, opts) if header else list(columns or ())
     source, encoding = _csv_bytes(path, opts)
     ragged: list = []
 
@@ -87,7 +88,9 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
     parse = pcsv.ParseOptions(delimiter=opts.get("delimiter", ","),
                               quote_char=opts.get("quote", '"'), escape_char=escape or False,
                               double_quote=not escape, newlines_in_values=True,
-                              invalid_row_handler=on_invalid)
+                              invalid_row_handler=on_invalid,
+                              # an empty line of a one-column file is a null value
+                              ignore_empty_lines=len(names) != 1)
     null_value = opts.get("null_value", "")
     convert = pcsv.ConvertOptions(
         null_values=[null_value], strings_can_be_null=True, quoted_strings_can_be_null=False,

@@ -68,7 +68,19 @@ def _json_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        return _dump(value)
+    return str(value)
+
+
+def _dump(value: Any) -> str:
+    """Compact JSON text of a parsed value; numbers as they were written (Decimal)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" + _dump(v)
+                              for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dump(v) for v in value) + "]"
+    if value is None or isinstance(value, (bool, str, float)):
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 

@@ -27,7 +27,7 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...read_text import csv_header
 from .read_sql import lossless
-from .sql_build import Builder, Rel, from_text, typed
+from .sql_build import Builder, Rel, decimal_sql, from_text, typed
 
 FILE_COLUMN = "__etlc_file"
 _NEVER = "\x1e"  # the record separator: a fixed-width line never holds it
@@ -217,7 +217,9 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, strict: bool = True,
                 msg = sql_literal(f"column '{name}' is declared nullable: false but a row "
                                   f"holds null")
                 sql = f"(CASE WHEN {sql} IS NULL THEN error({msg}) ELSE {sql} END)"
-            items.append(f"{typed(sql, want)} AS {q(name)}")
+            out = f"CAST({sql} AS {decimal_sql(spec)})" if want.name == "decimal" else \
+                typed(sql, want)
+            items.append(f"{out} AS {q(name)}")
         rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
     if columns:
         missing = [c for c in columns if c not in rel.columns]
