@@ -51,6 +51,7 @@ class DaskEngine:
         threads = self.resources.threads or min(self.partitions, os.cpu_count() or 1)
         address = _cluster.scheduler_address(getattr(self.resources, "cluster", None))
         self.cluster = _cluster.Cluster(address=address, threads=threads, gpu=self.gpu)
+        self._types: dict[str, dict] = {}   # relation name -> etlc types derived on it
 
     def compute(self, *objs):
         return self.cluster.compute(*objs)
@@ -70,7 +71,7 @@ class DaskEngine:
         if fmt not in ("parquet", "csv", "json"):  # postgres, fixed_width: read here, split
             frame = read_dataset(dataset, ctx.macros, ctx.root, select=select,
                                  connections=ctx.connections)
-            return self.from_pandas(frame)
+            return self._declared(self.from_pandas(frame), dataset, frame)
         text = dataset_location(dataset, ctx.macros, ctx.root)
         target = local_path(text, ctx.root)
         ensure_readable(target, ctx.root)
@@ -81,8 +82,26 @@ class DaskEngine:
         shares = _read.shares(files, self.partitions)
         args = (dict(dataset), dict(ctx.macros), str(ctx.root), select)
         (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
-        return dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
-                           enforce_metadata=False)
+        rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
+                          enforce_metadata=False)
+        return self._declared(rel, dataset, first)
+
+    def _declared(self, rel, dataset: Mapping[str, Any] | None = None, sample=None):
+        """Remember the column types for the steps that follow: those a sample of the rows
+        shows (an empty partition cannot tell decimals or dates from text), then the
+        dataset's declared ones."""
+        from .. import _expr
+        from ..expr.pandas_eval import frame_types
+
+        known = dict(frame_types(sample)) if sample is not None and len(sample) else {}
+        declared = {c: t for c, t in ((dataset or {}).get("columns") or {}).items()
+                    if c in rel.columns}
+        try:
+            known.update(_expr.types_of(declared) or {})
+        except (TypeError, ValueError, KeyError):
+            pass
+        self._types[rel._name] = known
+        return rel
 
     def read_staged(self, manifest_path: str | Path):
         import dask.dataframe as dd
@@ -121,8 +140,9 @@ class DaskEngine:
         import dask.dataframe as dd
 
         df = df.reset_index(drop=True)
-        return dd.from_pandas(df, npartitions=max(1, min(self.partitions, len(df))),
-                              sort=False)
+        rel = dd.from_pandas(df, npartitions=max(1, min(self.partitions, len(df))),
+                             sort=False)
+        return self._declared(rel, None, df)
 
     # -- steps ----------------------------------------------------------------------
     def transform(self, step: Mapping[str, Any], inputs: Mapping[str, Any], ctx: StepContext,
@@ -130,24 +150,35 @@ class DaskEngine:
         from .. import _expr
         from .dask.transform import apply
 
-        return apply(step, inputs, ctx.params, base=base, types=_expr.types_of(ctx.types))
+        known: dict = {}
+        for rel in (*inputs.values(), base):
+            if rel is not None:
+                known.update(self._types.get(rel._name, {}))
+        known.update(_expr.types_of(ctx.types) or {})
+        out, types = apply(step, inputs, ctx.params, base=base, types=known or None)
+        self._types[out._name] = types
+        return out
+
+    def _known(self, rel, ctx: StepContext) -> dict | None:
+        """The etlc types of the relation's columns: the plan's, and those derived."""
+        from .. import _expr
+
+        return {**self._types.get(rel._name, {}), **(_expr.types_of(ctx.types) or {})} or None
 
     def count(self, rel) -> int | None:
         return None  # counting would run the graph once more; writes and checks count
 
     def check(self, rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
-        from .. import _expr
         from .dask.quality import run_checks
 
         run_checks(self.cluster, rel, checks, ctx.params, step=ctx.step,
-                   types=_expr.types_of(ctx.types))
+                   types=self._known(rel, ctx))
 
     def metrics(self, rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
-        from .. import _expr
         from .dask import quality
 
         out = quality.metrics(self.cluster, rel, metrics, ctx.params,
-                              types=_expr.types_of(ctx.types))
+                              types=self._known(rel, ctx))
         return {k: _plain(v) for k, v in out.items()}
 
     # -- outputs --------------------------------------------------------------------

@@ -311,3 +311,20 @@ def metrics(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = No
     out = compute(lazy) if compute is not None else lazy.compute()
     return {name: P._to_python(out[f"m{i}"].iloc[0], out_types[name])
             for i, name in enumerate(parsed)}
+
+
+def derived_types(exprs: Mapping[str, Any], meta: pd.DataFrame,
+                  params: Mapping[str, Any] | None = None, *,
+                  types: Mapping[str, Type] | None = None) -> dict[str, Type]:
+    """The etlc types of derived columns, each expression seeing those before it.  An empty
+    partition cannot tell a decimal or date column from text by its dtype (object), so the
+    engine carries these types to later steps instead of reading them off the meta."""
+    from .typecheck import infer
+    col_types = P.frame_types(meta, types)
+    p_types = {k: P.param_type(v) for k, v in (params or {}).items()}
+    out: dict[str, Type] = {}
+    for name, expr in exprs.items():
+        t, errors, _ = infer(P._as_expr(expr), {**col_types, **out}, p_types, "row")
+        if not errors and t.name not in ("null", "unknown"):
+            out[name] = t
+    return out

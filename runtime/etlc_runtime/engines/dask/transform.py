@@ -116,7 +116,9 @@ def limit(ddf, n):
 
 def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
           types: Mapping[str, Any] | None = None):
-    """Run the transforms a step names, in the fixed order (as steps.apply_transform)."""
+    """Run the transforms a step names, in the fixed order (as steps.apply_transform).
+    Returns the relation and the etlc types known for its columns (``types`` plus those of
+    derived columns)."""
     if base is None:
         sources = step.get("from") or []
         if isinstance(sources, str):
@@ -136,7 +138,10 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
         df = dask_eval.apply_filter(parse(step["filter"]), df, params, types=_types(df, types))
     if step.get("derive"):
         exprs = {name: parse(text) for name, text in step["derive"].items()}
+        known = {c: t for c, t in (types or {}).items() if c not in exprs}
+        known.update(dask_eval.derived_types(exprs, df._meta, params, types=_types(df, types)))
         df = dask_eval.derive(df, exprs, params, types=types, dates_as_dates=True)
+        types = known
     if step.get("aggregate") or step.get("group_by"):
         df = group_aggregate(df, step.get("group_by"), step.get("aggregate"), step.get("having"),
                              params, types)
@@ -152,4 +157,4 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
         df = _per_partition(_one(df), S.sort, list(step["sort"]))
     if step.get("limit") is not None:
         df = limit(df, step["limit"])
-    return df
+    return df, dict(types or {})

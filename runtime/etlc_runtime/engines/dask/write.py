@@ -52,16 +52,20 @@ def _write_partition(part, number: int, folder: str, fmt: str, opts: Mapping,
 
 
 def _conform(part, declared: Mapping | None):
-    """The declared columns' dtypes, as io_write.write_dataset gives them before writing
-    (columns that already hold their declared type are left as they are)."""
+    """The frame io_write.write_dataset writes: declared columns converted to their type
+    (those that hold it already left as they are) and placed first.  Mirrors write_dataset
+    (io_write has no function of its own for it yet); the conformance tests compare the
+    files of both engines."""
     from ... import dtypes, io_write
 
     if not declared:
         return part
     holds = getattr(io_write, "_holds", None)
-    present = {c: v for c, v in declared.items() if c in part.columns
+    convert = {c: v for c, v in declared.items() if c in part.columns
                and not (holds is not None and holds(part[c].dtype, v))}
-    return dtypes.conform(part, present, keep_extra=True) if present else part
+    part = dtypes.conform(part, convert, keep_extra=True) if convert else part
+    order = [c for c in declared if c in part.columns]
+    return part[order + [c for c in part.columns if c not in declared]]
 
 
 def _written(cluster, ddf, folder: Path, target) -> Any:
