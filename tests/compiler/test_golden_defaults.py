@@ -30,7 +30,7 @@ steps:
 """
 
 # every default, as documented: owner etlc, schedule null, catchup false, retries 0,
-# retry_delay 5m, no timeout, engine pandas, partitions 1, parallelism dask, Airflow's pool,
+# retry_delay 5m, no timeout, engine duckdb, partitions 1, parallelism dask, Airflow's pool,
 # queue and max_active_runs (16), staging .etlc/staging, no tracking
 PLAN_DAG = {
     "catchup": False, "dag_id": "minimal", "dagrun_timeout": None,
@@ -39,9 +39,9 @@ PLAN_DAG = {
     "kinds": {"raw": "read", "save": "write"}, "max_active_runs": None, "owner": "etlc",
     "params": {}, "schedule": None, "start_date": None, "steps": ["raw", "save"], "tags": [],
 }
-TASK_SETTINGS = {"engine": "pandas", "parallelism": "dask", "partitions": 1, "retries": 0,
+TASK_SETTINGS = {"engine": "duckdb", "parallelism": "dask", "partitions": 1, "retries": 0,
                  "retry_delay": "5m"}
-RUNTIME_DEFAULTS = {"engine": "pandas", "partitions": 1, "parallelism": "dask",
+RUNTIME_DEFAULTS = {"engine": "duckdb", "partitions": 1, "parallelism": "dask",
                     "staging": {"connection": None, "path": "file:.etlc/staging"},
                     "tracking": None, "connections": {}, "params": {}, "inputs": {},
                     "output": None}

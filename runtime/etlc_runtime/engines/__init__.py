@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import EngineNotAvailable
 from .base import ALL_CAPABILITIES, TaskResources
 
-DEFAULT = "pandas"
+DEFAULT = "duckdb"
 
 AVAILABLE: dict[str, tuple[str, frozenset[str]]] = {
     "pandas": ("etlc_runtime.engines.pandas_engine:PandasEngine",
