@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from . import schedules
+from . import schedules, task_settings
 from .plan import Plan
 from .pyliteral import escape, pyliteral, unescape
 
@@ -124,9 +124,20 @@ def doc_md(plan: Plan) -> str:
 def render(plan: Plan, version: str) -> str:
     dag = plan.dag
     defaults = dag["defaults"]
-    default_args: dict[str, Any] = {"owner": dag["owner"], "retries": defaults.get("retries") or 0}
+    owner = defaults.get("owner") or dag["owner"]
+    default_args: dict[str, Any] = {"owner": owner, "retries": defaults.get("retries") or 0}
     tasks = []
     imports: dict[str, dict[str, str]] = {}
+    functions: dict[str, str] = {}   # module:function -> its alias in the DAG file, by first use
+
+    def fn_alias(ref: str) -> str:
+        return functions.setdefault(ref, f"_fn{len(functions)}")
+
+    given = dag.get("spec") or {}
+    dag_args = [(identifier(k), task_settings.render(k, given[k], fn_alias, duration))
+                for k in task_settings.DAG_SETTINGS + task_settings.DAG_CALLBACKS if k in given]
+    extra_defaults = [(k, task_settings.render(k, v, fn_alias, duration)) for k, v in defaults.items()
+                      if k in task_settings.SETTINGS and k != "owner" and v is not None]
     names = {t.task_id: f"t_{identifier(t.task_id)}" for t in plan.tasks}
     for t in plan.tasks:
         settings = []
@@ -141,6 +152,9 @@ def render(plan: Plan, version: str) -> str:
         for key in ("pool", "queue"):
             if s.get(key):
                 settings.append((key, pyliteral(s[key])))
+        for key in task_settings.SETTINGS:
+            if s.get(key) is not None and s[key] != (owner if key == "owner" else defaults.get(key)):
+                settings.append((key, task_settings.render(key, s[key], fn_alias, duration)))
         steps = ", ".join(f"`{x}`" for x in t.steps)
         doc = f"etlc step{'s' * (len(t.steps) > 1)} {steps} from `{plan.spec_path}` line {t.line}."
         notes = [str(plan.dag["docs"][s]).strip() for s in t.steps if plan.dag.get("docs", {}).get(s)]
@@ -183,6 +197,12 @@ def render(plan: Plan, version: str) -> str:
         if len(line) > 88:  # wrapped as isort/ruff wrap it
             line = f"from {imp['module']} import (\n    {imp['cls']} as {imp['alias']},\n)"
         lines[f"{imp['module']} {imp['cls']}"] = line
+    for ref, alias in functions.items():
+        module, fn = _dotted(ref)
+        line = f"from {module} import {fn} as {alias}"
+        if len(line) > 88:
+            line = f"from {module} import (\n    {fn} as {alias},\n)"
+        lines[f"{module} {fn}"] = line
     # one block, sorted as isort/ruff sort third-party `from` imports
     import_lines = [lines[k] for k in sorted(lines, key=lambda k: (k.split()[0].lower(), k.split()[0], k))]
     common, datasets = _shared(plan)
@@ -197,7 +217,9 @@ def render(plan: Plan, version: str) -> str:
         max_active_runs=dag.get("max_active_runs") and pyliteral(dag["max_active_runs"]),
         dagrun_timeout=duration(dag.get("dagrun_timeout")),
         tags=pyliteral(dag["tags"]), params=_params(dag["params"]),
-        default_args=_default_args(default_args, defaults), edges=edges,
+        default_args=_default_args(default_args, defaults, extra_defaults), edges=edges, dag_args=dag_args,
+        std_imports=["datetime"] + (["functools"] if "functools.partial(" in "".join(
+            v for t in tasks for _, v in t["settings"]) + "".join(v for _, v in extra_defaults + dag_args) else []),
     )
 
 
@@ -247,10 +269,11 @@ def _params(params: dict[str, Any]) -> str:
     return "{\n" + "\n".join(items) + "\n    }"
 
 
-def _default_args(base: dict[str, Any], defaults: dict[str, Any]) -> str:
+def _default_args(base: dict[str, Any], defaults: dict[str, Any], extra: list[tuple[str, str]]) -> str:
     parts = [f"{pyliteral(k)}: {pyliteral(v)}" for k, v in base.items()]
     if defaults.get("retry_delay"):
         parts.append(f"'retry_delay': {duration(defaults['retry_delay'])}")
     if defaults.get("timeout"):
         parts.append(f"'execution_timeout': {duration(defaults['timeout'])}")
+    parts += [f"{pyliteral(k)}: {v}" for k, v in extra]
     return "{" + ", ".join(parts) + "}"

@@ -11,13 +11,18 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from . import capabilities
+from . import capabilities, task_settings
 
 STEP_KINDS = ("read", "write", "call", "operator", "transform")
 TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
                   "select", "rename", "drop", "cast", "distinct", "sort", "limit")
 TASK_SETTINGS = ("retries", "retry_delay", "timeout", "engine", "partitions", "parallelism",
-                 "pool", "queue")
+                 "pool", "queue") + tuple(task_settings.SETTINGS)
+# top-level keys the plan hands the DAG file as they are (`dag["spec"]`): DAG arguments, DAG
+# callbacks, task groups, user-defined macros and filters
+DAG_PASSTHROUGH = task_settings.DAG_SETTINGS + task_settings.DAG_CALLBACKS + ("groups", "macros", "filters")
+# what the DAG's default_args may carry (the rest are etlc's own: engine, partitions, parallelism)
+DEFAULT_ARG_SETTINGS = ("retries", "retry_delay", "timeout", "pool", "queue") + tuple(task_settings.SETTINGS)
 COMMON_STEP_KEYS = ("after", "checks", "metrics", "task", "doc") + TASK_SETTINGS
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "read": ("read", "filter", "select"),

@@ -16,7 +16,6 @@ imports it needs: nothing from the spec becomes code.
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -25,6 +24,7 @@ from typing import Any
 from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
 from .pyliteral import pyliteral
+from .task_settings import plain_keyword
 
 # name, low, high, names (index = value) for each cron field; a sixth field is seconds
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -214,15 +214,11 @@ def render(value: Any, duration) -> tuple[str, set[str], dict[str, str]]:
         sdk.add(name)
     parts = [pyliteral(a) for a in value.get("args") or []]
     kwargs = value.get("kwargs") or {}
-    parts += [f"{k}={pyliteral(v)}" for k, v in kwargs.items() if _plain(k)]
-    odd = {k: v for k, v in kwargs.items() if not _plain(k)}
+    parts += [f"{k}={pyliteral(v)}" for k, v in kwargs.items() if plain_keyword(k)]
+    odd = {k: v for k, v in kwargs.items() if not plain_keyword(k)}
     if odd:
         parts.append(f"**{pyliteral(odd)}")
     return f"{alias}({', '.join(p for p in parts if p)})", sdk, extra
-
-
-def _plain(name: str) -> bool:
-    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _cron(value: dict[str, Any], sdk: set[str]) -> str:

@@ -27,6 +27,7 @@ PATH_FORMATS = ("csv", "parquet", "json", "fixed_width")
 def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], dict]:
     """Every diagnostic of the spec, and the column types the typing pass found per step."""
     from . import (
+        callables,
         capabilities,
         containment,
         operator_check,
@@ -47,6 +48,7 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     diags += param_defaults.check(loaded, spec)
     diags += security.check(loaded)
     diags += schedules.check(loaded, spec.raw)
+    diags += callables.check(loaded, spec)
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
     typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
     diags += typed

@@ -4,6 +4,7 @@ task settings, task groups. One DagBag for the whole module (imports are slow)."
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,52 @@ SCHEDULES = {
     "s_preset": '"@daily"',
 }
 
-EXTRA: dict[str, str] = {}
+SETTINGS = """\
+etlc: 1
+pipeline: settings_demo
+owner: data-eng
+start_date: 2025-01-01
+schedule: "@daily"
+max_active_tasks: 4
+is_paused_upon_creation: true
+render_template_as_native_obj: true
+owner_links: {data-eng: "mailto:data@example.com"}
+on_failure_callback: dfhooks.alerts:notify
+defaults:
+  retries: 2
+  depends_on_past: true
+  email: [ops@example.com]
+  email_on_failure: true
+  on_retry_callback: {function: dfhooks.alerts:notify, args: {channel: "#retries"}}
+datasets:
+  src: {format: csv, path: data/in.csv, columns: {x: {type: int}}}
+  dst: {format: csv, path: data/out.csv}
+steps:
+  raw:
+    read: src
+  save:
+    from: raw
+    write: dst
+    mode: overwrite
+    owner: loader
+    trigger_rule: all_done
+    depends_on_past: false
+    max_active_tis_per_dag: 1
+    on_success_callback: [dfhooks.alerts:notify]
+  tell:
+    operator: airflow.providers.standard.operators.empty:EmptyOperator
+    after: [save]
+    trigger_rule: one_failed
+    priority_weight: 5
+    weight_rule: absolute
+    max_retry_delay: 1h
+"""
+HOOKS = """\
+def notify(context, channel="#data"):
+    return channel
+"""
+
+EXTRA: dict[str, str] = {"settings_demo": SETTINGS}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +93,16 @@ def dagbag(tmp_path_factory):
     root = tmp_path_factory.mktemp("dagfactory")
     specs = {name: BASE.format(name=name, schedule=s) for name, s in SCHEDULES.items()} | EXTRA
     make_project(root, specs)
+    (root / "dfhooks").mkdir()
+    (root / "dfhooks" / "__init__.py").write_text("")
+    (root / "dfhooks" / "alerts.py").write_text(HOOKS)
     res = run_etlc("compile", "specs", "-o", "dags", cwd=root)
     assert res.returncode == 0, res.stdout + res.stderr
-    bag = load_dagbag(Path(root / "dags"))
+    sys.path.insert(0, str(root))  # as Airflow's DAG folder or plugins folder would hold them
+    try:
+        bag = load_dagbag(Path(root / "dags"))
+    finally:
+        sys.path.remove(str(root))
     assert bag.import_errors == {}
     return bag
 
@@ -94,3 +147,30 @@ def test_assets_or_time(dagbag):
     assert type(tt).__name__ == "AssetOrTimeSchedule"
     assert tt.timetable.expression == "0 0 * * *"
     assert condition(tt.asset_condition) == ("and", ["s_tz.dst", "s_every.dst"])
+
+
+def test_task_settings_from_defaults_and_steps(dagbag):
+    dag = dagbag.dags["settings_demo"]
+    save, tell = dag.get_task("save"), dag.get_task("tell")
+    assert (save.owner, save.trigger_rule, save.depends_on_past, save.max_active_tis_per_dag) == (
+        "loader", "all_done", False, 1)
+    assert (tell.owner, tell.trigger_rule, tell.depends_on_past, tell.priority_weight) == (
+        "data-eng", "one_failed", True, 5)
+    assert str(tell.weight_rule).lower().endswith("absolute") or "Absolute" in type(tell.weight_rule).__name__
+    assert tell.max_retry_delay.total_seconds() == 3600
+    assert (tell.retries, list(tell.email), tell.email_on_failure) == (2, ["ops@example.com"], True)
+
+
+def test_callbacks_are_the_imported_functions(dagbag):
+    dag = dagbag.dags["settings_demo"]
+    save, tell = dag.get_task("save"), dag.get_task("tell")
+    notify = sys.modules["dfhooks.alerts"].notify
+    assert list(save.on_success_callback) == [notify]
+    retry = tell.on_retry_callback[0] if isinstance(tell.on_retry_callback, list) else tell.on_retry_callback
+    assert (retry.func, retry.keywords) == (notify, {"channel": "#retries"})
+
+
+def test_dag_settings(dagbag):
+    dag = dagbag.dags["settings_demo"]
+    assert (dag.max_active_tasks, dag.is_paused_upon_creation, dag.render_template_as_native_obj) == (4, True, True)
+    assert dag.owner_links == {"data-eng": "mailto:data@example.com"}
