@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import _expr, dtypes
+from . import _expr
 from .engines.base import TRANSFORM_ORDER
 from .errors import StepError
+from .expr.pandas_cast import step_cast
 
 ORDER = TRANSFORM_ORDER  # the order apply_transform follows
 
@@ -140,7 +141,7 @@ def cast(df: pd.DataFrame, mapping: Mapping[str, Any]) -> pd.DataFrame:
     out = df.copy()
     for name, kind in mapping.items():
         try:
-            out[name] = dtypes.cast_series(out[name], kind, name)
+            out[name] = step_cast(out[name], kind, name)  # the one cast table
         except (ValueError, TypeError) as exc:
             raise StepError(None, f"cast of column '{name}' to {kind}: {exc}", cause=exc) from exc
     return out

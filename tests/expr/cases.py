@@ -115,3 +115,8 @@ AGG_CASES = [
     (["k"], {"sb": "sum(cast(b as int))", "anyb": "max(b)", "x": "sum(i) * $p_int"}, None),
     ([], {"n": "count(*)"}, "count(*) > 100"),
 ]
+
+from cases_more import FILTER_MORE, MORE_ROW_CASES
+
+ROW_CASES += MORE_ROW_CASES
+FILTER_CASES += FILTER_MORE

@@ -133,6 +133,15 @@ for _reason in AGG_REASONS:
     _tag(_reason)
 
 
+from oracle_more import MORE_DIFFERENCES, MORE_FILTER_SQL, MORE_ROW_SQL
+
+DIFFERENCES.update(MORE_DIFFERENCES)
+ROW_SQL.update(MORE_ROW_SQL)
+FILTER_SQL.update(MORE_FILTER_SQL)
+for _sql, _reason in [*MORE_ROW_SQL.values(), *MORE_FILTER_SQL.values()]:
+    _tag(_reason)
+
+
 def row_sql(text: str) -> str:
     """The hand-written DuckDB SQL of a row expression of cases.py."""
     return ROW_SQL[text][0] if text in ROW_SQL else text

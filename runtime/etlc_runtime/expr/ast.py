@@ -14,6 +14,7 @@ __all__ = [
     "Between",
     "Binary",
     "Call",
+    "Case",
     "Cast",
     "Column",
     "Expr",
@@ -136,7 +137,19 @@ class Cast:
     end: int = 0
 
 
-Expr = Literal | Column | Param | Unary | Binary | IsNull | InList | Between | Call | Cast
+@dataclass(frozen=True)
+class Case:
+    """``case [operand] when a then x ... [else y] end``: ``whens`` holds (condition or
+    value, result) pairs; ``operand`` is None for the searched form."""
+
+    operand: Expr | None
+    whens: tuple[tuple[Expr, Expr], ...]
+    default: Expr | None = None
+    start: int = 0
+    end: int = 0
+
+
+Expr = Literal | Column | Param | Unary | Binary | IsNull | InList | Between | Call | Cast | Case
 
 
 def children(e: Expr) -> tuple:
@@ -152,6 +165,11 @@ def children(e: Expr) -> tuple:
         return (e.operand, e.low, e.high)
     if isinstance(e, Call):
         return e.args
+    if isinstance(e, Case):
+        out = [] if e.operand is None else [e.operand]
+        for w, r in e.whens:
+            out += [w, r]
+        return (*out, *(() if e.default is None else (e.default,)))
     raise TypeError(f"not an expression node: {e!r}")
 
 
@@ -167,8 +185,9 @@ def walk(e: Expr) -> Iterator[Expr]:
 # -- unparse -----------------------------------------------------------------------
 
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "||": 5, "+": 6, "-": 6,
-         "*": 7, "/": 7, "%": 7, "neg": 8, "atom": 9}
-_KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as"}
+         "*": 7, "/": 7, "//": 7, "%": 7, "neg": 8, "atom": 9}
+_KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as",
+             "case", "when", "then", "else", "end"}
 
 
 def _prec(e: Expr) -> int:
@@ -242,6 +261,11 @@ def unparse(e: Expr) -> str:
         if e.star:
             return f"{e.name}(*)"
         return f"{e.name}({', '.join(unparse(a) for a in e.args)})"
+    if isinstance(e, Case):
+        head = "case" if e.operand is None else f"case {sub(e.operand, _PREC['||'])}"
+        whens = " ".join(f"when {unparse(w)} then {unparse(r)}" for w, r in e.whens)
+        tail = f" else {unparse(e.default)}" if e.default is not None else ""
+        return f"{head} {whens}{tail} end"
     if isinstance(e, Cast):
         t = e.target
         tn = t.name

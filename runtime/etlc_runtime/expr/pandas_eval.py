@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import ast as A
+from . import casts
 from .errors import EvalError
 from .parser import parse
 from .typecheck import infer
@@ -481,6 +482,9 @@ class _Evaluator:
             return self.call(e)
         if isinstance(e, A.Cast):
             return self.cast(e)
+        if isinstance(e, A.Case):
+            from .pandas_funcs import case
+            return case(self, e)
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
 
     # logic ----------------------------------------------------------------------------
@@ -588,6 +592,9 @@ class _Evaluator:
     def arith(self, op: str, a, b, ta: Type, tb: Type, tr: Type):
         if op == "||":
             return a + b
+        if op == "//":
+            from .pandas_funcs import int_div
+            return int_div(self, a, b)
         if tr.name == "date" or (ta.name == "date" and tb.name == "date"):
             return self.date_arith(op, a, b, ta, tb)
         if op == "/":
@@ -635,11 +642,12 @@ class _Evaluator:
         args = [self.ev(a) for a in e.args]
         types = [self.typ(a) for a in e.args]
         tr = self.typ(e)
-        if name in ("if", "coalesce"):
+        if name in ("if", "coalesce") or name in _NULL_AWARE:
             return impl(self, args, types, tr)
         if any(a is None for a in args):
             return None
-        if not _is_series(args[0]) and any(_is_series(a) for a in args[1:]):
+        if not _is_series(args[0]) and any(_is_series(a) for a in args[1:]) \
+                and name not in _UNIT_FIRST:
             args[0] = self.series(args[0], types[0])  # constant subject, column options
         if not any(_is_series(a) for a in args):
             return self.scalar_apply(lambda *s: impl(self, list(s), types, tr), args, types, tr,
@@ -703,8 +711,10 @@ class _Evaluator:
                                                         mask), index=s.index, copy=False)
             if sn == "bool":
                 return s.astype("Int64")
-            if sn == "string":
-                return self.cast_series(self.parse_numbers(s, "int"), FLOAT, dst)
+            if sn == "string":  # as a decimal text: half away from zero (the cast table)
+                v, mask = _floats(self.parse_numbers(s, "int"))
+                return self.cast_series(_float_series(_round_half_away(v, 0), mask, s.index),
+                                        FLOAT, dst)
         if dn in ("float", "decimal"):
             if sn == "string":
                 s = self.parse_numbers(s, dn)
@@ -718,12 +728,12 @@ class _Evaluator:
                                               dst.scale or 0), mask, s.index)
             return out
         if dn == "bool":
-            if sn == "int":
+            if sn in ("int", "float", "decimal"):
                 return (s != 0).astype("boolean")
             if sn == "string":
-                low = s.str.strip().str.lower()
-                true = low.isin(["true", "t", "yes", "y", "1", "on"]).to_numpy(bool)
-                false = low.isin(["false", "f", "no", "n", "0", "off"]).to_numpy(bool)
+                low = s.str.lower()
+                true = low.isin(casts.BOOL_TRUE).to_numpy(bool)
+                false = low.isin(casts.BOOL_FALSE).to_numpy(bool)
                 bad = ~(true | false) & s.notna().to_numpy()
                 if bad.any():
                     raise self.fail("cannot cast to bool", s[bad].iloc[0])
@@ -1022,6 +1032,13 @@ _FUNCS = {
     "if": _f_if,
     "coalesce": _f_coalesce,
 }
+
+
+from .pandas_funcs import FUNCS as _MORE_FUNCS
+from .pandas_funcs import NULL_AWARE as _NULL_AWARE
+from .pandas_funcs import UNIT_FIRST as _UNIT_FIRST
+
+_FUNCS.update(_MORE_FUNCS)
 
 
 # -- public API ------------------------------------------------------------------------

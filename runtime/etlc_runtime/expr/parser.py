@@ -20,8 +20,9 @@ _TYPE_ALIASES = {"integer": "int", "bigint": "int", "double": "float", "numeric"
 _TOKEN_NAMES = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
     "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
-    "CAST": "'cast'", "AS": "'as'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
-    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/' or '%'", "STAR": "'*'", "NAME": "a name",
+    "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'", "THEN": "'then'",
+    "ELSE": "'else'", "END": "'end'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
+    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "STAR": "'*'", "NAME": "a name",
     "QUOTED_NAME": "a `quoted name`", "PARAM": "a $parameter", "FLOAT": "a number",
     "DECIMAL": "a number", "INT": "a number", "STRING": "a 'string'", "LPAR": "'('",
     "RPAR": "')'", "COMMA": "','", "$END": "the end of the expression",
@@ -67,7 +68,8 @@ def _unquote(s: str) -> str:
     return s[1:-1].replace("''", "'")
 
 
-_KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as"}
+_KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as",
+             "case", "when", "then", "else", "end"}
 
 
 def _not_keyword(tok: Token) -> None:
@@ -199,6 +201,23 @@ class _Build(Transformer):
     def star_call(self, meta, c):
         name = c[0]
         return A.Call(str(name).lower(), (), True, meta.start_pos, meta.end_pos, name.end_pos)
+
+    def case_when(self, meta, c):
+        return (c[1], c[3])
+
+    def case_else(self, meta, c):
+        return ("else", c[1])
+
+    def _case(self, meta, operand, parts):
+        whens = tuple(p for p in parts if isinstance(p, tuple) and p[0] != "else")
+        default = next((p[1] for p in parts if isinstance(p, tuple) and p[0] == "else"), None)
+        return A.Case(operand, whens, default, meta.start_pos, meta.end_pos)
+
+    def case_searched(self, meta, c):
+        return self._case(meta, None, [x for x in c[1:] if isinstance(x, tuple)])
+
+    def case_simple(self, meta, c):
+        return self._case(meta, c[1], [x for x in c[2:] if isinstance(x, tuple)])
 
     def cast(self, meta, c):
         return A.Cast(c[1], c[3], meta.start_pos, meta.end_pos)

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import ast as A
 from .errors import ExprError
+from .sql_funcs import call_sql
 from .typecheck import infer
 from .types import AGGREGATES, Type, param_type
 
@@ -95,6 +96,8 @@ class _Renderer:
                 return f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))"
             if op == "%":
                 return f"({a} % NULLIF({b}, 0))"
+            if op == "//":
+                return f"({a} // NULLIF({b}, 0))"
             if op in ("+", "-"):
                 ta, tb = self.typ(e.left), self.typ(e.right)
                 if ta is not None and tb is not None and "date" in (ta.name, tb.name) \
@@ -118,6 +121,11 @@ class _Renderer:
             return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
         if isinstance(e, A.Call):
             return self.call(e)
+        if isinstance(e, A.Case):
+            head = "CASE" if e.operand is None else f"CASE {self.r(e.operand)}"
+            whens = " ".join(f"WHEN {self.r(w)} THEN {self.r(r)}" for w, r in e.whens)
+            tail = f" ELSE {self.r(e.default)}" if e.default is not None else ""
+            return f"({head} {whens}{tail} END)"
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
 
     def call(self, e: A.Call) -> str:
@@ -144,6 +152,9 @@ class _Renderer:
             return f"sqrt(CASE WHEN {args[0]} >= 0 THEN {args[0]} END)"
         if n == "ln":
             return f"ln(CASE WHEN {args[0]} > 0 THEN {args[0]} END)"
+        more = call_sql(n, args, [self.typ(a) for a in e.args])
+        if more is not None:
+            return more
         if n == "substr":
             return f"substring({', '.join(args)})"
         if n == "if":

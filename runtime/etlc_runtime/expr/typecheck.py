@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Mapping
 
 from . import ast as A
+from . import casts
 from .errors import ExprError
 from .types import (
     AGGREGATES,
@@ -23,7 +24,7 @@ from .types import (
     arith_result,
     comparable,
     decimal,
-    is_open,
+    unify,
 )
 
 CONTEXTS = ("row", "filter", "aggregate", "having", "metric")
@@ -144,6 +145,8 @@ class Checker:
             return self._call(e, agg)
         if isinstance(e, A.Cast):
             return self._cast(e, agg)
+        if isinstance(e, A.Case):
+            return self._case(e, agg)
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
 
     def _column(self, e: A.Column, agg) -> Type:
@@ -274,21 +277,35 @@ class Checker:
             return NULL  # e.g. abs(null): always null
         return r
 
+    def _case(self, e: A.Case, agg) -> Type:
+        ot = self.visit(e.operand, agg) if e.operand is not None else None
+        res, ok = NULL, True
+        results = [r for _, r in e.whens] + ([e.default] if e.default is not None else [])
+        for w, _ in e.whens:
+            wt = self.visit(w, agg)
+            if ot is None and wt.name not in ("bool", "null", "unknown"):
+                self.err("E405", f"a 'when' condition must be a bool, got {wt}", w)
+                ok = False
+            elif ot is not None and not self._comparable(e.operand, ot, w, wt):
+                self.err("E405", f"cannot compare {ot} with {wt} in 'case'", w)
+                ok = False
+        for r in results:
+            rt = self.visit(r, agg)
+            u = unify(res, rt)
+            if u is None:
+                self.err("E405", f"'case' results have different types: {res} and {rt}", r)
+                ok = False
+            else:
+                res = u
+        return res if ok else UNKNOWN
+
     def _cast(self, e: A.Cast, agg) -> Type:
         t = self.visit(e.operand, agg)
         target = e.target
         tt = Type(target.name, target.scale) if target.name == "decimal" else Type(target.name)
-        allowed = {
-            "int": {"int", "float", "decimal", "string", "bool"},
-            "float": {"int", "float", "decimal", "string", "bool"},
-            "decimal": {"int", "float", "decimal", "string"},
-            "string": {"int", "float", "decimal", "string", "bool", "date", "timestamp"},
-            "bool": {"int", "string", "bool"},
-            "date": {"string", "date", "timestamp"},
-            "timestamp": {"string", "date", "timestamp"},
-        }[tt.name]
-        if not is_open(t) and t.name not in allowed:
-            self.err("E405", f"cannot cast {t} to {tt}", e.operand)
+        if not casts.allowed(t.name, tt.name):
+            self.err("E405", f"cannot cast {t} to {tt}", e.operand,
+                     "docs/types.md, 'Casts', lists the casts")
             return UNKNOWN
         return tt
 

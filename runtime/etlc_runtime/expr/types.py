@@ -150,6 +150,11 @@ def arith_result(op: str, a: Type, b: Type) -> Type | str:
             return DATE
         if op == "-" and a.name == "date" and b.name == "date":
             return INT
+    if op == "//":
+        for side, t in (("left", a), ("right", b)):
+            if not (t.name == "int" or is_open(t)):
+                return f"{side}: operator '//' needs ints, got {t} (use floor(a / b))"
+        return INT
     for side, t in (("left", a), ("right", b)):
         if not (is_numeric(t) or is_open(t)):
             return f"{side}: operator '{op}' needs numbers, got {t}"
@@ -320,6 +325,112 @@ def _same(args, consts):
     return args[0]
 
 
+DATE_UNITS = ("year", "quarter", "month", "week", "day", "hour", "minute", "second",
+              "millisecond")
+# strftime/strptime directives that pandas and DuckDB read and write alike
+FORMAT_CODES = frozenset("YmdHMSfjaAbByIp%")
+
+
+def _unit(args, consts, i: int = 0):
+    err = _need(lambda t: t.name == "string", "a string (the unit)", i, args[i])
+    if err:
+        return err
+    if consts[i] is NOT_CONST or consts[i] is None:
+        return (i, "the unit must be a constant string: " + ", ".join(DATE_UNITS))
+    if str(consts[i]).lower() not in DATE_UNITS:
+        return (i, f"unknown unit '{consts[i]}'; units are " + ", ".join(DATE_UNITS))
+    return None
+
+
+def format_error(fmt: str) -> str | None:
+    """Why a strftime/strptime format is refused, or None."""
+    k = 0
+    while k < len(fmt):
+        if fmt[k] == "%":
+            if k + 1 >= len(fmt) or fmt[k + 1] not in FORMAT_CODES:
+                code = fmt[k:k + 2]
+                return (f"format code '{code}' is not supported; use "
+                        + " ".join("%" + c for c in sorted(FORMAT_CODES)))
+            k += 2
+        else:
+            k += 1
+    return None
+
+
+def _format(i: int):
+    def check(args, consts):
+        err = _need(lambda t: t.name == "string", "a string (the format)", i, args[i])
+        if err:
+            return err
+        if consts[i] is NOT_CONST:
+            return (i, "the format must be a constant string")
+        if consts[i] is not None:
+            why = format_error(str(consts[i]))
+            if why:
+                return (i, why)
+        return None
+    return check
+
+
+def _date_trunc(args, consts):
+    return (_unit(args, consts) or _need(is_temporal, "a date or timestamp", 1, args[1])
+            or TIMESTAMP)
+
+
+def _date_diff(args, consts):
+    return (_unit(args, consts) or _need(is_temporal, "a date or timestamp", 1, args[1])
+            or _need(is_temporal, "a date or timestamp", 2, args[2]) or INT)
+
+
+def _epoch(args, consts):
+    return _need(is_temporal, "a date or timestamp", 0, args[0]) or FLOAT
+
+
+def _strftime(args, consts):
+    return (_need(is_temporal, "a date or timestamp", 0, args[0]) or _format(1)(args, consts)
+            or STRING)
+
+
+def _strptime(args, consts):
+    return (_need(lambda t: t.name == "string", "a string", 0, args[0])
+            or _format(1)(args, consts) or TIMESTAMP)
+
+
+def _sign(args, consts):
+    return _need(is_numeric, "a number", 0, args[0]) or INT
+
+
+def _power(args, consts):
+    return (_need(is_numeric, "a number", 0, args[0]) or _need(is_numeric, "a number", 1, args[1])
+            or FLOAT)
+
+
+def _mod(args, consts):
+    r = arith_result("%", args[0], args[1])
+    if isinstance(r, str):
+        side, msg = r.split(": ", 1)
+        return (0 if side == "left" else 1, msg)
+    return r
+
+
+def _extreme(args, consts):
+    u = args[0]
+    for i, t in enumerate(args):
+        if t.name == "vector":
+            return (i, f"argument {i + 1} must be a value that can be ordered, got {t}")
+        nu = unify(u, t)
+        if nu is None:
+            return (i, f"arguments have different types: {u} and {t}")
+        u = nu
+    return u
+
+
+def _nullif(args, consts):
+    if not comparable(args[0], args[1]):
+        return (1, f"cannot compare {args[0]} with {args[1]}")
+    return args[0] if args[0].name != "null" else args[1]
+
+
 _NUM_NULL = "null when the argument is null"
 _STR_NULL = "null when any argument is null"
 _AGG_NULL = "ignores nulls; null when there are no non-null values"
@@ -344,6 +455,24 @@ _F = [
              _NUM_NULL + "; null when x <= 0", "natural logarithm"),
     Function("exp", 1, 1, False, _to_float, "exp(x: number)", "float", _NUM_NULL,
              "e to the power x (inf on overflow)"),
+    Function("log10", 1, 1, False, _to_float, "log10(x: number)", "float",
+             _NUM_NULL + "; null when x <= 0", "base-10 logarithm"),
+    Function("power", 2, 2, False, _power, "power(x: number, y: number)", "float",
+             _STR_NULL + "; null when the result is not a number (a negative x to a "
+                         "fractional y)", "x to the power y (inf on overflow and for 0 to a "
+                                          "negative power)"),
+    Function("mod", 2, 2, False, _mod, "mod(a: number, b: number)", "as a % b", _STR_NULL
+             + "; null when b is 0", "remainder with the sign of a (the same as a % b)"),
+    Function("sign", 1, 1, False, _sign, "sign(x: number)", "int", _NUM_NULL,
+             "-1, 0 or 1"),
+    Function("greatest", 1, None, False, _extreme, "greatest(x1: T, x2: T, ...)",
+             "the common type", "ignores nulls; null only when all arguments are null",
+             "the largest argument"),
+    Function("least", 1, None, False, _extreme, "least(x1: T, x2: T, ...)",
+             "the common type", "ignores nulls; null only when all arguments are null",
+             "the smallest argument"),
+    Function("nullif", 2, 2, False, _nullif, "nullif(a: T, b: T)", "the type of a",
+             "null when a = b or a is null; a when b is null", "a, or null where a = b"),
     # strings
     Function("lower", 1, 1, False, _string_fn(STRING), "lower(s: string)", "string", _NUM_NULL,
              "lower case (Unicode)"),
@@ -375,6 +504,39 @@ _F = [
              "the month, 1-12"),
     Function("day", 1, 1, False, _date_part, "day(d: date | timestamp)", "int", _NUM_NULL,
              "the day of the month, 1-31"),
+    Function("hour", 1, 1, False, _date_part, "hour(d: date | timestamp)", "int", _NUM_NULL,
+             "the hour, 0-23 (0 for a date)"),
+    Function("minute", 1, 1, False, _date_part, "minute(d: date | timestamp)", "int", _NUM_NULL,
+             "the minute, 0-59"),
+    Function("second", 1, 1, False, _date_part, "second(d: date | timestamp)", "int", _NUM_NULL,
+             "the second, 0-59 (no fraction)"),
+    Function("millisecond", 1, 1, False, _date_part, "millisecond(d: date | timestamp)", "int", _NUM_NULL,
+             "seconds and milliseconds in milliseconds, 0-59999 (DuckDB's)"),
+    Function("dayofweek", 1, 1, False, _date_part, "dayofweek(d: date | timestamp)", "int", _NUM_NULL,
+             "the day of the week, 0 (Sunday) to 6 (Saturday)"),
+    Function("dayofyear", 1, 1, False, _date_part, "dayofyear(d: date | timestamp)", "int", _NUM_NULL,
+             "the day of the year, 1-366"),
+    Function("week", 1, 1, False, _date_part, "week(d: date | timestamp)", "int", _NUM_NULL,
+             "the ISO week number, 1-53"),
+    Function("quarter", 1, 1, False, _date_part, "quarter(d: date | timestamp)", "int", _NUM_NULL,
+             "the quarter, 1-4"),
+    Function("date_trunc", 2, 2, False, _date_trunc, "date_trunc(unit: string, t: date | "
+             "timestamp)", "timestamp", _STR_NULL,
+             "t cut down to the start of its unit (year quarter month week day hour minute "
+             "second millisecond; a week starts on Monday); the unit is a constant"),
+    Function("date_diff", 3, 3, False, _date_diff, "date_diff(unit: string, a: date | timestamp,"
+             " b: date | timestamp)", "int", _STR_NULL,
+             "the number of unit boundaries from a to b (negative when b is earlier): "
+             "date_diff('month', date '2020-01-31', date '2020-02-01') is 1; weeks are whole "
+             "7-day spans of the day count"),
+    Function("epoch", 1, 1, False, _epoch, "epoch(t: date | timestamp)", "float", _NUM_NULL,
+             "seconds since 1970-01-01 00:00:00 (with the fraction)"),
+    Function("strftime", 2, 2, False, _strftime, "strftime(t: date | timestamp, format: string)",
+             "string", _STR_NULL, "t as text in a constant format of the codes %Y %m %d %H %M "
+             "%S %f %j %a %A %b %B %y %I %p %%"),
+    Function("strptime", 2, 2, False, _strptime, "strptime(s: string, format: string)",
+             "timestamp", _STR_NULL, "parses s with a constant format (the codes of "
+             "strftime); a string that does not parse is a run-time error"),
     Function("to_date", 1, 2, False, _to_temporal(DATE),
              "to_date(s: string, format: string = ISO) | to_date(t: date | timestamp)", "date",
              _STR_NULL, "parses 'YYYY-MM-DD' (or the strptime format, e.g. '%Y%m%d'); a "

@@ -1,0 +1,95 @@
+"""The one cast table of etlc: what ``cast(x as T)`` and the ``cast:`` step key do, equal to
+DuckDB's ``CAST`` (docs/types.md, "Casts", is this table in words).
+
+Pandas-free: the type checker, the SQL renderer and the duckdb engine's ``cast:`` step read
+it; the pandas evaluator (``pandas_eval.cast_series``) and the pandas engine's ``cast:`` step
+(``pandas_cast.step_cast``) implement its rules.  A value the table has no result for is an
+error naming the value, never a null.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "NUMBER_TEXT", "allowed", "rule", "step_sql"]
+
+# string -> bool: DuckDB's words, any letter case, no surrounding spaces
+BOOL_TRUE = ("true", "t", "yes", "y", "1")
+BOOL_FALSE = ("false", "f", "no", "n", "0")
+
+# text that casts to a number: DuckDB's, less its hexadecimal ('0x10') and digit
+# separators ('1_000'), which are errors in etlc
+NUMBER_TEXT = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
+
+# (from, to) -> the rule; a pair absent from the table is E405 at compile time
+CASTS: dict[tuple[str, str], str] = {
+    ("int", "float"): "the nearest double",
+    ("int", "decimal"): "exact; a value beyond the precision is an error",
+    ("int", "string"): "decimal digits, '-' for negatives",
+    ("int", "bool"): "x <> 0",
+    ("float", "int"): "rounded half to even (2.5 -> 2, -2.5 -> -2, 0.5 -> 0); NaN, inf or "
+                      "beyond 64 bits is an error",
+    ("float", "decimal"): "rounded half away from zero to the scale (2.25 -> 2.3)",
+    ("float", "string"): "shortest text that reads back the same double ('1.0', '1e+20')",
+    ("float", "bool"): "x <> 0",
+    ("decimal", "int"): "rounded half away from zero (2.5 -> 3, -2.5 -> -3)",
+    ("decimal", "float"): "the nearest double",
+    ("decimal", "decimal"): "rounded half away from zero to the new scale",
+    ("decimal", "string"): "every digit of the scale ('1.50' for decimal(2))",
+    ("decimal", "bool"): "x <> 0",
+    ("string", "int"): "surrounding spaces ignored; digits, a fraction or an exponent "
+                       "('2.5', '1e3'), rounded half away from zero; anything else is an error",
+    ("string", "float"): "surrounding spaces ignored; a number ('1e3', 'inf', 'nan'); "
+                         "anything else is an error",
+    ("string", "decimal"): "surrounding spaces ignored; a number rounded half away from zero "
+                           "to the scale; anything else is an error",
+    ("string", "bool"): "true t yes y 1 / false f no n 0 in any letter case, nothing else "
+                        "(no spaces, not 'on'/'off'): anything else is an error",
+    ("string", "date"): "ISO 'YYYY-MM-DD'; anything else is an error",
+    ("string", "timestamp"): "ISO 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]'; anything else is an error",
+    ("bool", "int"): "1 / 0",
+    ("bool", "float"): "1.0 / 0.0",
+    ("bool", "string"): "'true' / 'false'",
+    ("date", "string"): "'YYYY-MM-DD'",
+    ("date", "timestamp"): "midnight",
+    ("timestamp", "string"): "'YYYY-MM-DD HH:MM:SS' and '.ffffff' without trailing zeros "
+                             "when there is a fraction",
+    ("timestamp", "date"): "the date (the time of day is dropped)",
+}
+
+
+def allowed(src: str, dst: str) -> bool:
+    """Whether a value of type ``src`` casts to ``dst`` (the same type always does; open
+    types, null and unknown, fit anywhere)."""
+    return src == dst or src in ("null", "unknown") or (src, dst) in CASTS
+
+
+def rule(src: str, dst: str) -> str:
+    """The rule of a cast in words (docs and error messages)."""
+    if src == dst and dst != "decimal":
+        return "unchanged"
+    return CASTS[(src, dst)]
+
+
+def _error(reason: str) -> str:
+    return f"error('R040 cast: {reason}')"
+
+
+def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None) -> str | None:
+    """DuckDB SQL of the ``cast:`` step for the pairs where the table's rule is DuckDB's own
+    CAST of a non-text value (``bad(reason)``, SQL raising the engine's data error, guards
+    text that would not convert), or None where the engine keeps its own conversion (text
+    parsed by the readers' rules, decimals kept exact)."""
+    if (src, dst) == ("float", "int"):
+        return f"CAST({x} AS BIGINT)"  # DuckDB rounds a double half to even
+    if (src, dst) == ("string", "int"):
+        fail = (bad or _error)("not a valid int")
+        return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN regexp_full_match({x}, "
+                f"'{NUMBER_TEXT}') AND TRY_CAST({x} AS BIGINT) IS NOT NULL "
+                f"THEN CAST({x} AS BIGINT) ELSE CAST({fail} AS BIGINT) END)")
+    if (src, dst) == ("string", "bool"):
+        words_t = ", ".join(f"'{w}'" for w in BOOL_TRUE)
+        words_f = ", ".join(f"'{w}'" for w in BOOL_FALSE)
+        fail = (bad or _error)("not a valid bool")
+        return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN lower({x}) IN ({words_t}) THEN TRUE "
+                f"WHEN lower({x}) IN ({words_f}) THEN FALSE ELSE CAST({fail} AS BOOLEAN) END)")
+    return None

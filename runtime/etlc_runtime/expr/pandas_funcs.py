@@ -1,0 +1,255 @@
+"""More functions of the pandas evaluator (issue 13): numbers and logic (log10 power mod sign
+greatest least nullif, integer division, case), date and time parts and arithmetic, text.
+
+Each ``impl(ev, args, types, result_type)`` gets Series or scalars (at least one Series, no
+null scalars except for the functions in ``NULL_AWARE``), works on whole columns and returns
+a Series of the result type's dtype, as the functions of ``pandas_eval``.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from .pandas_eval import (
+    STRING_DTYPE,
+    _by_distinct,
+    _dec_mod,
+    _f_unary_float,
+    _float_series,
+    _floats,
+    _is_series,
+)
+from .types import BOOL, INT, STRING, Type
+
+__all__ = ["FUNCS", "NULL_AWARE", "UNIT_FIRST", "case", "int_div"]
+
+# functions that see null arguments (they do not simply return null for one)
+NULL_AWARE = frozenset({"greatest", "least", "nullif", "concat", "concat_ws"})
+# functions whose first argument, a constant unit, stays a scalar
+UNIT_FIRST = frozenset({"date_trunc", "date_diff"})
+
+
+def _mask(ev, v) -> np.ndarray:
+    """True where a condition (Series or scalar) is true; null counts as false."""
+    if _is_series(v):
+        return ev._bool(v).to_numpy(dtype=bool, na_value=False)
+    return np.full(ev.n, v is True)
+
+
+# -- numbers and logic -------------------------------------------------------------------
+
+def int_div(ev, a, b) -> pd.Series:
+    """``a // b`` on ints: the quotient truncated toward zero (DuckDB); null where b is 0."""
+    a, b = ev.series(a, INT), ev.series(b, INT)
+    b = b.mask(b == 0)
+    q = a.abs() // b.abs()
+    neg = (a < 0) ^ (b < 0)
+    return q.where(~neg.fillna(False), -q).astype("Int64")
+
+
+def _f_power(ev, a, t, tr):
+    x, mx = _floats(ev.series(a[0], t[0]))
+    y, my = _floats(ev.series(a[1], t[1])) if _is_series(a[1]) else (np.float64(a[1]), False)
+    with np.errstate(all="ignore"):
+        r = np.power(x, y)
+    return _float_series(r, mx | my, ev.index)  # NaN (negative ** fraction) is null
+
+
+def _f_mod(ev, a, t, tr):
+    x, y = a
+    if _is_series(y):
+        y = y.mask(y == 0)
+    elif y == 0:
+        return ev.series(None, tr)
+    if tr.name == "decimal":
+        return _dec_mod(x, y, tr.scale or 0)
+    with np.errstate(all="ignore"):
+        r = np.fmod(x, y)
+    return ev.series(r, tr)
+
+
+def _f_sign(ev, a, t, tr):
+    v, mask = _floats(ev.series(a[0], t[0]))
+    s = np.sign(np.where(mask, 0.0, v)).astype(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(s, mask.copy()), index=ev.index)
+
+
+def _extreme(largest: bool):
+    def impl(ev, a, t, tr):
+        vals = [v for v in a if v is not None]
+        if not vals:
+            return None
+        if not any(_is_series(v) for v in vals):
+            return max(vals) if largest else min(vals)
+        res = ev.series(vals[0], tr)
+        for v in vals[1:]:
+            other = ev.series(v, tr)
+            better = (other > res) if largest else (other < res)
+            take = better.fillna(False).to_numpy(dtype=bool) | (res.isna().to_numpy()
+                                                                 & other.notna().to_numpy())
+            res = res.mask(take, other)
+        return res
+    return impl
+
+
+def _f_nullif(ev, a, t, tr):
+    x, y = a
+    if x is None:
+        return None
+    if y is None:
+        return x
+    if not _is_series(x) and not _is_series(y):
+        return None if x == y else x
+    x = ev.series(x, tr)
+    eq = ev.compare("=", x, y, tr, t[1])
+    return x.mask(_mask(ev, eq))
+
+
+def case(ev, e) -> pd.Series | object:
+    """``case`` of the evaluator: the first ``when`` that holds gives the result (null
+    conditions do not hold), else the ``else`` value (null without one)."""
+    tr = ev.typ(e)
+    op = ev.ev(e.operand) if e.operand is not None else None
+    top = ev.typ(e.operand) if e.operand is not None else None
+    conds = []
+    for w, _ in e.whens:
+        c = ev.ev(w)
+        if e.operand is not None:
+            c = ev.compare("=", op, c, top, ev.typ(w))
+        conds.append(c)
+    if not any(_is_series(c) for c in conds):
+        for c, (_, r) in zip(conds, e.whens):
+            if c is True:
+                return ev.ev(r)
+        return ev.ev(e.default) if e.default is not None else None
+    res = ev.series(ev.ev(e.default) if e.default is not None else None, tr)
+    for c, (_, r) in reversed(list(zip(conds, e.whens))):
+        m = _mask(ev, c)
+        if m.any():
+            res = res.mask(m, ev.series(ev.ev(r), tr))
+    return res
+
+
+# -- date and time -------------------------------------------------------------------------
+
+_US = {"hour": 3_600_000_000, "minute": 60_000_000, "second": 1_000_000, "millisecond": 1_000}
+
+
+def _micros(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(microseconds since 1970 as int64, null mask) of a datetime64 column."""
+    mask = s.isna().to_numpy()
+    us = s.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return np.where(mask, 0, us), mask
+
+
+def _ints(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
+    return pd.Series(pd.arrays.IntegerArray(values.astype(np.int64), mask.copy()), index=index)
+
+
+def _part(fn):
+    def impl(ev, a, t, tr):
+        s = a[0]
+        mask = s.isna().to_numpy()
+        v = np.asarray(fn(s.dt)).astype(np.float64)
+        return _ints(np.where(mask, 0, np.nan_to_num(v)), mask, s.index)
+    return impl
+
+
+def _trunc_micros(us: np.ndarray, unit: str) -> np.ndarray:
+    """Microseconds cut down to the start of ``unit``."""
+    if unit in _US:
+        return us // _US[unit] * _US[unit]
+    day = 86_400_000_000
+    days = us // day
+    if unit == "day":
+        return days * day
+    if unit == "week":  # 1970-01-01 is a Thursday; ISO weeks start on Monday
+        return (days - (days + 3) % 7) * day
+    d = days.astype("datetime64[D]")
+    months = d.astype("datetime64[M]").astype(np.int64)
+    if unit == "quarter":
+        months = months - months % 3
+    elif unit == "year":
+        months = months - months % 12
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) * day
+
+
+def _unit_of(v) -> str:
+    """The constant unit argument (kept a scalar: UNIT_FIRST)."""
+    return str(v).lower()
+
+
+def _f_date_trunc(ev, a, t, tr):
+    unit, s = _unit_of(a[0]), ev.series(a[1], t[1])
+    us, mask = _micros(s)
+    out = _trunc_micros(us, unit).astype("datetime64[us]").astype("datetime64[ns]")
+    out[mask] = np.datetime64("NaT")
+    return pd.Series(out, index=s.index)
+
+
+def _f_date_diff(ev, a, t, tr):
+    unit = _unit_of(a[0])
+    x, y = (v if _is_series(v) else ev.series(v, tt) for v, tt in zip(a[1:], t[1:]))
+    ux, mx = _micros(x)
+    uy, my = _micros(y)
+    mask = mx | my
+    if unit in _US:
+        r = uy // _US[unit] - ux // _US[unit]
+    elif unit in ("day", "week"):
+        day = 86_400_000_000
+        r = uy // day - ux // day
+        if unit == "week":
+            r = np.trunc(r / 7).astype(np.int64)
+    else:
+        def months(u):
+            return (u // 86_400_000_000).astype("datetime64[D]").astype("datetime64[M]") \
+                .astype(np.int64)
+        r = months(uy) - months(ux)
+        if unit == "quarter":
+            r = (months(uy) // 3) - (months(ux) // 3)
+        elif unit == "year":
+            r = (months(uy) // 12) - (months(ux) // 12)
+    return _ints(r, mask, x.index)
+
+
+def _f_epoch(ev, a, t, tr):
+    us, mask = _micros(a[0])
+    return _float_series(us / 1e6, mask, a[0].index)
+
+
+def _f_strftime(ev, a, t, tr):
+    s, fmt = a
+    out = s.dt.strftime(fmt)
+    return out.astype(STRING_DTYPE)
+
+
+def _f_strptime(ev, a, t, tr):
+    return ev.parse_dates(a[0], a[1], False)
+
+
+FUNCS = {
+    "hour": _part(lambda d: d.hour),
+    "minute": _part(lambda d: d.minute),
+    "second": _part(lambda d: d.second),
+    "millisecond": _part(lambda d: d.second * 1000 + d.microsecond // 1000),
+    "dayofweek": _part(lambda d: (d.day_of_week + 1) % 7),
+    "dayofyear": _part(lambda d: d.day_of_year),
+    "week": _part(lambda d: d.isocalendar().week.astype("float64")),
+    "quarter": _part(lambda d: d.quarter),
+    "date_trunc": _f_date_trunc,
+    "date_diff": _f_date_diff,
+    "epoch": _f_epoch,
+    "strftime": _f_strftime,
+    "strptime": _f_strptime,
+    "log10": _f_unary_float(np.log10, lambda v: v > 0),
+    "power": _f_power,
+    "mod": _f_mod,
+    "sign": _f_sign,
+    "greatest": _extreme(True),
+    "least": _extreme(False),
+    "nullif": _f_nullif,
+}
+
+_ = (hashlib, STRING_DTYPE, _by_distinct, BOOL, STRING, Type)

@@ -1,0 +1,63 @@
+"""Differential cases of issue 13 (numbers and logic, case, integer division, date and time,
+text), over the columns of exprdata; appended to cases.ROW_CASES / FILTER_CASES. Their
+hand-written DuckDB SQL, where the text is not its own oracle, is in oracle_more.py."""
+
+NUMBER_CASES = [
+    # log10 power mod sign greatest least nullif
+    "log10(f)", "log10(i)", "log10(d)", "log10(100)", "log10(0)", "power(f, 2)", "power(i, 2)",
+    "power(f, 0.5)", "power(2, i)", "power(d, 2)", "power(g, f)", "power(0, -1)",
+    "mod(i, j)", "mod(i, 3)", "mod(f, g)", "mod(d, e)", "mod(i, 0)", "mod(-7, 3)",
+    "sign(i)", "sign(f)", "sign(d)", "sign(-0.0)", "sign(j - i)",
+    "greatest(i, j)", "greatest(i, j, 0)", "greatest(f, g)", "greatest(i, f)", "greatest(d, e)",
+    "greatest(s, t)", "greatest(dt, date '2020-06-01')", "greatest(ts, ts)", "greatest(b, c)",
+    "greatest(i, null)", "least(i, j)", "least(f, g, 0)", "least(s, t, 'b')", "least(d, 1)",
+    "least(dt, ts)", "least(i)",
+    "nullif(i, 0)", "nullif(i, j)", "nullif(s, '')", "nullif(s, t)", "nullif(f, 0)",
+    "nullif(b, true)", "nullif(dt, date '2020-01-02')", "nullif(i, null)", "nullif(d, 1.25)",
+    # integer division
+    "i // j", "i // 2", "i // -2", "-7 // 2", "7 // -2", "i // 0", "j // i", "(i + j) // 3",
+    "i // j * j + i % j",
+    # case
+    "case when i > 0 then 'pos' when i < 0 then 'neg' else 'zero' end",
+    "case when i > 0 then 'pos' when i < 0 then 'neg' end",
+    "case when b then i else j end", "case when b then f else i end",
+    "case when b then d when c then e end", "case when null then 1 else 2 end",
+    "case when s is null then 'none' else upper(s) end", "case i when 3 then 'three' end",
+    "case i when 3 then 'three' when 5 then 'five' else 'other' end",
+    "case k when 'a' then 1 when 'b' then 2 end", "case when i > j then dt else ts end",
+    "case when b then null else s end", "case when i > 0 then i // 2 else -i end + 1",
+    "case s when t then 'same' else 'diff' end", "case when c then true else b end",
+    # between
+    "i between j and i + 1", "f not between g and 2", "dt between date '2020-01-01' and dt",
+    "i between 10 and 0", "s not between 'a' and 'b'", "d between e and 2",
+]
+
+DATE_CASES = [
+    "hour(ts)", "minute(ts)", "second(ts)", "millisecond(ts)", "dayofweek(ts)",
+    "dayofyear(ts)", "week(ts)", "quarter(ts)", "hour(dt)", "minute(dt)", "dayofweek(dt)",
+    "dayofyear(dt)", "week(dt)", "quarter(dt)", "week(date '2021-01-01')",
+    "millisecond(timestamp '2020-01-01 00:00:07.123456')",
+    "date_trunc('year', ts)", "date_trunc('quarter', ts)", "date_trunc('month', ts)",
+    "date_trunc('week', ts)", "date_trunc('day', ts)", "date_trunc('hour', ts)",
+    "date_trunc('minute', ts)", "date_trunc('second', ts)", "date_trunc('month', dt)",
+    "date_trunc('week', dt)", "date_trunc('YEAR', dt)",
+    "date_diff('year', dt, ts)", "date_diff('quarter', dt, ts)", "date_diff('month', dt, ts)",
+    "date_diff('week', dt, ts)", "date_diff('day', dt, ts)", "date_diff('hour', dt, ts)",
+    "date_diff('minute', ts, dt)", "date_diff('second', ts, dt)",
+    "date_diff('millisecond', ts, timestamp '2020-01-01 00:00:00')",
+    "date_diff('day', dt, date '2020-01-01')", "date_diff('month', date '2020-01-31', dt)",
+    "date_diff('week', date '2020-01-08', dt)",
+    "epoch(ts)", "epoch(dt)", "epoch(timestamp '1969-12-31 23:59:59.5')",
+    "strftime(ts, '%Y/%m/%d %H:%M:%S')", "strftime(dt, '%d.%m.%Y')",
+    "strftime(ts, '%j %a %b %y')", "strftime(ts, '%I %p %%')",
+    "strptime(ds, '%Y-%m-%d')", "strptime(dn, '%Y%m%d')", "year(strptime(dn, '%Y%m%d'))",
+    "to_timestamp(epoch(ts))", "date_trunc('month', dt) = date_trunc('month', ts)",
+]
+
+FILTER_MORE = [
+    "hour(ts) >= 12", "case when b then i > 0 else f > 0 end", "greatest(i, j) > 3",
+    "nullif(s, '') is null", "date_diff('day', dt, ts) > 0", "i // 2 = 1",
+    "dayofweek(dt) in (0, 6)",
+]
+
+MORE_ROW_CASES = NUMBER_CASES + DATE_CASES

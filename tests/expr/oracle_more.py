@@ -1,0 +1,52 @@
+"""Hand-written DuckDB SQL for the cases of cases_more.py whose text is not its own oracle,
+each tagged with its reason (oracle_cases.DIFFERENCES, which these keys extend, or SPELLING)."""
+from __future__ import annotations
+
+SPELLING = "spelling"
+
+MORE_DIFFERENCES = {
+    "log10_domain": ("`log10(x)` of x <= 0 is null", "`-inf` (0) or `NaN` (negative)"),
+    "power_nan": ("`power(x, y)` that is not a number (a negative x to a fractional y) is null",
+                  "`NaN`"),
+    "sign_int": ("`sign(x)` is an int (64-bit)", "a TINYINT"),
+    "int_div_zero": ("`a // 0` and `mod(a, 0)` are null", "an error"),
+}
+
+MORE_ROW_SQL = {
+    "log10(f)": ("CASE WHEN f > 0 THEN log10(f) END", "log10_domain"),
+    "log10(i)": ("CASE WHEN i > 0 THEN log10(i) END", "log10_domain"),
+    "log10(d)": ("CASE WHEN d > 0 THEN log10(d) END", "log10_domain"),
+    "log10(0)": ("CAST(NULL AS DOUBLE)", "log10_domain"),
+    "power(f, 0.5)": ("CASE WHEN f >= 0 THEN power(f, 0.5) END", "power_nan"),
+    "power(g, f)": ("CASE WHEN NOT isnan(power(g, f)) THEN power(g, f) END", "power_nan"),
+    "mod(i, j)": ("i % NULLIF(j, 0)", "int_div_zero"),
+    "mod(f, g)": ("f % NULLIF(g, 0)", "int_div_zero"),
+    "mod(d, e)": ("d % NULLIF(e, 0)", "int_div_zero"),
+    "mod(i, 0)": ("i % NULLIF(0, 0)", "int_div_zero"),
+    "mod(-7, 3)": ("CAST(-7 AS BIGINT) % 3", "int_literal"),
+    "sign(i)": ("CAST(sign(i) AS BIGINT)", "sign_int"),
+    "sign(f)": ("CAST(sign(f) AS BIGINT)", "sign_int"),
+    "sign(d)": ("CAST(sign(d) AS BIGINT)", "sign_int"),
+    "sign(-0.0)": ("CAST(0 AS BIGINT)", "sign_int"),
+    "sign(j - i)": ("CAST(sign(j - i) AS BIGINT)", "sign_int"),
+    "greatest(i, j, 0)": ("greatest(i, j, CAST(0 AS BIGINT))", "int_literal"),
+    "least(i)": ("i", SPELLING),
+    "nullif(i, 0)": ("nullif(i, CAST(0 AS BIGINT))", "int_literal"),
+    "i // j": ("i // NULLIF(j, 0)", "int_div_zero"),
+    "i // 0": ("i // NULLIF(0, 0)", "int_div_zero"),
+    "j // i": ("j // NULLIF(i, 0)", "int_div_zero"),
+    "-7 // 2": ("CAST(-7 AS BIGINT) // 2", "int_literal"),
+    "7 // -2": ("CAST(7 AS BIGINT) // -2", "int_literal"),
+    "i // j * j + i % j": ("i // NULLIF(j, 0) * j + i % NULLIF(j, 0)", "int_div_zero"),
+    "to_timestamp(epoch(ts))": ("CAST(to_timestamp(epoch(ts)) AS TIMESTAMP)",
+                                "to_timestamp_number"),
+    "case when b then d when c then e end":
+        ("CAST(CASE WHEN b THEN d WHEN c THEN e END AS DECIMAL(18, 2))", SPELLING),
+    "case when null then 1 else 2 end": ("CAST(2 AS BIGINT)", "int_literal"),
+    "case k when 'a' then 1 when 'b' then 2 end":
+        ("CASE k WHEN 'a' THEN CAST(1 AS BIGINT) WHEN 'b' THEN 2 END", "int_literal"),
+    "case when i > 0 then i // 2 else -i end + 1":
+        ("CASE WHEN i > 0 THEN i // 2 ELSE -i END + 1", SPELLING),
+}
+
+MORE_FILTER_SQL: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,118 @@
+"""The one cast table (expr/casts.py, docs/types.md "Casts"): `cast(x as T)` in an expression
+and the `cast:` step key, on the pandas and the duckdb engines, give DuckDB's own CAST, written
+by hand here, value for value; a value DuckDB refuses is an error in all four."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+from etlc_runtime import steps
+from etlc_runtime.engines.duckdb.sql_build import cast_sql
+from etlc_runtime.errors import StepError
+from etlc_runtime.expr import EvalError, Type, check, evaluate, parse
+from etlc_runtime.expr.casts import CASTS, allowed, rule
+
+SQL = {"int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "string": "VARCHAR",
+       "decimal": "DECIMAL(18, 1)"}
+PANDAS = {"float": "Float64", "int": "Int64", "string": "string", "bool": "boolean"}
+
+# (from, to, values DuckDB converts)
+GOOD = [
+    ("float", "int", [2.5, -2.5, 0.5, 1.5, -0.5, 3.7, -3.7, 0.0, None]),
+    ("decimal", "int", ["2.5", "-2.5", "0.5", "1.5", "-0.4", None]),
+    ("string", "int", ["2.5", "-2.5", "0.5", " 7 ", "1e3", "+4", ".5", "1.", "1.5e0", None]),
+    ("string", "bool", ["true", "TRUE", "t", "Yes", "y", "N", "no", "f", "False", "0", "1",
+                        None]),
+    ("int", "bool", [0, 1, -5, None]),
+    ("float", "bool", [0.0, 0.5, -2.0, None]),
+    ("bool", "int", [True, False, None]),
+    ("bool", "float", [True, False, None]),
+    ("bool", "string", [True, False, None]),
+    ("int", "string", [0, -12, 9007199254740993, None]),
+    ("float", "string", [1.0, 0.1, -2.5, 1e20, 1.5e-7, None]),
+    ("string", "float", [" 1.5 ", "-0", "1e3", "7", None]),
+    ("int", "float", [1, -3, None]),
+]
+# (from, to, a value DuckDB refuses)
+BAD = [("string", "bool", "on"), ("string", "bool", "off"), ("string", "bool", " true"),
+       ("string", "bool", "2"), ("string", "bool", ""), ("string", "int", "abc"),
+       ("string", "int", ""), ("string", "int", "9223372036854775808"),
+       ("float", "int", 1e19)]
+
+
+def _duck(src, dst, values):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t (id INTEGER, x {SQL[src]})")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [[k, v] for k, v in enumerate(values)])
+    return con
+
+
+def _frame(src, values) -> pd.DataFrame:
+    if src == "decimal":
+        arr = pa.array([None if v is None else Decimal(v) for v in values], pa.decimal128(18, 1))
+        return pd.DataFrame({"x": pd.Series(pd.arrays.ArrowExtensionArray(arr))})
+    return pd.DataFrame({"x": pd.array(values, dtype=PANDAS[src])})
+
+
+def _plain(values) -> list:
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+            else (v.item() if hasattr(v, "item") else v) for v in values]
+
+
+def _four(src, dst, values):
+    """(DuckDB CAST, cast() on pandas, cast: on pandas, cast: on duckdb)."""
+    con = _duck(src, dst, values)
+    ref = [r[0] for r in con.execute(f"SELECT CAST(x AS {SQL[dst]}) FROM t ORDER BY id").fetchall()]
+    df = _frame(src, values)
+    expr = evaluate(f"cast(x as {dst})", df, types={"x": Type(src, 1 if src == "decimal" else
+                                                              None)})
+    step = steps.cast(df, {"x": dst})["x"]
+    sql = cast_sql('"x"', Type(src, 1 if src == "decimal" else None), Type(dst), "x")
+    eng = [r[0] for r in con.execute(f"SELECT {sql} FROM t ORDER BY id").fetchall()]
+    return ref, _plain(expr.tolist()), _plain(step.tolist()), eng
+
+
+@pytest.mark.parametrize("src,dst,values", GOOD, ids=[f"{a}-{b}" for a, b, _ in GOOD])
+def test_cast_and_step_key_equal_duckdb(src, dst, values):
+    ref, expr, step, eng = _four(src, dst, values)
+    assert expr == ref, ("cast()", expr, ref)
+    assert step == ref, ("cast: pandas", step, ref)
+    assert eng == ref, ("cast: duckdb", eng, ref)
+
+
+@pytest.mark.parametrize("src,dst,value", BAD, ids=[f"{a}-{b}-{v!r}" for a, b, v in BAD])
+def test_what_duckdb_refuses_is_an_error_everywhere(src, dst, value):
+    con = _duck(src, dst, [value])
+    with pytest.raises(duckdb.Error):
+        con.execute(f"SELECT CAST(x AS {SQL[dst]}) FROM t").fetchall()
+    df = _frame(src, [value])
+    with pytest.raises(EvalError):
+        evaluate(f"cast(x as {dst})", df, types={"x": Type(src)})
+    with pytest.raises(StepError):
+        steps.cast(df, {"x": dst})
+    sql = cast_sql('"x"', Type(src), Type(dst), "x")
+    with pytest.raises(duckdb.Error):
+        con.execute(f"SELECT {sql} FROM t").fetchall()
+
+
+def test_table_decides_what_type_checks():
+    names = ("int", "float", "decimal", "string", "bool", "date", "timestamp")
+    for src in names:
+        for dst in names:
+            _, errors = check(parse(f"cast(x as {dst})"), {"x": Type(src, 2 if src == "decimal"
+                                                                     else None)}, {})
+            assert (not errors) == allowed(src, dst), (src, dst, errors)
+            assert [e.code for e in errors] in ([], ["E405"])
+    assert not allowed("date", "int") and rule("float", "int").startswith("rounded half to even")
+
+
+def test_docs_list_every_cast():
+    doc = (Path(__file__).parents[2] / "docs" / "types.md").read_text(encoding="utf-8")
+    section = doc.split("## Casts", 1)[1]
+    for src, dst in CASTS:
+        assert f"| {src} | {dst} |" in section, (src, dst)
