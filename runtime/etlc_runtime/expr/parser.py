@@ -11,6 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .errors import ExprError
+from .grammar_cache import cached_lark
 
 _TYPE_NAMES = {"int", "integer", "bigint", "float", "double", "decimal", "numeric", "string",
                "varchar", "text", "bool", "boolean", "date", "timestamp"}
@@ -32,8 +33,8 @@ _TOKEN_NAMES = {
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     text = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                lexer_callbacks={"NAME": _name_token})
+    return cached_lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                       lexer_callbacks={"NAME": _name_token})
 
 
 def _name_token(tok: Token) -> Token:
