@@ -1,7 +1,8 @@
 """`etlc run SPEC`: check, plan and run a pipeline locally, without Airflow.
 
 The same plan as the generated DAG runs through the same runtime executor. Progress is
-shown live per task and step (rows, partitions, seconds) and a summary table ends the run.
+shown live per task and step (rows, partitions, seconds) and a summary table ends the run,
+followed by each step's metrics.
 A failing step prints its positioned cause (spec file, line of the step) and exits 1.
 The logical date is `--date` (YYYY-MM-DD) or today in UTC, at midnight UTC: a rerun on the
 same day has the same logical date, so its appends replace that day's rows.
@@ -114,6 +115,16 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def metrics_lines(summary: dict) -> list[str]:
+    """Each step's metrics, as the README promises in the summary: `task/step: name = value`."""
+    lines = []
+    for t in summary["tasks"]:
+        for step, values in (t.get("metrics") or {}).items():
+            shown = ", ".join(f"{name} = {value!r}" for name, value in values.items())
+            lines.append(f"  {t['task']}/{step}: {shown}")
+    return ["metrics:", *lines] if lines else []
+
+
 def failure_diagnostic(error: Any, spec_path: str, fallback_line: int) -> Diagnostic:
     line = getattr(error, "line", None) or fallback_line
     step = getattr(error, "step", None)
@@ -147,6 +158,8 @@ def run_command(args) -> int:
     summary = run_pipeline(payload, params=params, logical_date=logical_date(day), on_event=Progress(),
                            project_root=str(root))
     print("\n" + summary_table(summary), file=sys.stderr)
+    if metrics_lines(summary):
+        print("\n" + "\n".join(metrics_lines(summary)), file=sys.stderr)
     if summary["status"] != "success":
         error = summary.get("error")
         diag = failure_diagnostic(error, checked.path, 1)

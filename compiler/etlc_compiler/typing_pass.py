@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import type_guarantees as guarantees
 from .diagnostics import Diagnostic, did_you_mean
 from .graph import topo_order
 from .loader import LoadedSpec
@@ -32,7 +33,7 @@ class _Pass:
         self.params = {n: expr.Type(PARAM_TYPES.get((p or {}).get("type", "string"), "unknown"))
                        for n, p in spec.params.items()}
         self.out: dict[str, Columns] = {}
-        self.seen: dict[str, dict] = {}   # step -> every column type known inside it
+        self.seen: dict[str, dict[str, list]] = {}   # step -> column -> its types inside it
 
     def expr_error(self, path: tuple, err: Any) -> None:
         line, col, end_col = self.loaded.span_in_string(path, err.start, max(err.end, err.start + 1))
@@ -99,17 +100,22 @@ class _Pass:
             elif step.kind in ("write", "call"):
                 src = [self.out.get(f) for f in as_list(raw.get("from")) if isinstance(f, str)]
                 self.out[name] = src[0] if step.kind == "write" and src else None
+                ds = self.spec.datasets.get(step.writes or "") if step.kind == "write" else None
+                if ds is not None:
+                    self.diags += guarantees.write_columns(self.loaded, name, ds.name, ds.raw,
+                                                           self.out[name])
             else:
                 self.out[name] = None
             cols = self.out.get(name)
-            for col, t in (cols or {}).items():  # an aggregate's output never hides an input column's type
-                self.seen.setdefault(name, {}).setdefault(col, t)
+            self.note(name, cols)  # the output's types: an aggregate's or a derive's may differ
             self.checks(name, base, raw, cols)
         return self.diags
 
     def note(self, name: str, cols: Columns) -> None:
-        if cols is not None:
-            self.seen.setdefault(name, {}).update(cols)
+        for col, t in (cols or {}).items():
+            kinds = self.seen.setdefault(name, {}).setdefault(col, [])
+            if t not in kinds:
+                kinds.append(t)
 
     def transform(self, name: str, base: tuple, raw: Mapping[str, Any]) -> Columns:
         sources = [f for f in as_list(raw.get("from")) if isinstance(f, str)]
@@ -181,6 +187,7 @@ class _Pass:
             self.names(base + ("distinct",), raw["distinct"], cols, f"distinct of step '{name}'")
         if "sort" in raw:
             self.names(base + ("sort",), raw["sort"], cols, f"sort of step '{name}'", strip_minus=True)
+        self.diags += guarantees.sort_and_distinct(self.loaded, name, raw)
         return cols
 
     def join(self, path: tuple, j: Mapping[str, Any], cols: Columns) -> Columns:
@@ -203,6 +210,7 @@ class _Pass:
                 if isinstance(k, str) and k not in other:
                     self.diags.append(self.loaded.diag("E402", f"unknown column '{k}' in joined step '{j.get('with')}'",
                                                        path + ("with",), help=did_you_mean(k, other)))
+        self.diags += guarantees.join_keys(self.loaded, path, j, cols, other)
         if cols is None or other is None:
             return None
         if how in ("semi", "anti"):
@@ -234,15 +242,23 @@ class _Pass:
 
 
     def step_types(self) -> dict[str, dict[str, dict]]:
-        """For the plan: step -> {column: {"type", "scale"?, "size"?}} of every known column type.
+        """For the plan: step -> {column: {"type", "scale"?, "size"?}} of the columns whose type
+        is one and the same wherever the step sees them.
 
         The runtime hands them to the evaluator, since a dtype alone cannot tell a decimal's
-        scale or a date from a timestamp. Unknown types are left out.
+        scale or a date from a timestamp. Unknown types are left out, and so is a column whose
+        type changes inside the step (an aggregate output or a derive that reuses an input's
+        name, a cast): one type per step could not be right both for the expressions over the
+        input and for the checks and metrics over the output, so the engine takes that
+        column's type from the data in each phase.
         """
         out: dict[str, dict[str, dict]] = {}
         for step, cols in self.seen.items():
             known = {}
-            for col, t in cols.items():
+            for col, kinds in cols.items():
+                if len(kinds) != 1:
+                    continue
+                t = kinds[0]
                 if t is None or t.name in ("unknown", "null"):
                     continue
                 known[col] = {"type": t.name} | {k: getattr(t, k) for k in ("scale", "size")
