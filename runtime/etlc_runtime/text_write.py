@@ -16,7 +16,8 @@ string     as it is; quoted when empty, when equal to     string
 bool       ``true`` / ``false``                           ``true`` / ``false``
 date       ``2025-01-16``                                 ``"2025-01-16"``
 timestamp  ``2025-01-16 09:30:00[.ffffff]`` (a midnight   same text, as a string
-           is still a timestamp, never a date)
+           is still a timestamp, never a date; the
+           fraction without trailing zeros)
 vector     ``"[1.0, 2.0]"``                               array of numbers
 null       ``null_value`` (default: empty, unquoted)      ``null``
 =========  =============================================  ==================================
@@ -54,6 +55,8 @@ def _timestamp_text(values: pa.Array) -> pa.Array:
         except pa.ArrowInvalid:
             pass
     text = pc.cast(values, pa.string())
+    # the fraction without trailing zeros, none for whole seconds (docs/types.md)
+    text = pc.replace_substring_regex(text, r"(\.[0-9]*[1-9])0+(Z?)$", r"\1\2")
     text = pc.replace_substring_regex(text, r"\.0+(Z?)$", r"\1")
     return pc.replace_substring_regex(text, r"Z$", "+00")
 
