@@ -6,7 +6,7 @@ paths, then the project checks across them; one broken file never hides another'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,10 +66,12 @@ def check_file(path: str | Path) -> Checked:
     return check_text(raw, str(path))
 
 
-def check_paths(paths: list[str | Path]) -> tuple[list[Checked], list[Diagnostic]]:
-    """Check every spec under paths; returns per-file results and the project diagnostics."""
+def check_paths(paths: list[str | Path], check: Callable[[Path], Checked] | None = None
+                ) -> tuple[list[Checked], list[Diagnostic]]:
+    """Check every spec under paths (each with ``check``, default ``check_file``); returns
+    per-file results and the project diagnostics."""
     files, missing = spec_files(paths)
-    results = [check_file(f) for f in files]
+    results = [(check or check_file)(f) for f in files]
     good = [(r.loaded, r.spec) for r in results if r.spec is not None and r.loaded is not None]
     return results, missing + project.check(good)
 

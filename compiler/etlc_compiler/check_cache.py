@@ -1,4 +1,5 @@
-"""The check verdict of a spec, cached on disk so that `etlc run` validates a spec once.
+"""The check verdict of a spec, cached on disk so that a spec is checked once: `etlc validate`,
+`etlc compile` and `etlc run` share it (a run after a compile skips the checks).
 
 A spec that passed every check (warnings allowed) leaves `<cache>/checks/<hash of its
 path>.json` holding a key and what the run needs from the check besides the spec itself: its
@@ -23,6 +24,7 @@ from typing import Any
 from . import loader, model
 from .api import Checked, check_text
 from .diagnostics import Diagnostic
+from .project import project_root
 from .version import etlc_version
 
 FORMAT = 1
@@ -82,12 +84,12 @@ def check_file(path: str | Path, root: Path) -> tuple[Checked, bool]:
     if loaded is None:
         return Checked(path, None, None, tuple(diags)), False
     spec = model.build(path, loaded.data)
-    key = _key(raw, path, root, spec)
+    key = _key(raw, str(Path(path).resolve()), root, spec)
     entry = _entry_path(root, path)
     hit = _read(entry, key)
     if hit is not None:
-        try:
-            warnings = tuple(Diagnostic(**d) for d in hit["diagnostics"])
+        try:   # the verdict may have been cached under another spelling of the path
+            warnings = tuple(Diagnostic(**(d | {"path": path})) for d in hit["diagnostics"])
         except TypeError:
             warnings = None
         if warnings is not None and not any(d.is_error for d in warnings):
@@ -119,3 +121,9 @@ def _write(entry: Path, data: dict[str, Any]) -> None:
         os.replace(tmp, entry)
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def check_in_project(path: str | Path) -> Checked:
+    """``check_file`` with the spec's own project root: what `etlc validate` and `etlc compile`
+    check with, so that `etlc run` after either finds the verdict cached."""
+    return check_file(path, project_root(Path(path).resolve().parent))[0]

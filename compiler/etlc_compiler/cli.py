@@ -90,9 +90,10 @@ def print_diagnostics(diags, fmt: str, color: bool, sources: dict[str, list[str]
 
 def cmd_validate(args) -> int:
     from .api import check_paths
+    from .check_cache import check_in_project
     from .diagnostics import Diagnostic
 
-    results, extra = check_paths(args.paths)
+    results, extra = check_paths(args.paths, check_in_project)
     diags = sorted([d for r in results for d in r.diagnostics] + extra, key=Diagnostic.sort_key)
     sources = {r.path: r.loaded.lines for r in results if r.loaded is not None}
     print_diagnostics(diags, args.format, _use_color(args.color), sources)

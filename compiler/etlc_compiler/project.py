@@ -1,4 +1,5 @@
-"""Checks across the specs validated together: unique pipeline ids, asset producers.
+"""The project: its root folder, and checks across the specs validated together (unique
+pipeline ids, asset producers).
 
 An asset is named `<pipeline>.<dataset>`; every dataset a spec writes is an asset that other
 specs may be scheduled on. A spec scheduled on assets that no spec writes must say
@@ -7,10 +8,20 @@ specs may be scheduled on. A spec scheduled on assets that no spec writes must s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
 from .model import PipelineSpec
 from .schedules import asset_leaves
+
+
+def project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding a pyproject.toml, else the cwd."""
+    for folder in [start, *start.parents]:
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return Path.cwd()
 
 
 def asset_name(pipeline: str, dataset: str) -> str:

@@ -106,3 +106,15 @@ def test_a_tampered_error_in_the_entry_is_not_trusted(project, tmp_path):
     entry.write_text(json.dumps(data))
     checked, hit = _check(project)
     assert not hit and checked.ok
+
+
+@pytest.mark.parametrize("command", ["validate", "compile"])
+def test_validate_and_compile_fill_the_cache_that_run_reads(project, monkeypatch, command):
+    from etlc_compiler.cli import main
+
+    monkeypatch.chdir(project)
+    assert main([command, "specs/"]) == 0   # a relative spelling of the spec's path
+    spec = project / "specs" / "orders.yaml"
+    checked, hit = check_cache.check_file(str(spec), project)   # `etlc run` spells it whole
+    assert hit and checked.ok
+    assert {d.path for d in checked.diagnostics} <= {str(spec)}
