@@ -106,19 +106,21 @@ class Cluster:
             else:
                 self._cluster = self._start_local()
                 self._client = Client(self._cluster, set_as_default=False)
-                log.info("dask: local cluster %s (%d thread(s))",
-                         self._cluster.scheduler_address, self.threads)
+                log.info("dask: local cluster %s (%d thread(s)), dashboard %s",
+                         self._cluster.scheduler_address, self.threads,
+                         self._client.dashboard_link)
         return self._client
 
     def _start_local(self):
         if self.gpu:
             from dask_cuda import LocalCUDACluster
 
-            return LocalCUDACluster(dashboard_address=None)
+            return LocalCUDACluster(dashboard_address=":0")
         from distributed import LocalCluster
 
+        # ":0": any free port (8787 may belong to another task's cluster)
         return LocalCluster(processes=False, n_workers=1, threads_per_worker=self.threads,
-                            dashboard_address=None)
+                            dashboard_address=":0", worker_dashboard_address=":0")
 
     def compute(self, *objs):
         """Compute dask collections on this cluster; plain results."""
