@@ -36,7 +36,7 @@ FALSE = ("false", "f", "0", "no", "n")
 INT_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
 ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 DEFAULT_PRECISION = 38
-DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
                               shown=values)
     if kind == "decimal":
         _refuse(pc.invert(pc.match_substring_regex(text, DEC_TEXT)), values, name, where,
-                f"not a valid {target} (digits with an optional sign and point)")
+                f"not a valid {target} (digits with an optional sign, point and exponent)")
         return _cast_or_error(text, target, name, where,
                               f"not a valid {target} (too many digits after the point, or "
                               f"more than its precision)", shown=values)

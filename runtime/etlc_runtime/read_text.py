@@ -90,8 +90,11 @@ def json_records(path: Path, opts: Mapping[str, Any]) -> list:
     loads = json.JSONDecoder(parse_float=decimal.Decimal).decode
     if opts.get("lines", True):
         records = []
-        for number, line in enumerate(read_text_lines(path, encoding, opts.get("compression")),
-                                      start=1):
+        # lines end at \n only (str.splitlines would also cut at U+2028 and other
+        # separators a JSON string may hold unescaped)
+        with open_text(path, encoding, opts.get("compression")) as fh:
+            lines = fh.read().split("\n")
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:

@@ -105,6 +105,7 @@ MARK = "[etlc-data-error "  # errors.DataError.MARK: the fields of an R040 raise
 INT_TEXT = r"[+-]?[0-9]+(\.0*)?"
 ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 DEC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+EXP_TEXT = r"[eE][+-]?[0-9]+"
 
 
 def data_error(reason: str, name: str, value: str, file_sql: str | None = None) -> str:
@@ -171,7 +172,10 @@ def from_text(x: str, spec: Any, name: str, *, null_value: str | None = None,
         excess = f"\\.[0-9]{{{scale}}}[0-9]*[1-9]"
         fail = bad(f"not a valid {target} (too many digits after the point, or more than "
                    f"its precision)")
+        exact_exp = (f"regexp_full_match({v}, {sql_literal(DEC_TEXT + EXP_TEXT)}) AND "
+                     f"CAST(TRY_CAST({v} AS {target}) AS DOUBLE) = TRY_CAST({v} AS DOUBLE)")
         return (f"(CASE WHEN {v} IS NULL THEN NULL "
+                f"WHEN {exact_exp} THEN CAST({v} AS {target}) "
                 f"WHEN NOT regexp_full_match({v}, {sql_literal(DEC_TEXT)}) "
                 f"OR regexp_matches({v}, '{excess}') OR TRY_CAST({v} AS {target}) IS NULL "
                 f"THEN CAST({fail} AS {target}) "
