@@ -61,3 +61,37 @@ FILTER_MORE = [
 ]
 
 MORE_ROW_CASES = NUMBER_CASES + DATE_CASES
+
+TEXT_CASES = [
+    "concat(s, t)", "concat(s, '-', t)", "concat(s)", "concat(null, s)", "concat(k, s, t)",
+    "concat_ws('-', s, t)", "concat_ws(', ', s, t, k)", "concat_ws(s, t, k)",
+    "concat_ws('', s, t)", "concat_ws(null, s)",
+    "split_part(s, ' ', 1)", "split_part(s, ' ', 2)", "split_part(s, ' ', -1)",
+    "split_part(s, 'b', 1)", "split_part(s, '', 2)", "split_part(s, ' ', 0)",
+    "split_part(s, t, 1)", "split_part('a,b,c', ',', i)", "split_part(ds, '-', 2)",
+    "lpad(s, 5, '*')", "lpad(s, 2, '*')", "lpad(s, 6, 'xy')", "rpad(s, 5, '.')",
+    "rpad(s, 1, '.')", "lpad(ns, 4, '0')", "lpad(s, -1, 'x')", "rpad(s, j, 'ab')",
+    "ltrim(s)", "rtrim(s)", "ltrim(s, 'aA')", "rtrim(s, 'cbz')", "ltrim(rtrim(s))",
+    "left(s, 2)", "left(s, 0)", "left(s, -1)", "left(s, 20)", "right(s, 2)", "right(s, -1)",
+    "right(s, 20)", "left(s, j)", "right(s, j)",
+    "strpos(s, 'b')", "strpos(s, t)", "strpos(s, '')", "strpos('hello', 'l')",
+    "s like 'a%'", "s like '%b%'", "s like '_b'", "s like 'A_'", "s not like '%x%'",
+    "s like t", "s like ''", "s like '%'", "s ilike 'a%'", "s ilike '%B%'",
+    "s not ilike 'abc'", "s ilike 'ÇÃO'", "ds like '2020-__-__'",
+    "regexp_matches(s, '^a')", "regexp_matches(s, '[A-Z]')", "regexp_matches(s, 'b$')",
+    "regexp_matches(s, '\\s')", "regexp_matches(ds, '^[0-9]{4}-0[1-6]')",
+    "regexp_matches(s, '(?i)AB')", "regexp_replace(s, 'b', 'X')",
+    "regexp_replace(s, '[a-z]', '_', 'g')", "regexp_replace(s, '([a-z])', '<\\1>')",
+    "regexp_replace(ds, '([0-9]+)-([0-9]+)-([0-9]+)', '\\3/\\2/\\1')",
+    "regexp_replace(s, '^', '>')", "regexp_extract(s, '[a-z]+')",
+    "regexp_extract(ds, '([0-9]+)-([0-9]+)', 2)", "regexp_extract(s, 'z')",
+    "regexp_extract(s, '(x)|(b)', 2)",
+    "md5(s)", "sha256(s)", "md5('')", "length(sha256(t))",
+]
+
+FILTER_MORE += [
+    "s like '%b%'", "s not ilike 'a%'", "regexp_matches(ds, '^20[0-9]{2}-0')",
+    "strpos(s, 'b') > 0", "left(ds, 4) = '2020'",
+]
+
+MORE_ROW_CASES += TEXT_CASES

@@ -10,6 +10,7 @@ MORE_DIFFERENCES = {
                   "`NaN`"),
     "sign_int": ("`sign(x)` is an int (64-bit)", "a TINYINT"),
     "int_div_zero": ("`a // 0` and `mod(a, 0)` are null", "an error"),
+    "pad_int": ("`lpad`/`rpad` take any int count", "a 32-bit INTEGER count only"),
 }
 
 MORE_ROW_SQL = {
@@ -48,5 +49,7 @@ MORE_ROW_SQL = {
     "case when i > 0 then i // 2 else -i end + 1":
         ("CASE WHEN i > 0 THEN i // 2 ELSE -i END + 1", SPELLING),
 }
+
+MORE_ROW_SQL["rpad(s, j, 'ab')"] = ("rpad(s, CAST(j AS INTEGER), 'ab')", "pad_int")
 
 MORE_FILTER_SQL: dict[str, tuple[str, str]] = {}

@@ -187,7 +187,12 @@ def walk(e: Expr) -> Iterator[Expr]:
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "||": 5, "+": 6, "-": 6,
          "*": 7, "/": 7, "//": 7, "%": 7, "neg": 8, "atom": 9}
 _KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as",
-             "case", "when", "then", "else", "end"}
+             "case", "when", "then", "else", "end", "like", "ilike"}
+
+
+def _infix_like(e: Expr) -> bool:
+    """``s like p`` is a call of like/ilike written between its operands."""
+    return isinstance(e, Call) and e.name in ("like", "ilike") and len(e.args) == 2
 
 
 def _prec(e: Expr) -> int:
@@ -198,6 +203,8 @@ def _prec(e: Expr) -> int:
     if isinstance(e, Unary):
         return _PREC["not"] if e.op == "not" else _PREC["neg"]
     if isinstance(e, (IsNull, InList, Between)):
+        return _PREC["cmp"]
+    if _infix_like(e):
         return _PREC["cmp"]
     if isinstance(e, Literal) and e.kind in ("int", "decimal", "float") and str(e.text).startswith("-"):
         return _PREC["neg"]
@@ -257,6 +264,9 @@ def unparse(e: Expr) -> str:
         c = _PREC["cmp"] + 1
         return (f"{sub(e.operand, c)} {'not ' if e.negated else ''}between "
                 f"{sub(e.low, c)} and {sub(e.high, c)}")
+    if _infix_like(e):
+        c = _PREC["cmp"] + 1
+        return f"{sub(e.args[0], c)} {e.name} {sub(e.args[1], c)}"
     if isinstance(e, Call):
         if e.star:
             return f"{e.name}(*)"

@@ -21,7 +21,7 @@ from .pandas_eval import (
     _floats,
     _is_series,
 )
-from .types import BOOL, INT, STRING, Type
+from .types import INT, STRING
 
 __all__ = ["FUNCS", "NULL_AWARE", "UNIT_FIRST", "case", "int_div"]
 
@@ -229,6 +229,142 @@ def _f_strptime(ev, a, t, tr):
     return ev.parse_dates(a[0], a[1], False)
 
 
+# -- text ---------------------------------------------------------------------------------
+
+def _obj(s: pd.Series) -> np.ndarray:
+    return s.to_numpy(dtype=object, na_value=None)
+
+
+def _texts(values, index) -> pd.Series:
+    return pd.Series(pd.array(list(values), dtype=STRING_DTYPE), index=index)
+
+
+def _per_value(fn, result_dtype):
+    """A function of plain Python values, applied once per distinct combination of the
+    arguments (no row loop); the subject may be a column or a constant."""
+    def apply(ev, s: pd.Series, rest: list) -> pd.Series:
+        codes, uniques = pd.factorize(s)
+        try:
+            vals = [fn(u, *rest) for u in uniques.tolist()]
+        except ValueError as exc:
+            raise ev.fail(str(exc)) from None
+        out = [None if c < 0 else vals[c] for c in codes.tolist()]
+        return pd.Series(pd.array(out, dtype=result_dtype), index=s.index)
+
+    def impl(ev, a, t, tr):
+        s = a[0] if _is_series(a[0]) else ev.series(a[0], t[0])
+        rest = [r.item() if isinstance(r, np.generic) else r for r in a[1:]]
+        if all(not _is_series(r) for r in rest):
+            return apply(ev, s, rest)
+        return _by_distinct(ev, s, rest, lambda sub, *c: apply(ev, sub, list(c)), result_dtype)
+    return impl
+
+
+def _split_part(v: str, sep: str, n: int) -> str:
+    parts = list(v) if sep == "" else v.split(sep)
+    if n == 0 or abs(n) > len(parts):
+        return ""
+    return parts[n - 1] if n > 0 else parts[n]
+
+
+def _pad(left: bool):
+    def fn(v: str, n: int, pad: str) -> str:
+        if n <= len(v):
+            return v[:max(n, 0)]
+        if pad == "":
+            raise ValueError("an empty pad")
+        fill = (pad * (n - len(v)))[:n - len(v)]
+        return fill + v if left else v + fill
+    return fn
+
+
+def _left(v: str, n: int) -> str:
+    return v[:n] if n >= 0 else v[:max(len(v) + n, 0)]
+
+
+def _right(v: str, n: int) -> str:
+    return (v[len(v) - n:] if n < len(v) else v) if n >= 0 else v[min(-n, len(v)):]
+
+
+def _strpos(v: str, part: str) -> int:
+    return v.find(part) + 1
+
+
+def _like_regex(pattern: str, fold: bool):
+    import re
+    body = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if fold else 0))
+
+
+def _like(fold: bool):
+    import functools
+
+    @functools.lru_cache(maxsize=256)
+    def compiled(p):
+        return _like_regex(p, fold)
+
+    def fn(v: str, p: str) -> bool:
+        return compiled(p).fullmatch(v) is not None
+    return fn
+
+
+def _regex(p: str):
+    import re
+    return re.compile(p)
+
+
+def _regexp_matches(v: str, p: str) -> bool:
+    return _regex(p).search(v) is not None
+
+
+def _regexp_replace(v: str, p: str, by: str, options: str = "") -> str:
+    return _regex(p).sub(by.replace("\\0", "\\g<0>"), v, count=0 if "g" in options else 1)
+
+
+def _regexp_extract(v: str, p: str, group: int = 0) -> str:
+    m = _regex(p).search(v)
+    return (m.group(group) or "") if m else ""
+
+
+def _digest(name: str):
+    def fn(v: str) -> str:
+        return hashlib.new(name, v.encode("utf-8")).hexdigest()
+    return fn
+
+
+def _trim(left: bool):
+    def fn(v: str, chars: str = " ") -> str:
+        return v.lstrip(chars) if left else v.rstrip(chars)
+    return fn
+
+
+def _f_concat(ev, a, t, tr):
+    parts = [ev.series(v, STRING).fillna("") for v in a if v is not None]
+    if not parts:
+        return ""
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out
+
+
+def _f_concat_ws(ev, a, t, tr):
+    sep, rest = a[0], [v for v in a[1:] if v is not None]
+    if sep is None:
+        return None
+    sep = ev.series(sep, STRING)
+    out = None
+    for v in rest:
+        v = ev.series(v, STRING)
+        if out is None:
+            out = v
+            continue
+        both = out.notna() & v.notna()
+        out = out.where(~both, out + sep + v).fillna(v)
+    out = ev.series("", STRING) if out is None else out.fillna("")
+    return out.mask(sep.isna())
+
+
 FUNCS = {
     "hour": _part(lambda d: d.hour),
     "minute": _part(lambda d: d.minute),
@@ -243,6 +379,23 @@ FUNCS = {
     "epoch": _f_epoch,
     "strftime": _f_strftime,
     "strptime": _f_strptime,
+    "concat": _f_concat,
+    "concat_ws": _f_concat_ws,
+    "split_part": _per_value(_split_part, STRING_DTYPE),
+    "lpad": _per_value(_pad(True), STRING_DTYPE),
+    "rpad": _per_value(_pad(False), STRING_DTYPE),
+    "ltrim": _per_value(_trim(True), STRING_DTYPE),
+    "rtrim": _per_value(_trim(False), STRING_DTYPE),
+    "left": _per_value(_left, STRING_DTYPE),
+    "right": _per_value(_right, STRING_DTYPE),
+    "strpos": _per_value(_strpos, "Int64"),
+    "like": _per_value(_like(False), "boolean"),
+    "ilike": _per_value(_like(True), "boolean"),
+    "regexp_matches": _per_value(_regexp_matches, "boolean"),
+    "regexp_replace": _per_value(_regexp_replace, STRING_DTYPE),
+    "regexp_extract": _per_value(_regexp_extract, STRING_DTYPE),
+    "md5": _per_value(_digest("md5"), STRING_DTYPE),
+    "sha256": _per_value(_digest("sha256"), STRING_DTYPE),
     "log10": _f_unary_float(np.log10, lambda v: v > 0),
     "power": _f_power,
     "mod": _f_mod,
@@ -252,4 +405,3 @@ FUNCS = {
     "nullif": _f_nullif,
 }
 
-_ = (hashlib, STRING_DTYPE, _by_distinct, BOOL, STRING, Type)

@@ -22,7 +22,8 @@ _TOKEN_NAMES = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
     "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
     "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'", "THEN": "'then'",
-    "ELSE": "'else'", "END": "'end'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
+    "ELSE": "'else'", "END": "'end'",
+    "LIKE": "'like'", "ILIKE": "'ilike'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
     "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "STAR": "'*'", "NAME": "a name",
     "QUOTED_NAME": "a `quoted name`", "PARAM": "a $parameter", "FLOAT": "a number",
     "DECIMAL": "a number", "INT": "a number", "STRING": "a 'string'", "LPAR": "'('",
@@ -70,7 +71,7 @@ def _unquote(s: str) -> str:
 
 
 _KEYWORDS = {"and", "or", "not", "is", "in", "between", "null", "true", "false", "cast", "as",
-             "case", "when", "then", "else", "end"}
+             "case", "when", "then", "else", "end", "like", "ilike"}
 
 
 def _not_keyword(tok: Token) -> None:
@@ -202,6 +203,22 @@ class _Build(Transformer):
     def star_call(self, meta, c):
         name = c[0]
         return A.Call(str(name).lower(), (), True, meta.start_pos, meta.end_pos, name.end_pos)
+
+    def _like(self, meta, name, s, p, negated):
+        call = A.Call(name, (s, p), False, meta.start_pos, meta.end_pos, meta.start_pos)
+        return A.Unary("not", call, meta.start_pos, meta.end_pos) if negated else call
+
+    def like(self, meta, c):
+        return self._like(meta, "like", c[0], c[2], False)
+
+    def not_like(self, meta, c):
+        return self._like(meta, "like", c[0], c[3], True)
+
+    def ilike(self, meta, c):
+        return self._like(meta, "ilike", c[0], c[2], False)
+
+    def not_ilike(self, meta, c):
+        return self._like(meta, "ilike", c[0], c[3], True)
 
     def case_when(self, meta, c):
         return (c[1], c[3])

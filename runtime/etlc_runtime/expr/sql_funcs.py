@@ -19,4 +19,8 @@ def call_sql(name: str, args: list[str], types: list[Type | None]) -> str | None
         return f"({args[0]} % NULLIF({args[1]}, 0))"
     if name == "sign":
         return f"CAST(sign({args[0]}) AS BIGINT)"
+    if name in ("lpad", "rpad"):  # DuckDB takes the count only as a 32-bit INTEGER
+        return f"{name}({args[0]}, CAST({args[1]} AS INTEGER), {args[2]})"
+    if name in ("like", "ilike"):
+        return f"({args[0]} {name.upper()} {args[1]})"
     return None

@@ -396,6 +396,82 @@ def _strptime(args, consts):
             or _format(1)(args, consts) or TIMESTAMP)
 
 
+def regex_error(pattern: str) -> str | None:
+    """Why a regular expression is refused (RE2 syntax, as DuckDB), or None.  Python's ``re``
+    compiles it (an approximation of RE2); what RE2 lacks (look-around, back-references) is
+    refused as RE2 would."""
+    import re
+    for bad, what in (("(?=", "look-ahead"), ("(?!", "look-ahead"), ("(?<=", "look-behind"),
+                      ("(?<!", "look-behind")):
+        if bad in pattern:
+            return f"{what} '{bad}' is not in RE2 syntax"
+    if re.search(r"(?<!\\)\\[1-9]", pattern):
+        return "back-references (\\1) are not in RE2 syntax"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression: {exc}"
+    return None
+
+
+def _regex(i: int):
+    def check(args, consts):
+        err = _need(lambda t: t.name == "string", "a string (the pattern)", i, args[i])
+        if err:
+            return err
+        if consts[i] is NOT_CONST:
+            return (i, "the pattern must be a constant string")
+        if consts[i] is not None:
+            why = regex_error(str(consts[i]))
+            if why:
+                return (i, why)
+        return None
+    return check
+
+
+def _typed(kinds: str, result: Type):
+    """Arguments of the given kinds, one letter each: s string, i int, any other letter: the
+    last kind repeats for the remaining arguments."""
+    names = {"s": ("string", "a string"), "i": ("int", "an int")}
+
+    def r(args, consts):
+        for k, t in enumerate(args):
+            name, what = names[kinds[min(k, len(kinds) - 1)]]
+            err = _need(lambda x, n=name: x.name == n, what, k, t)
+            if err:
+                return err
+        return result
+    return r
+
+
+def _regexp(result: Type):
+    def r(args, consts):
+        return _typed("ss", result)(args, consts) or _regex(1)(args, consts) or result
+    return r
+
+
+def _regexp_replace(args, consts):
+    err = _typed("ss", STRING)(args, consts) or _regex(1)(args, consts)
+    if err:
+        return err
+    if len(args) == 4 and (consts[3] is NOT_CONST or consts[3] not in ("g", "")):
+        return (3, "the options must be the constant 'g' (replace every match) or ''")
+    return STRING
+
+
+def _regexp_extract(args, consts):
+    err = _typed("ss", STRING)(args[:2], consts[:2]) or _regex(1)(args, consts)
+    if err:
+        return err
+    if len(args) == 3:
+        err = _need(lambda t: t.name == "int", "an int (the group)", 2, args[2])
+        if err:
+            return err
+        if consts[2] is NOT_CONST:
+            return (2, "the group must be a constant")
+    return STRING
+
+
 def _sign(args, consts):
     return _need(is_numeric, "a number", 0, args[0]) or INT
 
@@ -497,6 +573,52 @@ _F = [
              "bool", _STR_NULL, "whether s ends with suffix"),
     Function("contains", 2, 2, False, _string_fn(BOOL), "contains(s: string, part: string)",
              "bool", _STR_NULL, "whether part occurs in s (plain text)"),
+    Function("concat", 1, None, False, _typed("s", STRING), "concat(s1: string, s2: string, ...)",
+             "string", "skips nulls (all null: '')", "the arguments joined (|| is null when "
+                                                    "either side is)"),
+    Function("concat_ws", 2, None, False, _typed("s", STRING),
+             "concat_ws(sep: string, s1: string, ...)", "string",
+             "null when sep is null; skips null arguments", "the arguments joined by sep"),
+    Function("split_part", 3, 3, False, _typed("ssi", STRING),
+             "split_part(s: string, sep: string, n: int)", "string", _STR_NULL,
+             "the n-th part of s split at sep (1-based; negative counts from the end; '' "
+             "beyond the parts; an empty sep splits into characters)"),
+    Function("lpad", 3, 3, False, _typed("sis", STRING), "lpad(s: string, n: int, pad: string)",
+             "string", _STR_NULL, "s padded on the left with pad to n characters, or cut to "
+                                  "n; an empty pad that is needed is a run-time error"),
+    Function("rpad", 3, 3, False, _typed("sis", STRING), "rpad(s: string, n: int, pad: string)",
+             "string", _STR_NULL, "s padded on the right with pad to n characters, or cut to n"),
+    Function("ltrim", 1, 2, False, _typed("s", STRING), "ltrim(s: string, chars: string = ' ')",
+             "string", _STR_NULL, "removes the leading characters found in chars"),
+    Function("rtrim", 1, 2, False, _typed("s", STRING), "rtrim(s: string, chars: string = ' ')",
+             "string", _STR_NULL, "removes the trailing characters found in chars"),
+    Function("left", 2, 2, False, _typed("si", STRING), "left(s: string, n: int)", "string",
+             _STR_NULL, "the first n characters (n < 0: all but the last -n)"),
+    Function("right", 2, 2, False, _typed("si", STRING), "right(s: string, n: int)", "string",
+             _STR_NULL, "the last n characters (n < 0: all but the first -n)"),
+    Function("strpos", 2, 2, False, _typed("ss", INT), "strpos(s: string, part: string)", "int",
+             _STR_NULL, "1-based position of the first part in s, 0 when absent (SQL's "
+                        "position(part in s))"),
+    Function("like", 2, 2, False, _typed("ss", BOOL), "s like pattern | s not like pattern",
+             "bool", _STR_NULL, "whether all of s matches pattern: % any characters, _ one "
+                                "character, no escape character"),
+    Function("ilike", 2, 2, False, _typed("ss", BOOL), "s ilike pattern | s not ilike pattern",
+             "bool", _STR_NULL, "like, ignoring letter case"),
+    Function("regexp_matches", 2, 2, False, _regexp(BOOL),
+             "regexp_matches(s: string, pattern: string)", "bool", _STR_NULL,
+             "whether the pattern (RE2 syntax, a constant checked at compile time) matches "
+             "somewhere in s"),
+    Function("regexp_replace", 3, 4, False, _regexp_replace,
+             "regexp_replace(s: string, pattern: string, by: string, options: string = '')",
+             "string", _STR_NULL, "replaces the first match (every match with options 'g'); "
+                                  "\\1 in by is the first group"),
+    Function("regexp_extract", 2, 3, False, _regexp_extract,
+             "regexp_extract(s: string, pattern: string, group: int = 0)", "string", _STR_NULL,
+             "the first match (or its group), '' when none"),
+    Function("md5", 1, 1, False, _typed("s", STRING), "md5(s: string)", "string", _NUM_NULL,
+             "the MD5 digest of s's UTF-8 bytes, 32 hex digits"),
+    Function("sha256", 1, 1, False, _typed("s", STRING), "sha256(s: string)", "string",
+             _NUM_NULL, "the SHA-256 digest of s's UTF-8 bytes, 64 hex digits"),
     # dates
     Function("year", 1, 1, False, _date_part, "year(d: date | timestamp)", "int", _NUM_NULL,
              "the year"),
