@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from . import schedules, task_settings
+from . import groups, schedules, task_settings
 from .plan import Plan
 from .pyliteral import escape, pyliteral, unescape
 
@@ -152,6 +152,8 @@ def render(plan: Plan, version: str) -> str:
         for key in ("pool", "queue"):
             if s.get(key):
                 settings.append((key, pyliteral(s[key])))
+        if s.get("group"):
+            settings.append(("task_group", "tg_" + identifier(s["group"])))
         for key in task_settings.SETTINGS:
             if s.get(key) is not None and s[key] != (owner if key == "owner" else defaults.get(key)):
                 settings.append((key, task_settings.render(key, s[key], fn_alias, duration)))
@@ -185,7 +187,8 @@ def render(plan: Plan, version: str) -> str:
     edges = [(names[u], names[t.task_id]) for t in plan.tasks for u in t.upstream]
     schedule, schedule_sdk, timetables = schedules.render(dag.get("schedule"), duration)
     uses_asset = any(t.inlets or t.outlets for t in plan.tasks)
-    sdk = {"DAG"} | ({"Asset"} if uses_asset else set()) | ({"Param"} if dag["params"] else set()) | schedule_sdk
+    task_groups = _task_groups(given.get("groups") or {})
+    sdk = {"DAG"} | ({"Asset"} if uses_asset else set()) | ({"TaskGroup"} if task_groups else set()) | ({"Param"} if dag["params"] else set()) | schedule_sdk
     lines = {"airflow.sdk": f"from airflow.sdk import {', '.join(sorted(sdk, key=_sdk_order))}"}
     for alias, name in timetables.items():
         module, cls = _dotted(name)
@@ -218,6 +221,7 @@ def render(plan: Plan, version: str) -> str:
         dagrun_timeout=duration(dag.get("dagrun_timeout")),
         tags=pyliteral(dag["tags"]), params=_params(dag["params"]),
         default_args=_default_args(default_args, defaults, extra_defaults), edges=edges, dag_args=dag_args,
+        task_groups=task_groups,
         std_imports=["datetime"] + (["functools"] if "functools.partial(" in "".join(
             v for t in tasks for _, v in t["settings"]) + "".join(v for _, v in extra_defaults + dag_args) else []),
     )
@@ -267,6 +271,22 @@ def _params(params: dict[str, Any]) -> str:
         kwargs = ", ".join(f"{identifier(k)}={pyliteral(v)}" for k, v in p.items())
         items.append(f"        {pyliteral(name)}: Param({pyliteral(default)}{', ' + kwargs if kwargs else ''}),")
     return "{\n" + "\n".join(items) + "\n    }"
+
+
+def _task_groups(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(variable, TaskGroup arguments) of each group, parents first."""
+    out = []
+    for name in groups.order({"groups": spec}):
+        g = spec[name] or {}
+        args = [f"group_id={pyliteral(name)}"]
+        if g.get("tooltip"):
+            args.append(f"tooltip={pyliteral(g['tooltip'])}")
+        if g.get("group"):
+            args.append(f"parent_group=tg_{identifier(g['group'])}")
+        if g.get("prefix") is False:
+            args.append("prefix_group_id=False")
+        out.append(("tg_" + identifier(name), ", ".join(args)))
+    return out
 
 
 def _default_args(base: dict[str, Any], defaults: dict[str, Any], extra: list[tuple[str, str]]) -> str:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from . import capabilities, task_settings
+from . import capabilities, groups, task_settings
 
 STEP_KINDS = ("read", "write", "call", "operator", "transform")
 TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
                   "select", "rename", "drop", "cast", "distinct", "sort", "limit")
 TASK_SETTINGS = ("retries", "retry_delay", "timeout", "engine", "partitions", "parallelism",
-                 "pool", "queue") + tuple(task_settings.SETTINGS)
+                 "pool", "queue", "group") + tuple(task_settings.SETTINGS)
 # top-level keys the plan hands the DAG file as they are (`dag["spec"]`): DAG arguments, DAG
 # callbacks, task groups, user-defined macros and filters
 DAG_PASSTHROUGH = task_settings.DAG_SETTINGS + task_settings.DAG_CALLBACKS + ("groups", "macros", "filters")
@@ -130,6 +130,11 @@ def step_inputs(raw: Mapping[str, Any]) -> tuple[str, ...]:
 def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
     defaults = {**DEFAULT_SETTINGS, "engine": capabilities.default_engine(), **(data.get("defaults") or {})}
     steps = {}
+    after = {name: tuple(a for a in as_list((raw or {}).get("after")) if isinstance(a, str))
+             for name, raw in (data.get("steps") or {}).items()}
+    if data.get("groups"):  # `after:` naming a group waits for its leaves; a group's `after:` holds its roots
+        edges = {n: step_inputs(raw or {}) + after[n] for n, raw in (data.get("steps") or {}).items()}
+        after = {**after, **groups.expand_after(data, edges)}
     for name, raw in (data.get("steps") or {}).items():
         raw = raw or {}
         settings = {k: raw.get(k, defaults.get(k)) for k in TASK_SETTINGS}
@@ -137,7 +142,7 @@ def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
             name=name,
             kinds=step_kinds(raw),
             inputs=step_inputs(raw),
-            after=tuple(a for a in as_list(raw.get("after")) if isinstance(a, str)),
+            after=after[name],
             reads=raw.get("read") if isinstance(raw.get("read"), str) else None,
             writes=raw.get("write") if isinstance(raw.get("write"), str) else None,
             settings=MappingProxyType(settings),

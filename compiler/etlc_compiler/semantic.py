@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
 
+from . import groups
 from .diagnostics import Diagnostic, did_you_mean
 from .graph import topo_order  # noqa: F401 - where callers found it before graph.py
 from .loader import LoadedSpec
@@ -49,6 +50,7 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     diags += security.check(loaded)
     diags += schedules.check(loaded, spec.raw)
     diags += callables.check(loaded, spec)
+    diags += groups.check(loaded, spec.raw)
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
     typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
     diags += typed
@@ -94,8 +96,11 @@ def _references(loaded: LoadedSpec, spec: PipelineSpec, name: str, names: list[s
     raw = step.raw
     base = ("steps", name)
     diags = []
+    group_names = groups.declared(spec.raw)
 
     def ref(target, path):
+        if path[2] == "after" and target in group_names and target not in spec.steps:
+            return  # a group: groups.check knows it
         if target not in spec.steps:
             diags.append(loaded.diag("E301", f"unknown step '{target}'", path, help=did_you_mean(target, names)))
         elif target == name:

@@ -85,7 +85,35 @@ def notify(context, channel="#data"):
     return channel
 """
 
-EXTRA: dict[str, str] = {"settings_demo": SETTINGS}
+GROUPS = """\
+etlc: 1
+pipeline: groups_demo
+start_date: 2025-01-01
+groups:
+  extract: {tooltip: "Reads the sources"}
+  transform: {tooltip: "Cleans", after: [extract]}
+  inner: {group: transform, tooltip: nested}
+  load: {after: transform, prefix: false}
+datasets:
+  a: {format: csv, path: data/a.csv, columns: {x: {type: int}}}
+  b: {format: csv, path: data/b.csv, columns: {x: {type: int}}}
+  out: {format: csv, path: data/out.csv}
+steps:
+  ra: {read: a, group: extract, task: own}
+  rb: {read: b, group: extract, task: own}
+  both: {from: ra, union: [rb], group: transform, task: own}
+  keep: {from: both, filter: "x > 1", group: inner, task: own}
+  save: {from: keep, write: out, mode: overwrite, group: load}
+  side:
+    operator: airflow.providers.standard.operators.empty:EmptyOperator
+    group: transform
+    after: [extract]
+  tell:
+    operator: airflow.providers.standard.operators.empty:EmptyOperator
+    after: [transform]
+"""
+
+EXTRA: dict[str, str] = {"settings_demo": SETTINGS, "groups_demo": GROUPS}
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +202,17 @@ def test_dag_settings(dagbag):
     dag = dagbag.dags["settings_demo"]
     assert (dag.max_active_tasks, dag.is_paused_upon_creation, dag.render_template_as_native_obj) == (4, True, True)
     assert dag.owner_links == {"data-eng": "mailto:data@example.com"}
+
+
+def test_task_groups_nest_prefix_and_depend(dagbag):
+    dag = dagbag.dags["groups_demo"]
+    assert sorted(dag.task_ids) == ["extract.ra", "extract.rb", "save", "tell", "transform.both",
+                                    "transform.inner.keep", "transform.side"]
+    groups = dag.task_group.get_task_group_dict()
+    assert groups["extract"].tooltip == "Reads the sources"
+    assert groups["transform.inner"].parent_group.group_id == "transform"
+    assert dag.get_task("save").task_group.group_id == "load"
+    # after: [extract] on a step waits for the group's leaves; after: [transform] for its leaves
+    assert dag.get_task("transform.side").upstream_task_ids == {"extract.ra", "extract.rb"}
+    assert dag.get_task("tell").upstream_task_ids == {"transform.inner.keep", "transform.side"}
+    assert dag.get_task("transform.both").upstream_task_ids == {"extract.ra", "extract.rb"}
