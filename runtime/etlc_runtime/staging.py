@@ -133,8 +133,8 @@ def read_stage(address: str | os.PathLike):
         return pd.DataFrame()
     import pyarrow as pa
     table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    frame = table.to_pandas()
-    return frame.reset_index(drop=True)
+    from .dtypes import arrow_to_frame  # ints with nulls stay exact, NaN apart from null
+    return arrow_to_frame(table)
 
 
 def manifest_summary(manifest: dict[str, Any]) -> dict:

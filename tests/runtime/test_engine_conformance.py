@@ -168,9 +168,7 @@ CASES = [
                  marks=xfail("abs(-2**63): pandas wraps to -2**63, DuckDB raises an overflow "
                              "error")),
     pytest.param({"input": "hive", "step": {"sort": ["id"]}}, id="read-hive-folders"),
-    pytest.param({"step": SORT}, id="undeclared-decimal",
-                 marks=xfail("pandas holds decimals as float64 and writes them so unless the "
-                             "sink declares the column; duckdb keeps decimal(18, s)")),
+    pytest.param({"step": SORT}, id="undeclared-decimal"),
     pytest.param({"step": {"filter": "f > 0 and s is not null", **SORT},
                   "out": {"columns": OUT_COLS}}, id="filter"),
     pytest.param({"step": {"derive": {"x": "id % 7", "y": "upper(s) || '!'", "z": "day - day",

@@ -298,3 +298,29 @@ def test_write_target_is_one_frozen_check(tmp_path):
                       tmp_path, "k", ["v"])
     assert write_target({"format": "postgres", "table": "t"}, "upsert", {}, tmp_path, None,
                         []).path is None
+
+
+@pytest.mark.parametrize("via", ["from_arrow", "staging"])
+def test_hand_off_to_the_pandas_engine_keeps_ints_and_nan(tmp_path, via):
+    """A duckdb step's rows reaching a pandas write (across engines through Arrow, or staged
+    between tasks) keep int64 with nulls exact and NaN apart from null."""
+    import math as _m
+
+    from etlc_runtime.staging import read_stage
+
+    table = pa.table({"i": pa.array([I64, None, 2**53 + 1], pa.int64()),
+                      "f": pa.array([_m.nan, None, 0.1], pa.float64())})
+    pandas = get_engine("pandas", TaskResources())
+    if via == "from_arrow":
+        frame = pandas.from_arrow(table)
+    else:
+        duck = get_engine("duckdb", TaskResources(spill_dir=tmp_path / ".spill"))
+        try:
+            done = duck.stage(duck.from_arrow(table), tmp_path / "stage", partitions=1, meta={})
+        finally:
+            duck.close()
+        frame = read_stage(done["manifest"])
+    ctx = StepContext(root=tmp_path, params={}, macros={}, append_key="k")
+    pandas.write(frame, {"format": "csv", "path": "o.csv"}, "overwrite", ctx)
+    assert (tmp_path / "o.csv").read_text() == \
+        "i,f\n9223372036854775807,nan\n,\n9007199254740993,0.1\n"

@@ -11,32 +11,13 @@ module is imported: choosing another engine costs nothing of pandas.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..plain import plain
 from . import capabilities as _capabilities
 from .base import StepContext, TaskResources
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly Python value of a pandas/numpy scalar (a metric's result)."""
-    import pandas as pd
-
-    try:
-        if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item"):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class PandasEngine:
@@ -66,8 +47,10 @@ class PandasEngine:
         return pa.Table.from_pandas(rel, preserve_index=False)
 
     def from_arrow(self, table):
-        # the same conversion as a staged hand-off read back (staging.read_stage)
-        return table.to_pandas().reset_index(drop=True)
+        # the same conversion as a staged hand-off read back (staging.read_stage): the
+        # pandas engine's representation, ints with nulls exact, NaN apart from null
+        from ..dtypes import arrow_to_frame
+        return arrow_to_frame(table)
 
     def to_pandas(self, rel):
         return rel
@@ -97,7 +80,7 @@ class PandasEngine:
         from .. import _expr
 
         types = _expr.types_of(ctx.types)
-        return {name: _plain(_expr.metric(text, rel, ctx.params, types))
+        return {name: plain(_expr.metric(text, rel, ctx.params, types))
                 for name, text in metrics.items()}
 
     # -- outputs --------------------------------------------------------------------
