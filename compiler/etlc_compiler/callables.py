@@ -64,7 +64,7 @@ def references(spec: PipelineSpec) -> Iterator[tuple[tuple, str]]:
         if isinstance(step.raw.get("python"), str):
             yield (*base, "python"), step.raw["python"]
         args = step.raw.get("args")
-        if step.kind == "operator" and isinstance(args, dict) and isinstance(args.get("python_callable"), str):
+        if step.kind == "operator" and "python" not in step.raw and isinstance(args, dict) and isinstance(args.get("python_callable"), str):
             yield (*base, "args", "python_callable"), args["python_callable"]
 
 

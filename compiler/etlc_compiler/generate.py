@@ -179,6 +179,9 @@ def render(plan: Plan, version: str) -> str:
             # the operator's own arguments win over the task settings they repeat; the task's
             # id, doc and DAG are etlc's (an arg `dag:` broke the DAG file's import)
             entry["args"] = _call_args(t.args, {"task_id", "doc_md", "dag"})
+            if isinstance(t.args.get("python_callable"), str):  # the function, imported (E332 checked it)
+                entry["args"] = [(k, fn_alias(t.args[k]) if k == "python_callable" else v)
+                                 for k, v in entry["args"]]
             entry["settings"] = [(k, v) for k, v in settings if k not in t.args]
             for key in ("inlets", "outlets"):
                 if key in t.args:

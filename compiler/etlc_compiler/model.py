@@ -29,8 +29,10 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "transform": ("from",) + TRANSFORM_KEYS,
     "write": ("write", "from", "mode"),
     "call": ("call", "from", "args", "per_partition"),
-    "operator": ("operator", "args"),
+    "operator": ("operator", "args", "python"),
 }
+# `python: module:function` is an operator step of this class, the function its python_callable
+PYTHON_OPERATOR = "airflow.providers.standard.operators.python:PythonOperator"
 SHUFFLE_KEYS = ("join", "group_by", "aggregate", "distinct", "sort", "limit", "union")
 DEFAULT_SETTINGS: Mapping[str, Any] = MappingProxyType({
     "retries": 0, "retry_delay": "5m", "timeout": None, "engine": None,  # None: default_engine()
@@ -112,6 +114,8 @@ def _dataset(name: str, raw: Mapping[str, Any]) -> Dataset:
 
 def step_kinds(raw: Mapping[str, Any]) -> tuple[str, ...]:
     kinds = [k for k in ("read", "write", "call", "operator") if k in raw]
+    if "python" in raw:  # an operator step, unless it is already one (E304 at `python`)
+        kinds.append("python" if kinds else "operator")
     if not kinds and ("from" in raw or any(k in raw for k in TRANSFORM_KEYS)) or kinds and any(k in raw for k in TRANSFORM_KEYS if k not in KIND_KEYS[kinds[0]]):
         kinds.append("transform")
     return tuple(kinds)
@@ -127,6 +131,17 @@ def step_inputs(raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if isinstance(n, str)))
 
 
+def python_step(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A `python:` step as the operator step it is: PythonOperator, the function as its
+    python_callable (imported by the DAG file), `args` as op_kwargs; others unchanged."""
+    if "python" not in raw or "operator" in raw or not isinstance(raw["python"], str):
+        return raw
+    args = {"python_callable": raw["python"]}
+    if isinstance(raw.get("args"), dict) and raw["args"]:
+        args["op_kwargs"] = dict(raw["args"])
+    return {**raw, "operator": PYTHON_OPERATOR, "args": args}
+
+
 def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
     defaults = {**DEFAULT_SETTINGS, "engine": capabilities.default_engine(), **(data.get("defaults") or {})}
     steps = {}
@@ -137,10 +152,12 @@ def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
         after = {**after, **groups.expand_after(data, edges)}
     for name, raw in (data.get("steps") or {}).items():
         raw = raw or {}
+        kinds = step_kinds(raw)
+        raw = python_step(raw)
         settings = {k: raw.get(k, defaults.get(k)) for k in TASK_SETTINGS}
         steps[name] = Step(
             name=name,
-            kinds=step_kinds(raw),
+            kinds=kinds,
             inputs=step_inputs(raw),
             after=after[name],
             reads=raw.get("read") if isinstance(raw.get("read"), str) else None,

@@ -97,6 +97,8 @@ def run_operator(step: Mapping[str, Any], context: Mapping[str, Any],
     """
     cls = load_object(step["operator"], "operator")
     args = render_args(dict(step.get("args") or {}), macros)
+    if isinstance(args.get("python_callable"), str):  # as the DAG file imports it
+        args["python_callable"] = load_object(args["python_callable"], "python_callable")
     args.setdefault("task_id", step.get("name") or "operator")
     try:
         operator = cls(**args)

@@ -83,6 +83,25 @@ steps:
 HOOKS = """\
 def notify(context, channel="#data"):
     return channel
+
+
+def double(n: int, label: str = "x"):
+    return {"label": label, "value": n * 2}
+"""
+PYTHON = """\
+etlc: 1
+pipeline: python_demo
+start_date: 2025-01-01
+steps:
+  compute:
+    python: dfhooks.alerts:double
+    args: {n: 21, label: "{{ ds }}"}
+  legacy:
+    operator: airflow.providers.standard.operators.python:PythonOperator
+    args:
+      python_callable: dfhooks.alerts:double
+      op_kwargs: {n: 1}
+    after: [compute]
 """
 
 GROUPS = """\
@@ -113,7 +132,7 @@ steps:
     after: [transform]
 """
 
-EXTRA: dict[str, str] = {"settings_demo": SETTINGS, "groups_demo": GROUPS}
+EXTRA: dict[str, str] = {"settings_demo": SETTINGS, "groups_demo": GROUPS, "python_demo": PYTHON}
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +235,13 @@ def test_task_groups_nest_prefix_and_depend(dagbag):
     assert dag.get_task("transform.side").upstream_task_ids == {"extract.ra", "extract.rb"}
     assert dag.get_task("tell").upstream_task_ids == {"transform.inner.keep", "transform.side"}
     assert dag.get_task("transform.both").upstream_task_ids == {"extract.ra", "extract.rb"}
+
+
+def test_python_steps_and_python_callable_import_the_function(dagbag):
+    dag = dagbag.dags["python_demo"]
+    double = sys.modules["dfhooks.alerts"].double
+    compute, legacy = dag.get_task("compute"), dag.get_task("legacy")
+    assert type(compute).__name__ == type(legacy).__name__ == "PythonOperator"
+    assert compute.python_callable is double and legacy.python_callable is double
+    assert compute.op_kwargs == {"n": 21, "label": "{{ ds }}"}
+    assert compute.python_callable(**{**compute.op_kwargs, "label": "x"}) == {"label": "x", "value": 42}

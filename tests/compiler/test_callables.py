@@ -72,3 +72,16 @@ def test_task_settings_validate_on_data_steps(project):
 
 def test_an_unknown_trigger_rule_is_e204(project):
     assert codes(project, step="    trigger_rule: all_sucess") == [("E204", 18, 19)]
+
+
+def test_python_steps_import_check_their_function(project):
+    ok = "  hello:\n    python: myhooks.cb:ok\n    args: {context: 1}"
+    assert codes(project, step=ok) == []
+    assert codes(project, step="  hello:\n    python: myhooks.cb:gone") == [("E332", 19, 13)]
+    legacy = ("  hello:\n    operator: airflow.providers.standard.operators.python:PythonOperator\n"
+              "    args: {python_callable: myhooks.cb:VALUE}")
+    assert codes(project, step=legacy) == [("E332", 20, 29)]
+
+
+def test_python_on_a_data_step_is_e304(project):
+    assert codes(project, step="    python: myhooks.cb:ok")[0][0] == "E304"
