@@ -20,7 +20,8 @@ implementation, checks the targets of issue 9 for the duckdb engine, and checks 
 output equals hand-written DuckDB's (printed; not a test).
 
     python benchmarks/throughput_bench.py [--rows 2000000 12000000] [--repeat 3]
-        [--jobs q1 join csv] [--engines etlc-duckdb etlc-pandas duckdb polars pandas dask]
+        [--jobs q1 join csv] [--engines etlc-duckdb etlc-pandas etlc-dask duckdb polars
+        pandas dask etlc-dask-cuda]
         [--out DIR]
 """
 from __future__ import annotations
@@ -47,8 +48,12 @@ sys.path.insert(0, str(HERE))
 from throughput_data import bench_dir
 from throughput_jobs import JOIN_KEYS, Q1_KEYS, etlc_spec
 
-IMPLS = ("etlc-duckdb", "etlc-pandas", "duckdb", "polars", "pandas", "dask")
+IMPLS = ("etlc-duckdb", "etlc-pandas", "etlc-dask", "duckdb", "polars", "pandas", "dask",
+         "etlc-dask-cuda")
+DASK_PARTITIONS = 8  # etlc-dask*: one partition per file of the fact table
 LABELS = {"etlc-duckdb": "etlc run, engine: duckdb", "etlc-pandas": "etlc run, engine: pandas",
+          "etlc-dask": f"etlc run, engine: dask ({DASK_PARTITIONS} partitions)",
+          "etlc-dask-cuda": f"etlc run, engine: dask-cuda ({DASK_PARTITIONS} partitions)",
           "duckdb": "hand-written DuckDB", "polars": "hand-written Polars",
           "pandas": "hand-written pandas", "dask": "hand-written Dask"}
 LIBRARY = {"duckdb": "duckdb", "polars": "polars", "pandas": "pandas", "dask": "dask"}
@@ -123,7 +128,11 @@ def prepare(root: Path, args) -> None:
             for impl in args.engines:
                 if impl.startswith("etlc-"):
                     out = output_path(root, job, impl, rows).relative_to(root)
-                    spec = etlc_spec(job, rows, impl.removeprefix("etlc-"), str(out))
+                    engine = impl.removeprefix("etlc-")
+                    spec = etlc_spec(job, rows, engine, str(out))
+                    if engine.startswith("dask"):
+                        spec = spec.replace(f"defaults: {{engine: {engine}}}", f"defaults: "
+                                            f"{{engine: {engine}, partitions: {DASK_PARTITIONS}}}")
                     specs.append(f"specs/{job}-{impl}-{rows}.yaml")
                     (root / specs[-1]).write_text(spec)
     if specs:
@@ -463,7 +472,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jobs", nargs="+", choices=("q1", "join", "csv"),
                     default=["q1", "join", "csv"])
-    ap.add_argument("--engines", nargs="+", choices=IMPLS, default=list(IMPLS),
+    ap.add_argument("--engines", nargs="+", choices=IMPLS,
+                    default=[i for i in IMPLS if i != "etlc-dask-cuda"],  # needs a GPU
                     help="etlc engines (etlc-duckdb, etlc-pandas) and hand-written versions")
     ap.add_argument("--timeout", type=float, default=900,
                     help="seconds; a process still running is killed and not run at that size "
