@@ -95,3 +95,18 @@ FILTER_MORE += [
 ]
 
 MORE_ROW_CASES += TEXT_CASES
+
+INTERVAL_CASES = [
+    "ts + interval '2 hours'", "ts - interval '90 minutes'", "ts + interval '1 month'",
+    "ts - interval '1 year 2 months'", "dt + interval '1 day'", "dt + interval '1 month'",
+    "dt - interval '1 hour'", "interval '1 week' + ts", "ts + interval '-3 days 4 hours'",
+    "ts + interval '1500 milliseconds'", "date_add(dt, interval '1 month')",
+    "date_add(ts, interval '2 days 3 seconds')", "epoch(ts - timestamp '2020-01-01 00:00:00')",
+    "epoch(ts - dt)", "epoch(interval '1 month 1 day')", "ts - dt > interval '1 day'",
+    "ts - dt <= interval '0 seconds'", "epoch(interval '1 day' + interval '2 hours')",
+    "ts + (interval '1 day' - interval '1 hour')", "date_add(date '2020-01-31', interval '1 month')",
+    "year(ts + interval '6 months')", "date_trunc('day', ts + interval '12 hours')",
+]
+
+MORE_ROW_CASES += INTERVAL_CASES
+FILTER_MORE += ["ts - dt > interval '1 day'", "ts + interval '1 year' > timestamp '2021-01-01'"]

@@ -19,6 +19,7 @@ __all__ = [
     "Column",
     "Expr",
     "InList",
+    "Interval",
     "IsNull",
     "Literal",
     "Param",
@@ -36,6 +37,20 @@ class TypeSpec:
     name: str
     scale: int | None = None
     precision: int | None = None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The value of ``interval '...'``: months, days and microseconds, kept apart as DuckDB
+    does (a month is not a fixed number of days)."""
+
+    months: int = 0
+    days: int = 0
+    micros: int = 0
+
+    def text(self) -> str:
+        parts = [(self.months, "months"), (self.days, "days"), (self.micros, "microseconds")]
+        return " ".join(f"{n} {u}" for n, u in parts if n) or "0 seconds"
 
 
 @dataclass(frozen=True)
@@ -229,6 +244,8 @@ def _lit_text(e: Literal) -> str:
         return f"date '{e.value.isoformat()}'"
     if e.kind == "timestamp":
         return f"timestamp '{e.value.isoformat(sep=' ')}'"
+    if e.kind == "interval":
+        return f"interval '{e.value.text()}'"
     return e.text or repr(e.value)
 
 

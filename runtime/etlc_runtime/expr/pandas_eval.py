@@ -531,6 +531,9 @@ class _Evaluator:
     def compare(self, op: str, a, b, ta: Type, tb: Type):
         a = self._temporal_operand(a, ta, tb)
         b = self._temporal_operand(b, tb, ta)
+        if isinstance(a, A.Interval) or isinstance(b, A.Interval):
+            from .pandas_funcs import as_timedelta
+            a, b = as_timedelta(a), as_timedelta(b)
         if a is None or b is None:
             return None
         fn = _CMP[op]
@@ -584,6 +587,9 @@ class _Evaluator:
         tr = self.typ(e)
         if a is None or b is None:
             return None
+        if "interval" in (ta.name, tb.name, tr.name):
+            from .pandas_funcs import interval_arith
+            return interval_arith(self, op, a, b, ta, tb)
         if not _is_series(a) and not _is_series(b):
             return self.scalar_apply(lambda x, y: self.arith(op, x, y, ta, tb, tr), [a, b],
                                      [ta, tb], tr)
@@ -650,6 +656,8 @@ class _Evaluator:
                 and name not in _UNIT_FIRST:
             args[0] = self.series(args[0], types[0])  # constant subject, column options
         if not any(_is_series(a) for a in args):
+            if any(t.name == "interval" for t in types):  # intervals stay Python values
+                return impl(self, args, types, tr)
             return self.scalar_apply(lambda *s: impl(self, list(s), types, tr), args, types, tr,
                                      first_only=True)
         return impl(self, args, types, tr)

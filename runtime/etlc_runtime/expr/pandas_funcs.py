@@ -215,6 +215,13 @@ def _f_date_diff(ev, a, t, tr):
 
 
 def _f_epoch(ev, a, t, tr):
+    if t[0].name == "interval":
+        v = as_timedelta(a[0])
+        if not _is_series(v):
+            return (v.value // 1000) / 1e6
+        mask = v.isna().to_numpy()
+        us = v.to_numpy(dtype="timedelta64[us]").astype(np.int64)
+        return _float_series(np.where(mask, 0, us) / 1e6, mask, v.index)
     us, mask = _micros(a[0])
     return _float_series(us / 1e6, mask, a[0].index)
 
@@ -227,6 +234,56 @@ def _f_strftime(ev, a, t, tr):
 
 def _f_strptime(ev, a, t, tr):
     return ev.parse_dates(a[0], a[1], False)
+
+
+# -- intervals ------------------------------------------------------------------------------
+
+def as_timedelta(v):
+    """An interval (literal or column) as a Timedelta; a month counts 30 days (DuckDB's
+    normalisation when intervals are compared or measured)."""
+    from .ast import Interval
+    if isinstance(v, Interval):
+        return pd.Timedelta(days=v.months * 30 + v.days, microseconds=v.micros)
+    return v
+
+
+def _shift(ev, x, iv, sign: int):
+    """A timestamp (column or scalar) moved by an interval: months first (the day clamped
+    to the month's end), then days and microseconds, as DuckDB."""
+    import warnings
+
+    from .ast import Interval
+    if x is None or iv is None:
+        return None
+    if isinstance(iv, Interval):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if iv.months:
+                x = x + pd.DateOffset(months=sign * iv.months)
+            return x + sign * pd.Timedelta(days=iv.days, microseconds=iv.micros)
+    return x + iv if sign > 0 else x - iv
+
+
+def interval_arith(ev, op, a, b, ta, tb):
+    """Arithmetic with intervals (types.arith_result's interval rules)."""
+    from .ast import Interval
+    if a is None or b is None:
+        return None
+    if ta.name in ("date", "timestamp") and tb.name in ("date", "timestamp"):
+        return a - b  # a Timedelta (column or scalar)
+    if ta.name in ("date", "timestamp"):
+        return _shift(ev, a, b, 1 if op == "+" else -1)
+    if tb.name in ("date", "timestamp"):
+        return _shift(ev, b, a, 1)
+    if isinstance(a, Interval) and isinstance(b, Interval):
+        k = 1 if op == "+" else -1
+        return Interval(a.months + k * b.months, a.days + k * b.days, a.micros + k * b.micros)
+    a, b = as_timedelta(a), as_timedelta(b)
+    return a + b if op == "+" else a - b
+
+
+def _f_date_add(ev, a, t, tr):
+    return _shift(ev, a[0], a[1], 1)
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -377,6 +434,7 @@ FUNCS = {
     "date_trunc": _f_date_trunc,
     "date_diff": _f_date_diff,
     "epoch": _f_epoch,
+    "date_add": _f_date_add,
     "strftime": _f_strftime,
     "strptime": _f_strptime,
     "concat": _f_concat,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
+import re
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
@@ -64,6 +65,30 @@ def _parse_timestamp(text: str, start: int, end: int) -> dt.datetime:
     if v.tzinfo is not None:
         raise ExprError("E401", "timestamps with a time zone are not supported", start, end)
     return v
+
+
+_INTERVAL_UNITS = {"year": (12, 0, 0), "month": (1, 0, 0), "week": (0, 7, 0),
+                   "day": (0, 1, 0), "hour": (0, 0, 3_600_000_000),
+                   "minute": (0, 0, 60_000_000), "second": (0, 0, 1_000_000),
+                   "millisecond": (0, 0, 1_000), "microsecond": (0, 0, 1)}
+
+
+def _parse_interval(text: str, start: int, end: int) -> A.Interval:
+    """'2 hours', '1 month 3 days', '-1 week': whole numbers with units (plural or not)."""
+    parts = re.findall(r"\s*([+-]?\d+)\s*([A-Za-z]+)", text)
+    if not parts or re.sub(r"\s*[+-]?\d+\s*[A-Za-z]+", "", text).strip():
+        raise ExprError("E401", f"invalid interval literal '{text}'", start, end,
+                        "write e.g. interval '2 hours' or interval '1 month 3 days' (units: "
+                        + ", ".join(_INTERVAL_UNITS) + ")")
+    m = d = us = 0
+    for n, unit in parts:
+        u = unit.lower().removesuffix("s")
+        if u not in _INTERVAL_UNITS:
+            raise ExprError("E401", f"unknown interval unit '{unit}'", start, end,
+                            "units: " + ", ".join(_INTERVAL_UNITS))
+        a, b, c = _INTERVAL_UNITS[u]
+        m, d, us = m + int(n) * a, d + int(n) * b, us + int(n) * c
+    return A.Interval(m, d, us)
 
 
 def _unquote(s: str) -> str:
@@ -129,8 +154,11 @@ class _Build(Transformer):
         if kind == "timestamp":
             return A.Literal("timestamp", _parse_timestamp(raw, s.start_pos, s.end_pos),
                              meta.start_pos, meta.end_pos)
+        if kind == "interval":
+            return A.Literal("interval", _parse_interval(raw, s.start_pos, s.end_pos),
+                             meta.start_pos, meta.end_pos)
         raise ExprError("E401", f"unexpected string after '{name}'", s.start_pos, s.end_pos,
-                        "typed literals are date '...' and timestamp '...'")
+                        "typed literals are date '...', timestamp '...' and interval '...'")
 
     # names ---------------------------------------------------------------------
     def column(self, meta, c):

@@ -76,6 +76,10 @@ class _Renderer:
                 return e.text if not e.text.startswith("-") else f"({e.text})"
             if e.kind == "float":
                 return f"CAST({e.text} AS DOUBLE)"
+            if e.kind == "interval":
+                v = e.value
+                return (f"(to_months({v.months}) + to_days({v.days}) + "
+                        f"to_microseconds({v.micros}))")
             return sql_literal(e.value)
         if isinstance(e, A.Column):
             if not self.in_aggregate and e.name in self.outputs:

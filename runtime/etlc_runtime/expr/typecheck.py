@@ -44,7 +44,7 @@ def _literal_type(e: A.Literal) -> Type:
         exp = e.value.as_tuple().exponent
         return decimal(max(0, -exp) if isinstance(exp, int) else 0)
     return {"int": INT, "float": FLOAT, "string": STRING, "bool": BOOL, "null": NULL,
-            "date": DATE, "timestamp": TIMESTAMP}[e.kind]
+            "date": DATE, "timestamp": TIMESTAMP, "interval": Type("interval")}[e.kind]
 
 
 def _temporal_literal_ok(e: A.Expr, target: Type) -> bool:
@@ -86,6 +86,10 @@ class Checker:
 
     def check(self, e: A.Expr) -> Type:
         t = self.visit(e, None)
+        if t.name == "interval" and self.context in ("row", "aggregate", "metric"):
+            self.err("E405", "an interval is not a column type", e,
+                     "take its length with epoch(...) (seconds), or count units with "
+                     "date_diff(unit, a, b)")
         if self.context in ("filter", "having") and t.name not in ("bool", "null", "unknown"):
             self.err("E405", f"a {self.context} must be a boolean expression, got {t}", e,
                      "compare the value, e.g. x > 0, or test it with 'is not null'")

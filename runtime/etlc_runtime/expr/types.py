@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 TYPE_NAMES = ("int", "float", "decimal", "string", "bool", "date", "timestamp", "vector",
-              "null", "unknown")
+              "null", "unknown", "interval")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ TIMESTAMP = Type("timestamp")
 NULL = Type("null")
 UNKNOWN = Type("unknown")
 VECTOR = Type("vector")
+INTERVAL = Type("interval")
 
 
 def decimal(scale: int) -> Type:
@@ -139,9 +140,29 @@ def comparable(a: Type, b: Type) -> bool:
     return unify(a, b) is not None
 
 
+def _interval_arith(op: str, a: Type, b: Type) -> Type | str:
+    """timestamp/date +- interval -> timestamp (as DuckDB), interval + timestamp/date ->
+    timestamp, interval +- interval -> interval, timestamp - timestamp -> interval."""
+    names = (a.name, b.name)
+    if op in ("+", "-") and a.name in ("date", "timestamp") and b.name in ("interval", "null"):
+        return TIMESTAMP
+    if op == "+" and a.name == "interval" and b.name in ("date", "timestamp"):
+        return TIMESTAMP
+    if op in ("+", "-") and all(n in ("interval", "null", "unknown") for n in names):
+        return INTERVAL
+    if op == "-" and all(n in ("date", "timestamp") for n in names):
+        return INTERVAL
+    side = "left" if a.name not in ("interval", "date", "timestamp") else "right"
+    return f"{side}: operator '{op}' cannot combine {a} and {b} (an interval adds to or " \
+           f"subtracts from a date or timestamp)"
+
+
 def arith_result(op: str, a: Type, b: Type) -> Type | str:
     """Result type of ``a op b`` for ``+ - * / %``, or an error message naming the
     operand at fault as ``'left: ...'`` / ``'right: ...'``."""
+    if "interval" in (a.name, b.name) or (op == "-" and a.name == b.name == "timestamp") \
+            or (op == "-" and {a.name, b.name} == {"date", "timestamp"}):
+        return _interval_arith(op, a, b)
     if op in ("+", "-"):
         # date arithmetic: date +/- int -> date, int + date -> date, date - date -> int
         if a.name == "date" and (b.name in ("int", "null", "unknown")):
@@ -383,7 +404,13 @@ def _date_diff(args, consts):
 
 
 def _epoch(args, consts):
-    return _need(is_temporal, "a date or timestamp", 0, args[0]) or FLOAT
+    return _need(lambda t: is_temporal(t) or t.name == "interval",
+                 "a date, timestamp or interval", 0, args[0]) or FLOAT
+
+
+def _date_add(args, consts):
+    return (_need(is_temporal, "a date or timestamp", 0, args[0])
+            or _need(lambda t: t.name == "interval", "an interval", 1, args[1]) or TIMESTAMP)
 
 
 def _strftime(args, consts):
@@ -651,8 +678,13 @@ _F = [
              "the number of unit boundaries from a to b (negative when b is earlier): "
              "date_diff('month', date '2020-01-31', date '2020-02-01') is 1; weeks are whole "
              "7-day spans of the day count"),
-    Function("epoch", 1, 1, False, _epoch, "epoch(t: date | timestamp)", "float", _NUM_NULL,
-             "seconds since 1970-01-01 00:00:00 (with the fraction)"),
+    Function("epoch", 1, 1, False, _epoch, "epoch(t: date | timestamp | interval)", "float",
+             _NUM_NULL, "seconds since 1970-01-01 00:00:00 (with the fraction); of an "
+                        "interval, its length in seconds (a month counts 30 days, as DuckDB)"),
+    Function("date_add", 2, 2, False, _date_add, "date_add(t: date | timestamp, i: interval)",
+             "timestamp", _STR_NULL, "t + i: months first (the day clamped to the month's "
+                                     "end: 2020-01-31 + 1 month is 2020-02-29), then days, then "
+                                     "the time"),
     Function("strftime", 2, 2, False, _strftime, "strftime(t: date | timestamp, format: string)",
              "string", _STR_NULL, "t as text in a constant format of the codes %Y %m %d %H %M "
              "%S %f %j %a %A %b %B %y %I %p %%"),
