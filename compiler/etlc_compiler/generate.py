@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from . import groups, schedules, task_settings
+from . import groups, mapping, schedules, task_settings
 from .plan import Plan
 from .pyliteral import escape, pyliteral, unescape
 
@@ -163,7 +163,7 @@ def render(plan: Plan, version: str) -> str:
         if notes:
             doc += "\n\n" + "\n\n".join(notes)
         entry = {
-            "kind": t.kind, "task_id": pyliteral(t.task_id), "name": names[t.task_id],
+            "kind": t.kind, "expand": "", "task_id": pyliteral(t.task_id), "name": names[t.task_id],
             "var": "PLAN_" + identifier(t.task_id).upper(), "doc": pyliteral(doc), "settings": settings,
             "inlets": "[" + ", ".join(f"Asset({pyliteral(a)})" for a in t.inlets) + "]" if t.inlets else "",
             "outlets": "[" + ", ".join(f"Asset({pyliteral(a)})" for a in t.outlets) + "]" if t.outlets else "",
@@ -186,6 +186,10 @@ def render(plan: Plan, version: str) -> str:
             for key in ("inlets", "outlets"):
                 if key in t.args:
                     entry[key] = ""
+            mapped = (given.get("mapped") or {}).get(t.task_id)
+            if mapped:  # Operator.partial(<args, settings>).expand(...)
+                entry["expand"], extra = mapping.render(mapped, names)
+                entry["args"] += extra
         tasks.append(entry)
     edges = [(names[u], names[t.task_id]) for t in plan.tasks for u in t.upstream]
     schedule, schedule_sdk, timetables = schedules.render(dag.get("schedule"), duration)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from . import capabilities, groups, task_settings
+from . import capabilities, groups, mapping, task_settings
 
 STEP_KINDS = ("read", "write", "call", "operator", "transform")
 TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
@@ -29,7 +29,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "transform": ("from",) + TRANSFORM_KEYS,
     "write": ("write", "from", "mode"),
     "call": ("call", "from", "args", "per_partition"),
-    "operator": ("operator", "args", "python"),
+    "operator": ("operator", "args", "python") + mapping.KEYS,
 }
 # `python: module:function` is an operator step of this class, the function its python_callable
 PYTHON_OPERATOR = "airflow.providers.standard.operators.python:PythonOperator"
@@ -131,6 +131,16 @@ def step_inputs(raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if isinstance(n, str)))
 
 
+def passthrough(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the plan hands the DAG file as the spec gives it (`plan.dag["spec"]`): DAG
+    arguments, DAG callbacks, task groups, macros, filters, and the mapping of mapped steps."""
+    out = {k: data[k] for k in DAG_PASSTHROUGH if k in data}
+    mapped = mapping.of_steps(data.get("steps") or {})
+    if mapped:
+        out["mapped"] = mapped
+    return out
+
+
 def python_step(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     """A `python:` step as the operator step it is: PythonOperator, the function as its
     python_callable (imported by the DAG file), `args` as op_kwargs; others unchanged."""
@@ -147,6 +157,9 @@ def build(path: str, data: Mapping[str, Any]) -> PipelineSpec:
     steps = {}
     after = {name: tuple(a for a in as_list((raw or {}).get("after")) if isinstance(a, str))
              for name, raw in (data.get("steps") or {}).items()}
+    for name, raw in (data.get("steps") or {}).items():  # a mapped step runs after the steps it maps over
+        if isinstance(raw, dict) and any(k in raw for k in mapping.KEYS):
+            after[name] += tuple(s for _, s in mapping.xcom_sources(raw) if s not in after[name] and s != name)
     if data.get("groups"):  # `after:` naming a group waits for its leaves; a group's `after:` holds its roots
         edges = {n: step_inputs(raw or {}) + after[n] for n, raw in (data.get("steps") or {}).items()}
         after = {**after, **groups.expand_after(data, edges)}

@@ -19,7 +19,7 @@ from etlc_runtime import plan_types
 
 from . import capabilities
 from .graph import topo_order
-from .model import DAG_PASSTHROUGH, DEFAULT_ARG_SETTINGS, TASK_SETTINGS, PipelineSpec, as_list
+from .model import DEFAULT_ARG_SETTINGS, TASK_SETTINGS, PipelineSpec, as_list, passthrough
 from .project import asset_name
 
 PLAN_VERSION = 2   # 2: column types once per task (etlc_runtime.plan_types), not per step
@@ -187,8 +187,8 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
         "kinds": {s: spec.steps[s].kind for s in order},
         "docs": {s: spec.steps[s].raw["doc"] for s in order if isinstance(spec.steps[s].raw.get("doc"), str)},
     }
-    if any(k in raw for k in DAG_PASSTHROUGH):  # DAG arguments, callbacks, groups, macros as given
-        dag["spec"] = {k: raw[k] for k in DAG_PASSTHROUGH if k in raw}
+    if passthrough(raw):  # DAG arguments, callbacks, groups, macros, mapped steps as given
+        dag["spec"] = passthrough(raw)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Plan(spec.id, spec_path, digest, dag, tuple(tasks))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
 
-from . import groups
+from . import groups, mapping
 from .diagnostics import Diagnostic, did_you_mean
 from .graph import topo_order  # noqa: F401 - where callers found it before graph.py
 from .loader import LoadedSpec
@@ -51,6 +51,7 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     diags += schedules.check(loaded, spec.raw)
     diags += callables.check(loaded, spec)
     diags += groups.check(loaded, spec.raw)
+    diags += mapping.check(loaded, spec.raw, {n: s.kind for n, s in spec.steps.items()})
     graph_ok = not any(d.code in ("E301", "E303", "E304") for d in diags)
     typed, step_types = typing_pass.check(loaded, spec, graph_ok=graph_ok)
     diags += typed

@@ -132,7 +132,30 @@ steps:
     after: [transform]
 """
 
-EXTRA: dict[str, str] = {"settings_demo": SETTINGS, "groups_demo": GROUPS, "python_demo": PYTHON}
+MAPPED = """\
+etlc: 1
+pipeline: mapped_demo
+start_date: 2025-01-01
+steps:
+  echo:
+    operator: airflow.providers.standard.operators.bash:BashOperator
+    args: {env: {A: "1"}}
+    expand: {bash_command: ["echo 1", "echo 2", "echo 3"]}
+    map_index_template: "{{ task.bash_command }}"
+  make_list:
+    python: dfhooks.alerts:double
+    args: {n: 2}
+  each:
+    python: dfhooks.alerts:double
+    expand_kwargs: [{op_kwargs: {n: 1}}, {op_kwargs: {n: 2}}]
+  over_xcom:
+    operator: airflow.providers.standard.operators.python:PythonOperator
+    args: {python_callable: dfhooks.alerts:double}
+    expand: {op_args: {from: make_list}}
+"""
+
+EXTRA: dict[str, str] = {"settings_demo": SETTINGS, "groups_demo": GROUPS, "python_demo": PYTHON,
+                         "mapped_demo": MAPPED}
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +268,16 @@ def test_python_steps_and_python_callable_import_the_function(dagbag):
     assert compute.python_callable is double and legacy.python_callable is double
     assert compute.op_kwargs == {"n": 21, "label": "{{ ds }}"}
     assert compute.python_callable(**{**compute.op_kwargs, "label": "x"}) == {"label": "x", "value": 42}
+
+
+def test_dynamic_task_mapping(dagbag):
+    dag = dagbag.dags["mapped_demo"]
+    echo, each, over = dag.get_task("echo"), dag.get_task("each"), dag.get_task("over_xcom")
+    assert type(echo).__name__ == type(each).__name__ == "MappedOperator"
+    assert echo.expand_input.value == {"bash_command": ["echo 1", "echo 2", "echo 3"]}
+    assert echo.partial_kwargs["env"] == {"A": "1"}
+    assert echo.partial_kwargs["map_index_template"] == "{{ task.bash_command }}"
+    assert each.expand_input.value == [{"op_kwargs": {"n": 1}}, {"op_kwargs": {"n": 2}}]
+    xcom = over.expand_input.value["op_args"]
+    assert (type(xcom).__name__, xcom.operator.task_id) == ("PlainXComArg", "make_list")
+    assert over.upstream_task_ids == {"make_list"}
