@@ -10,9 +10,10 @@ float      shortest text that reads back bit for bit      number; ``NaN``, ``Inf
            (``0.1``, ``1e+16``, ``-0.0``); ``nan``,        ``-Infinity`` as Python's json
            ``inf``, ``-inf``                              and DuckDB write them
 decimal    every digit of its scale (``1.10``)            number, every digit
-string     as it is; quoted when empty, when equal to     string
-           ``null_value``, or holding the delimiter,
-           the quote or a line break
+string     as it is; quoted when holding the delimiter,  string
+           the quote or a line break, when equal to
+           ``null_value``, and when empty if
+           ``null_value`` is empty (the default)
 bool       ``true`` / ``false``                           ``true`` / ``false``
 date       ``2025-01-16``                                 ``"2025-01-16"``
 timestamp  ``2025-01-16 09:30:00[.ffffff]`` (a midnight   same text, as a string
@@ -95,7 +96,7 @@ def value_text(values: pa.Array, fmt: str) -> pa.Array:
         return _quoted(text) if fmt == "json" else text
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         if fmt == "json":
-            return _python_text(values, lambda v: json.dumps(v, ensure_ascii=False))
+            return _python_text(values, _json_string)
         return values.cast(pa.string())
     if (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) \
             and pa.types.is_floating(t.value_type):
@@ -105,6 +106,16 @@ def value_text(values: pa.Array, fmt: str) -> pa.Array:
         return _python_text(values, _vector_text)
     dump = (lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=str))
     return _python_text(values, dump)
+
+
+def _json_string(v: str) -> str:
+    """A JSON string, non-ASCII kept, except the characters that line-splitting readers
+    take for line ends (U+0085, U+2028, U+2029), which are escaped."""
+    text = json.dumps(v, ensure_ascii=False)
+    for c in "\x85\u2028\u2029":
+        if c in text:
+            text = text.replace(c, f"\\u{ord(c):04x}")
+    return text
 
 
 def _json_float(x) -> str:
@@ -117,9 +128,12 @@ def _quoted(text: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise('"', text, '"', "")
 
 
-def csv_field(text: pa.Array, opts: Mapping[str, Any], *, is_string: bool) -> pa.Array:
+def csv_field(text: pa.Array, opts: Mapping[str, Any], *, is_string: bool,
+              lone: bool = False) -> pa.Array:
     """A column's CSV fields: quoted where a reader would otherwise change the value, and
-    nulls as ``null_value``."""
+    nulls as ``null_value``.  An empty string is quoted where it would read as null (the
+    default ``null_value``) or make a blank line (``lone``: the only column, where every
+    string is quoted, as DuckDB's ``FORCE_QUOTE`` does)."""
     delim, quote = opts.get("delimiter", ","), opts.get("quote", '"')
     escape = opts.get("escape")
     null = opts.get("null_value", "")
@@ -127,7 +141,10 @@ def csv_field(text: pa.Array, opts: Mapping[str, Any], *, is_string: bool) -> pa
                             {delim, quote, "\n", "\r"}) + "]"
     needs = pc.match_substring_regex(text, special)
     if is_string:
-        needs = pc.or_(needs, pc.equal(text, ""))
+        if lone and null != "":
+            needs = pc.is_valid(text)
+        elif null == "":
+            needs = pc.or_(needs, pc.equal(text, ""))
         needs = pc.or_(needs, pc.equal(text, null))
     inner = text
     if escape and escape != quote:
@@ -157,7 +174,8 @@ def csv_lines(table: pa.Table, opts: Mapping[str, Any]) -> list[str]:
     if not table.num_columns or not table.num_rows:
         return lines
     fields = [csv_field(value_text(table.column(i), "csv"), opts,
-                        is_string=_is_string(table.schema.field(i).type))
+                        is_string=_is_string(table.schema.field(i).type),
+                        lone=table.num_columns == 1)
               for i in range(table.num_columns)]
     rows = pc.binary_join_element_wise(*fields, delim) if len(fields) > 1 else fields[0]
     lines.extend(rows.to_pylist())

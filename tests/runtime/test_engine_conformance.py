@@ -209,10 +209,7 @@ CASES = [
     pytest.param({"step": {"select": ["id", "k", "s", "f", "day", "b"], **SORT},
                   "out": {"format": "csv", "partition_by": ["b"],
                           "options": {"null_value": "NULL"}}},
-                 id="partitioned-csv",
-                 marks=xfail("write side: pandas' to_csv writes '' unquoted, which reads "
-                             "back as null; DuckDB writes \"\" (io_write must quote empty "
-                             "strings)")),
+                 id="partitioned-csv"),
     pytest.param({"step": {"select": ["id", "ts", "b"], **SORT},
                   "out": {"format": "csv", "partition_by": ["b"]}},
                  id="csv-timestamps"),

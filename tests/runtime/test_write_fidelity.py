@@ -178,7 +178,7 @@ def _split_records(text: str):
 
 def _read_json(path: Path) -> dict[str, list]:
     out: dict[str, list] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").split("\n")[:-1]:
         row = json.loads(line, parse_float=str, parse_int=str,
                          parse_constant=lambda c: c)
         for k, v in row.items():
