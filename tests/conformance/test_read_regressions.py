@@ -149,6 +149,14 @@ def test_csv_null_value_is_the_only_null(engine, root):
     assert got.column("n").to_pylist() == [1, None, 2]
 
 
+def test_csv_undeclared_types_from_the_reader(engine, root):
+    ds = _csv(root, "id,s,f\n1,a,1.5\n,,\n3,\"\",nan\n")
+    got = read(engine, root, ds)
+    assert got.column("id").to_pylist() == [1, None, 3]
+    assert got.column("s").to_pylist() == ["a", None, ""]
+    assert got.schema.field("f").type == pa.float64()
+
+
 def test_csv_undeclared_no_na_guessing(engine, root):
     ds = _csv(root, "s\nNA\nNone\nnull\nN/A\nnan\n\n")
     got = read(engine, root, ds)
@@ -160,8 +168,9 @@ def test_csv_undeclared_no_na_guessing(engine, root):
 @pytest.mark.parametrize("text, line", [("id,x\n1,2\n1,2,99\n", 3), ("id,x\n1,2\n3\n", 3),
                                         ("id,x\n1,2,99\n", 2)],
                          ids=["more-fields", "fewer-fields", "first-row"])
-def test_ragged_csv_row_is_an_error(engine, root, text, line):
-    ds = _csv(root, text, {"id": "int", "x": "int"})
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared"])
+def test_ragged_csv_row_is_an_error(engine, root, text, line, declared):
+    ds = _csv(root, text, {"id": "int", "x": "int"} if declared else None)
     err = read_error(engine, root, ds)
     assert err.line == line
     assert err.file and err.file.endswith("in.csv")

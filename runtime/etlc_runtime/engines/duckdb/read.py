@@ -37,7 +37,25 @@ def _list(paths: list[Path]) -> str:
     return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
-def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None) -> str:
+def _sniffed(b: Builder, f: Path, names: list[str], common: list[str]) -> dict[str, str]:
+    """Column types DuckDB's sniffer finds for the file, when it sees the header's columns
+    (it may take a ragged first row for the header: then every column is VARCHAR and the
+    strict read stops at that row)."""
+    import duckdb
+    try:
+        found = b.con.execute(f"SELECT Columns FROM sniff_csv({sql_literal(str(f))}, "
+                              f"{', '.join(c for c in common if not c.startswith('hive'))})"
+                              ).fetchall()
+    except duckdb.Error:  # a file it cannot sniff: read as text, strictly
+        found = []
+    cols = found[0][0] if found else []
+    if [c["name"] for c in cols] == names:
+        return {c["name"]: c["type"] for c in cols}
+    return dict.fromkeys(names, "VARCHAR")
+
+
+def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
+                b: Builder | None = None) -> str:
     """``read_csv`` of the files.  Declared columns: each file read with its own header's
     names as VARCHAR (no sniffing: a row with more or fewer fields than the header is an
     error naming file and line, never a shifted row), nulls only the unquoted
@@ -60,7 +78,7 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
     if comp and comp not in ("none", "infer"):
         common.append(f"compression = {sql_literal(comp)}")
     header = opts.get("header", True)
-    if not declared:
+    if not declared and (not header or b is None):
         args = [_list(files), f"header = {'true' if header else 'false'}",
                 "union_by_name = true", *common]
         return f"read_csv({', '.join(args)})"
@@ -68,8 +86,12 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
     for f in files:
         names = csv_header(f, opts) if header else list(declared)
         if not names:
-            names = list(declared)
-        cols = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in names) + "}"
+            names = list(declared or ())
+        types = dict.fromkeys(names, "VARCHAR")
+        if not declared:
+            types = _sniffed(b, f, names, common)
+        cols = "{" + ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in
+                               types.items()) + "}"
         args = [_list([f]), f"header = {'true' if header else 'false'}", f"columns = {cols}",
                 "auto_detect = false", "strict_mode = true", "null_padding = false",
                 f"filename = {sql_literal(FILE_COLUMN)}", *common]
@@ -155,10 +177,12 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         src += f", filename = {sql_literal(FILE_COLUMN)})" if (keys or declared) else ")"
         rel = b.source(src)
     elif fmt == "csv":
-        src = _csv_source(files, opts, declared)
-        if keys and not declared:
+        src = _csv_source(files, opts, declared, b)
+        if keys and not declared and not opts.get("header", True):
             src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
         rel = b.source(src)
+        if not (declared or keys) and FILE_COLUMN in rel.columns:
+            rel = b.select(rel, [c for c in rel.columns if c != FILE_COLUMN])
     elif fmt == "json":
         rel = from_arrow(_json_table(files, opts, declared, name))
     else:
