@@ -212,3 +212,22 @@ assert "pandas" not in sys.modules, "pandas imported"
                           env={**__import__("os").environ, "AIRFLOW_CONN_PG_TEST": URI})
     assert done.returncode == 0, done.stderr
     assert _rows(pg) == [(1, I64, "k"), (None, None, "k")]
+
+
+def test_read_back_with_declared_columns_is_what_was_loaded(pg, tmp_path):
+    from etlc_runtime.io_postgres import read_postgres
+
+    ds = {"format": "postgres", "connection": "dwh", "table": f"{pg}.t", "key": ["id"]}
+    _load("pandas", ARROW, ds, "upsert", tmp_path)
+    declared = {"id": {"type": "int"}, "big": {"type": "int"}, "f": {"type": "float"},
+                "amount": {"type": "decimal", "scale": 2}, "day": {"type": "date"},
+                "ts": {"type": "timestamp"}, "ok": {"type": "bool"}, "s": {"type": "string"}}
+    frame = read_postgres({**ds, "columns": declared}, {}, CONNS).sort_values("id")
+    back = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    for name in ARROW.column_names:
+        got, want = back.column(name).to_pylist(), ARROW.column(name).to_pylist()
+        for g, w in zip(got, want):
+            if isinstance(w, float) and math.isnan(w):
+                assert isinstance(g, float) and math.isnan(g)
+            else:
+                assert g == w, (name, got, want)
