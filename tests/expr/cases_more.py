@@ -110,3 +110,32 @@ INTERVAL_CASES = [
 
 MORE_ROW_CASES += INTERVAL_CASES
 FILTER_MORE += ["ts - dt > interval '1 day'", "ts + interval '1 year' > timestamp '2021-01-01'"]
+
+WINDOW_CASES = [
+    "row_number() over (order by id)", "row_number() over (partition by k order by id)",
+    "row_number() over (partition by k order by id desc)",
+    "row_number() over (partition by m order by i, id)",
+    "row_number() over (partition by m order by i desc, id)",
+    "row_number() over (partition by k, m order by ts, id)",
+    "rank() over (order by m)", "rank() over (partition by k order by m)",
+    "rank() over (order by i desc)", "rank() over (order by b)", "dense_rank() over (order by m)",
+    "dense_rank() over (partition by m order by k)", "dense_rank() over (order by dt desc)",
+    "rank() over (partition by m order by s)",
+    "lag(i) over (order by id)", "lag(i, 2) over (partition by m order by id)",
+    "lag(s, 1, 'none') over (partition by k order by id)", "lead(f) over (order by id)",
+    "lead(d, 1, 0) over (partition by m order by id)", "lead(dt, 3) over (order by id desc)",
+    "lag(i, 0) over (order by id)", "i - lag(i) over (partition by m order by id)",
+    "first_value(s) over (partition by m order by id)",
+    "first_value(i) over (partition by k order by id desc)",
+    "last_value(i) over (partition by m order by id)", "last_value(s) over (order by m)",
+    "sum(i) over (partition by k)", "sum(i) over (partition by m order by id)",
+    "sum(f) over (order by id)", "sum(d) over (partition by m order by id)",
+    "sum(i) over (order by m)", "sum(i) over ()", "count(*) over (partition by k)",
+    "count(i) over (partition by m order by id)", "count(*) over (order by m)",
+    "mean(i) over (partition by m)", "mean(f) over (partition by k order by id)",
+    "min(i) over (partition by m)", "max(s) over (partition by m)",
+    "min(f) over (order by id)", "max(dt) over (partition by m order by id)",
+    "i * 100 / sum(i) over (partition by m)",
+    "case when row_number() over (partition by k order by id desc) = 1 then 'newest' end",
+]
+MORE_ROW_CASES += WINDOW_CASES

@@ -52,4 +52,22 @@ MORE_ROW_SQL = {
 
 MORE_ROW_SQL["rpad(s, j, 'ab')"] = ("rpad(s, CAST(j AS INTEGER), 'ab')", "pad_int")
 
+# windows: DuckDB sums ints as HUGEINT, names the mean avg
+MORE_ROW_SQL.update({
+    "sum(i) over (partition by k)": ("CAST(sum(i) over (partition by k) AS BIGINT)", "sum_int"),
+    "sum(i) over (partition by m order by id)":
+        ("CAST(sum(i) over (partition by m order by id) AS BIGINT)", "sum_int"),
+    "sum(i) over (order by m)": ("CAST(sum(i) over (order by m) AS BIGINT)", "sum_int"),
+    "sum(i) over ()": ("CAST(sum(i) over () AS BIGINT)", "sum_int"),
+    "mean(i) over (partition by m)": ("avg(i) over (partition by m)", SPELLING),
+    "mean(f) over (partition by k order by id)": ("avg(f) over (partition by k order by id)",
+                                                  SPELLING),
+    "i * 100 / sum(i) over (partition by m)":
+        ("i * 100 / NULLIF(sum(i) over (partition by m), 0)", "div_zero"),
+    "sum(d) over (partition by m order by id)":
+        ("CAST(sum(d) over (partition by m order by id) AS DECIMAL(38, 2))", SPELLING),
+    "lead(d, 1, 0) over (partition by m order by id)":
+        ("lead(d, 1, 0.00) over (partition by m order by id)", SPELLING),
+})
+
 MORE_FILTER_SQL: dict[str, tuple[str, str]] = {}

@@ -25,6 +25,7 @@ __all__ = [
     "Param",
     "TypeSpec",
     "Unary",
+    "Window",
     "unparse",
     "walk",
 ]
@@ -164,7 +165,20 @@ class Case:
     end: int = 0
 
 
-Expr = Literal | Column | Param | Unary | Binary | IsNull | InList | Between | Call | Cast | Case
+@dataclass(frozen=True)
+class Window:
+    """``f(...) over (partition by ... order by x [desc], ...)``: ``order`` holds
+    (expression, descending) pairs; nulls sort last either way (DuckDB's default)."""
+
+    func: Call
+    partition: tuple[Expr, ...] = ()
+    order: tuple[tuple[Expr, bool], ...] = ()
+    start: int = 0
+    end: int = 0
+
+
+Expr = (Literal | Column | Param | Unary | Binary | IsNull | InList | Between | Call | Cast | Case
+        | Window)
 
 
 def children(e: Expr) -> tuple:
@@ -180,6 +194,8 @@ def children(e: Expr) -> tuple:
         return (e.operand, e.low, e.high)
     if isinstance(e, Call):
         return e.args
+    if isinstance(e, Window):
+        return (e.func, *e.partition, *(o for o, _ in e.order))
     if isinstance(e, Case):
         out = [] if e.operand is None else [e.operand]
         for w, r in e.whens:
@@ -288,6 +304,14 @@ def unparse(e: Expr) -> str:
         if e.star:
             return f"{e.name}(*)"
         return f"{e.name}({', '.join(unparse(a) for a in e.args)})"
+    if isinstance(e, Window):
+        spec = []
+        if e.partition:
+            spec.append("partition by " + ", ".join(unparse(p) for p in e.partition))
+        if e.order:
+            spec.append("order by " + ", ".join(unparse(o) + (" desc" if d else "")
+                                                for o, d in e.order))
+        return f"{unparse(e.func)} over ({' '.join(spec)})"
     if isinstance(e, Case):
         head = "case" if e.operand is None else f"case {sub(e.operand, _PREC['||'])}"
         whens = " ".join(f"when {unparse(w)} then {unparse(r)}" for w, r in e.whens)

@@ -28,10 +28,21 @@ def evaluate(expr, ddf, params: Mapping[str, Any] | None = None, *,
     """A Dask Series: the row expression on every partition (``dates_as_dates`` as in
     ``pandas_eval.evaluate``)."""
     expr = P._as_expr(expr)
+    _no_window(expr)
     fn = partial(_eval_part, expr=expr, params=params, types=types,
                  dates_as_dates=dates_as_dates)
     meta = fn(ddf._meta)
     return ddf.map_partitions(fn, meta=meta)
+
+
+def _no_window(expr) -> None:
+    """A window needs every row of its partition: per Dask partition it would be wrong."""
+    from .typecheck import has_window
+    if has_window(expr):
+        from .ast import unparse
+        raise P.EvalError("window functions are not available on the dask engine (they need "
+                          "every row of a partition together): run the step on pandas or "
+                          "duckdb", unparse(expr))
 
 
 def _eval_part(pdf, expr, params, types, dates_as_dates=False):
@@ -43,6 +54,8 @@ def derive(ddf, columns: Mapping[str, Any], params: Mapping[str, Any] | None = N
     """A Dask DataFrame with the derived columns added (or replaced) in order, each
     expression seeing the columns derived before it; constants broadcast per partition."""
     exprs = {name: P._as_expr(e) for name, e in columns.items()}
+    for e in exprs.values():
+        _no_window(e)
     fn = partial(_derive_part, exprs=exprs, params=params, types=types,
                  dates_as_dates=dates_as_dates)
     return ddf.map_partitions(fn, meta=fn(ddf._meta), enforce_metadata=False)

@@ -485,6 +485,9 @@ class _Evaluator:
         if isinstance(e, A.Case):
             from .pandas_funcs import case
             return case(self, e)
+        if isinstance(e, A.Window):
+            from .pandas_window import window
+            return window(self, e)
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
 
     # logic ----------------------------------------------------------------------------

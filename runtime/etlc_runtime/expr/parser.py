@@ -24,7 +24,8 @@ _TOKEN_NAMES = {
     "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
     "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'", "THEN": "'then'",
     "ELSE": "'else'", "END": "'end'",
-    "LIKE": "'like'", "ILIKE": "'ilike'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
+    "LIKE": "'like'", "ILIKE": "'ilike'", "OVER": "'over'", "PARTITION": "'partition'",
+    "ORDER": "'order'", "BY": "'by'", "ASC": "'asc'", "DESC": "'desc'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
     "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "STAR": "'*'", "NAME": "a name",
     "QUOTED_NAME": "a `quoted name`", "PARAM": "a $parameter", "FLOAT": "a number",
     "DECIMAL": "a number", "INT": "a number", "STRING": "a 'string'", "LPAR": "'('",
@@ -247,6 +248,40 @@ class _Build(Transformer):
 
     def not_ilike(self, meta, c):
         return self._like(meta, "ilike", c[0], c[3], True)
+
+    def window_call(self, meta, c):
+        name = c[0]
+        _not_keyword(name)
+        args = tuple(c[1]) if isinstance(c[1], list) else ()
+        spec = c[-1]
+        call = A.Call(str(name).lower(), args, False, meta.start_pos, meta.end_pos,
+                      name.end_pos)
+        return A.Window(call, spec[0], spec[1], meta.start_pos, meta.end_pos)
+
+    def window_star(self, meta, c):
+        name = c[0]
+        call = A.Call(str(name).lower(), (), True, meta.start_pos, meta.end_pos, name.end_pos)
+        return A.Window(call, c[-1][0], c[-1][1], meta.start_pos, meta.end_pos)
+
+    def window_spec(self, meta, c):
+        part = next((x[1] for x in c if x[0] == "partition"), ())
+        order = next((x[1] for x in c if x[0] == "order"), ())
+        return (tuple(part), tuple(order))
+
+    def partition_clause(self, meta, c):
+        return ("partition", c[2])
+
+    def order_clause(self, meta, c):
+        return ("order", [x for x in c[2:] if isinstance(x, tuple)])
+
+    def order_item(self, meta, c):
+        return (c[0], False)
+
+    def order_asc(self, meta, c):
+        return (c[0], False)
+
+    def order_desc(self, meta, c):
+        return (c[0], True)
 
     def case_when(self, meta, c):
         return (c[1], c[3])

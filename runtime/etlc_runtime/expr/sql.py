@@ -125,12 +125,33 @@ class _Renderer:
             return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
         if isinstance(e, A.Call):
             return self.call(e)
+        if isinstance(e, A.Window):
+            return self.window(e)
         if isinstance(e, A.Case):
             head = "CASE" if e.operand is None else f"CASE {self.r(e.operand)}"
             whens = " ".join(f"WHEN {self.r(w)} THEN {self.r(r)}" for w, r in e.whens)
             tail = f" ELSE {self.r(e.default)}" if e.default is not None else ""
             return f"({head} {whens}{tail} END)"
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
+
+    def window(self, e: A.Window) -> str:
+        f = e.func
+        args = [self.r(a) for a in f.args]
+        name = {"mean": "avg"}.get(f.name, f.name)
+        inner = "*" if f.star else ", ".join(args)
+        if f.name in ("lag", "lead") and len(args) == 3:
+            inner = f"{args[0]}, {args[1]}, CAST({args[2]} AS {sql_type(self.typ(e))})"
+        spec = []
+        if e.partition:
+            spec.append("PARTITION BY " + ", ".join(self.r(p) for p in e.partition))
+        if e.order:
+            spec.append("ORDER BY " + ", ".join(
+                f"{self.r(o)} {'DESC' if d else 'ASC'} NULLS LAST" for o, d in e.order))
+        sql = f"{name}({inner}) OVER ({' '.join(spec)})"
+        t = self.typ(e)
+        if f.name == "sum" and t is not None and t.name in ("int", "decimal"):
+            sql = f"CAST({sql} AS {sql_type(t)})"  # DuckDB sums ints as HUGEINT
+        return sql
 
     def call(self, e: A.Call) -> str:
         n = e.name

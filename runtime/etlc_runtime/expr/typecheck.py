@@ -20,6 +20,7 @@ from .types import (
     STRING,
     TIMESTAMP,
     UNKNOWN,
+    WINDOW_AGGREGATES,
     Type,
     arith_result,
     comparable,
@@ -151,6 +152,8 @@ class Checker:
             return self._cast(e, agg)
         if isinstance(e, A.Case):
             return self._case(e, agg)
+        if isinstance(e, A.Window):
+            return self._window(e, agg)
         raise TypeError(f"not an expression node: {e!r}")  # pragma: no cover
 
     def _column(self, e: A.Column, agg) -> Type:
@@ -243,8 +246,14 @@ class Checker:
             for a in e.args:
                 self.visit(a, agg)
             return UNKNOWN
+        if f.window and not getattr(self, "_in_window", False):
+            self.err("E407", f"{e.name}() is a window function: write {e.name}(...) over "
+                             f"(partition by ... order by ...)", e)
+            return UNKNOWN
         inner_agg = agg
-        if f.aggregate:
+        if f.aggregate and getattr(self, "_in_window", False):
+            pass  # an aggregate over a window: a row value
+        elif f.aggregate:
             if self.context in ("row", "filter"):
                 self.err("E407", f"aggregate function '{e.name}' is not allowed in a "
                                  f"{self.context} expression", e,
@@ -280,6 +289,34 @@ class Checker:
         if r.name == "unknown" and not any(t.name == "unknown" for t in arg_types):
             return NULL  # e.g. abs(null): always null
         return r
+
+    def _window(self, e: A.Window, agg) -> Type:
+        f = FUNCTIONS.get(e.func.name)
+        if self.context != "row" or agg is not None:
+            self.err("E407", f"window function '{e.func.name}' is only allowed in derive", e,
+                     "compute it in a derive step, then filter or aggregate the column")
+        if f is not None and not f.window and e.func.name not in WINDOW_AGGREGATES:
+            self.err("E403", f"'{e.func.name}' is not a window function", (e.start, e.func.name_end),
+                     "window functions: " + ", ".join(sorted(
+                         [n for n, g in FUNCTIONS.items() if g.window] + list(WINDOW_AGGREGATES))))
+            return UNKNOWN
+        for p in e.partition:
+            self.visit(p, None)
+        for o, _ in e.order:
+            ot = self.visit(o, None)
+            if ot.name == "vector":
+                self.err("E405", f"cannot order by {ot}", o)
+        self._in_window = True
+        try:
+            t = self.visit(e.func, None)
+        finally:
+            self._in_window = False
+        if e.func.name in ("min", "max") and e.order and t.name not in (
+                "int", "float", "decimal", "date", "timestamp", "unknown", "null"):
+            self.err("E405", f"a running {e.func.name} (with an order) needs numbers, dates or "
+                             f"timestamps, got {t}", e.func)
+            return UNKNOWN
+        return t
 
     def _case(self, e: A.Case, agg) -> Type:
         ot = self.visit(e.operand, agg) if e.operand is not None else None
@@ -350,5 +387,12 @@ def params_used(expr: A.Expr) -> set[str]:
 
 def is_aggregate(expr: A.Expr) -> bool:
     """Whether the expression contains an aggregate function call."""
-    return any(isinstance(n, A.Call) and n.name in AGGREGATES for n in A.walk(expr))
+    under_window = {id(n.func) for n in A.walk(expr) if isinstance(n, A.Window)}
+    return any(isinstance(n, A.Call) and n.name in AGGREGATES and id(n) not in under_window
+               for n in A.walk(expr))
+
+
+def has_window(expr: A.Expr) -> bool:
+    """Whether the expression holds a window function (it needs every row of a partition)."""
+    return any(isinstance(n, A.Window) for n in A.walk(expr))
 

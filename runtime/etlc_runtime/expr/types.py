@@ -218,6 +218,7 @@ class Function:
     nulls: str
     doc: str
     star: bool = False  # accepts count(*)
+    window: bool = False  # only as f(...) over (...)
 
 
 NOT_CONST = object()
@@ -471,14 +472,20 @@ def _typed(kinds: str, result: Type):
     return r
 
 
+def _args_ok(kinds: str, args, consts):
+    """The error of _typed's argument check, or None."""
+    r = _typed(kinds, UNKNOWN)(args, consts)
+    return r if isinstance(r, tuple) else None
+
+
 def _regexp(result: Type):
     def r(args, consts):
-        return _typed("ss", result)(args, consts) or _regex(1)(args, consts) or result
+        return _args_ok("ss", args, consts) or _regex(1)(args, consts) or result
     return r
 
 
 def _regexp_replace(args, consts):
-    err = _typed("ss", STRING)(args, consts) or _regex(1)(args, consts)
+    err = _args_ok("ss", args, consts) or _regex(1)(args, consts)
     if err:
         return err
     if len(args) == 4 and (consts[3] is NOT_CONST or consts[3] not in ("g", "")):
@@ -487,7 +494,7 @@ def _regexp_replace(args, consts):
 
 
 def _regexp_extract(args, consts):
-    err = _typed("ss", STRING)(args[:2], consts[:2]) or _regex(1)(args, consts)
+    err = _args_ok("ss", args[:2], consts[:2]) or _regex(1)(args, consts)
     if err:
         return err
     if len(args) == 3:
@@ -497,6 +504,25 @@ def _regexp_extract(args, consts):
         if consts[2] is NOT_CONST:
             return (2, "the group must be a constant")
     return STRING
+
+
+def _rank(args, consts):
+    return INT
+
+
+def _lag(args, consts):
+    if len(args) >= 2:
+        err = _need(lambda t: t.name == "int", "an int (the offset)", 1, args[1])
+        if err:
+            return err
+        if consts[1] is NOT_CONST or (consts[1] is not None and consts[1] < 0):
+            return (1, "the offset must be a constant int >= 0")
+    if len(args) == 3:
+        u = unify(args[0], args[2])
+        if u is None:
+            return (2, f"the default must have the type of the value ({args[0]}), got {args[2]}")
+        return u
+    return args[0]
 
 
 def _sign(args, consts):
@@ -730,6 +756,32 @@ _F = [
     Function("var", 1, 1, True, _mean, "var(x: number)", "float",
              _AGG_NULL + "; null for fewer than 2 values", "sample variance"),
 ]
+
+_W = "null when the window has no such row"
+_F += [
+    Function("row_number", 0, 0, False, _rank, "row_number() over (...)", "int", "never null",
+             "1, 2, 3, ... in the window's order within each partition (ties in any order: "
+             "order by a unique key)", window=True),
+    Function("rank", 0, 0, False, _rank, "rank() over (...)", "int", "never null",
+             "1 + the number of rows ordered before the row (ties share a rank, then a gap)",
+             window=True),
+    Function("dense_rank", 0, 0, False, _rank, "dense_rank() over (...)", "int", "never null",
+             "as rank, without gaps", window=True),
+    Function("lag", 1, 3, False, _lag, "lag(x: T, offset: int = 1, default: T = null) over (...)",
+             "T", _W + " (then default)", "x of the row offset rows before in the partition",
+             window=True),
+    Function("lead", 1, 3, False, _lag, "lead(x: T, offset: int = 1, default: T = null) over "
+             "(...)", "T", _W + " (then default)", "x of the row offset rows after", window=True),
+    Function("first_value", 1, 1, False, _same, "first_value(x: T) over (...)", "T",
+             "null when the first row's x is null", "x of the partition's first row",
+             window=True),
+    Function("last_value", 1, 1, False, _same, "last_value(x: T) over (...)", "T",
+             "null when that row's x is null", "x of the last row of the frame: with an order, "
+                                               "the last row ordered equal to this one",
+             window=True),
+]
+# aggregates usable over a window (running with an order, whole partition without)
+WINDOW_AGGREGATES = frozenset({"sum", "count", "mean", "min", "max"})
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _F}
 AGGREGATES = frozenset(n for n, f in FUNCTIONS.items() if f.aggregate)

@@ -1,0 +1,170 @@
+"""Window functions on pandas (``f(...) over (partition by ... order by ...)``), as DuckDB
+computes them: rows are ordered within each partition (nulls last, ascending or descending,
+ties kept in row order), each function is computed on the ordered rows and the results go
+back to the rows' own order. With an order, an aggregate is running (from the partition's
+first row to the last row ordered equal to the current one, SQL's default frame); without
+one it covers the whole partition."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import ast as A
+from .pandas_eval import _float_series, _floats, _is_series
+
+__all__ = ["window"]
+
+
+def _column(ev, e, t) -> pd.Series:
+    v = ev.ev(e)
+    return v if _is_series(v) else ev.series(v, t)
+
+
+def _order(ev, e: A.Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions in window order, partition id per ordered row, peer-group start flag per
+    ordered row)."""
+    n = ev.n
+    cols, asc = {}, []
+    for k, p in enumerate(e.partition):
+        s = _column(ev, p, ev.typ(p)).reset_index(drop=True)
+        cols[f"p{k}"] = pd.Series(pd.factorize(s, use_na_sentinel=False)[0])
+        asc.append(True)
+    for k, (o, desc) in enumerate(e.order):
+        s = _column(ev, o, ev.typ(o)).reset_index(drop=True)
+        cols[f"o{k}"] = s
+        asc.append(not desc)
+    cols["__pos"] = pd.Series(np.arange(n))
+    asc.append(True)
+    frame = pd.DataFrame(cols)
+    ordered = frame.sort_values(list(cols), ascending=asc, na_position="last", kind="stable")
+    pos = ordered["__pos"].to_numpy()
+    part_cols = [c for c in cols if c.startswith("p")]
+    order_cols = [c for c in cols if c.startswith("o")]
+    new_part = np.zeros(n, bool)
+    if n:
+        new_part[0] = True
+    for c in part_cols:
+        v = ordered[c].to_numpy()
+        new_part[1:] |= v[1:] != v[:-1]
+    new_peer = new_part.copy()
+    for c in order_cols:
+        s = ordered[c]
+        na = s.isna().to_numpy()
+        v = s.to_numpy(dtype=object, na_value=None)
+        eq = np.array([a == b for a, b in zip(v[1:], v[:-1])], dtype=bool) if n > 1 else \
+            np.zeros(0, bool)
+        same = np.where(na[1:] | na[:-1], na[1:] & na[:-1], eq)
+        new_peer[1:] |= ~same
+    part_id = np.cumsum(new_part) - 1
+    return pos, part_id, new_peer
+
+
+def _back(values: pd.Series, pos: np.ndarray, index) -> pd.Series:
+    """Values in window order put back in row order."""
+    out = values.copy()
+    out.index = pos
+    return out.sort_index().set_axis(index)
+
+
+def _peer_last(values: np.ndarray, new_peer: np.ndarray) -> np.ndarray:
+    """Each row takes the value of the last row of its peer group (the default frame)."""
+    if not len(values):
+        return values
+    peer_id = np.cumsum(new_peer) - 1
+    last = np.flatnonzero(np.r_[new_peer[1:], True])
+    return values[last[peer_id]]
+
+
+def window(ev, e: A.Window):
+    f, tr = e.func, ev.typ(e)
+    n = ev.n
+    pos, part, new_peer = _order(ev, e)
+    g = pd.Series(part)
+    idx = np.arange(n)
+    first_in_part = idx - g.groupby(part).cumcount().to_numpy()
+    name = f.name
+    if name == "row_number":
+        res = pd.Series(idx - first_in_part + 1, dtype="Int64")
+    elif name in ("rank", "dense_rank"):
+        if name == "rank":
+            start = np.maximum.accumulate(np.where(new_peer, idx, 0))
+            res = pd.Series(start - first_in_part + 1, dtype="Int64")
+        else:
+            res = pd.Series(pd.Series(new_peer.astype(np.int64)).groupby(part).cumsum()
+                            .to_numpy(), dtype="Int64")
+    else:
+        x = _column(ev, f.args[0], ev.typ(f.args[0])) if f.args else None
+        xs = ev.series(x, tr if name not in ("count",) else ev.typ(f.args[0])) \
+            if x is not None else None
+        xs = xs.iloc[pos].reset_index(drop=True) if xs is not None else None
+        if name in ("lag", "lead"):
+            k = int(ev.ev(f.args[1])) if len(f.args) > 1 else 1
+            res = xs.groupby(part).shift(k if name == "lag" else -k)
+            if len(f.args) == 3:
+                d = ev.ev(f.args[2])
+                if d is not None:
+                    d = ev.series(d, tr)
+                    d = d.iloc[pos].reset_index(drop=True) if _is_series(d) else d
+                    outside = (idx - k < first_in_part) if name == "lag" else \
+                        (idx + k > _part_last(part, idx))
+                    res = res.mask(outside, d)
+        elif name == "first_value":
+            res = pd.Series(xs.to_numpy(dtype=object)[first_in_part])
+            res = ev.series(res, tr)
+        elif name == "last_value":
+            if e.order:
+                vals = xs.to_numpy(dtype=object)
+                res = ev.series(pd.Series(_peer_last(vals, new_peer)), tr)
+            else:
+                res = ev.series(pd.Series(xs.to_numpy(dtype=object)[_part_last(part, idx)]), tr)
+        else:
+            res = _aggregate(ev, name, f.star, xs, part, new_peer, bool(e.order), tr, n)
+    return _back(ev.series(res.reset_index(drop=True), tr), pos, ev.index)
+
+
+def _part_last(part: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    last = np.flatnonzero(np.r_[part[1:] != part[:-1], True]) if len(part) else part
+    return last[part] if len(part) else idx
+
+
+def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
+    if star:
+        cnt = np.ones(n, np.int64)
+        valid = np.ones(n, bool)
+    else:
+        valid = xs.notna().to_numpy()
+        cnt = valid.astype(np.int64)
+    gp = pd.Series(part)
+    if not running:
+        ccount = pd.Series(cnt).groupby(part).transform("sum").to_numpy()
+    else:
+        ccount = _peer_last(pd.Series(cnt).groupby(part).cumsum().to_numpy(), new_peer)
+    if name == "count":
+        return pd.Series(ccount, dtype="Int64")
+    if name in ("sum", "mean"):
+        if tr.name == "int" or (name == "mean" and xs.dtype == "Int64"):
+            v = xs.to_numpy(dtype=np.int64, na_value=0) if xs.dtype == "Int64" else None
+        else:
+            v = None
+        if v is None:
+            fv, _ = _floats(xs)
+            v = np.where(valid, fv, 0.0)
+        total = pd.Series(v).groupby(part).transform("sum").to_numpy() if not running else \
+            _peer_last(pd.Series(v).groupby(part).cumsum().to_numpy(), new_peer)
+        none = ccount == 0
+        if name == "mean":
+            with np.errstate(all="ignore"):
+                return _float_series(total / np.where(none, 1, ccount), none, pd.RangeIndex(n))
+        if tr.name == "int":
+            return pd.Series(pd.arrays.IntegerArray(total.astype(np.int64), none))
+        out = _float_series(total.astype(np.float64), none, pd.RangeIndex(n))
+        return out.round(tr.scale or 0) if tr.name == "decimal" else out
+    # min / max
+    if not running:
+        return xs.groupby(part).transform(name)
+    how = "cummin" if name == "min" else "cummax"
+    acc = getattr(xs.groupby(part), how)()
+    acc = acc.groupby(part).ffill()
+    vals = acc.to_numpy(dtype=object)
+    _ = gp
+    return pd.Series(_peer_last(vals, new_peer))
