@@ -21,6 +21,7 @@ from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import StepContext, TaskResources
 from etlc_runtime.errors import StepError
 from etlc_runtime.io_postgres import write_postgres
+from test_write_fidelity import _pandas_frame  # the pandas engine's representation
 
 psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.postgres
@@ -75,34 +76,10 @@ WANT = [(1, I64, 0.1, D("12345678901234567.89"), dt.date(1, 1, 1),
          False, "x")]
 
 
-def _pandas(table: pa.Table) -> pd.DataFrame:
-    """The pandas engine's representation: Int64, Float64 with NaN apart from null, Arrow
-    decimals and dates, datetime64[us] (nulls are NaT), boolean, string."""
-    out = {}
-    for name in table.column_names:
-        col = table.column(name).combine_chunks()
-        t = col.type
-        if pa.types.is_integer(t):
-            out[name] = pd.array(col.to_pylist(), dtype="Int64")
-        elif pa.types.is_floating(t):
-            out[name] = pd.arrays.FloatingArray(
-                col.fill_null(0.0).to_numpy(zero_copy_only=False).copy(),
-                col.is_null().to_numpy(zero_copy_only=False).copy())
-        elif pa.types.is_decimal(t) or pa.types.is_date(t):
-            out[name] = pd.arrays.ArrowExtensionArray(col)
-        elif pa.types.is_timestamp(t):
-            out[name] = pd.Series(col.to_pylist(), dtype="datetime64[us]").array
-        elif pa.types.is_boolean(t):
-            out[name] = pd.array(col.to_pylist(), dtype="boolean")
-        else:
-            out[name] = pd.array(col.to_pylist(), dtype="string")
-    return pd.DataFrame(out)
-
-
 def _load(engine: str, table: pa.Table, dataset: dict, mode: str, root):
     eng = get_engine(engine, TaskResources(spill_dir=root / ".spill"))
     try:
-        rel = eng.from_pandas(_pandas(table)) if engine == "pandas" else eng.from_arrow(table)
+        rel = eng.from_pandas(_pandas_frame(table)) if engine == "pandas" else eng.from_arrow(table)
         ctx = StepContext(root=root, params={}, macros={}, connections=CONNS,
                           append_key="2025-01-01", step="load")
         return eng.write(rel, dataset, mode, ctx)
