@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import math
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -45,6 +43,7 @@ from .engines import capabilities, check_engine, get_engine
 from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
 from .errors import EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
 from .paths import find_project_root
+from .plain import plain
 from .templating import macros as _macros
 from .templating import resolve_params
 
@@ -101,34 +100,6 @@ def _joined(step: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-friendly version of a metric or operator result (pandas only if loaded)."""
-    if value is None:
-        return None
-    pd = sys.modules.get("pandas")   # a pandas value means pandas is already imported
-    if pd is not None and not isinstance(value, (list, tuple, dict)):
-        try:
-            if pd.isna(value):
-                return None
-        except (TypeError, ValueError):
-            pass
-    if hasattr(value, "item"):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (int, float, str, bool)):
-        return value
-    import decimal
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return str(value)
-
-
 class _Run:
     def __init__(self, plan: Mapping[str, Any], context: Mapping[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
@@ -158,6 +129,11 @@ class _Run:
         self.staged: dict[str, str] = {}                  # input step -> committed manifest
         self.stats: list[dict] = []
         self.metrics: dict[str, dict] = {}
+        self.tracker = None                               # MLflow, with the spec's tracking
+        if plan.get("tracking") is not None:             # {} tracks with the defaults
+            from .tracking import Tracker
+            self.tracker = Tracker(plan, self.run_id, self.logical_date, self.params, self.root,
+                                   self.ctx)
 
     def emit(self, event: str, **data):
         if self.on_event is None:
@@ -308,7 +284,7 @@ class _Run:
             op_ctx["params"] = dict(self.params)
             result = run_operator(step, op_ctx, self.macros)
             if result is not None:
-                extra["result"] = _plain(result)
+                extra["result"] = plain(result)
         else:
             raise StepError(name, f"unknown step kind {kind!r}")
 
@@ -318,19 +294,17 @@ class _Run:
             if step.get("checks"):
                 owner.check(rel, step["checks"], ctx)
             if step.get("metrics"):
-                values = {m: _plain(v)
-                          for m, v in owner.metrics(rel, step["metrics"], ctx).items()}
+                values = owner.metrics(rel, step["metrics"], ctx)   # plain values
                 self.metrics[name] = values
                 log.info("etlc metrics of step %s: %s", name, values)
-                if self.plan.get("tracking"):
-                    log.warning("etlc: MLflow tracking arrives with the services issue; the metrics of "
-                                "step %s are in the task result (XCom) and the log only", name)
                 extra["metrics"] = values
         seconds = time.perf_counter() - started
         stat = {"step": name, "kind": kind, "rows": rows, "seconds": round(seconds, 6)}
         if "path" in extra:
             stat.update(path=extra["path"], partitions=extra["partitions"])
         self.stats.append(stat)
+        if self.tracker is not None:
+            self.tracker.step(stat, extra, checks=len(step.get("checks") or []))
         _metrics.emit_step(self.pipeline, name, rows=rows, seconds=seconds,
                            nbytes=extra.get("bytes"))
         self.emit("step_finished", step=name, kind=kind, rows=rows, seconds=seconds, **extra)
@@ -355,9 +329,16 @@ class _Run:
 
     def run(self) -> dict:
         try:
-            return self._run()
+            result = self._run()
+        except BaseException as exc:
+            if self.tracker is not None:
+                self.tracker.finish(error=exc)
+            raise
         finally:
             self.close()
+        if self.tracker is not None:
+            self.tracker.finish(result)
+        return result
 
     def _run(self) -> dict:
         started = time.perf_counter()

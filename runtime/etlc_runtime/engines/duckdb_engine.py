@@ -16,29 +16,19 @@ io_postgres (pandas) and Arrow for now.
 
 from __future__ import annotations
 
-import decimal
-import math
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..plain import plain
 from . import capabilities as _capabilities
 from .base import StepContext, TaskResources
 from .duckdb import quality
 from .duckdb import read as _read
 from .duckdb import write as _write
 from .duckdb.sql_build import Builder, Rel
-
-
-def _plain(value: Any) -> Any:
-    """A metric value as the pandas engine gives it (decimals as floats, no NaN)."""
-    if isinstance(value, decimal.Decimal):
-        value = float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class DuckDBEngine:
@@ -107,7 +97,7 @@ class DuckDBEngine:
         quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
 
     def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in quality.metrics(self.b, rel, metrics,
+        return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
                                                          ctx.params).items()}
 
     # -- outputs --------------------------------------------------------------------

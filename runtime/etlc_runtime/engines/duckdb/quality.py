@@ -6,24 +6,15 @@ aggregate expression over the whole output, a plain Python value)."""
 
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
 from collections.abc import Mapping
 from typing import Any
 
 from ...errors import CheckFailed, StepError, row_count_violation
 from ...expr.sql import quote_ident as q
+from ...plain import plain
 from .sql_build import Builder, Rel, typed
 
 EXAMPLES = 5
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, decimal.Decimal):
-        return float(v)  # the pandas engine holds decimals as floats
-    if isinstance(v, (_dt.date, _dt.datetime)):
-        return v.isoformat()
-    return v
 
 
 def _rows(con, rel: Rel, where: str | None = None, columns=None) -> list[dict]:
@@ -31,7 +22,7 @@ def _rows(con, rel: Rel, where: str | None = None, columns=None) -> list[dict]:
     sql = rel.query(", ".join(map(q, cols)))
     if where:
         sql += f" WHERE {where}"
-    return [dict(zip(cols, map(_plain, r)))
+    return [dict(zip(cols, map(plain, r)))
             for r in con.execute(f"{sql} LIMIT {EXAMPLES}").fetchall()]
 
 
@@ -69,7 +60,7 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
         failing, groups = con.execute(
             f"WITH {_ctes(rel)} SELECT sum(n), count(*) FROM ({dup})").fetchall()[0]
         if failing:
-            examples = [dict(zip(cols, map(_plain, r))) for r in con.execute(
+            examples = [dict(zip(cols, map(plain, r))) for r in con.execute(
                 f"WITH {_ctes(rel)} SELECT {keys} FROM (SELECT {keys}, count(*) OVER "
                 f"(PARTITION BY {keys}) AS __n FROM {q(rel.name)}) WHERE __n > 1 "
                 f"LIMIT {EXAMPLES}").fetchall()]
