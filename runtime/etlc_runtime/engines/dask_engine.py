@@ -18,7 +18,6 @@ or without the ``gpu`` extra; where both exist it runs the same graph on a Local
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,23 +28,17 @@ from .base import StepContext, TaskResources
 from .dask import cluster as _cluster
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 class DaskEngine:
     name: ClassVar[str] = "dask"
     capabilities: ClassVar[frozenset[str]] = _capabilities("dask")
     gpu: ClassVar[bool] = False
 
     def __init__(self, resources: TaskResources | None = None):
+        import dask
+
+        # Dask turns object columns into strings by default (from_pandas, reads): decimals
+        # and booleans held as objects would become text.  Values stay as they are.
+        dask.config.set({"dataframe.convert-string": False})
         self.resources = resources or TaskResources()
         self.partitions = max(1, int(self.resources.partitions or 1))
         threads = self.resources.threads or min(self.partitions, os.cpu_count() or 1)
@@ -105,7 +98,6 @@ class DaskEngine:
 
     def read_staged(self, manifest_path: str | Path):
         import dask.dataframe as dd
-        import pyarrow.parquet as pq
 
         from ..errors import StagingError
         from ..staging import read_manifest
@@ -120,17 +112,21 @@ class DaskEngine:
         if not parts:
             import pandas as pd
             return self.from_pandas(pd.DataFrame())
-        meta = pq.read_schema(parts[0]).empty_table().to_pandas()
-        return dd.from_map(read_staged_part, [str(p) for p in parts], meta=meta,
-                           enforce_metadata=False)
+        meta = read_staged_part(str(parts[0]))   # one part here: its types, and the meta
+        rel = dd.from_map(read_staged_part, [str(p) for p in parts], meta=meta.iloc[:0],
+                          enforce_metadata=False)
+        return self._declared(rel, None, meta)
 
+    # partitions are the pandas engine's frames: its conversions, so hand-offs agree
     def to_arrow(self, rel):
-        import pyarrow as pa
+        from .pandas_engine import PandasEngine
 
-        return pa.Table.from_pandas(self.to_pandas(rel), preserve_index=False)
+        return PandasEngine().to_arrow(self.to_pandas(rel))
 
     def from_arrow(self, table):
-        return self.from_pandas(table.to_pandas())
+        from .pandas_engine import PandasEngine
+
+        return self.from_pandas(PandasEngine().from_arrow(table))
 
     def to_pandas(self, rel):
         (frame,) = self.compute(rel)
@@ -175,11 +171,12 @@ class DaskEngine:
                    types=self._known(rel, ctx))
 
     def metrics(self, rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
+        from ..plain import plain
         from .dask import quality
 
         out = quality.metrics(self.cluster, rel, metrics, ctx.params,
                               types=self._known(rel, ctx))
-        return {k: _plain(v) for k, v in out.items()}
+        return {k: plain(v) for k, v in out.items()}
 
     # -- outputs --------------------------------------------------------------------
     def write(self, rel, dataset: Mapping[str, Any], mode: str | None,

@@ -60,7 +60,10 @@ def read_share(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, An
 
 
 def read_staged_part(path: str):
-    """One staged part as the pandas engine reads a hand-off (staging.read_stage)."""
+    """One staged part as the pandas engine reads a hand-off (its from_arrow, the conversion
+    of staging.read_stage)."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(path).to_pandas().reset_index(drop=True)
+    from ..pandas_engine import PandasEngine
+
+    return PandasEngine().from_arrow(pq.read_table(path)).reset_index(drop=True)
