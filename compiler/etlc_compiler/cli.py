@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="a spec file or the project folder (default: .)")
     k.add_argument("--older-than", metavar="DURATION", help="only what was last written before (7d, 12h, 0)")
     k.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
+
+    from .convert import add_arguments as convert_arguments
+    convert_arguments(sub.add_parser("convert", help="write etlc specs from dag-factory YAML files"))
     return p
 
 
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     handler = {"validate": cmd_validate, "schema": cmd_schema, "compile": cmd_compile, "run": cmd_run,
-               "clean": cmd_clean}[args.command]
+               "clean": cmd_clean, "convert": lambda a: __import__("etlc_compiler.convert").convert.command(a)}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

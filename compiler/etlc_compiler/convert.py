@@ -1,0 +1,245 @@
+"""`etlc convert dag-factory FILE... [-o specs/]`: dag-factory YAML -> etlc specs, one per DAG.
+
+What converts (see docs/dag-factory.md): the `default` block and each DAG's `default_args`
+(owner, start/end dates, retries, `retry_delay_sec`, `execution_timeout_secs`, every task
+setting etlc knows), schedules (cron strings, presets, `schedule_interval`), DAG arguments
+(description, tags, catchup, max_active_runs, `dagrun_timeout_sec`, params, callbacks given as
+`package.module.function`), `task_groups` (tooltip, `parent_group_name`, `dependencies`),
+tasks as a mapping or a list (operator `package.module.Class`, `dependencies`,
+`task_group_name`, `python_callable`, `expand` over lists or `task.output`, `partial`, task
+settings; every other key is an operator argument). What does not is reported as
+`file:line:col: not converted: ...` (the DAG is still written, without it): Python objects
+(`__type__`), callables from files (`python_callable_file`), timetables and asset
+schedules, HTTP sensor checks. YAML comments are not carried over.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from .task_settings import DAG_SETTINGS, SETTINGS
+
+SYSTEM = ("default", "task_groups")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+DURATION_KEYS = {"retry_delay_sec": "retry_delay", "execution_timeout_secs": "timeout",
+                 "max_retry_delay_secs": "max_retry_delay"}
+TASK_KEYS = set(SETTINGS) | {"retries", "pool", "queue"}
+DAG_KEYS = ("description", "tags", "catchup", "max_active_runs", "start_date", "end_date") + DAG_SETTINGS
+
+
+class Notes:
+    """What could not be converted, with the position in the source file."""
+
+    def __init__(self, loaded, path: str):
+        self.loaded, self.path, self.items = loaded, path, []
+
+    def add(self, where: tuple, message: str, at: str = "value") -> None:
+        pos = self.loaded.key_pos if at == "key" else self.loaded.value_pos
+        line, col = pos(where) if self.loaded else (1, 1)
+        self.items.append(f"{self.path}:{line}:{col}: not converted: {message}")
+
+
+def _dotted(ref: Any) -> str | None:
+    """`package.module.name` (dag-factory) -> `package.module:name` (etlc); None if not one."""
+    if not isinstance(ref, str) or "." not in ref or ":" in ref:
+        return ref if isinstance(ref, str) and ":" in ref else None
+    module, _, name = ref.rpartition(".")
+    return f"{module}:{name}"
+
+
+def _seconds(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
+        return None
+    value = int(value)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if value and value % size == 0:
+            return f"{value // size}{unit}"
+    return f"{value}s"
+
+
+def _name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", str(text).lower())
+    return name if _NAME.match(name) else f"t_{name}"
+
+
+def _param(value: Any) -> dict[str, Any]:
+    kind = ("boolean" if isinstance(value, bool) else "integer" if isinstance(value, int)
+            else "number" if isinstance(value, float) else "string")
+    return {"type": kind, "default": value}
+
+
+def _settings(src: dict[str, Any], out: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
+    """Task settings and their dag-factory spellings; returns what is left (operator args)."""
+    rest = {}
+    for key, value in src.items():
+        if key in DURATION_KEYS and _seconds(value):
+            out[DURATION_KEYS[key]] = _seconds(value)
+        elif key == "start_date" or key == "end_date":
+            notes.add(where + (key,), f"'{key}' of one task (etlc has one per DAG)")
+        elif key in TASK_KEYS:
+            out[key] = _dotted_callbacks(key, value, notes, where)
+        else:
+            rest[key] = value
+    return rest
+
+
+def _dotted_callbacks(key: str, value: Any, notes: Notes, where: tuple) -> Any:
+    if not key.endswith("_callback"):
+        return value
+    refs = value if isinstance(value, list) else [value]
+    out = [_dotted(r) for r in refs]
+    if any(r is None for r in out):
+        notes.add(where + (key,), f"'{key}' must name a function as package.module.function")
+    return out if isinstance(value, list) else out[0]
+
+
+def convert_dag(dag_id: str, conf: dict[str, Any], default: dict[str, Any], notes: Notes) -> dict[str, Any]:
+    base = (dag_id,)
+    merged = {**default, **conf}
+    args = {**(default.get("default_args") or {}), **(conf.get("default_args") or {})}
+    spec: dict[str, Any] = {"etlc": 1, "pipeline": _name(dag_id)}
+    if spec["pipeline"] != dag_id:
+        notes.add(base, f"DAG id '{dag_id}' becomes pipeline '{spec['pipeline']}'", at="key")
+    if "owner" in args:
+        spec["owner"] = args.pop("owner")
+    for key in DAG_KEYS:
+        if key in merged and key not in ("start_date", "end_date"):
+            spec[key] = merged[key]
+    if merged.get("doc_md") and "description" not in spec:
+        spec["description"] = merged["doc_md"]
+    schedule = merged.get("schedule", merged.get("schedule_interval"))
+    if isinstance(schedule, str) or schedule is None:
+        spec["schedule"] = schedule
+    else:
+        notes.add(base + ("schedule",), "a schedule that is not a cron or preset string (write it by hand: "
+                  "{cron, timezone}, {every}, {timetable}, {assets})")
+    for key in ("start_date", "end_date"):
+        value = args.pop(key, None) or merged.get(key)
+        if value is not None:
+            spec[key] = str(value)
+    if _seconds(merged.get("dagrun_timeout_sec")):
+        spec["dagrun_timeout"] = _seconds(merged["dagrun_timeout_sec"])
+    for key in ("on_success_callback", "on_failure_callback"):
+        if key in merged:
+            spec[key] = _dotted_callbacks(key, merged[key], notes, base)
+    if isinstance(merged.get("params"), dict):
+        spec["params"] = {_name(k): _param(v) for k, v in merged["params"].items()}
+    defaults: dict[str, Any] = {}
+    left = _settings(args, defaults, notes, base + ("default_args",))
+    for key in left:
+        notes.add(base + ("default_args", key), f"default_args key '{key}'")
+    if defaults:
+        spec["defaults"] = defaults
+    groups = conf.get("task_groups") or {}
+    if isinstance(groups, list):
+        groups = {g.get("group_name"): g for g in groups if isinstance(g, dict)}
+    if groups:
+        spec["groups"] = {}
+        for name, g in groups.items():
+            g = g or {}
+            out = {k: v for k, v in (("tooltip", g.get("tooltip")), ("group", g.get("parent_group_name")),
+                                     ("after", g.get("dependencies"))) if v}
+            if "group" in out:
+                out["group"] = _name(out["group"])
+            if "after" in out:
+                out["after"] = [_name(a) for a in out["after"]]
+            spec["groups"][_name(name)] = out
+    tasks = conf.get("tasks") or {}
+    paths = {t: base + ("tasks", t) for t in tasks} if isinstance(tasks, dict) else {}
+    if isinstance(tasks, list):
+        paths = {t.get("task_id"): base + ("tasks", i) for i, t in enumerate(tasks) if isinstance(t, dict)}
+        tasks = {t.get("task_id"): {k: v for k, v in t.items() if k != "task_id"} for t in tasks if isinstance(t, dict)}
+    spec["steps"] = {}
+    for task_id, task in tasks.items():
+        where = paths[task_id]
+        spec["steps"][_name(task_id)] = _step(task or {}, notes, where)
+    return spec
+
+
+def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
+    step: dict[str, Any] = {}
+    operator = _dotted(task.get("operator"))
+    if operator is None:
+        notes.add(where + ("operator",), "a task needs 'operator: package.module.Class'")
+        operator = "airflow.providers.standard.operators.empty:EmptyOperator"
+    step["operator"] = operator
+    rest = _settings({k: v for k, v in task.items()
+                      if k not in ("operator", "dependencies", "task_group_name", "expand", "partial")},
+                     settings := {}, notes, where)
+    args: dict[str, Any] = {}
+    for key, value in {**rest, **(task.get("partial") or {})}.items():
+        if key == "python_callable":
+            args[key] = _dotted(value) or value
+        elif key in ("python_callable_name", "python_callable_file", "response_check_name", "response_check_file"):
+            notes.add(where + (key,), f"'{key}' (a function from a file path): use python_callable: package.module.function")
+        elif isinstance(value, dict) and "__type__" in value:
+            notes.add(where + (key,), f"a Python object ({value['__type__']}) in '{key}'")
+        else:
+            args[key] = value
+    if args:
+        step["args"] = args
+    if task.get("expand"):
+        step["expand"] = {}
+        for key, value in task["expand"].items():
+            if isinstance(value, str) and value.endswith(".output"):
+                step["expand"][key] = {"from": _name(value[: -len(".output")])}
+            elif isinstance(value, list):
+                step["expand"][key] = value
+            else:
+                notes.add(where + ("expand", key), "an expand value that is neither a list nor task.output")
+    if task.get("dependencies"):
+        step["after"] = [_name(d) for d in task["dependencies"]]
+    if task.get("task_group_name"):
+        step["group"] = _name(task["task_group_name"])
+    step.update(settings)
+    return step
+
+
+def convert_file(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """{pipeline: spec data} of each DAG in a dag-factory file, and what was not converted."""
+    from . import loader
+
+    loaded, diags = loader.load(path.read_bytes(), str(path))
+    if loaded is None or not isinstance(loaded.data, dict):
+        return {}, [f"{d.path}:{d.line}:{d.col}: {d.message}" for d in diags] or [f"{path}: not a mapping"]
+    notes = Notes(loaded, str(path))
+    default = loaded.data.get("default") or {}
+    specs = {}
+    for dag_id, conf in loaded.data.items():
+        if dag_id in SYSTEM or not isinstance(conf, dict):
+            continue
+        spec = convert_dag(str(dag_id), conf, default, notes)
+        specs[spec["pipeline"]] = spec
+    return specs, notes.items
+
+
+def dump(spec: dict[str, Any], source: str) -> str:
+    import yaml
+
+    head = f"# Converted by `etlc convert dag-factory` from {source}.\n"
+    return head + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("kind", choices=("dag-factory",), help="the format of the files")
+    p.add_argument("files", nargs="+", help="dag-factory YAML files")
+    p.add_argument("-o", "--output", default="specs", help="folder the specs are written to (default: specs)")
+
+
+def command(args) -> int:
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    problems = 0
+    for name in args.files:
+        specs, notes = convert_file(Path(name))
+        for line in notes:
+            print(line, file=sys.stderr)
+        problems += len(notes)
+        for pipeline, spec in specs.items():
+            target = out / f"{pipeline}.yaml"
+            target.write_text(dump(spec, name), encoding="utf-8")
+            print(f"wrote {target}")
+    return 1 if problems else 0
