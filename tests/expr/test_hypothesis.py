@@ -91,6 +91,17 @@ def expr_of(kind: str, depth: int = 3):
             fmt("if({}, {}, {})", "CASE WHEN {0} THEN {1} ELSE {2} END", sub("bool"), sub("int"),
                 sub("int")),
             fmt("round({}, -1)", "round({0}, -1)", sub("int")),
+            # issue 13
+            fmt("({} // {})", "({0} // NULLIF({1}, 0))", sub("int"), sub("int")),
+            fmt("mod({}, {})", "({0} % NULLIF({1}, 0))", sub("int"), sub("int")),
+            fmt("sign({})", "CAST(sign({0}) AS BIGINT)", sub("int")),
+            fmt("greatest({}, {})", "greatest({0}, {1})", sub("int"), sub("int")),
+            fmt("least({}, {}, {})", "least({0}, {1}, {2})", sub("int"), sub("int"), sub("int")),
+            fmt("nullif({}, {})", "nullif({0}, {1})", sub("int"), sub("int")),
+            fmt("case when {} then {} when {} then {} else {} end",
+                "CASE WHEN {0} THEN {1} WHEN {2} THEN {3} ELSE {4} END", sub("bool"), sub("int"),
+                sub("bool"), sub("int"), sub("int")),
+            fmt("strpos({}, {})", "strpos({0}, {1})", sub("string"), sub("string")),
         ]
     elif kind == "float":
         branches = [
@@ -119,6 +130,22 @@ def expr_of(kind: str, depth: int = 3):
             fmt("if({}, {}, {})", "CASE WHEN {0} THEN {1} ELSE {2} END", sub("bool"),
                 sub("string"), sub("string")),
             fmt("cast({} as string)", "CAST({0} AS VARCHAR)", sub("int")),
+            # issue 13
+            fmt("concat({}, {})", "concat({0}, {1})", sub("string"), sub("string")),
+            fmt("concat_ws({}, {}, {})", "concat_ws({0}, {1}, {2})", leaves, sub("string"),
+                sub("string")),
+            fmt("left({}, {})", "left({0}, {1})", sub("string"), st.integers(-4, 4).map(str)),
+            fmt("right({}, {})", "right({0}, {1})", sub("string"), sub("int")),
+            fmt("lpad({}, {}, 'xy')", "lpad({0}, {1}, 'xy')", sub("string"),
+                st.integers(-1, 6).map(str)),
+            fmt("rtrim({}, 'a ')", "rtrim({0}, 'a ')", sub("string")),
+            fmt("split_part({}, {}, {})", "split_part({0}, {1}, {2})", sub("string"), leaves,
+                st.integers(-3, 3).map(str)),
+            fmt("regexp_replace({}, '[aA]+', '-', 'g')", "regexp_replace({0}, '[aA]+', '-', 'g')",
+                sub("string")),
+            fmt("case {} when 'a' then 'x' when {} then 'y' end",
+                "CASE {0} WHEN 'a' THEN 'x' WHEN {1} THEN 'y' END", sub("string"),
+                sub("string")),
         ]
     else:
         branches = [
@@ -138,6 +165,11 @@ def expr_of(kind: str, depth: int = 3):
                 sub("float")),
             fmt("starts_with({}, {})", "starts_with({0}, {1})", sub("string"), sub("string")),
             fmt("contains({}, {})", "contains({0}, {1})", sub("string"), sub("string")),
+            # issue 13
+            fmt("({} like {})", "({0} LIKE {1})", sub("string"),
+                st.sampled_from(["'a%'", "'%b'", "'_'", "'%ç%'", "'A_%'"]).map(lambda x: (x, x))),
+            fmt("({} ilike {})", "({0} ILIKE {1})", sub("string"), sub("string")),
+            fmt("regexp_matches({}, '^[ab]+ ')", "regexp_matches({0}, '^[ab]+ ')", sub("string")),
         ]
     return st.one_of(leaves, *branches)
 
