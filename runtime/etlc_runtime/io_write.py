@@ -61,6 +61,8 @@ def _arrow_table(df: pd.DataFrame, columns: Mapping | None):
             cast = values.cast(wanted)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise _cast_error(values, wanted, field.name, exc) from None
+        if pa.types.is_floating(field.type) and pa.types.is_decimal(wanted):
+            _same_floats(values, cast, wanted, field.name)  # Arrow rounds these silently
         table = table.set_column(i, pa.field(field.name, wanted), cast)
     return table
 
@@ -70,13 +72,30 @@ def _holds(dtype, column) -> bool:
     :func:`_arrow_table`: it holds the declared type already (Int64 for int, ...), or it is an
     Arrow decimal going to a decimal, which that cast changes only where no digit is lost
     (else R040 naming the value)."""
+    wanted = dtypes.arrow_type(column)
+    numeric = str(dtype).lower().startswith(("float", "double")) or "decimal" in str(dtype)
+    if wanted is not None and numeric and (pa.types.is_integer(wanted)
+                                           or pa.types.is_decimal(wanted)):
+        return True   # the Arrow cast refuses lost digits (R040), never rounds them away
     if isinstance(dtype, pd.ArrowDtype):
-        wanted = dtypes.arrow_type(column)
         return dtype.pyarrow_dtype == wanted or (
             wanted is not None and pa.types.is_decimal(dtype.pyarrow_dtype)
             and pa.types.is_decimal(wanted))
     wanted = dtypes.pandas_dtype(column)
     return wanted is not object and str(dtype) == str(wanted)
+
+
+def _same_floats(values, cast, wanted, name: str) -> None:
+    """R040 for the first float that the decimal does not hold exactly (1.005 -> 1.00)."""
+    import pyarrow.compute as pc
+
+    back = cast.cast(pa.float64())
+    changed = pc.fill_null(pc.not_equal(back, values), False)
+    if pc.any(changed).as_py():
+        from .errors import DataError
+        row = pc.index(changed, True).as_py()
+        raise DataError(f"does not fit the declared type {wanted} without losing digits",
+                        column=name, row=row + 1, value=values[row].as_py())
 
 
 def _cast_error(values, wanted, name: str, exc: Exception) -> Exception:

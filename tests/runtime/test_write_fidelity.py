@@ -324,3 +324,29 @@ def test_hand_off_to_the_pandas_engine_keeps_ints_and_nan(tmp_path, via):
     pandas.write(frame, {"format": "csv", "path": "o.csv"}, "overwrite", ctx)
     assert (tmp_path / "o.csv").read_text() == \
         "i,f\n9223372036854775807,nan\n,\n9007199254740993,0.1\n"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("arrow,declared,bad", [
+    (pa.array([2.0, 1.5]), {"type": "int"}, "1.5"),
+    (pa.array([D("1.230"), D("1.234")], pa.decimal128(10, 3)),
+     {"type": "decimal", "scale": 2}, "1.234"),
+    (pa.array([0.1, 1.005]), {"type": "decimal", "scale": 2}, "1.005"),
+], ids=["float-int", "decimal-scale", "float-decimal"])
+def test_a_declared_sink_never_rounds_a_value_away(tmp_path, engine, arrow, declared, bad):
+    from etlc_runtime.errors import DataError
+
+    with pytest.raises(Exception) as info:
+        _write(engine, pa.table({"x": arrow}), tmp_path, {
+            "format": "csv", "path": "o.csv", "columns": {"x": declared}})
+    err = DataError.from_exception(info.value)
+    assert err is not None and err.column == "x" and str(err.value) == bad
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_declared_sink_takes_values_it_holds_exactly(tmp_path, engine):
+    table = pa.table({"i": pa.array([2.0, None, -7.0]), "d": pa.array([0.1, 2.25, None])})
+    _write(engine, table, tmp_path, {"format": "csv", "path": "o.csv", "columns": {
+        "i": {"type": "int"}, "d": {"type": "decimal", "scale": 2}}})
+    assert (tmp_path / "o.csv").read_text() == "i,d\n2,0.10\n,2.25\n-7,\n"

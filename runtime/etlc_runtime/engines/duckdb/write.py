@@ -20,7 +20,7 @@ from ...expr.sql import sql_literal
 from ...expr.types import Type
 from ...file_layout import key_files, outside, part_name, write_target
 from ...staging import _split, commit_parts
-from .sql_build import Builder, Rel, conform, typed
+from .sql_build import Builder, Rel, conform, data_error, typed
 
 MODES = ("append", "overwrite", "overwrite_partitions")
 
@@ -67,12 +67,29 @@ def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
                 spec = declared[c] if isinstance(declared[c], Mapping) else {}
                 if t.name in ("string", "unknown"):
                     sql = conform(sql, t, {**spec, "scale": want.scale}, c, null_value=None)
-                sql = (f"CAST({sql} AS DECIMAL({int(spec.get('precision') or 38)}, "
-                       f"{want.scale or 0}))")
+                target = f"DECIMAL({int(spec.get('precision') or 38)}, {want.scale or 0})"
+                sql = _lossless(sql, t, target, c)
+            elif want.name == "int" and t.name in ("float", "decimal"):
+                sql = _lossless(sql, t, "BIGINT", c)
             else:
                 sql = typed(conform(sql, t, declared[c], c, null_value=None), want)
         items.append(f"{sql} AS {q(c)}")
     return ", ".join(items)
+
+
+def _lossless(sql: str, current: Type, target: str, name: str) -> str:
+    """``sql`` as ``target`` (BIGINT, DECIMAL(p, s)) where no digit is lost: a fraction an int
+    cannot hold, or digits beyond the declared scale, are R040 naming the value (as the
+    pandas engine's Arrow cast), never rounded on the way to the file."""
+    if current.name not in ("float", "decimal"):
+        return f"CAST({sql} AS {target})"
+    back = "DOUBLE" if current.name == "float" else f"DECIMAL(38, {current.scale or 0})"
+    if current.name == "decimal" and current.scale is None:
+        back = "DOUBLE"
+    bad = data_error(f"does not fit the declared type {target.lower()} without losing "
+                     f"digits", name, sql)
+    return (f"(CASE WHEN {sql} IS NOT NULL AND CAST(CAST({sql} AS {target}) AS {back}) "
+            f"<> {sql} THEN CAST({bad} AS {target}) ELSE CAST({sql} AS {target}) END)")
 
 
 def _force_quote(rel: Rel, fmt: str, opts: Mapping, cols) -> str | None:
