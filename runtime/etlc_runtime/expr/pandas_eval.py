@@ -655,6 +655,8 @@ class _Evaluator:
             return impl(self, args, types, tr)
         if any(a is None for a in args):
             return None
+        if not args:  # now(), today()
+            return impl(self, args, types, tr)
         if not _is_series(args[0]) and any(_is_series(a) for a in args[1:]) \
                 and name not in _UNIT_FIRST:
             args[0] = self.series(args[0], types[0])  # constant subject, column options

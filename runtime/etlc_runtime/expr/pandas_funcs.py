@@ -422,7 +422,20 @@ def _f_concat_ws(ev, a, t, tr):
     return out.mask(sep.isna())
 
 
+def _logical(today: bool):
+    def impl(ev, a, t, tr):
+        from .types import LOGICAL_DATE_PARAM, logical_date
+        v = logical_date(ev.params.get(LOGICAL_DATE_PARAM))
+        if v is None:
+            raise ev.fail(("today" if today else "now") + "() needs the run's logical date")
+        v = pd.Timestamp(v)
+        return v.normalize() if today else v
+    return impl
+
+
 FUNCS = {
+    "now": _logical(False),
+    "today": _logical(True),
     "hour": _part(lambda d: d.hour),
     "minute": _part(lambda d: d.minute),
     "second": _part(lambda d: d.second),

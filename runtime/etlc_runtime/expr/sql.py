@@ -160,6 +160,13 @@ class _Renderer:
             args = [self.r(a) for a in e.args]
         finally:
             self.in_aggregate = outer
+        if n in ("now", "today"):
+            from .types import LOGICAL_DATE_PARAM, logical_date
+            v = logical_date(self.params.get(LOGICAL_DATE_PARAM))
+            if v is None:
+                raise ExprError("E404", f"{n}() needs the run's logical date", e.start, e.end,
+                                "run it through the executor, which passes the logical date")
+            return sql_literal(v.date() if n == "today" else v)
         if n == "count":
             return "count(*)" if e.star else f"count({args[0]})"
         if n == "count_distinct":

@@ -222,6 +222,9 @@ class Function:
 
 
 NOT_CONST = object()
+# the run parameter holding the run's logical date, which now() and today() read (the
+# executor sets it; a user parameter cannot have this name)
+LOGICAL_DATE_PARAM = "__logical_date__"
 
 
 def _need(pred: Callable[[Type], bool], what: str, i: int, t: Type):
@@ -780,11 +783,34 @@ _F += [
                                                "the last row ordered equal to this one",
              window=True),
 ]
+_F += [
+    Function("now", 0, 0, False, lambda a, c: TIMESTAMP, "now()", "timestamp", "never null",
+             "the run's logical date and time (UTC), not the wall clock: a rerun of the same "
+             "date gives the same answer"),
+    Function("today", 0, 0, False, lambda a, c: DATE, "today()", "date", "never null",
+             "the date of the run's logical date (UTC)"),
+]
 # aggregates usable over a window (running with an order, whole partition without)
 WINDOW_AGGREGATES = frozenset({"sum", "count", "mean", "min", "max"})
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _F}
 AGGREGATES = frozenset(n for n, f in FUNCTIONS.items() if f.aggregate)
+
+
+def logical_date(v):
+    """The run's logical date as a naive UTC datetime (None when absent)."""
+    import datetime as _dt
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = _dt.datetime.fromisoformat(v)
+    if hasattr(v, "to_pydatetime"):
+        v = v.to_pydatetime()
+    if not isinstance(v, _dt.datetime):
+        v = _dt.datetime(v.year, v.month, v.day)
+    if v.tzinfo is not None:
+        v = v.astimezone(_dt.UTC).replace(tzinfo=None)
+    return v
 
 
 def param_type(v) -> Type:
