@@ -52,6 +52,11 @@ def references(spec: PipelineSpec) -> Iterator[tuple[tuple, str]]:
     for key in DAG_CALLBACKS:
         for sub, ref in callback_refs(raw.get(key)):
             yield (key, *sub), ref
+    for key in ("macros", "filters"):  # user-defined macros and filters of operator templates
+        if isinstance(raw.get(key), dict):
+            for name, ref in raw[key].items():
+                if isinstance(ref, str):
+                    yield (key, name), ref
     defaults = raw.get("defaults") or {}
     for key in CALLBACKS:
         for sub, ref in callback_refs(defaults.get(key)):

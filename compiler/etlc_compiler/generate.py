@@ -136,6 +136,10 @@ def render(plan: Plan, version: str) -> str:
     given = dag.get("spec") or {}
     dag_args = [(identifier(k), task_settings.render(k, given[k], fn_alias, duration))
                 for k in task_settings.DAG_SETTINGS + task_settings.DAG_CALLBACKS if k in given]
+    for key, arg in (("macros", "user_defined_macros"), ("filters", "user_defined_filters")):
+        if given.get(key):  # name -> the imported function
+            dag_args.append((arg, "{" + ", ".join(f"{pyliteral(n)}: {fn_alias(ref)}"
+                                                  for n, ref in given[key].items()) + "}"))
     extra_defaults = [(k, task_settings.render(k, v, fn_alias, duration)) for k, v in defaults.items()
                       if k in task_settings.SETTINGS and k != "owner" and v is not None]
     names = {t.task_id: f"t_{identifier(t.task_id)}" for t in plan.tasks}

@@ -42,15 +42,25 @@ _WHAT = {"Add": "arithmetic", "Sub": "arithmetic", "Mul": "arithmetic", "Div": "
          "Test": "a test ('is')", "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Slice": "a slice"}
 
 
+# Airflow's context objects reachable through attributes in operator args (`var.value.x`,
+# `conn.x.host`, `task.task_id`, `ti.xcom_pull(...)`), and its `macros` module's functions
+OBJECTS = ("var", "conn", "task", "ti", "task_instance", "macros", "dag", "dag_run")
+SECRET_ATTRS = ("password", "extra", "extra_dejson", "get_password", "get_extra", "get_uri")
+AIRFLOW_MACROS = ("ds_add", "ds_format", "datetime_diff_for_humans", "datetime", "timedelta", "dateutil",
+                  "time", "uuid", "random", "json", "yaml")
+
+
 @dataclass(frozen=True)
 class Context:
     """What a template may use where it is rendered."""
 
     names: tuple[str, ...]
     filters: tuple[str, ...]
+    objects: tuple[str, ...] = ()     # names whose attributes (and methods) may be used
+    functions: tuple[str, ...] = ()   # user-defined macros that may be called
 
 
-AIRFLOW = Context(MACROS, FILTERS)
+AIRFLOW = Context(MACROS + OBJECTS, FILTERS, OBJECTS)
 RUNTIME = Context(MACROS, RUNTIME_FILTERS)
 
 
@@ -171,6 +181,15 @@ def _walk(node, block: list[_Token], params: list[str], context: Context):
     """Problems of an expression, innermost first (post-order, in source order)."""
     from jinja2 import nodes
 
+    if isinstance(node, nodes.Getattr) and _root(node) in context.objects:
+        yield from _object(node, block, params, context)
+        return
+    if isinstance(node, nodes.Call) and (_root(node.node) in context.objects or (
+            isinstance(node.node, nodes.Name) and node.node.name in context.functions)):
+        yield from _walk(node.node, block, params, context)  # macros.ds_add(ds, 7), ti.xcom_pull(...)
+        for arg in list(node.args) + [k.value for k in node.kwargs]:
+            yield from _walk(arg, block, params, context)
+        return
     for child in node.iter_child_nodes():
         yield from _walk(child, block, params, context)
     kind = type(node).__name__
@@ -204,6 +223,41 @@ def _walk(node, block: list[_Token], params: list[str], context: Context):
                        "params.<name> or a constant, optionally through filters")
 
 
+def _root(node) -> str | None:
+    """The name an attribute chain starts from (`var` of `var.value.x`), else None."""
+    from jinja2 import nodes
+
+    while isinstance(node, nodes.Getattr):
+        node = node.node
+    return node.name if isinstance(node, nodes.Name) else None
+
+
+def _object(node, block: list[_Token], params: list[str], context: Context):
+    """`var.value.x` / `var.json.x`, `conn.x[.attr]`, `macros.<Airflow macro>`, `task.*`, `ti.*`."""
+    from jinja2 import nodes
+
+    chain = []
+    while isinstance(node, nodes.Getattr):
+        chain.insert(0, node.attr)
+        node = node.node
+    root = node.name
+    private = next((a for a in chain if a.startswith("_")), None)
+    if private is not None:
+        a, b = _find(block, "name", private, after=".")
+        yield _problem(a, b, f"attribute '.{private}' is not allowed: private and dunder attributes stay closed")
+    elif root == "conn" and len(chain) > 1 and chain[1] in SECRET_ATTRS:
+        a, b = _find(block, "name", "conn")
+        yield _problem(a, b, f"'conn.{chain[0]}.{chain[1]}' would put a secret in the rendered template",
+                       "pass the connection id and let the operator read the connection")
+    elif root == "var" and (chain[0] not in ("value", "json") or len(chain) < 2):
+        a, b = _find(block, "name", chain[0], after=".")
+        yield _problem(a, b, "a variable is read as var.value.<name> or var.json.<name>")
+    elif root == "macros" and chain[0] not in AIRFLOW_MACROS:
+        a, b = _find(block, "name", chain[0], after=".")
+        yield _problem(a, b, f"unknown Airflow macro 'macros.{chain[0]}'",
+                       did_you_mean(chain[0], AIRFLOW_MACROS) or "known: " + ", ".join(AIRFLOW_MACROS))
+
+
 def _anchor(node, kind: str, block: list[_Token]) -> tuple[int, int]:
     if kind in _OPERATOR:
         return _find(block, "operator", _OPERATOR[kind])
@@ -228,8 +282,13 @@ def _problem(start: int, end: int, message: str, help: str | None = None, code: 
 
 
 def context_of(spec: PipelineSpec, path: tuple) -> Context:
-    """Operator args are rendered by Airflow; every other templated place by the runtime."""
+    """Operator args are rendered by Airflow (with the spec's own `macros:` and `filters:`);
+    every other templated place by the runtime."""
     if path[0] == "steps" and spec.steps[path[1]].kind == "operator":
+        macros = tuple(spec.raw.get("macros") or {})
+        filters = tuple(spec.raw.get("filters") or {})
+        if macros or filters:
+            return Context(AIRFLOW.names + macros, AIRFLOW.filters + filters, AIRFLOW.objects, macros)
         return AIRFLOW
     return RUNTIME
 

@@ -87,12 +87,22 @@ def notify(context, channel="#data"):
 
 def double(n: int, label: str = "x"):
     return {"label": label, "value": n * 2}
+
+
+def shout(text):
+    return str(text).upper()
 """
 PYTHON = """\
 etlc: 1
 pipeline: python_demo
 start_date: 2025-01-01
+macros: {twice: dfhooks.alerts:double}
+filters: {shout: dfhooks.alerts:shout}
 steps:
+  templated:
+    operator: airflow.providers.standard.operators.bash:BashOperator
+    args:
+      bash_command: "echo {{ var.value.x }} {{ conn.pg.host }} {{ twice(1) }} {{ ds | shout }} {{ task.task_id }}"
   compute:
     python: dfhooks.alerts:double
     args: {n: 21, label: "{{ ds }}"}
@@ -281,3 +291,11 @@ def test_dynamic_task_mapping(dagbag):
     xcom = over.expand_input.value["op_args"]
     assert (type(xcom).__name__, xcom.operator.task_id) == ("PlainXComArg", "make_list")
     assert over.upstream_task_ids == {"make_list"}
+
+
+def test_user_defined_macros_and_filters_are_the_imported_functions(dagbag):
+    dag = dagbag.dags["python_demo"]
+    alerts = sys.modules["dfhooks.alerts"]
+    assert dag.user_defined_macros == {"twice": alerts.double}
+    assert dag.user_defined_filters == {"shout": alerts.shout}
+    assert "{{ twice(1) }}" in dag.get_task("templated").bash_command

@@ -85,3 +85,12 @@ def test_python_steps_import_check_their_function(project):
 
 def test_python_on_a_data_step_is_e304(project):
     assert codes(project, step="    python: myhooks.cb:ok")[0][0] == "E304"
+
+
+def test_user_macros_and_filters_are_import_checked_and_usable_in_operator_templates(project):
+    top = "macros: {twice: myhooks.cb:ok}\nfilters: {loud: myhooks.cb:ok}"
+    step = ("  hello:\n    operator: airflow.providers.standard.operators.bash:BashOperator\n"
+            "    args: {bash_command: \"{{ twice(ds) }} {{ ds | loud }} {{ var.value.x }}\"}")
+    assert codes(project, top=top, step=step) == []
+    assert [c for c, *_ in codes(project, step=step)] == ["E312", "E312"]  # undeclared: twice, loud
+    assert codes(project, top="macros: {twice: myhooks.cb:VALUE}") == [("E332", 4, 17)]

@@ -26,6 +26,9 @@ PARAMS = ["region"]
     ("line one\r\n{{ ds }}", RUNTIME),
     ("{{ logical_date | ts_nodash }} {{ data_interval_end | ds }}", AIRFLOW),
     ("no template at all } {", RUNTIME),
+    # issue 14: Airflow's objects in operator args (conn's secrets stay closed)
+    ("{{ var.value.x }} {{ var.json.cfg }} {{ conn.pg.host }} {{ task.task_id }}", AIRFLOW),
+    ("{{ macros.ds_add(ds, 1) }} {{ ti.xcom_pull(task_ids='a') }} {{ dag_run.conf }}", AIRFLOW),
 ])
 def test_allowed(text, context):
     assert check_template(text, PARAMS, context) == []
@@ -41,24 +44,27 @@ REFUSED = [
     ("{{ ''.__class__.__mro__[1].__subclasses__() }}", AIRFLOW, "E312", 6, 15),
     # names
     ("{{ conn.pg.password }}", AIRFLOW, "E312", 3, 7),
-    ("{{ var.value.x }}", AIRFLOW, "E312", 3, 6),
+    ("{{ var.x }}", AIRFLOW, "E312", 7, 8),  # var.value.<name> or var.json.<name>
+    ("{{ var.value.x }}", RUNTIME, "E312", 3, 6),
+    ("{{ ti.__class__ }}", AIRFLOW, "E312", 6, 15),
+    ("{{ macros.ds_ad(ds, 1) }}", AIRFLOW, "E312", 10, 15),
     ("{{ lipsum }}", AIRFLOW, "E312", 3, 9),
     ("{{ range(3) }}", AIRFLOW, "E312", 3, 8),
     ("{{ self }}", AIRFLOW, "E312", 3, 7),
     ("a/{{ dag_run }}/b", RUNTIME, "E312", 5, 12),  # objects of Airflow's context: no names
-    ("{{ ti }}", AIRFLOW, "E312", 3, 5),
+    ("{{ ti }}", RUNTIME, "E312", 3, 5),
     ("{{ params.regoin }}", RUNTIME, "E311", 10, 16),
     # attributes, calls, subscripts
-    ("{{ dag_run.conf }}", AIRFLOW, "E312", 3, 10),
+    ("{{ dag_run.conf }}", RUNTIME, "E312", 3, 10),
     ("{{ ds.upper() }}", AIRFLOW, "E312", 6, 11),
-    ("{{ macros.ds_add(ds, 1) }}", AIRFLOW, "E312", 3, 9),
+    ("{{ macros.ds_add(ds, 1) }}", RUNTIME, "E312", 3, 9),
     ("{{ ds.ds_add(ds, 1) }}", AIRFLOW, "E312", 6, 12),
     ("{{ params['region'] }}", AIRFLOW, "E312", 9, 10),
     ("{{ ds[0:4] }}", AIRFLOW, "E312", 7, 8),
     # filters
     ("{{ ds|attr('x') }}", AIRFLOW, "E312", 6, 10),
     ("{{ ds | format(ds) }}", AIRFLOW, "E312", 8, 14),
-    ("{{ ds | replace(conn, 'x') }}", AIRFLOW, "E312", 16, 20),  # the unknown name comes first
+    ("{{ ds | replace(conn, 'x') }}", AIRFLOW, "E312", 8, 15),  # conn is known (issue 14): the filter's argument is not constant
     ("{{ ds | replace(ds, 'x') }}", AIRFLOW, "E312", 8, 15),
     ("{{ logical_date | ts }}", RUNTIME, "E312", 18, 20),  # Airflow's filter, not the runtime's
     # operators, tests, literals

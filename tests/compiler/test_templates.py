@@ -23,8 +23,8 @@ def test_allowed(text):
     ("{% if x %}a{% endif %}", 0, 2),
     ("a {{ ds", 2, 4),
     ("{{ ds.__class__ }}", 6, 15),
-    ("{{ macros.ds_add(ds, 1) }}", 3, 9),  # Airflow's objects are no macros here
-    ("{{ dag_run.conf }}", 3, 10),
+    ("{{ macros.nope(ds) }}", 10, 14),  # Airflow's objects: known macros only
+    ("{{ dag_run.__dict__ }}", 11, 19),
     ("{{ ds.upper() }}", 6, 11),  # attributes of anything but params, and calls
     ("{{ ds|attr('x') }}", 6, 10),
     ("{{ run_id['a'] }}", 9, 10),
