@@ -116,6 +116,17 @@ def read_manifest(address: str | os.PathLike) -> dict:
     return manifest
 
 
+def manifest_parts(address: str | os.PathLike) -> list[Path]:
+    """The part files a committed manifest lists (StagingError when one is missing)."""
+    manifest = read_manifest(address)
+    folder = Path(manifest["manifest"]).parent
+    parts = [folder / name for name in manifest.get("parts", [])]
+    for part in parts:
+        if not part.is_file():
+            raise StagingError(f"staging part {part} listed in the manifest is missing")
+    return parts
+
+
 def read_stage(address: str | os.PathLike):
     """Read the DataFrame a committed manifest describes (only the parts it lists)."""
     import pandas as pd

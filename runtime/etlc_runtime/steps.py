@@ -175,6 +175,19 @@ def limit(df: pd.DataFrame, n) -> pd.DataFrame:
     return df.head(int(n)).reset_index(drop=True)
 
 
+def base_of(step: Mapping[str, Any], frames: Mapping[str, Any], base: Any = None) -> Any:
+    """The relation a step's transforms start from: ``base`` (what a read or call step made
+    itself), else its first ``from`` input (any engine's relation)."""
+    if base is not None:
+        return base
+    sources = step.get("from") or []
+    if isinstance(sources, str):
+        sources = [sources]
+    if not sources:
+        raise StepError(step.get("name"), "a transform needs `from`")
+    return frames[sources[0]]
+
+
 def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame], params,
                     base: pd.DataFrame | None = None,
                     on_stage: Callable[[str], None] | None = None,
@@ -183,14 +196,7 @@ def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
 
     ``types``: the step's declared column types as the evaluator takes them
     (``_expr.types_of`` of the plan's ``types``), passed to every expression."""
-    if base is None:
-        sources = step.get("from") or []
-        if isinstance(sources, str):
-            sources = [sources]
-        if not sources:
-            raise StepError(step.get("name"), "a transform needs `from`")
-        base = frames[sources[0]]
-    df = base
+    df = base_of(step, frames, base)
 
     def stage(name):
         if on_stage:

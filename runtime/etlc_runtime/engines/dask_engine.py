@@ -99,16 +99,10 @@ class DaskEngine:
     def read_staged(self, manifest_path: str | Path):
         import dask.dataframe as dd
 
-        from ..errors import StagingError
-        from ..staging import read_manifest
+        from ..staging import manifest_parts
         from .dask.read import read_staged_part
 
-        manifest = read_manifest(manifest_path)
-        folder = Path(manifest["manifest"]).parent
-        parts = [folder / name for name in manifest.get("parts", [])]
-        for part in parts:
-            if not part.is_file():
-                raise StagingError(f"staging part {part} listed in the manifest is missing")
+        parts = manifest_parts(manifest_path)
         if not parts:
             import pandas as pd
             return self.from_pandas(pd.DataFrame())

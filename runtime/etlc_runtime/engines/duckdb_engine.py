@@ -61,15 +61,9 @@ class DuckDBEngine:
                         connections=ctx.connections, from_arrow=self.from_arrow)
 
     def read_staged(self, manifest_path: str | Path) -> Rel:
-        from ..errors import StagingError
-        from ..staging import read_manifest
+        from ..staging import manifest_parts
 
-        manifest = read_manifest(manifest_path)
-        folder = Path(manifest["manifest"]).parent
-        parts = [folder / name for name in manifest.get("parts", [])]
-        for part in parts:
-            if not part.is_file():
-                raise StagingError(f"staging part {part} listed in the manifest is missing")
+        parts = manifest_parts(manifest_path)
         if not parts:
             import pyarrow as pa
             return self.from_arrow(pa.table({}))

@@ -87,10 +87,7 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
     values = dict(zip(keys, cluster.compute(*[lazy[k] for k in keys])))
     passed = []
     for col in not_null:
-        failing, rows = values[f"nn:{col}"]
-        if failing:
-            raise CheckFailed(step, f"not_null({col})", int(failing), _examples(rows, None),
-                              detail=f"{int(failing)} row(s) have a null {col}")
+        _fail_on(step, f"not_null({col})", *values[f"nn:{col}"], f"have a null {col}")
     if not_null:
         passed.append("not_null")
     if unique:
@@ -109,10 +106,7 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
                                      f"with another row ({groups} duplicated value(s))")
         passed.append("unique")
     for i, text in enumerate(expects):
-        failing, rows = values[f"ex:{i}"]
-        if failing:
-            raise CheckFailed(step, f"expect({text})", int(failing), _examples(rows, None),
-                              detail=f"{int(failing)} row(s) do not satisfy `{text}`")
+        _fail_on(step, f"expect({text})", *values[f"ex:{i}"], f"do not satisfy `{text}`")
     if expects:
         passed.append("expect")
     if bounds:
@@ -122,6 +116,13 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
             raise failure
         passed.append("row_count")
     return passed
+
+
+def _fail_on(step, check: str, failing, rows, what: str) -> None:
+    """CheckFailed when rows fail (``rows``: up to five of them, as a pandas frame)."""
+    if failing:
+        raise CheckFailed(step, check, int(failing), _examples(rows, None),
+                          detail=f"{int(failing)} row(s) {what}")
 
 
 def _first_rows(cluster, ddf) -> list[dict]:

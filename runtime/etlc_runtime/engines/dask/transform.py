@@ -119,14 +119,7 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
     """Run the transforms a step names, in the fixed order (as steps.apply_transform).
     Returns the relation and the etlc types known for its columns (``types`` plus those of
     derived columns)."""
-    if base is None:
-        sources = step.get("from") or []
-        if isinstance(sources, str):
-            sources = [sources]
-        if not sources:
-            raise StepError(step.get("name"), "a transform needs `from`")
-        base = frames[sources[0]]
-    df = base
+    df = S.base_of(step, frames, base)
     if step.get("join"):
         specs = step["join"] if isinstance(step["join"], list) else [step["join"]]
         for spec in specs:
