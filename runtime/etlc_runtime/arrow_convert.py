@@ -269,18 +269,60 @@ def _utc_naive(values: pa.Array, name: str, where: Where) -> pa.Array:
                           "a timestamp finer than the microsecond")
 
 
+ON_ERROR = ("fail", "null", "skip")
+
+
+def _tolerant(conv, values: pa.Array, col: Any, name: str, where: Where
+              ) -> tuple[pa.Array, list[int]]:
+    """Convert value by value: those that do not convert become null; their indexes."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    target = arrow_type(col)
+    pieces, bad = [], []
+    for i in range(len(values)):
+        try:
+            pieces.append(conv(values.slice(i, 1), col, name, where))
+        except DataError:
+            bad.append(i)
+            pieces.append(pa.nulls(1, target))
+    if not pieces:
+        return pa.array([], target), bad
+    return pa.concat_arrays([p.cast(target) if target is not None else p for p in pieces]), bad
+
+
 def conform_table(table: pa.Table, columns: Mapping[str, Any], where: Where = Where(), *,
-                  text: bool = False) -> pa.Table:
+                  text: bool = False, on_error: str = "fail",
+                  counts: dict | None = None) -> pa.Table:
     """The declared columns, in declared order, each converted (``text``: every column is
     text, as CSV and JSON readers give them).  A declared column absent from ``table`` is an
-    error."""
-    arrays, names = [], []
+    error.  ``on_error`` (a dataset's option): ``fail`` (R040, the default), ``null`` (a value
+    that does not convert becomes null) or ``skip`` (its row is left out); ``counts`` gets
+    ``nulled`` / ``skipped`` added."""
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
+    arrays, names, bad_rows = [], [], set()
+    conv = text_to if text else typed_to
     for name, col in columns.items():
         if name not in table.column_names:
             raise where.error("a declared column is absent from the file", name)
         values = table.column(name)
-        conv = text_to if text else typed_to
-        arrays.append(conv(values, col, name, where))
+        try:
+            arrays.append(conv(values, col, name, where))
+        except DataError:
+            if on_error == "fail":
+                raise
+            out, bad = _tolerant(conv, values, col, name, where)
+            arrays.append(out)
+            bad_rows.update(bad)
+            if counts is not None and on_error == "null":
+                counts["nulled"] = counts.get("nulled", 0) + len(bad)
         names.append(name)
-    return pa.Table.from_arrays(arrays, names=names) if names else \
-        pa.table({}).slice(0, 0)
+    if not names:
+        return pa.table({}).slice(0, 0)
+    out = pa.Table.from_arrays(arrays, names=names)
+    if on_error == "skip" and bad_rows:
+        keep = [i not in bad_rows for i in range(out.num_rows)]
+        out = out.filter(pa.array(keep))
+        if counts is not None:
+            counts["skipped"] = counts.get("skipped", 0) + len(bad_rows)
+    return out

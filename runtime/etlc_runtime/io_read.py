@@ -8,6 +8,7 @@ exactly those columns, in that order, typed as :mod:`etlc_runtime.dtypes` says.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from .file_layout import hive_values as _hive_values
 from .file_layout import list_files
 from .paths import ensure_readable, local_path
 from .read_text import csv_header, read_json_table, read_text_lines
+
+log = logging.getLogger(__name__)
 
 
 def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root=None) -> str:
@@ -65,7 +68,7 @@ def _ragged_line(path: Path, opts: Mapping[str, Any], text: str) -> int | None:
 
 
 def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None,
-                    where: Where):
+                    where: Where, counts: dict | None = None):
     """A CSV file as an Arrow table: declared columns as text (nulls: only ``null_value``,
     unquoted), undeclared ones typed by pyarrow's inference with the same nulls and no
     ``NA``/``null`` guessing.  A row with more or fewer fields than the header is R040."""
@@ -79,7 +82,7 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
 
     def on_invalid(row) -> str:
         ragged.append(row)
-        return "skip"
+        return "skip"  # counted; an error below unless on_error is skip
 
     read = pcsv.ReadOptions(skip_rows=int(opts.get("skip_rows", 0) or 0), encoding=encoding,
                             column_names=list(columns) if (not header and columns) else None,
@@ -104,7 +107,9 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
             return pa.table({c: pa.array([], pa.string()) for c in columns})
         raise DataError(f"not a readable CSV file: {exc}", dataset=where.dataset,
                         file=str(path)) from None
-    if ragged:
+    if ragged and opts.get("on_error") == "skip" and counts is not None:
+        counts["skipped"] = counts.get("skipped", 0) + len(ragged)
+    elif ragged:
         row = ragged[0]
         line = row.number if row.number is not None else _ragged_line(path, opts, row.text)
         raise DataError(f"a row with {row.actual_columns} field(s) where the header has "
@@ -145,7 +150,8 @@ def _read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping) -> 
 
 
 def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
-                        select: list[str] | None, where: Where):
+                        select: list[str] | None, where: Where, on_error: str = "fail",
+                        counts: dict | None = None):
     """One Parquet file as an Arrow table: declared columns converted without loss (R040
     otherwise; a declared column absent from the file and its Hive folders too)."""
     import pyarrow as pa
@@ -160,7 +166,7 @@ def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
         if key not in table.column_names and (wanted is None or key in wanted):
             table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
     if columns:
-        table = conform_table(table, columns, where)
+        table = conform_table(table, columns, where, on_error=on_error, counts=counts)
     return table
 
 
@@ -200,25 +206,34 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
     elif fmt in ("parquet", "csv", "json"):
         tables = []
         skip = int(opts.get("skip_rows", 0) or 0)
+        counts: dict[str, int] = {}
         for f in files:
             base = target if target.is_dir() else None
             if fmt == "parquet":
                 tables.append(_read_parquet_table(f, base, columns, select,
-                                                  Where(name, str(f))))
+                                                  Where(name, str(f)),
+                                                  opts.get("on_error", "fail"), counts))
                 continue
             first = skip + (2 if opts.get("header", True) else 1) if fmt == "csv" else None
             where = Where(name, str(f), first)
-            reader = _read_csv_table if fmt == "csv" else read_json_table
-            part = reader(f, opts, columns, where)
+            if fmt == "csv":
+                part = _read_csv_table(f, opts, columns, where, counts)
+            else:
+                part = read_json_table(f, opts, columns, where)
             for key, value in (_hive_values(f, target).items() if base is not None else ()):
                 if key not in part.column_names:
                     import pyarrow as pa
                     part = part.append_column(key, pa.array([value] * part.num_rows,
                                                             pa.string()))
             if columns:
-                part = conform_table(part, columns, where, text=True)
+                part = conform_table(part, columns, where, text=True,
+                                     on_error=opts.get("on_error", "fail"), counts=counts)
             tables.append(part)
         frame = dtypes.arrow_to_frame(_concat(tables))
+        if counts:  # on_error: null | skip
+            log.warning("dataset %s: %s (on_error: %s)", name, ", ".join(
+                f"{n} value(s) {k}" for k, n in sorted(counts.items())), opts.get("on_error"))
+            frame.attrs["etlc_read_errors"] = dict(counts)
     else:
         raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
     if columns:

@@ -1,23 +1,12 @@
-"""The conformance suite's frame: every engine of the registry, one project per test, reads
-and writes as the executor does them, and exact comparison of Arrow values.
-
-Engines come from ``etlc_runtime.engines.installed()`` (the registry), except ``dask-cuda``,
-which needs a GPU.  An engine instance serves a whole module (a Dask cluster starts once).
-"""
+"""The conformance suite's engine fixture: every engine of the registry (conformance_helpers
+says which), one instance per module (a Dask cluster starts once)."""
 
 from __future__ import annotations
 
-import math
-import struct
-from pathlib import Path
-
-import pyarrow as pa
 import pytest
-from etlc_runtime.engines import get_engine, installed
-from etlc_runtime.engines.base import StepContext, TaskResources
-from etlc_runtime.errors import DataError
-
-ENGINES = [name for name in installed() if name != "dask-cuda"]
+from conformance_helpers import ENGINES
+from etlc_runtime.engines import get_engine
+from etlc_runtime.engines.base import TaskResources
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -26,63 +15,3 @@ def engine(request, tmp_path_factory):
     eng = get_engine(request.param, TaskResources(spill_dir=root / "spill"))
     yield eng
     eng.close()
-
-
-def context(root: Path, types: dict | None = None) -> StepContext:
-    return StepContext(root=root, params={}, macros={"ds": "2024-01-01"},
-                       append_key="date_2024-01-01", step="s", types=types or {})
-
-
-def make_project(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    return root
-
-
-def read(engine, root: Path, dataset: dict) -> pa.Table:
-    """The engine's read of ``dataset`` as Arrow (large strings as strings)."""
-    rel = engine.read(dataset, context(root, dataset.get("columns")))
-    return plain(engine.to_arrow(rel))
-
-
-def read_error(engine, root: Path, dataset: dict) -> DataError:
-    """The R040 a read must raise (the duckdb engine raises when rows move)."""
-    with pytest.raises(Exception) as info:
-        read(engine, root, dataset)
-    err = DataError.from_exception(info.value)
-    assert err is not None, f"not an R040 error: {type(info.value).__name__}: {info.value}"
-    assert err.code == "R040"
-    return err
-
-
-def plain(table: pa.Table) -> pa.Table:
-    fields = []
-    for f in table.schema:
-        t = f.type
-        if pa.types.is_large_string(t):
-            t = pa.string()
-        fields.append(pa.field(f.name, t))
-    return table.cast(pa.schema(fields))
-
-
-def _key(v):
-    """A value as compared: floats by their bits (NaN any NaN, -0.0 apart from 0.0)."""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ("nan",)
-        return ("float", struct.pack("<d", v))
-    return (type(v).__name__, v)
-
-
-def assert_same(got: pa.Table, want: pa.Table, what: str = "") -> None:
-    """Same column names, Arrow types and values, exactly."""
-    got, want = plain(got), plain(want)
-    assert got.column_names == want.column_names, what
-    for name in want.column_names:
-        assert got.schema.field(name).type == want.schema.field(name).type, \
-            f"{what} column {name}: {got.schema.field(name).type} != " \
-            f"{want.schema.field(name).type}"
-        g = [_key(v) for v in got.column(name).to_pylist()]
-        w = [_key(v) for v in want.column(name).to_pylist()]
-        assert g == w, f"{what} column {name}: {got.column(name).to_pylist()} != " \
-                       f"{want.column(name).to_pylist()}"

@@ -15,7 +15,7 @@ import math
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import assert_same, make_project, read, read_error
+from conformance_helpers import assert_same, make_project, read, read_error
 
 I64_MAX, I64_MIN = 2**63 - 1, -(2**63)
 D = decimal.Decimal
@@ -290,3 +290,41 @@ def test_int_error_names_file_and_value(engine, root):
     assert err.file and err.file.endswith("in.csv")
     assert_same(read(engine, root, _csv(root, "id\n+5\n 7 \n1.0\n", {"id": "int"})),
                 pa.table({"id": pa.array([5, 7, 1], pa.int64())}))
+
+
+# -- on_error: null | skip | fail -----------------------------------------------------------
+
+ON_ERROR_CSV = "id,x,ts\n1,10,2024-01-01 00:00:00\nzz,20,2024-01-02 00:00:00\n3,1.5,bad\n4,40,\n"
+
+
+def test_on_error_null(engine, root):
+    ds = _csv(root, ON_ERROR_CSV, {"id": "int", "x": "int", "ts": "timestamp"},
+              on_error="null")
+    got = read(engine, root, ds)
+    assert got.column("id").to_pylist() == [1, None, 3, 4]
+    assert got.column("x").to_pylist() == [10, 20, None, 40]
+    assert got.column("ts").to_pylist() == [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2),
+                                            None, None]
+
+
+def test_on_error_skip(engine, root):
+    ds = _csv(root, ON_ERROR_CSV + "5,50\n", {"id": "int", "x": "int", "ts": "timestamp"},
+              on_error="skip")
+    got = read(engine, root, ds)
+    assert got.column("id").to_pylist() == [1, 4]
+    assert got.column("x").to_pylist() == [10, 40]
+
+
+def test_on_error_fail_is_the_default(engine, root):
+    ds = _csv(root, ON_ERROR_CSV, {"id": "int", "x": "int", "ts": "timestamp"},
+              on_error="fail")
+    assert read_error(engine, root, ds).value == "zz"
+
+
+def test_on_error_null_parquet(engine, root):
+    ds = _parquet(root, pa.table({"n": pa.array([1.0, 1.5, None], pa.float64())}),
+                  {"n": "int"})
+    ds["options"] = {"on_error": "null"}
+    assert read(engine, root, ds).column("n").to_pylist() == [1, None, None]
+    ds["options"] = {"on_error": "skip"}
+    assert read(engine, root, ds).column("n").to_pylist() == [1, None]

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ENGINES, assert_same, context, make_project, read
+from conformance_helpers import ENGINES, assert_same, context, make_project, read
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

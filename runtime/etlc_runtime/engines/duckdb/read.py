@@ -92,6 +92,8 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
             types = _sniffed(b, f, names, common)
         cols = "{" + ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in
                                types.items()) + "}"
+        if opts.get("on_error") == "skip":  # rows with more or fewer fields left out
+            cols += ", ignore_errors = true"
         args = [_list([f]), f"header = {'true' if header else 'false'}", f"columns = {cols}",
                 "auto_detect = false", "strict_mode = true", "null_padding = false",
                 f"filename = {sql_literal(FILE_COLUMN)}", *common]
@@ -204,7 +206,7 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         if missing:
             raise DataError("a declared column is absent from the file", dataset=name,
                             column=missing[0], file=str(files[0]))
-    return _finish(b, rel, declared, columns, strict=True)
+    return _finish(b, rel, declared, columns, on_error=opts.get("on_error", "fail"))
 
 
 def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Mapping,
@@ -223,8 +225,15 @@ def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Map
                                 column=col, file=str(f))
 
 
-def _finish(b: Builder, rel: Rel, declared, columns, *, strict: bool = True,
+def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             conformed: bool = False) -> Rel:
+    """The declared columns, converted (``on_error``: ``fail`` raises R040 in SQL, ``null``
+    nulls a value that does not convert, ``skip`` leaves its row out)."""
+    from ...arrow_convert import ON_ERROR
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
+    strict = on_error == "fail"
+    skips: list[str] = []
     if declared:
         items = []
         raw = dict(b.describe(rel.query())) if not conformed else {}
@@ -234,7 +243,10 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, strict: bool = True,
             if conformed:
                 sql = q(name)
             elif name in rel.columns:
-                sql = lossless(q(name), raw.get(name, "VARCHAR"), spec, name, file_sql)
+                sql = lossless(q(name), raw.get(name, "VARCHAR"), spec, name, file_sql,
+                               strict)
+                if on_error == "skip":
+                    skips.append(f"NOT ({q(name)} IS NOT NULL AND {sql} IS NULL)")
             else:
                 sql = typed("NULL", want)
             if isinstance(spec, Mapping) and spec.get("nullable") is False:
@@ -244,7 +256,8 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, strict: bool = True,
             out = f"CAST({sql} AS {decimal_sql(spec)})" if want.name == "decimal" else \
                 typed(sql, want)
             items.append(f"{out} AS {q(name)}")
-        rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+        where = f" WHERE {' AND '.join(skips)}" if skips else ""
+        rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}{where}", rel)
     if columns:
         missing = [c for c in columns if c not in rel.columns]
         if missing:

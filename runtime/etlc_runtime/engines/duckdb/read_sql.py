@@ -42,27 +42,31 @@ def _kind(raw: str) -> str:
 
 
 def _checked(x: str, out: str, ok: str, reason: str, name: str, file_sql: str | None,
-             target: str) -> str:
+             target: str, strict: bool = True) -> str:
+    fail = data_error(reason, name, x, file_sql) if strict else "NULL"
     return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN {ok} THEN {out} "
-            f"ELSE CAST({data_error(reason, name, x, file_sql)} AS {target}) END)")
+            f"ELSE CAST({fail} AS {target}) END)")
 
 
-def _utc(x: str, raw: str, name: str, file_sql: str | None) -> str:
+def _utc(x: str, raw: str, name: str, file_sql: str | None, strict: bool = True) -> str:
     r = raw.upper()
     if "WITH TIME ZONE" in r:
         return f"timezone('UTC', {x})"
     if r == "TIMESTAMP_NS":
         return _checked(x, f"CAST({x} AS TIMESTAMP)", f"epoch_ns({x}) % 1000 = 0",
-                        "a timestamp finer than the microsecond", name, file_sql, "TIMESTAMP")
+                        "a timestamp finer than the microsecond", name, file_sql, "TIMESTAMP",
+                        strict)
     return f"CAST({x} AS TIMESTAMP)"
 
 
-def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None) -> str:
-    """SQL of column ``x`` (DuckDB type ``raw``) as the declared ``spec`` type, exactly."""
+def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None,
+             strict: bool = True) -> str:
+    """SQL of column ``x`` (DuckDB type ``raw``) as the declared ``spec`` type, exactly
+    (``strict=False``: a value that does not convert is null, for ``on_error``)."""
     want = Type.from_spec(spec)
     have = _kind(raw)
     if have == "string" or have == "unknown" and want.name != "vector":
-        return from_text(x, spec, name, file_sql=file_sql)
+        return from_text(x, spec, name, file_sql=file_sql, strict=strict)
     if want.name in ("vector", "unknown", "null"):
         return x
     if want.name == "string":
@@ -74,14 +78,14 @@ def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None
         return _checked(x, f"CAST({x} AS BIGINT)",
                         f"{fin}{x} = trunc({x}) AND TRY_CAST({x} AS BIGINT) IS NOT NULL",
                         f"a {raw} value that an int64 cannot hold unchanged", name, file_sql,
-                        "BIGINT")
+                        "BIGINT", strict)
     if want.name == "float" and have == "float":
         return f"CAST({x} AS DOUBLE)"
     if want.name == "float" and have in ("int", "decimal"):
         return _checked(x, f"CAST({x} AS DOUBLE)",
                         f"TRY_CAST(CAST({x} AS DOUBLE) AS {raw}) = {x}",
                         f"a {raw} value that a float64 cannot hold exactly", name, file_sql,
-                        "DOUBLE")
+                        "DOUBLE", strict)
     if want.name == "decimal" and have in ("int", "decimal", "float"):
         target = decimal_sql(spec)
         fin = f"isfinite({x}) AND " if have == "float" else ""
@@ -90,20 +94,20 @@ def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None
                         f"{fin}TRY_CAST({x} AS {target}) IS NOT NULL AND "
                         f"CAST(TRY_CAST({x} AS {target}) AS {back}) = {x}",
                         f"a {raw} value that {target} cannot hold unchanged", name, file_sql,
-                        target)
+                        target, strict)
     if want.name == "bool" and have == "bool":
         return x
     if want.name == "timestamp" and have == "timestamp":
-        return _utc(x, raw, name, file_sql)
+        return _utc(x, raw, name, file_sql, strict)
     if want.name == "timestamp" and have == "date":
         return f"CAST({x} AS TIMESTAMP)"
     if want.name == "date" and have == "date":
         return x
     if want.name == "date" and have == "timestamp":
-        ts = _utc(x, raw, name, file_sql)
+        ts = _utc(x, raw, name, file_sql, strict)
         return _checked(ts, f"CAST({ts} AS DATE)", f"{ts} = date_trunc('day', {ts})",
                         "a date with a time of day (a date column holds dates only)", name,
-                        file_sql, "DATE")
+                        file_sql, "DATE", strict)
     raise DataError(f"a {raw} column cannot be read as {want.name} (declare the file's type, "
                     f"or cast in a step)", column=name)
 

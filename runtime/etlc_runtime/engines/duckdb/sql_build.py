@@ -192,8 +192,6 @@ def from_text(x: str, spec: Any, name: str, *, null_value: str | None = None,
         if fmt:
             fn = "strptime" if strict else "try_strptime"
             return f"CAST({fn}({v}, {sql_literal(fmt)}) AS {target})"
-        if not strict:
-            return f"CAST(TRY_CAST({v} AS TIMESTAMP) AS {target})"
         ts = _ts_text(v, bad)
         if t.name == "timestamp":
             return ts
