@@ -15,7 +15,6 @@ import pandas as pd
 from .pandas_eval import (
     STRING_DTYPE,
     _by_distinct,
-    _dec_mod,
     _f_unary_float,
     _float_series,
     _floats,
@@ -58,16 +57,7 @@ def _f_power(ev, a, t, tr):
 
 
 def _f_mod(ev, a, t, tr):
-    x, y = a
-    if _is_series(y):
-        y = y.mask(y == 0)
-    elif y == 0:
-        return ev.series(None, tr)
-    if tr.name == "decimal":
-        return _dec_mod(x, y, tr.scale or 0)
-    with np.errstate(all="ignore"):
-        r = np.fmod(x, y)
-    return ev.series(r, tr)
+    return ev.arith("%", a[0], a[1], t[0], t[1], tr)  # the same as a % b
 
 
 def _f_sign(ev, a, t, tr):

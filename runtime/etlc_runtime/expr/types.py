@@ -382,19 +382,19 @@ def format_error(fmt: str) -> str | None:
     return None
 
 
-def _format(i: int):
-    def check(args, consts):
-        err = _need(lambda t: t.name == "string", "a string (the format)", i, args[i])
-        if err:
-            return err
-        if consts[i] is NOT_CONST:
-            return (i, "the format must be a constant string")
-        if consts[i] is not None:
-            why = format_error(str(consts[i]))
-            if why:
-                return (i, why)
-        return None
-    return check
+def _constant_text(what: str, why_not: Callable[[str], str | None]):
+    """A check of argument i: a constant string (a format, a pattern) that why_not accepts."""
+    def at(i: int):
+        def check(args, consts):
+            err = _need(lambda t: t.name == "string", f"a string (the {what})", i, args[i])
+            if err:
+                return err
+            if consts[i] is NOT_CONST:
+                return (i, f"the {what} must be a constant string")
+            why = why_not(str(consts[i])) if consts[i] is not None else None
+            return (i, why) if why else None
+        return check
+    return at
 
 
 def _date_trunc(args, consts):
@@ -445,19 +445,8 @@ def regex_error(pattern: str) -> str | None:
     return None
 
 
-def _regex(i: int):
-    def check(args, consts):
-        err = _need(lambda t: t.name == "string", "a string (the pattern)", i, args[i])
-        if err:
-            return err
-        if consts[i] is NOT_CONST:
-            return (i, "the pattern must be a constant string")
-        if consts[i] is not None:
-            why = regex_error(str(consts[i]))
-            if why:
-                return (i, why)
-        return None
-    return check
+_format = _constant_text("format", lambda f: format_error(f))
+_regex = _constant_text("pattern", lambda p: regex_error(p))
 
 
 def _typed(kinds: str, result: Type):
@@ -546,15 +535,11 @@ def _mod(args, consts):
 
 
 def _extreme(args, consts):
-    u = args[0]
     for i, t in enumerate(args):
         if t.name == "vector":
             return (i, f"argument {i + 1} must be a value that can be ordered, got {t}")
-        nu = unify(u, t)
-        if nu is None:
-            return (i, f"arguments have different types: {u} and {t}")
-        u = nu
-    return u
+    r = _coalesce(args, consts)
+    return (r[0], r[1].replace("coalesce()", "the")) if isinstance(r, tuple) else r
 
 
 def _nullif(args, consts):
