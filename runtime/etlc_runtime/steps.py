@@ -73,14 +73,20 @@ def join(left: pd.DataFrame, right: pd.DataFrame, on, how: str = "inner") -> pd.
     return out.reset_index(drop=True)
 
 
-def union(base: pd.DataFrame, others: list[pd.DataFrame]) -> pd.DataFrame:
+def union_columns(base, others: list) -> list[str]:
+    """The columns of a union (the first input's, in its order); every input must have the
+    same set (any engine's relations with ``.columns``)."""
     cols = list(base.columns)
-    parts = [base]
     for other in others:
         if set(other.columns) != set(cols):
             raise StepError(None, f"union inputs have different columns: {cols} and "
                                   f"{list(other.columns)}")
-        parts.append(other[cols])
+    return cols
+
+
+def union(base: pd.DataFrame, others: list[pd.DataFrame]) -> pd.DataFrame:
+    cols = union_columns(base, others)
+    parts = [base] + [other[cols] for other in others]
     parts = [p for p in parts if len(p)] or [base]
     out = pd.concat(parts, ignore_index=True)
     for name in cols:

@@ -26,7 +26,6 @@ from typing import Any
 
 from ... import steps as S
 from ..._expr import parse
-from ...errors import StepError
 from ...expr import dask_eval
 
 
@@ -70,14 +69,9 @@ def _like(part, base_meta):
 def union(base, others: list):
     import dask.dataframe as dd
 
-    cols = list(base.columns)
-    parts = [base]
-    for other in others:
-        if set(other.columns) != set(cols):
-            raise StepError(None, f"union inputs have different columns: {cols} and "
-                                  f"{list(other.columns)}")
-        parts.append(other.map_partitions(_like, base._meta, meta=base._meta,
-                                          enforce_metadata=False))
+    S.union_columns(base, others)
+    parts = [base] + [other.map_partitions(_like, base._meta, meta=base._meta,
+                                           enforce_metadata=False) for other in others]
     return dd.concat(parts, interleave_partitions=False)
 
 
