@@ -4,6 +4,11 @@ Paths are rendered with the run's macros (``{{ ds_nodash }}``), resolved against
 root, and may be glob patterns (``data/*.csv``) or folders (every data file inside, Hive
 ``key=value/`` folders included).  When the dataset declares ``columns`` the result has
 exactly those columns, in that order, typed as :mod:`etlc_runtime.dtypes` says.
+
+Files become Arrow first (CSV through pyarrow's reader: nulls only the unquoted
+``null_value``, a ragged row is R040; JSON through read_text, every digit kept; Parquet as
+stored), declared columns are converted there without loss (arrow_convert: R040 or the
+dataset's ``on_error``), and the table becomes pandas through dtypes.arrow_to_frame.
 """
 
 from __future__ import annotations

@@ -1,12 +1,17 @@
 """Reads of the DuckDB engine: table functions in.
 
-``read_parquet`` / ``read_csv`` / ``read_json`` over the files file_layout lists (each
-passed through paths.ensure_readable), Hive ``col=value`` folders decoded by hive.py (not by
-DuckDB's hive_partitioning: the values join in from a small VALUES table keyed by file
-name), declared columns converted in SQL as dtypes.conform does.  Fixed-width files are
-lines (``read_csv`` with one VARCHAR column and a separator that is never in a record) cut
-by ``substring`` in SQL.  PostgreSQL tables are read by io_postgres (pandas) and handed in as
-Arrow, for now.
+``read_parquet`` / ``read_csv`` over the files file_layout lists (each passed through
+paths.ensure_readable), Hive ``col=value`` folders decoded by hive.py (not by DuckDB's
+hive_partitioning: the values join in from a small VALUES table keyed by file name).
+Declared columns come in exactly or the query raises R040 (docs/types.md, Reading files):
+text through sql_build.from_text, typed Parquet columns through read_sql.lossless, a
+declared column a Parquet file lacks refused from its schema before any row moves.  CSV
+files are read one by one with their header's columns (VARCHAR when declared, the sniffer's
+types otherwise), strict: a row with more or fewer fields than the header stops the read
+with its line.  JSON is parsed by read_text (DuckDB's reader holds numbers as doubles) and
+handed in as Arrow.  Fixed-width files are lines (``read_csv`` with one VARCHAR column and a
+separator that is never in a record) cut by ``substring`` in SQL.  PostgreSQL tables are read
+by io_postgres (pandas) and handed in as Arrow, for now.
 """
 
 from __future__ import annotations
