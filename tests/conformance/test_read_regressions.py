@@ -157,6 +157,14 @@ def test_csv_undeclared_types_from_the_reader(engine, root):
     assert got.schema.field("f").type == pa.float64()
 
 
+def test_json_undeclared_columns(engine, root):
+    ds = _jsonl(root, ['{"a": 9223372036854775807, "s": ""}', '{"a": null, "s": "x"}'])
+    got = read(engine, root, ds)
+    assert got.column_names == ["a", "s"]
+    assert got.column("a").to_pylist() == [I64_MAX, None]
+    assert got.column("s").to_pylist() == ["", "x"]
+
+
 def test_csv_undeclared_no_na_guessing(engine, root):
     ds = _csv(root, "s\nNA\nNone\nnull\nN/A\nnan\n\n")
     got = read(engine, root, ds)

@@ -188,12 +188,12 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         if keys and not declared and not opts.get("header", True):
             src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
         rel = b.source(src)
-        if not (declared or keys) and FILE_COLUMN in rel.columns:
-            rel = b.select(rel, [c for c in rel.columns if c != FILE_COLUMN])
     elif fmt == "json":
         rel = from_arrow(_json_table(files, opts, declared, name))
     else:
         raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
+    if not (declared or keys) and FILE_COLUMN in rel.columns:
+        rel = b.select(rel, [c for c in rel.columns if c != FILE_COLUMN])
     if keys:
         rows = ", ".join(
             "(" + ", ".join([sql_literal(str(f))] + [f"CAST({sql_literal(hive[f].get(k))} AS VARCHAR)"
