@@ -41,7 +41,7 @@ from . import plan_types
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
 from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
-from .errors import EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
+from .errors import DataError, EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
 from .paths import find_project_root
 from .plain import plain
 from .templating import macros as _macros
@@ -148,6 +148,7 @@ class _Run:
         name, line = step.get("name"), step.get("line")
         if isinstance(exc, StepError):
             return exc.with_location(name, self.spec, line)
+        exc = DataError.from_exception(exc) or exc  # R040 raised inside DuckDB's SQL too
         if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
             message = str(exc)
         else:
