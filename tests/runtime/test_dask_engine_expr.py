@@ -2,7 +2,8 @@
 against the pandas engine's transform of the same step: Arrow types and values exactly.
 
 Row expressions go as one derive step with a column per case (one computation); filters and
-aggregates one step each.  The pandas engine is checked against DuckDB by
+aggregates one step each; and a property: any small table with nulls, any partitioning, a few
+steps (aggregate, filter + derive, distinct, join + limit) give the pandas engine's table.  The pandas engine is checked against DuckDB by
 test_engine_conformance.py and tests/expr; the dask engine must equal it.
 """
 
@@ -15,6 +16,8 @@ import pytest
 from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import StepContext, TaskResources
 from etlc_runtime.expr.errors import EvalError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_engine_conformance import _cases, _expr_table, _exprdata
 
 TYPES = {c: {"type": t.name, **({"scale": t.scale} if t.name == "decimal" else {})}
@@ -85,3 +88,40 @@ def test_aggregates_agree(engines, index):
                        if a is not None), (name, ours, ref)
         else:
             assert ours == ref, name
+
+
+# -- property: any small table, any partitioning, the pandas engine's answer --------------------
+
+_ROWS = st.lists(st.tuples(st.sampled_from(["a", "b", "c", None]),
+                           st.one_of(st.none(), st.integers(-2**62, 2**62)),
+                           st.one_of(st.none(), st.text(max_size=3))), max_size=30)
+STEPS = [
+    {"group_by": ["k"], "aggregate": {"n": "count(*)", "c": "count(v)", "s": "sum(v)",
+                                      "lo": "min(v)", "hi": "max(s)", "d": "count_distinct(s)",
+                                      "f": "first(v)"}, "sort": ["k"]},
+    {"filter": "v > 0 or s is null", "derive": {"w": "v % 7", "u": "upper(s) || k"},
+     "sort": ["v", "s", "k"]},
+    {"select": ["k", "s"], "distinct": True, "sort": ["k", "s"]},
+    {"join": {"with": "t", "on": ["k"], "how": "left"}, "select": ["k", "v"],
+     "sort": ["k", "v"], "limit": 20},
+]
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_ROWS, parts=st.integers(1, 4), step=st.sampled_from(STEPS))
+def test_any_table_any_partitions_agree(engines, rows, parts, step):
+    ctx, (pandas, _), (dask, _) = engines
+    table = pa.table({"k": pa.array([r[0] for r in rows], pa.string()),
+                      "v": pa.array([r[1] for r in rows], pa.int64()),
+                      "s": pa.array([r[2] for r in rows], pa.string())})
+    ctx = StepContext(root=ctx.root, params={}, macros={},
+                      types={"k": {"type": "string"}, "v": {"type": "int"},
+                             "s": {"type": "string"}})
+    dask.partitions = parts
+    p_rel, d_rel = pandas.from_arrow(table), dask.from_arrow(table)
+    step = {"from": ["t"], **step}
+    want = pandas.to_arrow(pandas.transform(step, {"t": p_rel}, ctx))
+    got = dask.to_arrow(dask.transform(step, {"t": d_rel}, ctx))
+    assert got.schema == want.schema
+    assert got.to_pylist() == want.to_pylist()
