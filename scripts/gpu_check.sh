@@ -16,7 +16,7 @@ echo "== machine"
 if ! nvidia-smi -L; then
     echo "no NVIDIA GPU visible (nvidia-smi)"; exit 2
 fi
-if ! "$PY" -c "import cudf, dask_cuda, dask_cudf; print('cudf', cudf.__version__, '/ dask_cuda', dask_cuda.__version__)"; then
+if ! "$PY" -c "import cudf, dask_cuda; print('cudf', cudf.__version__, '/ dask_cuda', dask_cuda.__version__)"; then
     echo "the gpu extra is missing: pip install 'etlc[gpu]'"; exit 2
 fi
 "$PY" -c "from etlc_runtime.engines.dask.cluster import require_gpu; require_gpu(); print('R050 check: GPU engine available')" || exit 2

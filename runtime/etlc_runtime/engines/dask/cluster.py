@@ -61,7 +61,7 @@ def require_gpu() -> None:
     """Raise GpuNotAvailable naming what is missing (packages first, then the device)."""
     import importlib.util
 
-    missing = [m for m in ("cudf", "dask_cudf", "dask_cuda")
+    missing = [m for m in ("cudf", "dask_cuda")
                if importlib.util.find_spec(m) is None]
     if missing:
         raise GpuNotAvailable(f"the Python package(s) {', '.join(missing)} are not installed")
