@@ -42,6 +42,21 @@ class Notes:
         self.items.append(f"{self.path}:{line}:{col}: not converted: {message}")
 
 
+# Airflow 2 module paths that Airflow 3 serves through deprecation shims -> their providers' paths
+MOVED = {"airflow.operators.bash": "airflow.providers.standard.operators.bash",
+         "airflow.operators.python": "airflow.providers.standard.operators.python",
+         "airflow.operators.empty": "airflow.providers.standard.operators.empty",
+         "airflow.sensors.python": "airflow.providers.standard.sensors.python"}
+
+
+def _operator(ref: Any) -> str | None:
+    dotted = _dotted(ref)
+    if dotted is None:
+        return None
+    module, _, cls = dotted.partition(":")
+    return f"{MOVED.get(module, module)}:{cls}"
+
+
 def _dotted(ref: Any) -> str | None:
     """`package.module.name` (dag-factory) -> `package.module:name` (etlc); None if not one."""
     if not isinstance(ref, str) or "." not in ref or ":" in ref:
@@ -161,7 +176,7 @@ def convert_dag(dag_id: str, conf: dict[str, Any], default: dict[str, Any], note
 
 def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
     step: dict[str, Any] = {}
-    operator = _dotted(task.get("operator"))
+    operator = _operator(task.get("operator"))
     if operator is None:
         notes.add(where + ("operator",), "a task needs 'operator: package.module.Class'")
         operator = "airflow.providers.standard.operators.empty:EmptyOperator"
