@@ -373,6 +373,26 @@ def _regexp_extract(v: str, p: str, group: int = 0) -> str:
     return (m.group(group) or "") if m else ""
 
 
+def _arrow_regex(kind: str, slow):
+    """regexp_matches / regexp_replace with constant arguments on Arrow's RE2 (the engine
+    DuckDB uses too), whole columns at once; other calls go value by value (``slow``)."""
+    def impl(ev, a, t, tr):
+        if any(_is_series(x) for x in a[1:]) or not _is_series(a[0]):
+            return slow(ev, a, t, tr)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        arr = pa.array(a[0].array)
+        if kind == "matches":
+            r = pc.match_substring_regex(arr, a[1])
+            return pd.Series(r.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+                             .array, index=a[0].index)
+        by = a[2]
+        glob = len(a) > 3 and "g" in a[3]
+        r = pc.replace_substring_regex(arr, a[1], by, max_replacements=None if glob else 1)
+        return pd.Series(pd.array(r, dtype=STRING_DTYPE), index=a[0].index)
+    return impl
+
+
 def _digest(name: str):
     def fn(v: str) -> str:
         return hashlib.new(name, v.encode("utf-8")).hexdigest()
@@ -452,8 +472,8 @@ FUNCS = {
     "strpos": _per_value(_strpos, "Int64"),
     "like": _per_value(_like(False), "boolean"),
     "ilike": _per_value(_like(True), "boolean"),
-    "regexp_matches": _per_value(_regexp_matches, "boolean"),
-    "regexp_replace": _per_value(_regexp_replace, STRING_DTYPE),
+    "regexp_matches": _arrow_regex("matches", _per_value(_regexp_matches, "boolean")),
+    "regexp_replace": _arrow_regex("replace", _per_value(_regexp_replace, STRING_DTYPE)),
     "regexp_extract": _per_value(_regexp_extract, STRING_DTYPE),
     "md5": _per_value(_digest("md5"), STRING_DTYPE),
     "sha256": _per_value(_digest("sha256"), STRING_DTYPE),

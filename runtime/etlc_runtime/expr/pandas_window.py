@@ -48,13 +48,8 @@ def _order(ev, e: A.Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         new_part[1:] |= v[1:] != v[:-1]
     new_peer = new_part.copy()
     for c in order_cols:
-        s = ordered[c]
-        na = s.isna().to_numpy()
-        v = s.to_numpy(dtype=object, na_value=None)
-        eq = np.array([a == b for a, b in zip(v[1:], v[:-1])], dtype=bool) if n > 1 else \
-            np.zeros(0, bool)
-        same = np.where(na[1:] | na[:-1], na[1:] & na[:-1], eq)
-        new_peer[1:] |= ~same
+        codes = pd.factorize(ordered[c], use_na_sentinel=False)[0]  # nulls: one code
+        new_peer[1:] |= codes[1:] != codes[:-1]
     part_id = np.cumsum(new_part) - 1
     return pos, part_id, new_peer
 
