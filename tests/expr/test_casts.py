@@ -116,3 +116,22 @@ def test_docs_list_every_cast():
     section = doc.split("## Casts", 1)[1]
     for src, dst in CASTS:
         assert f"| {src} | {dst} |" in section, (src, dst)
+
+
+@pytest.mark.parametrize("text", ["0x10", "1_000", "1,5"])
+def test_number_text_duckdb_reads_but_etlc_refuses(text):
+    """DuckDB's CAST reads hexadecimal and digit separators; etlc's table refuses them on every
+    path (docs/types.md), rather than guess."""
+    con = _duck("string", "int", [text])
+    if text != "1,5":
+        assert con.execute("SELECT CAST(x AS BIGINT) FROM t").fetchone()[0] in (16, 1000)
+    df = _frame("string", [text])
+    with pytest.raises(EvalError):
+        evaluate("cast(x as int)", df, types={"x": Type("string")})
+    with pytest.raises(StepError):
+        steps.cast(df, {"x": "int"})
+    from etlc_runtime.expr.sql import to_sql
+    for sql in (to_sql("cast(x as int)", {}, types={"x": Type("string")}),
+                cast_sql('"x"', Type("string"), Type("int"), "x")):
+        with pytest.raises(duckdb.Error):
+            con.execute(f"SELECT {sql} FROM t").fetchall()

@@ -122,6 +122,10 @@ class _Renderer:
             return (f"({self.r(e.operand)} {'NOT ' if e.negated else ''}BETWEEN "
                     f"{self.r(e.low)} AND {self.r(e.high)})")
         if isinstance(e, A.Cast):
+            src = self.typ(e.operand)
+            if src is not None and src.name == "string" and e.target.name == "int":
+                from .casts import step_sql  # number text as the table reads it
+                return step_sql(self.r(e.operand), "string", "int")
             return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
         if isinstance(e, A.Call):
             return self.call(e)
