@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,9 +43,8 @@ from . import plan_types
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
 from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
-from .errors import DataError, EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
+from .errors import EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
 from .paths import find_project_root
-from .plain import plain
 from .templating import macros as _macros
 from .templating import resolve_params
 
@@ -100,6 +101,34 @@ def _joined(step: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-friendly version of a metric or operator result (pandas only if loaded)."""
+    if value is None:
+        return None
+    pd = sys.modules.get("pandas")   # a pandas value means pandas is already imported
+    if pd is not None and not isinstance(value, (list, tuple, dict)):
+        try:
+            if pd.isna(value):
+                return None
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "item"):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (int, float, str, bool)):
+        return value
+    import decimal
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return str(value)
+
+
 class _Run:
     def __init__(self, plan: Mapping[str, Any], context: Mapping[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
@@ -148,7 +177,6 @@ class _Run:
         name, line = step.get("name"), step.get("line")
         if isinstance(exc, StepError):
             return exc.with_location(name, self.spec, line)
-        exc = DataError.from_exception(exc) or exc  # R040 raised inside DuckDB's SQL too
         if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
             message = str(exc)
         else:
@@ -285,7 +313,7 @@ class _Run:
             op_ctx["params"] = dict(self.params)
             result = run_operator(step, op_ctx, self.macros)
             if result is not None:
-                extra["result"] = plain(result)
+                extra["result"] = _plain(result)
         else:
             raise StepError(name, f"unknown step kind {kind!r}")
 
@@ -295,7 +323,8 @@ class _Run:
             if step.get("checks"):
                 owner.check(rel, step["checks"], ctx)
             if step.get("metrics"):
-                values = owner.metrics(rel, step["metrics"], ctx)   # plain values
+                values = {m: _plain(v)
+                          for m, v in owner.metrics(rel, step["metrics"], ctx).items()}
                 self.metrics[name] = values
                 log.info("etlc metrics of step %s: %s", name, values)
                 extra["metrics"] = values
