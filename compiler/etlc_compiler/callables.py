@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import pyobjects
 from .diagnostics import Diagnostic
 from .loader import LoadedSpec
 from .model import PipelineSpec
@@ -69,6 +70,10 @@ def references(spec: PipelineSpec) -> Iterator[tuple[tuple, str]]:
         if isinstance(step.raw.get("python"), str):
             yield (*base, "python"), step.raw["python"]
         args = step.raw.get("args")
+        given = ((spec.raw.get("steps") or {}).get(name) or {}).get("args")  # as written (python steps too)
+        if step.kind == "operator" and isinstance(given, dict):
+            for sub, ref in pyobjects.objects(given):  # typed objects: {__type__: datetime.timedelta, ...}
+                yield (*base, "args", *sub), ref or "<no class>"
         if step.kind == "operator" and "python" not in step.raw and isinstance(args, dict) and isinstance(args.get("python_callable"), str):
             yield (*base, "args", "python_callable"), args["python_callable"]
 
@@ -90,8 +95,10 @@ def verdicts(names: list[str], root: Path) -> dict[str, str | None]:
     todo = []
     for name in dict.fromkeys(names):
         module = name.partition(":")[0]
-        if ":" not in name:
-            out[name] = f"{name!r} is not package.module:function"
+        if name in pyobjects.SAFE:
+            out[name] = None
+        elif ":" not in name:
+            out[name] = f"{name!r} is not package.module:function (nor package.module.Class)"
         elif module.split(".")[0] in _STDLIB:
             out[name] = f"module {module!r} is in the standard library: name a function of your own"
         elif (str(root), name) in _VERDICTS:

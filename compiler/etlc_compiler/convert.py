@@ -7,9 +7,9 @@ setting etlc knows), schedules (cron strings, presets, `schedule_interval`), DAG
 `package.module.function`), `task_groups` (tooltip, `parent_group_name`, `dependencies`),
 tasks as a mapping or a list (operator `package.module.Class`, `dependencies`,
 `task_group_name`, `python_callable`, `expand` over lists or `task.output`, `partial`, task
-settings; every other key is an operator argument). What does not is reported as
-`file:line:col: not converted: ...` (the DAG is still written, without it): Python objects
-(`__type__`), callables from files (`python_callable_file`), timetables and asset
+settings; every other key is an operator argument, `{__type__: ...}` objects included: etlc
+reads the same form). What does not is reported as
+`file:line:col: not converted: ...` (the DAG is still written, without it): callables from files (`python_callable_file`), timetables and asset
 schedules, HTTP sensor checks. YAML comments are not carried over.
 """
 
@@ -190,8 +190,6 @@ def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
             args[key] = _dotted(value) or value
         elif key in ("python_callable_name", "python_callable_file", "response_check_name", "response_check_file"):
             notes.add(where + (key,), f"'{key}' (a function from a file path): use python_callable: package.module.function")
-        elif isinstance(value, dict) and "__type__" in value:
-            notes.add(where + (key,), f"a Python object ({value['__type__']}) in '{key}'")
         else:
             args[key] = value
     if args:

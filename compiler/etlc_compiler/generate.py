@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from . import groups, mapping, schedules, task_settings
+from . import groups, mapping, pyobjects, schedules, task_settings
 from .plan import Plan
 from .pyliteral import escape, pyliteral, unescape
 
@@ -133,6 +133,10 @@ def render(plan: Plan, version: str) -> str:
     def fn_alias(ref: str) -> str:
         return functions.setdefault(ref, f"_fn{len(functions)}")
 
+    def obj_alias(ref: str) -> str:  # the file imports datetime already
+        module, _, cls = ref.partition(":")
+        return f"datetime.{identifier(cls)}" if module == "datetime" else fn_alias(ref)
+
     given = dag.get("spec") or {}
     dag_args = [(identifier(k), task_settings.render(k, given[k], fn_alias, duration))
                 for k in task_settings.DAG_SETTINGS + task_settings.DAG_CALLBACKS if k in given]
@@ -186,6 +190,9 @@ def render(plan: Plan, version: str) -> str:
             if isinstance(t.args.get("python_callable"), str):  # the function, imported (E332 checked it)
                 entry["args"] = [(k, fn_alias(t.args[k]) if k == "python_callable" else v)
                                  for k, v in entry["args"]]
+            if pyobjects.has_objects(t.args):  # {__type__: datetime.timedelta, hours: 1} -> a constructor call
+                entry["args"] = [(k, pyobjects.render(t.args[k], obj_alias) if k in t.args
+                                  and pyobjects.has_objects(t.args[k]) else v) for k, v in entry["args"]]
             entry["settings"] = [(k, v) for k, v in settings if k not in t.args]
             for key in ("inlets", "outlets"):
                 if key in t.args:

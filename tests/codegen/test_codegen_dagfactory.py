@@ -164,8 +164,21 @@ steps:
     expand: {op_args: {from: make_list}}
 """
 
+OBJECTS = """\
+etlc: 1
+pipeline: objects_demo
+start_date: 2025-01-01
+steps:
+  wait:
+    operator: airflow.providers.standard.sensors.time_delta:TimeDeltaSensor
+    args:
+      delta: {__type__: datetime.timedelta, hours: 1, minutes: 30}
+      timeout: {__type__: "datetime:timedelta", __args__: [0, 600]}
+      poke_interval: 30
+"""
+
 EXTRA: dict[str, str] = {"settings_demo": SETTINGS, "groups_demo": GROUPS, "python_demo": PYTHON,
-                         "mapped_demo": MAPPED}
+                         "mapped_demo": MAPPED, "objects_demo": OBJECTS}
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +312,9 @@ def test_user_defined_macros_and_filters_are_the_imported_functions(dagbag):
     assert dag.user_defined_macros == {"twice": alerts.double}
     assert dag.user_defined_filters == {"shout": alerts.shout}
     assert "{{ twice(1) }}" in dag.get_task("templated").bash_command
+
+
+def test_typed_objects_in_operator_args(dagbag):
+    wait = dagbag.dags["objects_demo"].get_task("wait")
+    assert wait.delta.total_seconds() == 5400
+    assert wait.timeout == 600

@@ -43,8 +43,9 @@ def test_convert_reports_what_it_cannot_and_writes_a_valid_spec(tmp_path: Path):
                               "flag": {"type": "boolean", "default": True}, "name": {"type": "string", "default": "x"}}
     assert spec["steps"]["b"]["after"] == ["a"]
     where = sorted(n.split(": not converted")[0].removeprefix(str(src) + ":") for n in notes)
-    # the renamed DAG (6:1), python_callable_name/file (15:29, 16:29), the Python object (18:26)
-    assert where == ["15:29", "16:29", "18:26", "6:1"], notes
+    # the renamed DAG (6:1), python_callable_name/file (15:29, 16:29); the Python object converts
+    assert where == ["15:29", "16:29", "6:1"], notes
+    assert spec["steps"]["b"]["args"]["execution_timeout"] == {"__type__": "datetime.timedelta", "hours": 1}
     out = tmp_path / "specs"
     out.mkdir()
     (out / "my_dag.yaml").write_text(dump(spec, "dags.yml"))
