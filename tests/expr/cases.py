@@ -116,7 +116,8 @@ AGG_CASES = [
     ([], {"n": "count(*)"}, "count(*) > 100"),
 ]
 
-from cases_more import FILTER_MORE, MORE_ROW_CASES
+from cases_more import AGG_MORE, FILTER_MORE, MORE_ROW_CASES
 
 ROW_CASES += MORE_ROW_CASES
 FILTER_CASES += FILTER_MORE
+AGG_CASES += AGG_MORE

@@ -139,3 +139,12 @@ WINDOW_CASES = [
     "case when row_number() over (partition by k order by id desc) = 1 then 'newest' end",
 ]
 MORE_ROW_CASES += WINDOW_CASES
+
+# (group_by, {name: expr}, having): the new functions inside and around aggregates
+AGG_MORE = [
+    (["k"], {"pos": "sum(case when i > 0 then 1 else 0 end)", "nz": "count(nullif(i, 0))",
+             "top": "max(greatest(i, j))", "mon": "max(date_trunc('month', ts))"}, None),
+    (["m"], {"words": "count(*)", "b": "max(regexp_extract(s, '[a-z]+'))",
+             "h": "sum(hour(ts))"}, "sum(i // 2) > 0"),
+    ([], {"span": "date_diff('day', min(dt), max(dt))", "first_ab": "min(s) like 'a%'"}, None),
+]

@@ -133,11 +133,12 @@ for _reason in AGG_REASONS:
     _tag(_reason)
 
 
-from oracle_more import MORE_DIFFERENCES, MORE_FILTER_SQL, MORE_ROW_SQL
+from oracle_more import MORE_AGG_SQL, MORE_DIFFERENCES, MORE_FILTER_SQL, MORE_ROW_SQL
 
 DIFFERENCES.update(MORE_DIFFERENCES)
 ROW_SQL.update(MORE_ROW_SQL)
 FILTER_SQL.update(MORE_FILTER_SQL)
+AGG_SQL += MORE_AGG_SQL
 for _sql, _reason in [*MORE_ROW_SQL.values(), *MORE_FILTER_SQL.values()]:
     _tag(_reason)
 

@@ -71,3 +71,13 @@ MORE_ROW_SQL.update({
 })
 
 MORE_FILTER_SQL: dict[str, tuple[str, str]] = {}
+
+# AGG_MORE's SQL, in order (DuckDB sums ints as HUGEINT: sum_int)
+MORE_AGG_SQL = [
+    ({"pos": "CAST(sum(CASE WHEN i > 0 THEN 1 ELSE 0 END) AS BIGINT)",
+      "nz": "count(nullif(i, 0))", "top": "max(greatest(i, j))",
+      "mon": "max(date_trunc('month', ts))"}, None),
+    ({"words": "count(*)", "b": "max(regexp_extract(s, '[a-z]+'))",
+      "h": "CAST(sum(hour(ts)) AS BIGINT)"}, "sum(i // NULLIF(2, 0)) > 0"),
+    ({"span": "date_diff('day', min(dt), max(dt))", "first_ab": "min(s) LIKE 'a%'"}, None),
+]
