@@ -59,7 +59,7 @@ def test_remote_paths_are_not_available_yet(url, tmp_path):
 
 def test_engines():
     assert check_engine("pandas") == "pandas"
-    assert check_engine(None) == "pandas"
+    assert check_engine(None) == "duckdb"   # engines.DEFAULT
     assert check_engine("dask", "daily") == "dask"   # tests/runtime/test_dask_engine.py
     with pytest.raises(EngineNotAvailable, match="unknown engine"):
         check_engine("spark")

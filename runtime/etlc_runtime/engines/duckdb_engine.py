@@ -43,6 +43,9 @@ class DuckDBEngine:
         spill = self.resources.spill_dir
         if spill is None:
             spill = self._own_spill = Path(tempfile.mkdtemp(prefix="etlc-duckdb-spill-"))
+        # the folders made here go again on close, so a task that fails before any output
+        # (an unsafe path, a bad input) leaves the project as it found it
+        self._made = [d for d in (Path(spill), *Path(spill).parents) if not d.exists()]
         Path(spill).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
@@ -113,3 +116,9 @@ class DuckDBEngine:
             if self._own_spill is not None:
                 shutil.rmtree(self._own_spill, ignore_errors=True)
                 self._own_spill = None
+            for folder in self._made:          # innermost first; only while empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            self._made = []
