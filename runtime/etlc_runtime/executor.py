@@ -129,6 +129,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _s3(dataset: Mapping[str, Any]) -> bool:
+    return str(dataset.get("path") or "").lower().startswith("s3://")
+
+
 class _Run:
     def __init__(self, plan: Mapping[str, Any], context: Mapping[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
@@ -163,6 +167,7 @@ class _Run:
             from .tracking import Tracker
             self.tracker = Tracker(plan, self.run_id, self.logical_date, self.params, self.root,
                                    self.ctx)
+        self.s3 = None                                    # the task's s3:// datasets
 
     def emit(self, event: str, **data):
         if self.on_event is None:
@@ -205,7 +210,15 @@ class _Run:
             self.engines[engine] = get_engine(engine, self.resources(engine))
         return self.engines[engine]
 
+    def s3_bridge(self):
+        if self.s3 is None:
+            from .s3_bridge import S3Bridge
+            self.s3 = S3Bridge(self.root, self.run_id, self.plan.get("connections"))
+        return self.s3
+
     def close(self):
+        if self.s3 is not None:
+            self.s3.close()
         for engine in self.engines.values():
             try:
                 engine.close()
@@ -278,6 +291,8 @@ class _Run:
         extra: dict[str, Any] = {}
         if kind == "read":
             dataset = self.dataset(step, "read")
+            if _s3(dataset):
+                dataset = self.s3_bridge().read_view(dataset, ctx.macros)
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
             rel = engine.read(dataset, ctx, columns=pushdown)
@@ -301,7 +316,8 @@ class _Run:
             dataset = self.dataset(step, "write")
             (src, *_) = _sources(step) or [None]
             rel = self.inputs([src], engine)[src]
-            written = engine.write(rel, dataset, step.get("mode"), ctx)
+            written = (self.s3_bridge().write(engine, rel, dataset, step.get("mode"), ctx)
+                       if _s3(dataset) else engine.write(rel, dataset, step.get("mode"), ctx))
             rows = written["rows"]
             extra = {"path": written["path"], "partitions": written["partitions"],
                      "bytes": written["bytes"]}

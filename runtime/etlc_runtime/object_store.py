@@ -194,15 +194,17 @@ class ObjectCommit:
         return [p for p in old if not posixpath.basename(p["path"]).startswith(mine)]
 
     def commit(self, parts: Iterable[tuple[str, int]]) -> dict:
-        """Publish the manifest of the new version (``parts``: (URL, rows) of the new part
-        objects, all written), then remove the objects no version lists.  Returns it."""
-        new = [{"path": self._rel(u), "rows": int(rows)} for u, rows in parts]
+        """Publish the manifest of the new version (``parts``: (URL, rows or None) of the new
+        part objects, all written), then remove the objects no version lists.  Returns it."""
+        new = [{"path": self._rel(u), "rows": None if rows is None else int(rows)}
+               for u, rows in parts]
         previous = read_manifest(self.fs, self.url)
         written = {_partition_of(p["path"]) for p in new}
         listed = self._kept(previous, written) + new
         manifest = {"etlc_manifest": MANIFEST_VERSION, "format": self.fmt,
                     "token": self.token, "mode": self.mode, "parts": listed,
-                    "rows": sum(p["rows"] for p in listed)}
+                    "rows": None if any(p["rows"] is None for p in listed)
+                    else sum(p["rows"] for p in listed)}
         body = json.dumps(manifest, indent=1, sort_keys=True).encode()
         self.fs.pipe(f"{self.base}/{MANIFEST}", body)          # the commit point
         self.collect(manifest)
