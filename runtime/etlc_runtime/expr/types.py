@@ -552,6 +552,27 @@ _NUM_NULL = "null when the argument is null"
 _STR_NULL = "null when any argument is null"
 _AGG_NULL = "ignores nulls; null when there are no non-null values"
 
+# date and time parts: (name, what it gives); each takes a date or timestamp, gives an int
+_PARTS = [
+    ("year", "the year"),
+    ("month", "the month, 1-12"),
+    ("day", "the day of the month, 1-31"),
+    ("hour", "the hour, 0-23 (0 for a date)"),
+    ("minute", "the minute, 0-59"),
+    ("second", "the second, 0-59 (no fraction)"),
+    ("millisecond", "seconds and milliseconds in milliseconds, 0-59999 (DuckDB's)"),
+    ("dayofweek", "the day of the week, 0 (Sunday) to 6 (Saturday)"),
+    ("dayofyear", "the day of the year, 1-366"),
+    ("week", "the ISO week number, 1-53"),
+    ("quarter", "the quarter, 1-4"),
+]
+
+
+def _part_fn(name: str, doc: str) -> Function:
+    return Function(name, 1, 1, False, _date_part, f"{name}(d: date | timestamp)", "int",
+                    _NUM_NULL, doc)
+
+
 _F = [
     # scalar numeric
     Function("abs", 1, 1, False, _numeric_same, "abs(x: number)", "same type as x", _NUM_NULL,
@@ -661,28 +682,7 @@ _F = [
     Function("sha256", 1, 1, False, _typed("s", STRING), "sha256(s: string)", "string",
              _NUM_NULL, "the SHA-256 digest of s's UTF-8 bytes, 64 hex digits"),
     # dates
-    Function("year", 1, 1, False, _date_part, "year(d: date | timestamp)", "int", _NUM_NULL,
-             "the year"),
-    Function("month", 1, 1, False, _date_part, "month(d: date | timestamp)", "int", _NUM_NULL,
-             "the month, 1-12"),
-    Function("day", 1, 1, False, _date_part, "day(d: date | timestamp)", "int", _NUM_NULL,
-             "the day of the month, 1-31"),
-    Function("hour", 1, 1, False, _date_part, "hour(d: date | timestamp)", "int", _NUM_NULL,
-             "the hour, 0-23 (0 for a date)"),
-    Function("minute", 1, 1, False, _date_part, "minute(d: date | timestamp)", "int", _NUM_NULL,
-             "the minute, 0-59"),
-    Function("second", 1, 1, False, _date_part, "second(d: date | timestamp)", "int", _NUM_NULL,
-             "the second, 0-59 (no fraction)"),
-    Function("millisecond", 1, 1, False, _date_part, "millisecond(d: date | timestamp)", "int", _NUM_NULL,
-             "seconds and milliseconds in milliseconds, 0-59999 (DuckDB's)"),
-    Function("dayofweek", 1, 1, False, _date_part, "dayofweek(d: date | timestamp)", "int", _NUM_NULL,
-             "the day of the week, 0 (Sunday) to 6 (Saturday)"),
-    Function("dayofyear", 1, 1, False, _date_part, "dayofyear(d: date | timestamp)", "int", _NUM_NULL,
-             "the day of the year, 1-366"),
-    Function("week", 1, 1, False, _date_part, "week(d: date | timestamp)", "int", _NUM_NULL,
-             "the ISO week number, 1-53"),
-    Function("quarter", 1, 1, False, _date_part, "quarter(d: date | timestamp)", "int", _NUM_NULL,
-             "the quarter, 1-4"),
+    *[_part_fn(n, d) for n, d in _PARTS],
     Function("date_trunc", 2, 2, False, _date_trunc, "date_trunc(unit: string, t: date | "
              "timestamp)", "timestamp", _STR_NULL,
              "t cut down to the start of its unit (year quarter month week day hour minute "
