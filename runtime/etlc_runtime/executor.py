@@ -210,6 +210,16 @@ class _Run:
             self.engines[engine] = get_engine(engine, self.resources(engine))
         return self.engines[engine]
 
+    def write_to(self, engine, rel, dataset: Mapping[str, Any], mode, ctx) -> dict:
+        """A write step's write: Qdrant and S3 datasets through their modules."""
+        if dataset.get("format") == "qdrant":
+            from .qdrant_io import write_qdrant
+            return write_qdrant(engine.to_arrow(rel), dataset, mode, ctx.macros,
+                                ctx.connections, self.root)
+        if _s3(dataset):
+            return self.s3_bridge().write(engine, rel, dataset, mode, ctx)
+        return engine.write(rel, dataset, mode, ctx)
+
     def s3_bridge(self):
         if self.s3 is None:
             from .s3_bridge import S3Bridge
@@ -295,7 +305,12 @@ class _Run:
                 dataset = self.s3_bridge().read_view(dataset, ctx.macros)
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
-            rel = engine.read(dataset, ctx, columns=pushdown)
+            if dataset.get("format") == "qdrant":
+                from .qdrant_io import read_qdrant
+                rel = engine.from_arrow(read_qdrant(dataset, ctx.macros, ctx.connections,
+                                                    self.root, pushdown))
+            else:
+                rel = engine.read(dataset, ctx, columns=pushdown)
             rel = engine.transform(step, self.inputs(_joined(step), engine), ctx, base=rel)
             self.frames[name] = (engine, rel)
         elif kind == "transform":
@@ -316,8 +331,7 @@ class _Run:
             dataset = self.dataset(step, "write")
             (src, *_) = _sources(step) or [None]
             rel = self.inputs([src], engine)[src]
-            written = (self.s3_bridge().write(engine, rel, dataset, step.get("mode"), ctx)
-                       if _s3(dataset) else engine.write(rel, dataset, step.get("mode"), ctx))
+            written = self.write_to(engine, rel, dataset, step.get("mode"), ctx)
             rows = written["rows"]
             extra = {"path": written["path"], "partitions": written["partitions"],
                      "bytes": written["bytes"]}
