@@ -47,6 +47,10 @@ DATE_CASES = [
     "date_diff('millisecond', ts, timestamp '2020-01-01 00:00:00')",
     "date_diff('day', dt, date '2020-01-01')", "date_diff('month', date '2020-01-31', dt)",
     "date_diff('week', date '2020-01-08', dt)",
+    # every argument constant: the evaluator broadcasts them, the unit included
+    "date_diff('day', date '2025-01-01', date '2025-03-04')",
+    "date_diff('month', date '2025-01-31', timestamp '2025-03-01 00:00:00')",
+    "date_trunc('month', date '2025-03-04')",
     "epoch(ts)", "epoch(dt)", "epoch(timestamp '1969-12-31 23:59:59.5')",
     "strftime(ts, '%Y/%m/%d %H:%M:%S')", "strftime(dt, '%d.%m.%Y')",
     "strftime(ts, '%j %a %b %y')", "strftime(ts, '%I %p %%')",

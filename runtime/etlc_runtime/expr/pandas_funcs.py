@@ -167,7 +167,10 @@ def _trunc_micros(us: np.ndarray, unit: str) -> np.ndarray:
 
 
 def _unit_of(v) -> str:
-    """The constant unit argument (kept a scalar: UNIT_FIRST)."""
+    """The constant unit argument (a scalar by UNIT_FIRST; a column of that one value when
+    the evaluator has broadcast every argument of an all-constant call)."""
+    if _is_series(v):
+        v = v.dropna().iloc[0] if v.notna().any() else ""
     return str(v).lower()
 
 
