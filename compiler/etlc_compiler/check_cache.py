@@ -27,7 +27,7 @@ from .diagnostics import Diagnostic
 from .project import project_root
 from .version import etlc_version
 
-FORMAT = 1
+FORMAT = 2   # 2: entries keep the step types' column order (codegen reads them)
 
 
 def cache_dir(root: Path) -> Path:
@@ -117,7 +117,7 @@ def _write(entry: Path, data: dict[str, Any]) -> None:
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        tmp.write_text(json.dumps(data), encoding="utf-8")   # key order is the plan's order
         os.replace(tmp, entry)
     except OSError:
         pass  # a cache that cannot be written only costs time

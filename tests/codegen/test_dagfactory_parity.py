@@ -21,7 +21,6 @@ ARGS = ("bash_command", "op_kwargs", "env")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    pytest.importorskip("dagfactory")
     from dagfactory.dagfactory import _DagFactory
 
     root = tmp_path_factory.mktemp("parity")
