@@ -14,7 +14,8 @@ Where the runs go (never from the spec's text):
    scheme from the connection type (``http``/``https``; any other type means ``http``, or the
    extra's ``scheme``).  Its login and password go to MLflow as ``MLFLOW_TRACKING_USERNAME``/
    ``MLFLOW_TRACKING_PASSWORD`` while etlc talks to the server, and nowhere else.
-2. else ``MLFLOW_TRACKING_URI`` from the environment;
+2. else ``MLFLOW_TRACKING_URI`` from the environment (a database URI keeps new experiments'
+   artifacts under ``.etlc/mlruns/artifacts``, not in the current directory);
 3. else a local SQLite store, ``<project root>/.etlc/mlruns/mlflow.db``, with its artifacts
    under ``.etlc/mlruns/artifacts``.
 
@@ -92,11 +93,12 @@ def tracking_target(tracking: Mapping[str, Any], connections: Mapping[str, Any] 
             uri += "/" + conn.schema.strip("/")
         return uri, creds, None
     env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env, {}, None
     store = (root / LOCAL_STORE).resolve()
+    artifacts = (store / "artifacts").as_uri()   # else MLflow's default: ./mlruns of the cwd
+    if env:
+        return env, {}, None if env.lower().startswith(("http:", "https:")) else artifacts
     store.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{store / 'mlflow.db'}", {}, (store / "artifacts").as_uri()
+    return f"sqlite:///{store / 'mlflow.db'}", {}, artifacts
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import pytest
 from etlc_runtime import executor
 from etlc_runtime.errors import StepError
 from etlc_runtime.qdrant_io import LOCAL_FOLDER, QdrantDataError, point_id
+from rt_service_helpers import service_plan
 
 qdrant_client = pytest.importorskip("qdrant_client", reason="qdrant-client is in the dev extra")
 
@@ -35,17 +36,10 @@ def source(project, rows):
 
 
 def plan(engine, steps, task):
-    for i, step in enumerate(steps):
-        step.setdefault("line", 10 + i)
-        if isinstance(step.get("from"), str):
-            step["from"] = [step["from"]]
-        step.setdefault("kind", "read" if "read" in step else "write")
-    return {"etlc": 1, "pipeline": "p", "task": task, "spec": "specs/p.yaml", "engine": engine,
-            "partitions": 1, "parallelism": "dask",
-            "staging": {"connection": None, "path": ".etlc/staging"}, "params": {},
-            "tracking": None, "connections": {}, "inputs": {}, "output": None, "steps": steps,
-            "datasets": {"docs": {"format": "parquet", "path": "data/docs.parquet"},
-                         "vectors": VEC, "back": {"format": "parquet", "path": "out/back/"}}}
+    return service_plan(steps, {"docs": {"format": "parquet", "path": "data/docs.parquet"},
+                                "vectors": VEC,
+                                "back": {"format": "parquet", "path": "out/back/"}},
+                        task, engine=engine)
 
 
 def load(engine, mode):

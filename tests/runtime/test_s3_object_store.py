@@ -5,26 +5,20 @@ next commit removes them, credentials come from the connection and never reach a
 from __future__ import annotations
 
 import json
-import socket
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import object_store as ob
+from rt_service_helpers import free_port, service_plan
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is part of the dev extra")
 SECRET = "moto-Secret-Key-123"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def endpoint():
-    port = _free_port()
+    port = free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
@@ -146,16 +140,7 @@ COLUMNS = {"id": {"type": "int"}, "day": {"type": "date"},
 
 
 def s3_plan(engine: str, steps, datasets, task: str):
-    for i, step in enumerate(steps):
-        step.setdefault("line", 10 + i)
-        if isinstance(step.get("from"), str):
-            step["from"] = [step["from"]]
-        step.setdefault("kind", "read" if "read" in step else "write")
-    return {"etlc": 1, "pipeline": "p", "task": task, "spec": "specs/p.yaml", "engine": engine,
-            "partitions": 1, "parallelism": "dask",
-            "staging": {"connection": None, "path": ".etlc/staging"}, "params": {},
-            "tracking": None, "connections": {"lake": "lake_t"}, "datasets": datasets,
-            "inputs": {}, "steps": steps, "output": None}
+    return service_plan(steps, datasets, task, engine=engine, connections={"lake": "lake_t"})
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "pandas"])

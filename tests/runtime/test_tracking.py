@@ -6,7 +6,6 @@ from __future__ import annotations
 import decimal
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from etlc_runtime import executor
 from etlc_runtime.errors import CheckFailed, StepError
 from etlc_runtime.tracking import TrackingError, metric_value
+from rt_service_helpers import free_port, service_plan
 
 mlflow = pytest.importorskip("mlflow", reason="mlflow is part of the dev extra")
 from mlflow.tracking import MlflowClient
@@ -29,17 +29,11 @@ PARAMS = {"min_id": {"type": "integer", "default": 1}, "label": {"type": "string
 SECRET = "s3cr3t-Pa55-word"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real MLflow tracking server on a free loopback port."""
     base = tmp_path_factory.mktemp("mlflow")
-    port = _free_port()
+    port = free_port()
     log = open(base / "server.log", "wb")  # noqa: SIM115 - open while the server runs
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("mlflow")), "server", "--host", "127.0.0.1",
@@ -81,20 +75,11 @@ def data(project, monkeypatch):
     return project
 
 
-def plan(steps, task, tracking, *, connections=None, output=None, inputs=None):
-    for i, step in enumerate(steps):
-        step.setdefault("line", 10 + i)
-        if isinstance(step.get("from"), str):
-            step["from"] = [step["from"]]
-        step.setdefault("kind", next((k for k in ("read", "write") if k in step),
-                                     "transform"))
-    return {"etlc": 1, "pipeline": "p", "task": task, "spec": "specs/p.yaml",
-            "engine": "duckdb", "partitions": 1, "parallelism": "dask",
-            "staging": {"connection": None, "path": ".etlc/staging"}, "params": PARAMS,
-            "tracking": tracking, "connections": connections or {},
-            "datasets": {"src": {"format": "csv", "path": "data/in.csv", "columns": COLUMNS},
-                         "out": {"format": "parquet", "path": "out/t/"}},
-            "inputs": inputs or {}, "steps": steps, "output": output}
+def plan(steps, task, tracking, *, connections=None):
+    return service_plan(steps, {"src": {"format": "csv", "path": "data/in.csv",
+                                        "columns": COLUMNS},
+                                "out": {"format": "parquet", "path": "out/t/"}},
+                        task, tracking=tracking, connections=connections, params=PARAMS)
 
 
 def load_plan(tracking, **kw):
@@ -214,6 +199,8 @@ def test_failed_task_marks_its_run_failed_and_keeps_its_error(data, monkeypatch)
     assert len(top) == 1 and len(kids) == 1
     assert kids[0].info.status == "FAILED" and top[0].info.status == "FAILED"
     assert "etlc.error" in kids[0].data.tags
+    exp = MlflowClient(uri).get_experiment_by_name("exp_fail")
+    assert exp.artifact_location == (data / ".etlc" / "mlruns" / "artifacts").as_uri()
     # a successful retry of the same DAG run continues the same runs, now FINISHED
     executor.run_task(load_plan({"experiment": "exp_fail"}), {"run_id": "manual__f"})
     top2, kids2 = parents(MlflowClient(uri), "exp_fail", "manual__f")
@@ -226,7 +213,7 @@ def test_unreachable_server_is_r310_without_the_password(data, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_X",
-                       f"http://etlc:{SECRET}@127.0.0.1:{_free_port()}")
+                       f"http://etlc:{SECRET}@127.0.0.1:{free_port()}")
     with pytest.raises(TrackingError) as info:
         executor.run_task(load_plan({"connection": "x"}, connections={"x": "mlflow_x"}),
                           {"run_id": "manual__u"})
