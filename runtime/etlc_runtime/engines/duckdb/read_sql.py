@@ -59,6 +59,25 @@ def _utc(x: str, raw: str, name: str, file_sql: str | None, strict: bool = True)
     return f"CAST({x} AS TIMESTAMP)"
 
 
+def _digits(duck: str) -> tuple[int, int] | None:
+    """(precision, scale) of a DuckDB DECIMAL or integer type; None for anything else."""
+    d = duck.upper().replace(" ", "")
+    if d.startswith("DECIMAL(") and d.endswith(")"):
+        p, _, sc = d[8:-1].partition(",")
+        return int(p), int(sc or 0)
+    return {"TINYINT": (3, 0), "SMALLINT": (5, 0), "INTEGER": (10, 0), "BIGINT": (19, 0),
+            "UTINYINT": (3, 0), "USMALLINT": (5, 0), "UINTEGER": (10, 0),
+            "UBIGINT": (20, 0)}.get(d)
+
+
+def _widens(raw: str, target: str) -> bool:
+    """True when every value of DuckDB type ``raw`` is exactly a value of decimal ``target``:
+    no fewer digits before the point and no fewer after it."""
+    have, want = _digits(raw), _digits(target)
+    return (have is not None and want is not None and want[1] >= have[1]
+            and want[0] - want[1] >= have[0] - have[1])
+
+
 def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None,
              strict: bool = True) -> str:
     """SQL of column ``x`` (DuckDB type ``raw``) as the declared ``spec`` type, exactly
@@ -88,6 +107,8 @@ def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None
                         "DOUBLE", strict)
     if want.name == "decimal" and have in ("int", "decimal", "float"):
         target = decimal_sql(spec)
+        if _widens(raw, target):   # every value fits: no per-row check (Parquet's usual case)
+            return f"CAST({x} AS {target})"
         fin = f"isfinite({x}) AND " if have == "float" else ""
         back = "DOUBLE" if have == "float" else raw
         return _checked(x, f"CAST({x} AS {target})",
