@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import DataError
+from .errors import ON_ERROR, DataError
 
 TRUE = ("true", "t", "1", "yes", "y")
 FALSE = ("false", "f", "0", "no", "n")
@@ -269,7 +269,6 @@ def _utc_naive(values: pa.Array, name: str, where: Where) -> pa.Array:
                           "a timestamp finer than the microsecond")
 
 
-ON_ERROR = ("fail", "null", "skip")
 
 
 def _tolerant(conv, values: pa.Array, col: Any, name: str, where: Where

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+# what a read does with a value its declared column cannot hold (a dataset's `on_error`)
+ON_ERROR = ("fail", "null", "skip")
+
 
 class EtlcRuntimeError(Exception):
     """Base class of the runtime's own errors."""

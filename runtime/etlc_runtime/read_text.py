@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .arrow_convert import Where
 from .errors import DataError
+
+if TYPE_CHECKING:   # arrow_convert imports pyarrow.compute: not on every read's path
+    from .arrow_convert import Where
 
 
 def open_text(path: Path, encoding: str, compression: str | None):

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ...errors import DataError, NotAvailable
+from ...errors import ON_ERROR, DataError, NotAvailable
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
 from ...expr.types import Type
@@ -234,7 +234,6 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             conformed: bool = False) -> Rel:
     """The declared columns, converted (``on_error``: ``fail`` raises R040 in SQL, ``null``
     nulls a value that does not convert, ``skip`` leaves its row out)."""
-    from ...arrow_convert import ON_ERROR
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     strict = on_error == "fail"
