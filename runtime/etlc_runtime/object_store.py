@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from .errors import EtlcRuntimeError
 
 MANIFEST = "_etlc_manifest.json"
 MANIFEST_VERSION = 1
+_ETLC_PART = re.compile(r"part-(?:.+-)?[0-9a-f]{16}-\d{5}\.")
 
 
 class ObjectStoreError(EtlcRuntimeError):
@@ -138,7 +140,8 @@ def read_manifest(fs, url: str) -> dict | None:
 def current_parts(fs, url: str) -> list[str]:
     """The part objects (``s3://`` URLs) of the dataset's current version: the manifest's;
     without a manifest (data not written by etlc), every object under the prefix whose name
-    does not start with ``.`` or ``_`` at any level."""
+    does not start with ``.`` or ``_`` at any level, less etlc's own part names (the parts of
+    a first write killed before its commit)."""
     manifest = read_manifest(fs, url)
     base = split(url)
     if manifest is not None:
@@ -146,7 +149,8 @@ def current_parts(fs, url: str) -> list[str]:
     found = []
     for path in sorted(fs.find(base)):
         rel = path[len(base):].lstrip("/")
-        if rel and not any(seg.startswith((".", "_")) for seg in rel.split("/")):
+        if rel and not any(seg.startswith((".", "_")) for seg in rel.split("/")) \
+                and not _ETLC_PART.match(posixpath.basename(rel)):
             found.append(f"s3://{path}")
     return found
 

@@ -5,11 +5,14 @@ next commit removes them, credentials come from the connection and never reach a
 from __future__ import annotations
 
 import json
+import secrets
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import object_store as ob
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from rt_service_helpers import free_port, service_plan
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is part of the dev extra")
@@ -182,3 +185,53 @@ def test_a_dataset_on_s3_round_trips_through_the_engines(fs, project, duck, engi
     assert objects(fs, url) == {ob.MANIFEST} | {p["path"] for p in json.loads(
         fs.cat(f"{ob.split(url)}/{ob.MANIFEST}"))["parts"]}
     assert not any((project / ".etlc" / "s3").glob("*/*"))
+
+
+# -- the commit against a model -----------------------------------------------------------
+
+
+WRITES = st.lists(st.tuples(
+    st.sampled_from(["overwrite", "overwrite_partitions", "append"]),
+    st.sampled_from(["k1", "k2"]),                               # the append key
+    st.dictionaries(st.sampled_from(["d=1", "d=2", "d=3"]),      # partition -> rows
+                    st.lists(st.integers(-2 ** 63, 2 ** 63 - 1), min_size=1, max_size=3),
+                    min_size=1, max_size=3),
+    st.booleans()), min_size=1, max_size=5)                     # killed before the commit
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=WRITES)
+@example(writes=[("append", "k1", {"d=1": [5]}, False), ("overwrite", "k1", {"d=2": [1]}, True),
+                 ("append", "k2", {"d=1": [7]}, False), ("append", "k1", {"d=1": [6]}, False)])
+@example(writes=[("overwrite", "k1", {"d=1": [1], "d=2": [2]}, False),
+                 ("overwrite_partitions", "k1", {"d=2": [3], "d=3": [4]}, False),
+                 ("append", "k1", {"d=1": [5]}, False)])
+@example(writes=[("overwrite", "k1", {"d=1": [1]}, True)])
+def test_any_sequence_of_writes_and_kills_equals_the_model(fs, writes):
+    """After any sequence of committed and killed writes, the version is exactly the model's
+    rows and the prefix holds only the manifest's objects (plus a killed attempt's parts when
+    the last write was killed)."""
+    fs, url = fs
+    url = url.rstrip("/") + f"-{secrets.token_hex(4)}/"            # a fresh prefix
+    model: dict[tuple[str, str], list[int]] = {}     # (partition, append key or '') -> rows
+    for mode, key, data, killed in writes:
+        key = key if mode == "append" else ""
+        tx = ob.ObjectCommit(fs, url, mode, ext="parquet", fmt="parquet", append_key=key or None)
+        parts = [write_part(fs, tx.part_url(i, p), rows)
+                 for i, (p, rows) in enumerate(sorted(data.items()))]
+        if killed:
+            continue
+        tx.commit(parts)
+        if mode == "overwrite":
+            model = {}
+        elif mode == "overwrite_partitions":
+            model = {pk: v for pk, v in model.items() if pk[0] not in data}
+        else:
+            model = {pk: v for pk, v in model.items() if pk[1] != key}
+        for p, rows in data.items():
+            model[(p, key)] = model.get((p, key), []) + rows
+    assert version(fs, url) == sorted(v for rows in model.values() for v in rows)
+    if not writes[-1][3]:
+        listed = {p["path"] for p in json.loads(fs.cat(f"{ob.split(url)}/{ob.MANIFEST}"))["parts"]}
+        assert objects(fs, url) == {ob.MANIFEST} | listed
