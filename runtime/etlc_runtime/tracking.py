@@ -140,6 +140,11 @@ def metric_value(value: Any) -> tuple[float | None, str | None]:
     return None, str(value)
 
 
+def count_checks(checks: Mapping[str, Any]) -> int:
+    """How many checks a step's ``checks:`` holds (one per listed column or condition)."""
+    return sum(len(v) if isinstance(v, (list, tuple)) else 1 for v in checks.values())
+
+
 def _same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
@@ -163,8 +168,9 @@ class Tracker:
         self.values: dict[str, Any] = {}
 
     def step(self, stat: Mapping[str, Any], extra: Mapping[str, Any],
-             checks: int = 0) -> None:
-        """Record one finished step (its stat line and the executor's ``extra``)."""
+             checks: Mapping[str, Any] | None = None) -> None:
+        """Record one finished step (its stat line, the executor's ``extra`` and the step's
+        ``checks``, all passed when it gets here)."""
         name = stat.get("step")
         for key in ("rows", "seconds"):
             if stat.get(key) is not None:
@@ -172,7 +178,7 @@ class Tracker:
         if extra.get("bytes") is not None:
             self.values[f"{name}.bytes"] = extra["bytes"]
         if checks:
-            self.values[f"{name}.checks"] = checks
+            self.values[f"{name}.checks"] = count_checks(checks)
         for metric, value in (extra.get("metrics") or {}).items():
             self.values[f"{name}.{metric}"] = value
 

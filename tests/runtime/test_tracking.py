@@ -84,7 +84,7 @@ def plan(steps, task, tracking, *, connections=None):
 
 def load_plan(tracking, **kw):
     return plan([{"name": "raw", "read": "src", "filter": "id >= $min_id",
-                  "checks": {"not_null": ["id"], "unique": ["id"]},
+                  "checks": {"not_null": ["id", "region"], "unique": ["id"]},
                   "metrics": {"n": "count(*)", "regions": "count_distinct(region)",
                               "top": "max(id)"}},
                  {"name": "save", "from": "raw", "write": "out", "mode": "overwrite"}],
@@ -143,7 +143,7 @@ def test_one_dag_run_is_one_mlflow_run_on_a_server(data, server, duck, monkeypat
     assert (m["raw.n"], m["raw.regions"], m["raw.top"]) == (n, regions, top_id)
     assert (m["back.groups"], m["back.biggest"]) == (groups, biggest)
     # rows of every step the engine counted (a fused duckdb chain counts its writes)
-    assert m["save.rows"] == n and m.get("raw.rows", n) == n and m["raw.checks"] == 2
+    assert m["save.rows"] == n and m.get("raw.rows", n) == n and m["raw.checks"] == 3
     assert m["save.bytes"] > 0 and m["save.seconds"] >= 0
     load = next(k for k in kids if k.data.tags["etlc.task"] == "load")
     assert load.data.metrics["raw.n"] == n and "back.groups" not in load.data.metrics
