@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import math
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -43,8 +41,10 @@ from . import plan_types
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
 from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
-from .errors import EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
+from .errors import DataError, EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
+from .expr.types import LOGICAL_DATE_PARAM
 from .paths import find_project_root
+from .plain import plain
 from .templating import macros as _macros
 from .templating import resolve_params
 
@@ -101,34 +101,6 @@ def _joined(step: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-friendly version of a metric or operator result (pandas only if loaded)."""
-    if value is None:
-        return None
-    pd = sys.modules.get("pandas")   # a pandas value means pandas is already imported
-    if pd is not None and not isinstance(value, (list, tuple, dict)):
-        try:
-            if pd.isna(value):
-                return None
-        except (TypeError, ValueError):
-            pass
-    if hasattr(value, "item"):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (int, float, str, bool)):
-        return value
-    import decimal
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return str(value)
-
-
 def _s3(dataset: Mapping[str, Any]) -> bool:
     return str(dataset.get("path") or "").lower().startswith("s3://")
 
@@ -156,6 +128,8 @@ class _Run:
                                      else self.logical_date)
         if self.logical_date is None:
             self.logical_date = self.macros["logical_date"]
+        # expressions see the run's logical date (now(), today()), never the wall clock
+        self.expr_params = {**self.params, LOGICAL_DATE_PARAM: self.macros["logical_date"]}
         self.engines: dict[str, Any] = {}
         self.frames: dict[str, tuple[Any, Any]] = {}      # step -> (engine, relation)
         self.converted: dict[tuple[str, str], Any] = {}   # (step, engine name) -> relation
@@ -182,6 +156,7 @@ class _Run:
         name, line = step.get("name"), step.get("line")
         if isinstance(exc, StepError):
             return exc.with_location(name, self.spec, line)
+        exc = DataError.from_exception(exc) or exc  # R040 raised inside DuckDB's SQL too
         if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
             message = str(exc)
         else:
@@ -265,7 +240,7 @@ class _Run:
 
     def step_context(self, step: Mapping[str, Any]) -> StepContext:
         types = plan_types.step_types(self.plan, step)   # plan 1: on the step; 2: per task
-        return StepContext(root=self.root, params=self.params, macros=self.macros,
+        return StepContext(root=self.root, params=self.expr_params, macros=self.macros,
                            connections=self.plan.get("connections") or {}, types=types,
                            append_key=self.append_key, step=step.get("name"))
 
@@ -343,7 +318,7 @@ class _Run:
             op_ctx["params"] = dict(self.params)
             result = run_operator(step, op_ctx, self.macros)
             if result is not None:
-                extra["result"] = _plain(result)
+                extra["result"] = plain(result)
         else:
             raise StepError(name, f"unknown step kind {kind!r}")
 
@@ -353,8 +328,7 @@ class _Run:
             if step.get("checks"):
                 owner.check(rel, step["checks"], ctx)
             if step.get("metrics"):
-                values = {m: _plain(v)
-                          for m, v in owner.metrics(rel, step["metrics"], ctx).items()}
+                values = owner.metrics(rel, step["metrics"], ctx)   # plain values
                 self.metrics[name] = values
                 log.info("etlc metrics of step %s: %s", name, values)
                 extra["metrics"] = values
