@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from etlc_runtime.expr.grammar_cache import cache_folder
+
 from .diagnostics import Diagnostic
 from .loader import LoadedSpec
 from .model import PipelineSpec
@@ -77,11 +79,7 @@ CACHE_FILE = "operator-check.json"
 
 
 def _cache_path() -> Path:
-    base = os.environ.get("ETLC_CACHE_DIR")
-    if base:
-        return Path(base) / CACHE_FILE
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return Path(xdg or Path.home() / ".cache") / "etlc" / CACHE_FILE
+    return cache_folder() / CACHE_FILE
 
 
 def _source_of(module: str) -> Path | None:

@@ -63,3 +63,14 @@ def test_unusable_cache_folder_builds_in_memory(tmp_path, monkeypatch):
     built = grammar_cache.cached_lark(grammar(), **options())
     assert built.parse(TEXTS[0]) is not None
     assert blocker.read_text() == "not a folder"
+
+
+def test_one_cache_folder_for_grammar_and_operator_checks(tmp_path, monkeypatch):
+    from etlc_compiler import operator_check
+
+    monkeypatch.delenv("ETLC_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert grammar_cache.cache_folder() == tmp_path / "xdg" / "etlc"
+    assert operator_check._cache_path().parent == grammar_cache.cache_folder()
+    monkeypatch.setenv("ETLC_CACHE_DIR", str(tmp_path / "mine"))
+    assert operator_check._cache_path().parent == grammar_cache.cache_folder() == tmp_path / "mine"

@@ -2,9 +2,8 @@
 
 Building the parser tables from ``grammar.lark`` takes about 0.25 s, which every `etlc`
 command and every Airflow task paid again; lark's own cache turns that into a 0.02 s load.
-The cache file lives in etlc's cache folder (``ETLC_CACHE_DIR``, else
-``~/.cache/etlc``: a folder of the user's own, since lark's cache is a pickle and a shared
-temporary folder would let another user plant one), named by a digest of the grammar and
+The cache file lives in etlc's per-user cache folder (``cache_folder``; not a shared
+temporary folder, since lark's cache is a pickle another user could plant there), named by a digest of the grammar and
 the lark and Python versions, and written and read under a lock (``flock``) so that a
 concurrent process meets a complete file or none.  Lark checks the grammar's digest on load.
 Where the folder cannot be written, the parser is built in memory as before.
@@ -21,9 +20,12 @@ from typing import Any
 
 
 def cache_folder() -> Path:
-    """etlc's cache folder (the compiler's check cache and operator cache use the same)."""
+    """etlc's per-user cache folder: ``ETLC_CACHE_DIR``, else ``$XDG_CACHE_HOME/etlc``, else
+    ``~/.cache/etlc`` (the compiler's operator check keeps its verdicts here too)."""
     env = os.environ.get("ETLC_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "etlc"
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "etlc"
 
 
 def cached_lark(text: str, **options: Any):
