@@ -171,6 +171,12 @@ def coerce(s: pd.Series, t: Type) -> pd.Series:
     if name in ("float", "decimal"):
         if dtype == "Float64":
             out = s
+        elif _arrow_decimal(dtype):
+            import pyarrow as pa
+
+            from .decimal_floats import decimal_floats
+            values, mask = decimal_floats(pa.array(s.array))
+            out = pd.Series(pd.arrays.FloatingArray(values, mask), index=s.index, name=s.name, copy=False)
         elif getattr(dtype, "kind", "O") == "O" and not isinstance(dtype, pd.StringDtype):
             out = pd.Series(pd.array([None if v is None or v is pd.NA or
                                       (isinstance(v, float) and np.isnan(v)) else float(v)
@@ -188,6 +194,13 @@ def coerce(s: pd.Series, t: Type) -> pd.Series:
             out = out.dt.normalize()
         return out
     return s
+
+
+def _arrow_decimal(dtype) -> bool:
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+    return pa.types.is_decimal(dtype.pyarrow_dtype)
 
 
 def _holds_dates(s: pd.Series) -> bool:
