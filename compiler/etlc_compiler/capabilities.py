@@ -28,8 +28,9 @@ if TYPE_CHECKING:   # model reads default_engine(): no import of it at run time
 CODE = "E318"
 DATA_KINDS = ("read", "transform", "write", "call")
 KEY_NEEDS = {
-    "filter": "transform", "derive": "transform", "select": "transform", "rename": "transform",
-    "drop": "transform", "join": "join", "union": "union", "group_by": "aggregate",
+    "filter": "transform", "derive": "transform", "qualify": "transform", "select": "transform",
+    "rename": "transform", "drop": "transform", "join": "join", "union": "union",
+    "group_by": "aggregate",
     "aggregate": "aggregate", "having": "aggregate", "sort": "sort", "distinct": "distinct",
     "cast": "cast", "limit": "limit", "checks": "checks", "metrics": "metrics", "call": "call",
 }

@@ -14,7 +14,7 @@ from typing import Any
 from . import capabilities, groups, mapping, task_settings
 
 STEP_KINDS = ("read", "write", "call", "operator", "transform")
-TRANSFORM_KEYS = ("join", "union", "filter", "derive", "group_by", "aggregate", "having",
+TRANSFORM_KEYS = ("join", "union", "filter", "derive", "qualify", "group_by", "aggregate", "having",
                   "select", "rename", "drop", "cast", "distinct", "sort", "limit")
 TASK_SETTINGS = ("retries", "retry_delay", "timeout", "engine", "partitions", "parallelism",
                  "pool", "queue", "group") + tuple(task_settings.SETTINGS)
@@ -33,7 +33,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
 }
 # `python: module:function` is an operator step of this class, the function its python_callable
 PYTHON_OPERATOR = "airflow.providers.standard.operators.python:PythonOperator"
-SHUFFLE_KEYS = ("join", "group_by", "aggregate", "distinct", "sort", "limit", "union")
+SHUFFLE_KEYS = ("join", "group_by", "aggregate", "distinct", "sort", "limit", "union", "qualify")
 DEFAULT_SETTINGS: Mapping[str, Any] = MappingProxyType({
     "retries": 0, "retry_delay": "5m", "timeout": None, "engine": None,  # None: default_engine()
     "partitions": 1, "parallelism": "dask", "pool": None, "queue": None,

@@ -1,6 +1,7 @@
 """Analyse stage: parse and type every expression, flowing column types through the steps.
 
-Column types start at the sources' declared columns and flow step by step: `derive` adds,
+Column types start at the sources' declared columns and flow step by step: `derive` adds
+(and a window in it needs a shuffle: W301 under `parallelism: airflow`), `qualify` filters,
 `select`/`drop`/`rename`/`cast` reshape, `aggregate` replaces, `join` merges (clashing names
 are E409), `union` requires matching columns (E410). A source without declared columns
 makes everything downstream unknown: expressions there are parsed, and typed at run time
@@ -144,7 +145,10 @@ class _Pass:
                 t = self.check(base + ("derive", col), text, cols, "row")
                 if cols is not None:
                     cols[col] = t if t is not None else self.expr.Type("unknown")
+            self.window_shuffle(name, base, derive)
         self.note(name, cols)
+        if "qualify" in raw:  # SQL QUALIFY: after derive, windows allowed
+            self.check(base + ("qualify",), raw["qualify"], cols, "qualify")
         if "aggregate" in raw or "group_by" in raw:
             keys = [k for k in as_list(raw.get("group_by")) if isinstance(k, str)]
             self.names(base + ("group_by",), raw.get("group_by", []), cols, f"group_by of step '{name}'")
@@ -189,6 +193,27 @@ class _Pass:
             self.names(base + ("sort",), raw["sort"], cols, f"sort of step '{name}'", strip_minus=True)
         self.diags += guarantees.sort_and_distinct(self.loaded, name, raw)
         return cols
+
+    def window_shuffle(self, name: str, base: tuple, derive: Mapping[str, Any]) -> None:
+        """W301 for a window in derive under ``parallelism: airflow``: a window needs every
+        row of its partition (steps with keys that shuffle, qualify among them, get theirs from
+        the semantic checks)."""
+        step = self.spec.steps[name]
+        if step.settings.get("parallelism") != "airflow" or step.needs_shuffle:
+            return
+        from etlc_runtime.expr.typecheck import has_window
+
+        for col, text in derive.items():
+            try:
+                windowed = isinstance(text, str) and has_window(self.expr.parse(text))
+            except self.expr.ExprError:
+                continue
+            if windowed:
+                self.diags.append(self.loaded.diag(
+                    "W301", f"step '{name}' needs a shuffle (a window function in derive "
+                    f"'{col}'), so it runs as one task on the cluster, not as mapped Airflow tasks",
+                    base + ("derive", col), at="key", severity="warning"))
+                return
 
     def join(self, path: tuple, j: Mapping[str, Any], cols: Columns) -> Columns:
         other = self.out.get(j.get("with")) if isinstance(j.get("with"), str) else None

@@ -55,8 +55,9 @@ def evaluate(text: str, df, params, types: Mapping[str, Any] | None = None):
     return backend().evaluate(parse(text), df, params, **_types(df, types), dates_as_dates=True)
 
 
-def apply_filter(text: str, df, params, types: Mapping[str, Any] | None = None):
-    return backend().apply_filter(parse(text), df, params, **_types(df, types))
+def apply_filter(text: str, df, params, types: Mapping[str, Any] | None = None,
+                 context: str = "filter"):
+    return backend().apply_filter(parse(text), df, params, **_types(df, types), context=context)
 
 
 def aggregate(df, group_by, aggs: dict, params, having: str | None = None,

@@ -1,7 +1,7 @@
 """The transforms of a step, one function each, applied in DESIGN.md's fixed SQL-like order:
 
-join, union, filter, derive, group_by + aggregate (+ having), select, rename, drop, cast,
-distinct, sort, limit.
+join, union, filter, derive, qualify, group_by + aggregate (+ having), select, rename, drop,
+cast, distinct, sort, limit.
 
 Semantics follow SQL (DuckDB is the reference in the tests): join keys that are null match
 nothing; ``union`` keeps duplicates (UNION ALL) and lines columns up by name; ``sort`` puts
@@ -100,6 +100,11 @@ def union(base: pd.DataFrame, others: list[pd.DataFrame]) -> pd.DataFrame:
 
 def filter_rows(df: pd.DataFrame, expr: str, params, types=None) -> pd.DataFrame:
     return _expr.apply_filter(expr, df, params, types).reset_index(drop=True)
+
+
+def qualify(df: pd.DataFrame, expr: str, params, types=None) -> pd.DataFrame:
+    """Rows where the condition, which may hold window functions, is true (SQL QUALIFY)."""
+    return _expr.apply_filter(expr, df, params, types, context="qualify").reset_index(drop=True)
 
 
 def derive(df: pd.DataFrame, columns: Mapping[str, str], params, types=None) -> pd.DataFrame:
@@ -223,6 +228,9 @@ def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
     if step.get("derive"):
         stage("derive")
         df = derive(df, step["derive"], params, types)
+    if step.get("qualify"):
+        stage("qualify")
+        df = qualify(df, step["qualify"], params, types)
     if step.get("aggregate") or step.get("group_by"):
         stage("aggregate")
         df = group_aggregate(df, step.get("group_by"), step.get("aggregate"), step.get("having"),

@@ -30,8 +30,8 @@ ALL_CAPABILITIES = frozenset({
 
 # A step's transform keys, in the fixed order an engine applies them (DESIGN.md; SQL's
 # order of evaluation).  `group_by` and `having` go with `aggregate`.
-TRANSFORM_ORDER = ("join", "union", "filter", "derive", "aggregate", "select", "rename", "drop",
-                   "cast", "distinct", "sort", "limit")
+TRANSFORM_ORDER = ("join", "union", "filter", "derive", "qualify", "aggregate", "select", "rename",
+                   "drop", "cast", "distinct", "sort", "limit")
 TRANSFORM_KEYS = frozenset(TRANSFORM_ORDER) | {"group_by", "having"}
 
 

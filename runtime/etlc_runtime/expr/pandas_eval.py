@@ -1107,9 +1107,11 @@ def evaluate(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
     return out
 
 
-def filter_mask(expr, df: pd.DataFrame, params=None, *, types=None) -> np.ndarray:
-    """numpy bool array: True where the condition is true (null and false drop)."""
-    expr, _t, node_types, col_types = _prepare(expr, df, params, "filter", types)
+def filter_mask(expr, df: pd.DataFrame, params=None, *, types=None,
+                context: str = "filter") -> np.ndarray:
+    """numpy bool array: True where the condition is true (null and false drop).
+    ``context``: ``filter``, or ``qualify`` (window functions allowed)."""
+    expr, _t, node_types, col_types = _prepare(expr, df, params, context, types)
     ev = _Evaluator(df, params, node_types, col_types, A.unparse(expr))
     v = ev.ev(expr)
     if not _is_series(v):
@@ -1118,9 +1120,11 @@ def filter_mask(expr, df: pd.DataFrame, params=None, *, types=None) -> np.ndarra
 
 
 def apply_filter(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
-                 types: Mapping[str, Type] | None = None) -> pd.DataFrame:
-    """Rows of ``df`` where the condition is true (SQL WHERE: null counts as false)."""
-    mask = filter_mask(expr, df, params, types=types)
+                 types: Mapping[str, Type] | None = None,
+                 context: str = "filter") -> pd.DataFrame:
+    """Rows of ``df`` where the condition is true (SQL WHERE: null counts as false; with
+    ``context="qualify"``, SQL QUALIFY: the condition may hold window functions)."""
+    mask = filter_mask(expr, df, params, types=types, context=context)
     if mask.all():
         return df
     return df[mask]

@@ -22,7 +22,7 @@ _TYPE_ALIASES = {"integer": "int", "bigint": "int", "double": "float", "numeric"
 _TOKEN_NAMES = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
     "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
-    "CAST": "'cast'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'", "THEN": "'then'",
+    "CAST": "'cast'", "POSITION": "'position'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'", "THEN": "'then'",
     "ELSE": "'else'", "END": "'end'",
     "LIKE": "'like'", "ILIKE": "'ilike'", "OVER": "'over'", "PARTITION": "'partition'",
     "ORDER": "'order'", "BY": "'by'", "ASC": "'asc'", "DESC": "'desc'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
@@ -228,6 +228,11 @@ class _Build(Transformer):
         _not_keyword(name)
         args = tuple(c[1]) if len(c) > 1 else ()
         return A.Call(str(name).lower(), args, False, meta.start_pos, meta.end_pos, name.end_pos)
+
+    def position(self, meta, c):
+        """SQL's ``position(part in s)``: strpos(s, part)."""
+        return A.Call("strpos", (c[3], c[1]), False, meta.start_pos, meta.end_pos,
+                      c[0].end_pos)
 
     def star_call(self, meta, c):
         name = c[0]

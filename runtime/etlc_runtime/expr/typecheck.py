@@ -28,7 +28,8 @@ from .types import (
     unify,
 )
 
-CONTEXTS = ("row", "filter", "aggregate", "having", "metric")
+CONTEXTS = ("row", "filter", "aggregate", "having", "metric", "qualify")
+WINDOW_CONTEXTS = ("row", "qualify")  # derive and qualify: a window is a row value there
 
 
 def _suggest(name: str, options) -> str | None:
@@ -91,7 +92,7 @@ class Checker:
             self.err("E405", "an interval is not a column type", e,
                      "take its length with epoch(...) (seconds), or count units with "
                      "date_diff(unit, a, b)")
-        if self.context in ("filter", "having") and t.name not in ("bool", "null", "unknown"):
+        if self.context in ("filter", "having", "qualify") and t.name not in ("bool", "null", "unknown"):
             self.err("E405", f"a {self.context} must be a boolean expression, got {t}", e,
                      "compare the value, e.g. x > 0, or test it with 'is not null'")
         return t
@@ -254,10 +255,12 @@ class Checker:
         if f.aggregate and getattr(self, "_in_window", False):
             pass  # an aggregate over a window: a row value
         elif f.aggregate:
-            if self.context in ("row", "filter"):
+            if self.context in ("row", "filter", "qualify"):
                 self.err("E407", f"aggregate function '{e.name}' is not allowed in a "
                                  f"{self.context} expression", e,
-                         "aggregates belong in aggregate, having and metrics")
+                         f"aggregates belong in aggregate, having and metrics (or over a "
+                         f"window: {e.name}(...) over (...))" if self.context == "qualify"
+                         else "aggregates belong in aggregate, having and metrics")
             elif agg is not None:
                 self.err("E407", f"aggregate function '{e.name}' inside another aggregate "
                                  f"'{agg.name}'", e)
@@ -292,9 +295,10 @@ class Checker:
 
     def _window(self, e: A.Window, agg) -> Type:
         f = FUNCTIONS.get(e.func.name)
-        if self.context != "row" or agg is not None:
-            self.err("E407", f"window function '{e.func.name}' is only allowed in derive", e,
-                     "compute it in a derive step, then filter or aggregate the column")
+        if self.context not in WINDOW_CONTEXTS or agg is not None:
+            self.err("E407", f"window function '{e.func.name}' is only allowed in derive and "
+                             f"qualify", e, "filter on a window with qualify, or compute it in "
+                             "derive and aggregate the column in a later step")
         if f is not None and not f.window and e.func.name not in WINDOW_AGGREGATES:
             self.err("E403", f"'{e.func.name}' is not a window function", (e.start, e.func.name_end),
                      "window functions: " + ", ".join(sorted(
@@ -368,8 +372,9 @@ def check(expr: A.Expr, columns: Mapping[str, Type] | None, params: Mapping[str,
     context: ``row`` (derive), ``filter`` (must be bool), ``aggregate`` (aggregate
     functions allowed; bare columns must be group keys), ``having`` (as aggregate, and must
     be bool; outside aggregate functions it may also name ``outputs``, the step's aggregate
-    outputs, which win over an input column of the same name) or ``metric`` (aggregate over
-    the whole output; no bare columns).
+    outputs, which win over an input column of the same name), ``metric`` (aggregate over
+    the whole output; no bare columns) or ``qualify`` (must be bool; window functions
+    allowed, aggregates only over a window).
     Returns the result type and every error found (the type is ``unknown`` where errors
     leave it undetermined)."""
     t, errors, _ = infer(expr, columns, params, context, group_keys, outputs)

@@ -5,6 +5,9 @@ or the Dask expression back end (expr/dask_eval.py, which runs the pandas evalua
 partition), so values and types are those of the pandas engine:
 
 - filter, derive, select, rename, drop, cast: per partition;
+- a derive with window functions, and qualify: per partition after a shuffle that puts every
+  window partition in one Dask partition (hashed on the input columns all the windows
+  partition by; gathered in one partition when they share none);
 - join: ``inner``/``left``/``semi``/``anti`` broadcast the right side (one partition, sent to
   every partition of the left side), ``right``/``outer`` join both sides gathered in one
   partition;
@@ -26,7 +29,9 @@ from typing import Any
 
 from ... import steps as S
 from ..._expr import parse
+from ...expr import ast as A
 from ...expr import dask_eval
+from ...expr.typecheck import has_window
 
 
 def _types(ddf, types: Mapping[str, Any] | None) -> dict | None:
@@ -40,6 +45,35 @@ def _per_partition(ddf, fn, *args):
 
 def _one(ddf):
     return ddf if ddf.npartitions == 1 else ddf.repartition(npartitions=1)
+
+
+def window_groups(ddf, exprs, replaced=frozenset()):
+    """``ddf`` with every partition of the windows in ``exprs`` inside one Dask partition:
+    shuffled on the input columns (not ``replaced`` by the step) every window partitions by,
+    else gathered in one partition."""
+    shared: set[str] | None = None
+    for expr in exprs:
+        for w in (n for n in A.walk(expr) if isinstance(n, A.Window)):
+            cols = {p.name for p in w.partition if isinstance(p, A.Column)
+                    and p.name in ddf.columns and p.name not in replaced}
+            shared = cols if shared is None else shared & cols
+    if not shared or ddf.npartitions == 1:
+        return _one(ddf)
+    return ddf.shuffle(on=sorted(shared))
+
+
+def qualify(ddf, text: str, params, types):
+    grouped = window_groups(ddf, [parse(text)])
+    return _per_partition(grouped, S.qualify, text, params, _types(grouped, types))
+
+
+def derive(ddf, columns: Mapping[str, str], params, types):
+    """``derive``: per partition; with a window function, after :func:`window_groups`."""
+    exprs = {name: parse(text) for name, text in columns.items()}
+    if not any(has_window(e) for e in exprs.values()):
+        return dask_eval.derive(ddf, exprs, params, types=types, dates_as_dates=True)
+    grouped = window_groups(ddf, exprs.values(), frozenset(exprs))
+    return _per_partition(grouped, S.derive, dict(columns), params, types)
 
 
 def _join_part(left, right, on, how):
@@ -127,8 +161,10 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
         exprs = {name: parse(text) for name, text in step["derive"].items()}
         known = {c: t for c, t in (types or {}).items() if c not in exprs}
         known.update(dask_eval.derived_types(exprs, df._meta, params, types=_types(df, types)))
-        df = dask_eval.derive(df, exprs, params, types=types, dates_as_dates=True)
+        df = derive(df, step["derive"], params, types)
         types = known
+    if step.get("qualify"):
+        df = qualify(df, step["qualify"], params, types)
     if step.get("aggregate") or step.get("group_by"):
         df = group_aggregate(df, step.get("group_by"), step.get("aggregate"), step.get("having"),
                              params, types)

@@ -29,7 +29,7 @@ from ...expr import ast as A
 from ...expr import casts
 from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_literal, sql_type
-from ...expr.typecheck import columns_used
+from ...expr.typecheck import columns_used, has_window
 from ...expr.types import Type
 
 _INTS = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
@@ -323,6 +323,12 @@ class Builder:
         sql, _ = self.expr(rel, text, params, "filter")
         return self.new(f"SELECT * FROM {q(rel.name)} WHERE {sql}", rel)
 
+    def qualify(self, rel: Rel, text: str, params) -> Rel:
+        sql, _ = self.expr(rel, text, params, "qualify")
+        # DuckDB refuses a QUALIFY without a window function: that one is a WHERE
+        clause = "QUALIFY" if has_window(_expr.parse(text)) else "WHERE"
+        return self.new(f"SELECT * FROM {q(rel.name)} {clause} {sql}", rel)
+
     def derive(self, rel: Rel, columns: Mapping[str, str], params) -> Rel:
         layer: dict[str, str] = {}
 
@@ -440,6 +446,8 @@ class Builder:
             rel = self.filter(rel, step["filter"], params)
         if step.get("derive"):
             rel = self.derive(rel, step["derive"], params)
+        if step.get("qualify"):
+            rel = self.qualify(rel, step["qualify"], params)
         if step.get("aggregate") or step.get("group_by"):
             rel = self.aggregate(rel, step.get("group_by"), step.get("aggregate"),
                                  step.get("having"), params)
