@@ -1,4 +1,5 @@
-"""Analyse stage: `operator:` names an Airflow operator class (E316).
+"""Analyse stage: `operator:` names an Airflow operator class (E316) that takes the given
+`args` (E334).
 
 The schema checks the form `package.module:Class` (E205). Here, always: a standard-library
 module never holds an operator (`os:system`, `builtins:eval`, `subprocess:run`). And when
@@ -7,6 +8,13 @@ would import it and must be a class derived from `BaseOperator`. Importing runs 
 module's code, so it happens in a child process: one per compiler run, started at the first
 spec that needs it and fed names as specs need them, with a time limit; verdicts are cached
 by name. Without Airflow only the standard-library check applies.
+
+The child also says which keyword arguments the class accepts: the parameters of each
+``__init__`` along the MRO, down to the first that takes no ``**kwargs`` or to
+``BaseOperator`` (whose ``**kwargs`` refuse any other name, so its own parameters close the
+list). An `args` key or `expand` argument outside that list is E334 at the key, with the
+names the class takes. A class whose ``__init__`` reads its ``**kwargs`` itself (more than
+passing them on: ``kwargs.pop("x")``) takes names no signature lists; its args are not checked.
 
 Starting Airflow in the child costs seconds, too much for a pre-commit hook run on every
 commit, so names found good are also remembered on disk (``ETLC_CACHE_DIR``, else
@@ -32,7 +40,7 @@ from pathlib import Path
 
 from etlc_runtime.expr.grammar_cache import cache_folder
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, did_you_mean
 from .loader import LoadedSpec
 from .model import PipelineSpec
 
@@ -40,7 +48,8 @@ TIMEOUT_S = 60.0  # for one batch of names, Airflow's own import included
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__main__", "__future__"}
 
-# The child: answers each line of JSON names with one line of JSON verdicts (None = fine) on
+# The child: answers each line of JSON names with one line of JSON verdicts (a string says
+# what is wrong; otherwise the accepted parameters, {"own": [...], "base": [...]}, or None) on
 # its own copy of stdout; whatever imported modules print goes to stderr.
 _CHILD = r"""
 import importlib, json, os, sys
@@ -51,6 +60,33 @@ try:
     from airflow.sdk import BaseOperator
 except Exception:
     from airflow.models.baseoperator import BaseOperator
+
+def reads_kwargs(init, name):
+    import dis, inspect
+    code = getattr(inspect.unwrap(init), "__code__", None)
+    if code is None or name in code.co_cellvars:
+        return True
+    return sum(i.argval == name and i.opname.startswith("LOAD") for i in dis.get_instructions(code)) > 1
+
+def accepted(cls):
+    import inspect
+    own, base = [], []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return None
+        names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        (base if klass is BaseOperator else own).extend(n for n in names if n not in own + base)
+        rest = [p.name for p in params if p.kind is p.VAR_KEYWORD]
+        if klass is BaseOperator or not rest:
+            return {"own": own, "base": base}
+        if reads_kwargs(init, rest[0]):  # takes names out of **kwargs itself: they cannot be listed
+            return None
+    return None
 
 def verdict(name):
     module, _, attr = name.partition(":")
@@ -65,7 +101,7 @@ def verdict(name):
         return f"{name!r} is a {type(obj).__name__}, not a class"
     if not issubclass(obj, BaseOperator):
         return f"class {name!r} is not an Airflow operator (no BaseOperator subclass)"
-    return None
+    return accepted(obj)
 
 channel.write("ready\n")
 channel.flush()
@@ -75,7 +111,13 @@ for line in sys.stdin:
 """
 
 _VERDICTS: dict[str, str | None] = {}
-CACHE_FILE = "operator-check.json"
+_PARAMS: dict[str, dict[str, list[str]] | None] = {}   # a good name's accepted parameters
+CACHE_FILE = "operator-check-2.json"   # 2: {name: [fingerprint, accepted parameters]}
+
+
+def _params_form(value) -> bool:
+    return (isinstance(value, dict) and set(value) == {"own", "base"}
+            and all(isinstance(v, list) and all(isinstance(n, str) for n in v) for v in value.values()))
 
 
 def _cache_path() -> Path:
@@ -113,7 +155,7 @@ def _load_cache() -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def _save_cache(good: dict[str, str]) -> None:
+def _save_cache(good: dict[str, list]) -> None:
     if not good:
         return
     path = _cache_path()
@@ -132,9 +174,37 @@ def check(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
               if isinstance(step.raw.get("operator"), str)]
     verdicts = {op: static_verdict(op) for _, op in places}
     verdicts.update(import_verdicts([op for op, v in verdicts.items() if v is None]))
-    return [loaded.diag("E316", verdicts[op], ("steps", name, "operator"),
-                        help="name an Airflow operator class, e.g. airflow.providers.standard.operators.bash:BashOperator")
-            for name, op in places if verdicts.get(op)]
+    diags = [loaded.diag("E316", verdicts[op], ("steps", name, "operator"),
+                         help="name an Airflow operator class, e.g. airflow.providers.standard.operators.bash:BashOperator")
+             for name, op in places if verdicts.get(op)]
+    written = spec.raw.get("steps") or {}
+    for name, op in places:
+        raw = written.get(name) if isinstance(written.get(name), dict) else {}
+        if verdicts.get(op) is None and isinstance(raw.get("operator"), str):  # not a python: step
+            diags += _check_args(loaded, name, op, raw)
+    return diags
+
+
+def _check_args(loaded: LoadedSpec, step: str, op: str, raw: dict) -> list[Diagnostic]:
+    """E334 for each `args` key and `expand` argument that the operator class does not take."""
+    params = _PARAMS.get(op)
+    if not params:
+        return []
+    known = params["own"] + params["base"]
+    given = [(key, ("args", key)) for key in (raw.get("args") or {}) if isinstance(raw.get("args"), dict)]
+    given += [(key, ("expand", key)) for key in (raw.get("expand") or {}) if isinstance(raw.get("expand"), dict)]
+    cls = op.rsplit(":", 1)[-1]
+    takes = ", ".join(params["own"]) or "nothing of its own"
+    if params["base"]:
+        takes += f"; and BaseOperator's: {', '.join(params['base'])}"
+    return [loaded.diag("E334", f"{cls} takes no parameter '{key}'", ("steps", step, *sub), at="key",
+                        help=f"{did_you_mean(key, known) or ''} {cls} takes {takes}".strip())
+            for key, sub in given if key not in known]
+
+
+def accepted_params(name: str) -> dict[str, list[str]] | None:
+    """The keyword arguments a checked operator class takes ({"own", "base"}), or None if unknown."""
+    return _PARAMS.get(name)
 
 
 def static_verdict(name: str) -> str | None:
@@ -158,13 +228,17 @@ def import_verdicts(names: list[str]) -> dict[str, str | None]:
         cached = _load_cache()
         prints = {n: fingerprint(n) for n in todo}
         for n in todo:
-            if prints[n] is not None and cached.get(n) == prints[n]:
+            entry = cached.get(n)
+            if prints[n] is not None and isinstance(entry, list) and len(entry) == 2 and entry[0] == prints[n]:
                 _VERDICTS[n] = None
+                _PARAMS[n] = entry[1] if _params_form(entry[1]) else None
         todo = [n for n in todo if n not in _VERDICTS]
         if todo:
-            found = _Worker.get().ask(todo)
+            worker = _Worker.get()
+            found = worker.ask(todo)
             _VERDICTS.update(found)
-            _save_cache({n: prints[n] for n in todo
+            _PARAMS.update({n: worker.params.get(n) for n in todo if found.get(n) is None})
+            _save_cache({n: [prints[n], _PARAMS.get(n)] for n in todo
                          if n in found and found[n] is None and prints[n] is not None})
     return {n: _VERDICTS[n] for n in names if n in _VERDICTS}
 
@@ -192,6 +266,7 @@ class _Worker:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         self.buffer = b""
         self.ready = False
+        self.params: dict[str, dict[str, list[str]] | None] = {}  # a good name's accepted parameters
         atexit.register(self.close)
 
     def ask(self, names: list[str]) -> dict[str, str | None]:
@@ -213,6 +288,7 @@ class _Worker:
             answer = None
         if not isinstance(answer, dict):
             return self._lost(failed)
+        self.params.update({n: answer[n] for n in names if _params_form(answer.get(n))})
         return {n: answer.get(n) if isinstance(answer.get(n), str) else None for n in names}
 
     def _line(self, deadline: float) -> bytes | None:

@@ -97,8 +97,8 @@ def test_user_macros_and_filters_are_import_checked_and_usable_in_operator_templ
 
 
 def test_typed_objects_are_safe_constructors_or_import_checked(project):
-    step = "  wait:\n    operator: airflow.providers.standard.operators.empty:EmptyOperator\n    args: {x: %s}"
+    step = "  wait:\n    operator: airflow.providers.standard.operators.empty:EmptyOperator\n    args: {executor_config: %s}"
     assert codes(project, step=step % "{__type__: datetime.timedelta, hours: 1}") == []
     assert codes(project, step=step % "{__type__: myhooks.cb.ok}") == []
-    assert codes(project, step=step % "{__type__: os.system}") == [("E332", 20, 26)]
-    assert codes(project, step=step % "{__type__: myhooks.cb.VALUE}") == [("E332", 20, 26)]
+    assert codes(project, step=step % "{__type__: os.system}") == [("E332", 20, 40)]
+    assert codes(project, step=step % "{__type__: myhooks.cb.VALUE}") == [("E332", 20, 40)]

@@ -22,6 +22,7 @@ def own_cache(tmp_path, monkeypatch):
     """Each test starts with an empty disk cache and no verdicts in memory."""
     monkeypatch.setenv("ETLC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(operator_check, "_VERDICTS", {})
+    monkeypatch.setattr(operator_check, "_PARAMS", {})
 
 
 def spec(*operators: str) -> str:
@@ -141,7 +142,8 @@ def test_good_verdicts_are_kept_on_disk_with_their_fingerprint(tmp_path, monkeyp
     assert e316(spec(BASH)) == []
     assert len(e316(spec("airflow.sdk:DAG"))) == 1
     cache = json.loads((tmp_path / "cache" / operator_check.CACHE_FILE).read_text())
-    assert list(cache) == [BASH] and cache[BASH] == operator_check.fingerprint(BASH)
+    assert list(cache) == [BASH] and cache[BASH][0] == operator_check.fingerprint(BASH)
+    assert "bash_command" in cache[BASH][1]["own"] and "retries" in cache[BASH][1]["base"]
     monkeypatch.setattr(operator_check, "_VERDICTS", {})
 
     def no_child():
@@ -168,3 +170,81 @@ def test_a_changed_module_is_judged_again(tmp_path, monkeypatch):
     monkeypatch.setattr(operator_check, "_VERDICTS", {})
     operator_check._Worker._current = None  # a new compiler run: a new child, new imports
     assert len(e316(spec(name))) == 1
+
+
+def e334(text: str) -> list[tuple[int, int, str]]:
+    return [(d.line, d.col, d.help) for d in check_text(text, "ops.yaml").diagnostics if d.code == "E334"]
+
+
+def op_spec(operator: str, body: str) -> str:
+    return f"etlc: 1\npipeline: ops\nstart_date: 2025-01-01\nsteps:\n  op:\n    operator: \"{operator}\"\n{body}"
+
+
+def test_an_arg_the_operator_does_not_take_is_refused_at_its_key():
+    text = op_spec(BASH, "    args:\n      bash_comand: echo hi\n      retries: 2\n"
+                         "    expand:\n      cwdd: [a, b]\n      env: [{}, {}]\n")
+    found = e334(text)
+    assert [(line, col) for line, col, _ in found] == [(8, 7), (11, 7)]
+    assert found[0][2].startswith("did you mean 'bash_command'?") and "output_processor" in found[0][2]
+    assert "retries" in found[0][2]   # BaseOperator's parameters are accepted names too
+
+
+def test_accepted_args_of_real_operators_pass():
+    assert e334(op_spec(BASH, "    args: {bash_command: echo, env: {A: '1'}, retries: 1, trigger_rule: all_done}\n")) == []
+    python = "airflow.providers.standard.operators.python:PythonOperator"
+    assert e334(op_spec(python, "    args: {python_callable: 'etlc_compiler.cli:main', op_kwargs: {a: 1}}\n")) == []
+
+
+OWN_OPS = (
+    "from airflow.sdk import BaseOperator\n"
+    "class Base(BaseOperator):\n"
+    "    def __init__(self, *, table, **kwargs):\n        super().__init__(**kwargs)\n"
+    "class Export(Base):\n"
+    "    def __init__(self, target, **kwargs):\n        super().__init__(**kwargs)\n"
+    "class Closed(BaseOperator):\n"
+    "    def __init__(self, *, only):\n        super().__init__(task_id='x')\n")
+
+
+def test_parameters_come_from_the_whole_mro_until_a_class_without_kwargs(tmp_path, monkeypatch):
+    (tmp_path / "etlc_test_own_ops.py").write_text(OWN_OPS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    operator_check._Worker._current = None
+    assert e334(op_spec("etlc_test_own_ops:Export", "    args: {target: t, table: x, pool: p}\n")) == []
+    assert [c for _, c, _ in e334(op_spec("etlc_test_own_ops:Export", "    args: {target: t, tabel: x}\n"))] == [23]
+    params = operator_check.accepted_params("etlc_test_own_ops:Export")
+    assert params["own"] == ["target", "table"] and "retries" in params["base"]
+    # no **kwargs: BaseOperator's parameters are not passed on, so they are refused
+    assert [h for _, _, h in e334(op_spec("etlc_test_own_ops:Closed", "    args: {only: 1, retries: 2}\n"))] \
+        == ["Closed takes only"]
+    operator_check._Worker._current = None
+
+
+def test_parameters_are_cached_on_disk_with_the_verdict(monkeypatch):
+    text = op_spec(BASH, "    args: {bash_comand: echo}\n")
+    assert len(e334(text)) == 1
+    monkeypatch.setattr(operator_check, "_VERDICTS", {})
+    monkeypatch.setattr(operator_check, "_PARAMS", {})
+
+    def no_child():
+        raise AssertionError("a name cached on disk started a child")
+
+    monkeypatch.setattr(operator_check._Worker, "get", staticmethod(no_child))
+    assert [(line, col) for line, col, _ in e334(text)] == [(7, 12)]
+
+
+def test_a_class_that_reads_its_kwargs_itself_is_not_checked(tmp_path, monkeypatch):
+    (tmp_path / "etlc_test_pop_ops.py").write_text(
+        "from airflow.sdk import BaseOperator\n"
+        "class Pop(BaseOperator):\n"
+        "    def __init__(self, **kwargs):\n        self.x = kwargs.pop('x', None)\n        super().__init__(**kwargs)\n"
+        "class Comp(BaseOperator):\n"
+        "    def __init__(self, **kwargs):\n        self.o = {k: kwargs.pop(k) for k in ('y',) if k in kwargs}\n"
+        "        super().__init__(**kwargs)\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    operator_check._Worker._current = None
+    for cls in ("Pop", "Comp"):
+        assert e334(op_spec(f"etlc_test_pop_ops:{cls}", "    args: {x: 1, y: 2, anything: 3}\n")) == []
+        assert operator_check.accepted_params(f"etlc_test_pop_ops:{cls}") is None
+    operator_check._Worker._current = None
