@@ -178,6 +178,8 @@ def render(plan: Plan, version: str) -> str:
         }
         if t.kind == "python":
             entry["payload"] = _plan_source(t.payload)
+            if t.mapped:  # parallelism: airflow: one mapped instance per partition
+                entry["expand"] = f".expand(partition={pyliteral(list(range(t.mapped)))})"
         else:
             module, cls = _dotted(t.operator or "")
             key = f"{module}:{cls}"

@@ -17,7 +17,7 @@ from typing import Any
 
 from etlc_runtime import plan_types
 
-from . import capabilities
+from . import capabilities, partition_map
 from .graph import topo_order
 from .model import DEFAULT_ARG_SETTINGS, TASK_SETTINGS, PipelineSpec, as_list, passthrough
 from .project import asset_name
@@ -40,6 +40,7 @@ class TaskPlan:
     operator: str | None = None        # "package.module:Class" for operator tasks
     args: dict[str, Any] = field(default_factory=dict)
     payload: dict[str, Any] = field(default_factory=dict)   # what run_task receives
+    mapped: int = 0                    # parallelism: airflow: mapped instances, one per partition
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
     (read -> filter -> write) and a tree (a fact and its dimensions feeding a join or a union)
     become one task and, on the duckdb engine, one query.  Fusing a tree cannot make a cycle:
     every step of a task but its root has its one consumer inside the task, so only the root
-    has edges out.  ``after`` dependencies never fuse (nor does a step with ``task: own``).
+    has edges out.  ``after`` dependencies never fuse (nor does a step with ``task: own``),
+    nor does a step under ``parallelism: airflow`` with a consumer that is not (partition_map).
     """
     consumers: dict[str, list[str]] = {n: [] for n in spec.steps}
     for name, step in spec.steps.items():
@@ -96,6 +98,7 @@ def _chains(spec: PipelineSpec, order: list[str]) -> list[list[str]]:
             for up in dict.fromkeys(step.inputs):
                 if (up in owner and consumers[up] == [name] and _fusable(spec, up)
                         and spec.steps[up].settings.get("engine") == step.settings.get("engine")
+                        and not partition_map.hands_off(spec.steps[up], step)
                         and chains[owner[up]][-1] == up):
                     index = owner[up]
                     merged += chains[index]
@@ -167,8 +170,16 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
             "types": plan_types.compact(typed, types or {}),
             "output": output,
         }
-        tasks.append(TaskPlan(task_id, "python", tuple(chain), lines.get(chain[0], 1), upstream, settings,
-                              inlets, outlets, None, {}, payload))
+        count = partition_map.partition_count(spec, chain, bool(consumers.get(task_id)))
+        if count:  # parallelism: airflow: mapped instances, then the commit task
+            mapped = partition_map.mapped_id(task_id, list(spec.steps))
+            parts, payload = partition_map.split_payload(payload, count, mapped)
+            tasks.append(TaskPlan(mapped, "python", tuple(chain[:len(parts["steps"])]), lines.get(chain[0], 1),
+                                  upstream, settings, inlets, (), None, {}, parts, mapped=count))
+            upstream = (mapped,)
+        own = tuple(s["name"] for s in payload["steps"]) or chain[-1:] if count else chain
+        tasks.append(TaskPlan(task_id, "python", tuple(own), lines.get(own[0], 1), upstream, settings,
+                              () if count else inlets, outlets, None, {}, payload))
     dag = {
         "dag_id": spec.id,
         "description": raw.get("description"),

@@ -5,6 +5,7 @@ level; the executor and the engines load inside the task, at run time.
 
     from etlc_runtime.airflow import EtlcOperator
     EtlcOperator(task_id="daily", task_plan=PLAN)
+    EtlcOperator.partial(task_id="load_parts", task_plan=PLAN).expand(partition=[0, 1, 2])
 
 `EtlcOperator` has no template fields. A PythonOperator would Jinja-render its `op_kwargs`,
 and so every string of the plan: spec text such as `'{{ k }}'` in a filter literal or `{%` in a
@@ -91,12 +92,16 @@ def _operator_class():
             template_fields = ()
             ui_color = "#e8f4ea"
 
-            def __init__(self, *, task_plan: Mapping[str, Any], **kwargs):
+            def __init__(self, *, task_plan: Mapping[str, Any], partition: int | None = None,
+                         **kwargs):
                 super().__init__(**kwargs)
                 self.task_plan = task_plan
+                self.partition = partition   # parallelism: airflow: `.expand(partition=[...])`
 
             def execute(self, context):
-                return run_task(self.task_plan, **context)
+                plan = self.task_plan if self.partition is None \
+                    else {**self.task_plan, "partition": self.partition}
+                return run_task(plan, **context)
 
         EtlcOperator.__module__ = __name__
         _OPERATOR = EtlcOperator

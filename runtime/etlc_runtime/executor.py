@@ -142,6 +142,8 @@ class _Run:
             self.tracker = Tracker(plan, self.run_id, self.logical_date, self.params, self.root,
                                    self.ctx)
         self.s3 = None                                    # the task's s3:// datasets
+        from .partition_tasks import partition_of
+        self.partition = partition_of(plan)               # (index, count): a mapped instance
 
     def emit(self, event: str, **data):
         if self.on_event is None:
@@ -250,9 +252,17 @@ class _Run:
         step asks for it, by that step's engine)."""
         from .staging import MANIFEST, read_manifest, step_dir
 
+        partitioned = self.plan.get("partitioned") or {}   # parallelism: airflow's parts
         for step_name in (self.plan.get("inputs") or {}):
             folder = step_dir(self.stage_base(), self.pipeline, self.run_id, step_name)
             try:
+                if partitioned.get(step_name):
+                    from .partition_tasks import commit_partitions
+                    self.staged[step_name] = commit_partitions(
+                        folder, int(partitioned[step_name]),
+                        {"pipeline": self.pipeline, "run_id": self.run_id, "step": step_name,
+                         "task": self.plan.get("task")})["manifest"]
+                    continue
                 self.staged[step_name] = read_manifest(folder / MANIFEST)["manifest"]
             except Exception as exc:
                 raise StepError(step_name, f"cannot read the staged output of step "
@@ -284,6 +294,9 @@ class _Run:
                 from .qdrant_io import read_qdrant
                 rel = engine.from_arrow(read_qdrant(dataset, ctx.macros, ctx.connections,
                                                     self.root, pushdown))
+            elif self.partition is not None:   # parallelism: airflow, one partition's share
+                from .partition_tasks import read_partition
+                rel = read_partition(engine, dataset, ctx, pushdown, *self.partition)
             else:
                 rel = engine.read(dataset, ctx, columns=pushdown)
             rel = engine.transform(step, self.inputs(_joined(step), engine), ctx, base=rel)
@@ -344,12 +357,17 @@ class _Run:
         self.emit("step_finished", step=name, kind=kind, rows=rows, seconds=seconds, **extra)
 
     def stage_output(self, output: str) -> dict:
-        from .staging import step_dir
+        from .staging import read_manifest, step_dir
 
+        if output not in self.frames and output in self.staged:  # committed partitions
+            return read_manifest(self.staged[output])
         if output not in self.frames:
             raise StepError(output, "the task's output step produced no data", spec=self.spec)
         engine, rel = self.frames[output]
         folder = step_dir(self.stage_base(), self.pipeline, self.run_id, output)
+        if self.partition is not None:
+            from .partition_tasks import part_folder
+            folder = part_folder(folder, self.partition[0])
         try:
             return engine.stage(
                 rel, Path(folder), partitions=int(self.plan.get("partitions") or 1),

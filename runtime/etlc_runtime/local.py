@@ -31,6 +31,7 @@ from typing import Any
 
 from .errors import StepError
 from .executor import local_run_id, run_task
+from .partition_tasks import run_in_order
 
 log = logging.getLogger("etlc_runtime")
 
@@ -111,7 +112,7 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
         emit("task_started", task=task_id)
         t0 = time.perf_counter()
         try:
-            result = run_task(plan, dict(context), on_event=forward)
+            result = run_in_order(run_task, plan, context, forward)  # mapped: each partition
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             err = exc if isinstance(exc, StepError) else StepError(
                 None, f"{type(exc).__name__}: {exc}", spec=plan.get("spec"), cause=exc)
