@@ -56,6 +56,22 @@ CASTS: dict[tuple[str, str], str] = {
     ("timestamp", "date"): "the date (the time of day is dropped)",
 }
 
+# json: equal to DuckDB's CAST of its JSON type where both give a value; an error elsewhere
+CASTS.update({
+    ("string", "json"): "the text, kept as written, when it is one JSON value; anything else "
+                        "is an error",
+    ("json", "string"): "the JSON text (a JSON string keeps its quotes: json_extract_string "
+                        "or ->> gives the string itself)",
+    ("json", "int"): "a JSON number within 64 bits (a fraction rounded half to even), a JSON "
+                     "string of digits with an optional '-' and surrounding spaces, true/false "
+                     "as 1/0; a JSON null is null; anything else is an error",
+    ("json", "float"): "a JSON number (NaN, Infinity too), a JSON string holding a number or "
+                       "nan, inf, -inf, true/false as 1.0/0.0; a JSON null is null; anything "
+                       "else is an error",
+    ("json", "bool"): "true/false, a number x <> 0, a JSON string true t false f (any letter "
+                      "case); a JSON null is null; anything else is an error",
+})
+
 
 def allowed(src: str, dst: str) -> bool:
     """Whether a value of type ``src`` casts to ``dst`` (the same type always does; open

@@ -73,6 +73,7 @@ def pandas_dtype(t: Type):
     """The pandas dtype that holds values of an etlc type."""
     return {
         "int": "Int64", "float": "Float64", "decimal": "Float64", "string": STRING_DTYPE,
+        "json": STRING_DTYPE,
         "bool": "boolean", "date": "datetime64[ns]", "timestamp": "datetime64[ns]",
     }.get(t.name, object)
 
@@ -184,7 +185,7 @@ def coerce(s: pd.Series, t: Type) -> pd.Series:
         else:
             out = s.astype("Float64")
         return out
-    if name == "string":
+    if name in ("string", "json"):
         return s if dtype == STRING_DTYPE else s.astype(STRING_DTYPE)
     if name == "bool":
         return s if dtype == "boolean" else s.astype("boolean")
@@ -697,6 +698,9 @@ class _Evaluator:
         sn, dn = src.name, dst.name
         if sn == dn and dn != "decimal":
             return s
+        if "json" in (sn, dn):
+            from .pandas_json import json_cast
+            return json_cast(self, s, sn, dn)
         if dn == "string":
             if sn == "bool":
                 out = s.map({True: "true", False: "false"}, na_action="ignore")
@@ -1065,6 +1069,9 @@ from .pandas_funcs import NULL_AWARE as _NULL_AWARE
 from .pandas_funcs import UNIT_FIRST as _UNIT_FIRST
 
 _FUNCS.update(_MORE_FUNCS)
+from .pandas_json import FUNCS as _JSON_FUNCS  # noqa: E402
+
+_FUNCS.update(_JSON_FUNCS)
 
 
 # -- public API ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from .grammar_cache import cached_lark
 
 _TYPE_NAMES = {"int", "integer", "bigint", "float", "double", "decimal", "numeric", "string",
                "varchar", "text", "bool", "boolean", "date", "timestamp"}
+_TYPE_NAMES.add("json")
 _TYPE_ALIASES = {"integer": "int", "bigint": "int", "double": "float", "numeric": "decimal",
                  "varchar": "string", "text": "string", "boolean": "bool"}
 
@@ -233,6 +234,11 @@ class _Build(Transformer):
         """SQL's ``position(part in s)``: strpos(s, part)."""
         return A.Call("strpos", (c[3], c[1]), False, meta.start_pos, meta.end_pos,
                       c[0].end_pos)
+
+    def json_arrow(self, meta, c):
+        """``j -> path`` is json_extract(j, path), ``j ->> path`` json_extract_string."""
+        name = "json_extract" if str(c[1]) == "->" else "json_extract_string"
+        return A.Call(name, (c[0], c[2]), False, meta.start_pos, meta.end_pos, c[1].end_pos)
 
     def star_call(self, meta, c):
         name = c[0]

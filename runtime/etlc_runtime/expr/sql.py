@@ -29,6 +29,8 @@ def sql_type(t: Type | A.TypeSpec) -> str:
     if t.name == "decimal":
         p = getattr(t, "precision", None) or 18
         return f"DECIMAL({p}, {t.scale or 0})"
+    if t.name == "json":
+        return "JSON"
     return {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN",
             "date": "DATE", "timestamp": "TIMESTAMP"}[t.name]
 
@@ -126,6 +128,8 @@ class _Renderer:
             if src is not None and src.name == "string" and e.target.name == "int":
                 from .casts import step_sql  # number text as the table reads it
                 return step_sql(self.r(e.operand), "string", "int")
+            if src is not None and src.name == "json":  # a VARCHAR column may hold it
+                return f"CAST(CAST({self.r(e.operand)} AS JSON) AS {sql_type(e.target)})"
             return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
         if isinstance(e, A.Call):
             return self.call(e)

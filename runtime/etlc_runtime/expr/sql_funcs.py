@@ -21,6 +21,8 @@ def call_sql(name: str, args: list[str], types: list[Type | None]) -> str | None
         return f"CAST(sign({args[0]}) AS BIGINT)"
     if name in ("lpad", "rpad"):  # DuckDB takes the count only as a 32-bit INTEGER
         return f"{name}({args[0]}, CAST({args[1]} AS INTEGER), {args[2]})"
+    if name == "json_array_length":  # DuckDB's is a UBIGINT
+        return f"CAST(json_array_length({', '.join(args)}) AS BIGINT)"
     if name in ("like", "ilike"):
         return f"({args[0]} {name.upper()} {args[1]})"
     return None

@@ -286,8 +286,8 @@ class Checker:
         consts = [a.value if isinstance(a, A.Literal) else NOT_CONST for a in e.args]
         r = f.resolve(arg_types, consts)
         if isinstance(r, tuple):
-            i, msg = r
-            self.err("E405", f"{e.name}(): {msg}", e.args[i], f.signature)
+            i, msg, code = (*r, "E405")[:3]  # a rule may name its own code (E418, E421)
+            self.err(code, f"{e.name}(): {msg}", e.args[i], f.signature)
             return UNKNOWN
         if r.name == "unknown" and not any(t.name == "unknown" for t in arg_types):
             return NULL  # e.g. abs(null): always null

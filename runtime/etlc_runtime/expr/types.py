@@ -34,6 +34,8 @@ __all__ = [
 TYPE_NAMES = ("int", "float", "decimal", "string", "bool", "date", "timestamp", "vector",
               "null", "unknown", "interval")
 
+TYPE_NAMES += ("json",)  # JSON text in DuckDB's canonical form (json_text, json_types)
+
 
 @dataclass(frozen=True)
 class Type:
@@ -87,6 +89,7 @@ NULL = Type("null")
 UNKNOWN = Type("unknown")
 VECTOR = Type("vector")
 INTERVAL = Type("interval")
+JSON = Type("json")
 
 
 def decimal(scale: int) -> Type:
@@ -778,6 +781,9 @@ _F += [
 # aggregates usable over a window (running with an order, whole partition without)
 WINDOW_AGGREGATES = frozenset({"sum", "count", "mean", "min", "max"})
 
+from .json_types import JSON_FUNCTIONS  # noqa: E402 (it builds on the names above)
+
+_F += JSON_FUNCTIONS
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _F}
 AGGREGATES = frozenset(n for n, f in FUNCTIONS.items() if f.aggregate)
 
