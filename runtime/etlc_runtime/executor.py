@@ -290,6 +290,9 @@ class _Run:
                 dataset = self.s3_bridge().read_view(dataset, ctx.macros)
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
+            if dataset.get("format") == "postgres":   # columns and filter go to the server
+                from .pg_pushdown import read_request
+                dataset, pushdown = read_request(step, dataset, ctx.params)
             if dataset.get("format") == "qdrant":
                 from .qdrant_io import read_qdrant
                 rel = engine.from_arrow(read_qdrant(dataset, ctx.macros, ctx.connections,

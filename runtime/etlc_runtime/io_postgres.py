@@ -376,34 +376,8 @@ def write_postgres(df, dataset: Mapping[str, Any], mode: str,
 
 
 def read_postgres(dataset: Mapping[str, Any], macros: Mapping[str, Any],
-                  connections: Mapping[str, Any] | None):
-    import pandas as pd
-    from psycopg import sql
+                  connections: Mapping[str, Any] | None, columns: list[str] | None = None):
+    """The table as a frame of the pandas engine (pg_read: COPY into Arrow, exact types)."""
+    from .pg_read import read_frame
 
-    from . import dtypes
-
-    _, _, _, ident = _table(dataset, macros)
-    declared = dataset.get("columns") or None
-    with _connect(dataset, connections) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT * FROM {}").format(ident))
-        names = [d.name for d in cur.description]
-        rows = cur.fetchall()
-    # object columns built value by value: from_records would pass ints with nulls through
-    # float (9223372036854775807 -> 9.223372036854776e+18) before any declared type applies
-    frame = pd.DataFrame({n: pd.Series([r[i] for r in rows], dtype=object)
-                          for i, n in enumerate(names)}, columns=names)
-    frame = frame.drop(columns=[APPEND_KEY], errors="ignore")
-    if declared:
-        typed = {}
-        for name, column in declared.items():   # values the server typed go to Arrow as they
-            if name in frame.columns:            # are (NaN stays NaN, decimals exact)
-                try:
-                    arr = pa.array(frame[name].tolist(), type=dtypes.arrow_type(column))
-                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-                    continue
-                typed[name] = dtypes.arrow_series(arr, frame.index)
-        rest = {c: v for c, v in declared.items() if c not in typed}
-        conformed = dtypes.conform(frame, rest) if rest else frame.iloc[:, :0]
-        frame = pd.DataFrame({c: typed[c] if c in typed else conformed[c] for c in declared},
-                             index=frame.index)
-    return frame
+    return read_frame(dataset, macros, connections, columns)

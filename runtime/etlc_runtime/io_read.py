@@ -191,9 +191,8 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
     representation of docs/types.md; values exact, R040 for any that would change)."""
     fmt = dataset.get("format")
     if fmt == "postgres":
-        from .io_postgres import read_postgres
-        frame = read_postgres(dataset, macros, connections)
-        return frame[list(select)] if select else frame
+        from .pg_read import read_frame
+        return read_frame(dataset, macros, connections, list(select) if select else None)
     text = dataset_location(dataset, macros, root)
     target = local_path(text, root)
     ensure_readable(target, root)

@@ -61,7 +61,9 @@ class DaskEngine:
 
         select = list(columns) if columns else None
         fmt = dataset.get("format")
-        if fmt not in ("parquet", "csv", "json"):  # postgres, fixed_width: read here, split
+        if fmt == "postgres":
+            return self._read_postgres(dataset, ctx, select)
+        if fmt not in ("parquet", "csv", "json"):  # fixed_width: read here, split
             frame = read_dataset(dataset, ctx.macros, ctx.root, select=select,
                                  connections=ctx.connections)
             return self._declared(self.from_pandas(frame), dataset, frame)
@@ -76,6 +78,20 @@ class DaskEngine:
         args = (dict(dataset), dict(ctx.macros), str(ctx.root), select)
         (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
         rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
+                          enforce_metadata=False)
+        return self._declared(rel, dataset, first)
+
+    def _read_postgres(self, dataset: Mapping[str, Any], ctx: StepContext,
+                       select: list[str] | None):
+        """One range query of the first key column per partition (pg_read.key_ranges)."""
+        import dask.dataframe as dd
+
+        from ..pg_read import key_ranges, read_part
+
+        ranges = key_ranges(dataset, ctx.macros, ctx.connections, self.partitions)
+        args = (dict(dataset), dict(ctx.macros), dict(ctx.connections or {}), select)
+        first = read_part(ranges[0], *args)
+        rel = dd.from_map(read_part, ranges, args=args, meta=first.iloc[:0],
                           enforce_metadata=False)
         return self._declared(rel, dataset, first)
 

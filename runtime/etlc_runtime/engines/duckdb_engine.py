@@ -10,8 +10,8 @@ otherwise), ``threads`` ``SET threads``, and ``spill_dir`` (the executor's folde
 staging root; a private temporary folder when none is given, removed on close) ``SET
 temp_directory``.
 
-Nothing on this path imports pandas, except PostgreSQL reads and writes, which go through
-io_postgres (pandas) and Arrow for now.
+Nothing on this path imports pandas, PostgreSQL reads and writes included (pg_read and
+io_postgres move Arrow tables).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ partition then reads its own share on a worker:
 Each share is read by the pandas engine's reader (io_read.read_dataset over the share's
 files: declared columns converted without loss, Hive ``col=value`` folders, R040 on a value
 that would change), so partitions are pandas frames of the runtime's representation.
-PostgreSQL tables and fixed-width files are read on the task process by io_read and split.
+Fixed-width files are read on the task process by io_read and split; PostgreSQL tables are
+read one key range per partition (pg_read.key_ranges, dask_engine).
 """
 
 from __future__ import annotations

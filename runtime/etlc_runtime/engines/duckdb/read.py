@@ -11,7 +11,7 @@ types otherwise), strict: a row with more or fewer fields than the header stops 
 with its line.  JSON is parsed by read_text (DuckDB's reader holds numbers as doubles) and
 handed in as Arrow.  Fixed-width files are lines (``read_csv`` with one VARCHAR column and a
 separator that is never in a record) cut by ``substring`` in SQL.  PostgreSQL tables are read
-by io_postgres (pandas) and handed in as Arrow, for now.
+by pg_read (COPY into Arrow, the step's columns and filter pushed down) and handed in.
 """
 
 from __future__ import annotations
@@ -155,13 +155,10 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
          connections=None, from_arrow=None) -> Rel:
     """A relation over the dataset, typed by its declared columns."""
     fmt = dataset.get("format")
-    if fmt == "postgres":
-        import pyarrow as pa
-
-        from ...io_postgres import read_postgres
-        frame = read_postgres(dataset, macros, connections)
-        rel = from_arrow(pa.Table.from_pandas(frame, preserve_index=False))
-        return b.select(rel, list(columns)) if columns else rel
+    if fmt == "postgres":   # COPY into Arrow, no pandas (pg_read)
+        from ...pg_read import read_arrow
+        return from_arrow(read_arrow(dataset, macros, connections,
+                                     list(columns) if columns else None))
     text = dataset_location(dataset, macros)
     target = local_path(text, root)
     ensure_readable(target, root)
