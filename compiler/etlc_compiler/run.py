@@ -125,6 +125,18 @@ def metrics_lines(summary: dict) -> list[str]:
     return ["metrics:", *lines] if lines else []
 
 
+def read_error_lines(summary: dict) -> list[str]:
+    """What each read's `on_error: null | skip` let through: `task: dataset.column: n nulled`."""
+    lines = []
+    for t in summary["tasks"]:
+        for dataset, columns in (t.get("read_errors") or {}).items():
+            for column, kinds in columns.items():
+                shown = ", ".join(f"{n} {what}" for what, n in sorted(kinds.items()))
+                where = f"{dataset} (rows)" if column == "*" else f"{dataset}.{column}"
+                lines.append(f"  {t['task']}: {where}: {shown}")
+    return ["values that did not convert (on_error):", *lines] if lines else []
+
+
 def failure_diagnostic(error: Any, spec_path: str, fallback_line: int) -> Diagnostic:
     line = getattr(error, "line", None) or fallback_line
     step = getattr(error, "step", None)
@@ -158,8 +170,9 @@ def run_command(args) -> int:
     summary = run_pipeline(payload, params=params, logical_date=logical_date(day), on_event=Progress(),
                            project_root=str(root))
     print("\n" + summary_table(summary), file=sys.stderr)
-    if metrics_lines(summary):
-        print("\n" + "\n".join(metrics_lines(summary)), file=sys.stderr)
+    for lines in (metrics_lines(summary), read_error_lines(summary)):
+        if lines:
+            print("\n" + "\n".join(lines), file=sys.stderr)
     if summary["status"] != "success":
         error = summary.get("error")
         diag = failure_diagnostic(error, checked.path, 1)

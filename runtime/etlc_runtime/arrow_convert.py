@@ -75,7 +75,8 @@ def arrow_type(column: Any) -> pa.DataType | None:
                              int(spec.get("scale") or 0))
     return {
         "int": pa.int64(), "float": pa.float64(), "string": pa.string(), "bool": pa.bool_(),
-        "date": pa.date32(), "timestamp": pa.timestamp("us"), "vector": pa.list_(pa.float64()),
+        "date": pa.date32(), "timestamp": pa.timestamp("us"),
+        "timestamptz": pa.timestamp("us", "UTC"), "vector": pa.list_(pa.float64()),
     }.get(kind)
 
 
@@ -155,15 +156,12 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
                 name, where,
                 "not a valid bool (true/false, t/f, 1/0, yes/no, y/n)")
         return pc.if_else(pc.is_null(text), pa.scalar(None, pa.bool_()), is_true)
+    if kind == "timestamptz":
+        return _zoned_text(text, values, spec.get("format"), name, where)
     if kind in ("date", "timestamp"):
         fmt = spec.get("format")
         if fmt:
-            try:
-                stamps = pc.strptime(text, format=fmt, unit="us", error_is_null=False)
-            except (pa.ArrowInvalid, ValueError):
-                i = _first_bad(text, lambda p: pc.strptime(p, format=fmt, unit="us"))
-                raise where.error(f"does not match the format {fmt!r}", name, i,
-                                  values[i].as_py()) from None
+            stamps = _strptime(text, values, fmt, name, where)
         else:
             stamps = _iso_timestamps(text, values, name, where)
         if kind == "timestamp":
@@ -172,12 +170,25 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
     raise ValueError(f"column '{name}': unknown type {kind!r}")
 
 
-def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
-    # digits past the microsecond must be zero (one nanosecond value is an error of its
-    # own, never a reason to refuse the others)
+def _strptime(text: pa.Array, shown: pa.Array, fmt: str, name: str, where: Where) -> pa.Array:
+    try:
+        return pc.strptime(text, format=fmt, unit="us", error_is_null=False)
+    except (pa.ArrowInvalid, ValueError):
+        i = _first_bad(text, lambda p: pc.strptime(p, format=fmt, unit="us"))
+        raise where.error(f"does not match the format {fmt!r}", name, i,
+                          shown[i].as_py()) from None
+
+
+def _to_microseconds(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
+    """Digits past the microsecond must be zero (one nanosecond value is an error of its
+    own, never a reason to refuse the others); the zeros are dropped."""
     _refuse(pc.match_substring_regex(text, r"\.[0-9]{6}[0-9]*[1-9]"), shown, name, where,
             "a timestamp finer than the microsecond")
-    text = pc.replace_substring_regex(text, r"(\.[0-9]{6})[0-9]+", r"\1")
+    return pc.replace_substring_regex(text, r"(\.[0-9]{6})[0-9]+", r"\1")
+
+
+def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
+    text = _to_microseconds(text, shown, name, where)
     zoned = pc.fill_null(pc.match_substring_regex(text, ZONE_TEXT), False)
     null_text = pa.scalar(None, pa.string())
     naive = pc.if_else(zoned, null_text, text)
@@ -189,6 +200,23 @@ def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) ->
                              "not a valid ISO 8601 timestamp", shown=shown)
         out = pc.if_else(zoned, utc.cast(pa.timestamp("us")), out)
     return out
+
+
+def _zoned_text(text: pa.Array, shown: pa.Array, fmt: str | None, name: str,
+                where: Where) -> pa.Array:
+    """Text with a zone offset to the instant (``timestamp[us, UTC]``); a value without an
+    offset is R040 (which zone it meant is not known: declare ``timestamp`` and attach the zone
+    with ``at time zone``)."""
+    if fmt:
+        if "%z" not in fmt:
+            raise where.error(f"a timestamptz format needs %z (the offset), not {fmt!r}", name)
+        return _strptime(text, shown, fmt, name, where).cast(pa.timestamp("us", "UTC"))
+    _refuse(pc.invert(pc.match_substring_regex(text, ZONE_TEXT)), shown, name, where,
+            "a timestamptz without a zone offset (Z, +02:00); declare timestamp for "
+            "zone-less times")
+    text = _to_microseconds(text, shown, name, where)
+    return _cast_or_error(text, pa.timestamp("us", "UTC"), name, where,
+                          "not a valid ISO 8601 timestamp", shown=shown)
 
 
 def _midnight_dates(stamps: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
@@ -255,6 +283,13 @@ def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -
     elif kind == "timestamp":
         if pa.types.is_timestamp(src):
             return _utc_naive(values, name, where)
+    elif kind == "timestamptz":
+        if pa.types.is_timestamp(src) and src.tz is not None:  # any zone: the same instant
+            return _utc_naive(values, name, where).cast(target)
+        if pa.types.is_timestamp(src):
+            raise where.error("a timestamp without a zone cannot be read as timestamptz "
+                              "(declare timestamp, then attach its zone with at time zone)",
+                              name)
         if pa.types.is_date(src):
             return values.cast(pa.timestamp("us"))
     raise where.error(f"a {src} column cannot be read as {kind} (declare the file's type, "

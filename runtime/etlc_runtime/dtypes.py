@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 DATE = pd.ArrowDtype(pa.date32())
 TIMESTAMP = "datetime64[us]"
+TIMESTAMPTZ = "datetime64[us, UTC]"  # an instant, in UTC
 
 
 class CastError(ValueError):
@@ -50,7 +51,8 @@ def pandas_dtype(column: Any):
         return pd.ArrowDtype(arrow_type(spec))
     return {
         "int": "Int64", "float": "Float64", "string": "string",
-        "bool": "boolean", "date": DATE, "timestamp": TIMESTAMP, "vector": object,
+        "bool": "boolean", "date": DATE, "timestamp": TIMESTAMP, "timestamptz": TIMESTAMPTZ,
+        "vector": object,
     }.get(kind, object)
 
 
@@ -119,7 +121,7 @@ def type_name(dtype) -> str:
     if text.startswith(("date32", "date64")):
         return "date"
     if text.startswith(("datetime64", "timestamp")):
-        return "timestamp"
+        return "timestamptz" if ("tz=" in text or ", " in text) else "timestamp"
     return "unknown"
 
 
@@ -225,6 +227,9 @@ def cast_series(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
     spec = spec_of(column)
     kind = spec.get("type")
     current = type_name(series.dtype)
+    if kind == "timestamptz" and current == "string":  # the cast table: no offset means UTC
+        from .expr.pandas_tz import utc_text
+        series = utc_text(series)
     if kind == current and kind not in ("decimal", "float"):
         return series.astype(pandas_dtype(spec))
     if current in ("string", "unknown") and series.dtype != object or current == "string":
@@ -235,6 +240,10 @@ def cast_series(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
                               ).astype("string")
         if current == "date":
             return series.astype("string")
+        if current == "timestamptz":  # '2025-01-16 09:30:00+00', as DuckDB's cast
+            from .text_write import value_text
+            return pd.Series(value_text(pa.array(series), "csv").to_pandas(
+                types_mapper=pd.ArrowDtype), index=series.index).astype("string")
         return series.astype("string")
     if kind in ("int", "float", "decimal"):
         if current in ("date", "timestamp"):
@@ -256,6 +265,12 @@ def cast_series(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
         return series.astype("boolean")
     if kind == "date":
         return to_date(series)
+    if kind in ("timestamp", "timestamptz") and current in ("timestamp", "timestamptz"):
+        values = series if current == "timestamptz" else series.dt.tz_localize("UTC")
+        values = values.astype(TIMESTAMPTZ)  # the same instant; a timestamp reads as UTC
+        return values if kind == "timestamptz" else values.dt.tz_convert(None)
+    if kind == "timestamptz":
+        return cast_series(cast_series(series, "timestamp", name), spec, name)
     if kind == "timestamp":
         if current == "date":
             return pd.to_datetime(series.astype(object)).astype(TIMESTAMP)

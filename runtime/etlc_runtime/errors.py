@@ -12,6 +12,28 @@ from typing import Any
 
 # what a read does with a value its declared column cannot hold (a dataset's `on_error`)
 ON_ERROR = ("fail", "null", "skip")
+ROW = "*"  # the read-error tally's entry for whole rows (not one column's value)
+
+
+def count_read_errors(counts: dict | None, column: str, on_error: str, n: int) -> None:
+    """Add ``n`` values of ``column`` that did not convert to ``counts``, the read's tally
+    ``{column: {"nulled" | "skipped": n}}`` (``on_error``: null or skip; a row skipped for
+    two values counts under both columns; ``*``: whole rows, a CSV row with more or fewer
+    fields than the header)."""
+    if counts is None or not n or on_error not in ("null", "skip"):
+        return
+    what = "nulled" if on_error == "null" else "skipped"
+    tally = counts.setdefault(column, {})
+    tally[what] = tally.get(what, 0) + int(n)
+
+
+def merge_read_errors(into: dict, more: Mapping | None) -> dict:
+    """``into`` with the tally ``more`` (:func:`count_read_errors`'s shape) added."""
+    for column, kinds in (more or {}).items():
+        tally = into.setdefault(column, {})
+        for what, n in kinds.items():
+            tally[what] = tally.get(what, 0) + int(n)
+    return into
 
 
 class EtlcRuntimeError(Exception):

@@ -24,7 +24,9 @@ It returns the small dict that goes to XCom::
 
     {"manifest": "<path of the committed staging manifest>" | None, "rows": n,
      "partitions": p, "seconds": s, "steps": [{"step", "kind", "rows", "seconds"}, ...],
-     "metrics": {"step": {"name": value}}}          # "metrics" only when a step has them
+     "metrics": {"step": {"name": value}},          # "metrics" only when a step has them
+     "read_errors": {"dataset": {"column": {"nulled" | "skipped": n}}}}
+                                     # only when a read's on_error (null | skip) let one by
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ from . import plan_types
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
 from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
-from .errors import DataError, EtlcRuntimeError, NotAvailable, PlanVersionError, StepError
+from .errors import (
+    DataError,
+    EtlcRuntimeError,
+    NotAvailable,
+    PlanVersionError,
+    StepError,
+    merge_read_errors,
+)
 from .expr.types import LOGICAL_DATE_PARAM
 from .paths import find_project_root
 from .plain import plain
@@ -136,6 +145,7 @@ class _Run:
         self.staged: dict[str, str] = {}                  # input step -> committed manifest
         self.stats: list[dict] = []
         self.metrics: dict[str, dict] = {}
+        self.read_errors: dict[str, dict] = {}   # dataset -> {column: {"nulled"|"skipped": n}}
         self.tracker = None                               # MLflow, with the spec's tracking
         if plan.get("tracking") is not None:             # {} tracks with the defaults
             from .tracking import Tracker
@@ -302,6 +312,13 @@ class _Run:
                 rel = read_partition(engine, dataset, ctx, pushdown, *self.partition)
             else:
                 rel = engine.read(dataset, ctx, columns=pushdown)
+            tally = engine.read_errors(rel) if hasattr(engine, "read_errors") else None
+            if tally:   # on_error: null | skip let values through: counted in the result
+                self.read_errors[step["read"]] = merge_read_errors(
+                    self.read_errors.get(step["read"], {}), tally)
+                extra["read_errors"] = {step["read"]: tally}
+                log.warning("etlc read of dataset %s (on_error: %s): %s", step["read"],
+                            (dataset.get("options") or {}).get("on_error"), tally)
             rel = engine.transform(step, self.inputs(_joined(step), engine), ctx, base=rel)
             self.frames[name] = (engine, rel)
         elif kind == "transform":
@@ -421,6 +438,8 @@ class _Run:
         result["steps"] = self.stats
         if self.metrics:
             result["metrics"] = self.metrics
+        if self.read_errors:
+            result["read_errors"] = plain(self.read_errors)
         return result
 
 

@@ -6,9 +6,11 @@ root, and may be glob patterns (``data/*.csv``) or folders (every data file insi
 exactly those columns, in that order, typed as :mod:`etlc_runtime.dtypes` says.
 
 Files become Arrow first (CSV through pyarrow's reader: nulls only the unquoted
-``null_value``, a ragged row is R040; JSON through read_text, every digit kept; Parquet as
-stored), declared columns are converted there without loss (arrow_convert: R040 or the
-dataset's ``on_error``), and the table becomes pandas through dtypes.arrow_to_frame.
+``null_value``, a ragged row is R040; JSON through read_text, every digit kept; fixed-width
+lines cut by read_text with each row's file line; Parquet as stored), declared columns are
+converted there without loss (arrow_convert: R040 or the dataset's ``on_error``, whose tally
+the frame keeps in ``attrs[READ_ERRORS]``), and the table becomes pandas through
+dtypes.arrow_to_frame.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ import pandas as pd
 
 from . import dtypes
 from .arrow_convert import Where, conform_table
-from .errors import DataError, NotAvailable
+from .errors import ROW, DataError, NotAvailable, count_read_errors
 
 # the file layout lives in one pandas-free place, shared with the duckdb engine
 from .file_layout import dataset_location as _location
 from .file_layout import hive_values as _hive_values
 from .file_layout import list_files
 from .paths import ensure_readable, local_path
-from .read_text import csv_header, read_json_table, read_text_lines
+from .read_text import csv_header, read_fixed_width, read_json_table, read_text_lines
 
 log = logging.getLogger(__name__)
+
+# where a frame read with on_error null | skip keeps its tally (errors.count_read_errors)
+READ_ERRORS = "etlc_read_errors"
 
 
 def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root=None) -> str:
@@ -112,8 +117,8 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
             return pa.table({c: pa.array([], pa.string()) for c in columns})
         raise DataError(f"not a readable CSV file: {exc}", dataset=where.dataset,
                         file=str(path)) from None
-    if ragged and opts.get("on_error") == "skip" and counts is not None:
-        counts["skipped"] = counts.get("skipped", 0) + len(ragged)
+    if ragged and opts.get("on_error") == "skip":
+        count_read_errors(counts, ROW, "skip", len(ragged))
     elif ragged:
         row = ragged[0]
         line = row.number if row.number is not None else _ragged_line(path, opts, row.text)
@@ -123,35 +128,6 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
     if not header and not columns:
         table = table.rename_columns([f"column{i}" for i in range(table.num_columns)])
     return table
-
-
-def _read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping) -> pd.DataFrame:
-    if not columns:
-        raise ValueError("a fixed_width dataset must declare its columns with spans")
-    lines = read_text_lines(path, opts.get("encoding", "utf-8"), opts.get("compression"))
-    skip = int(opts.get("skip_rows", 0) or 0)
-    footer = int(opts.get("skip_footer", 0) or 0)
-    lines = lines[skip: len(lines) - footer if footer else None]
-    text = pd.Series([ln for ln in lines if ln.strip()], dtype="string")
-    spans = {}
-    for name, col in columns.items():
-        span = dtypes.spec_of(col).get("span")
-        if not span or len(span) != 2:
-            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
-        start, end = int(span[0]), int(span[1])
-        spans[name] = (start - 1, end)
-    record_types = opts.get("record_types")
-    if record_types:
-        first = next(iter(spans))
-        lo, hi = spans[first]
-        keep = text.str.slice(lo, hi).str.strip().isin([str(r).strip() for r in record_types])
-        text = text[keep.fillna(False)].reset_index(drop=True)
-    raw = {}
-    for name, (lo, hi) in spans.items():
-        field = text.str.slice(lo, hi)
-        # a line too short for the span holds no value
-        raw[name] = field.mask(field.str.len() == 0)
-    return pd.DataFrame(raw, index=text.index)
 
 
 def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
@@ -205,13 +181,14 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))
-    if fmt == "fixed_width":
-        frame = _fixed_width_frame(files, target, opts, columns)
-    elif fmt in ("parquet", "csv", "json"):
+    counts: dict[str, dict[str, int]] = {}
+    if fmt in ("parquet", "csv", "json", "fixed_width"):
         tables = []
         skip = int(opts.get("skip_rows", 0) or 0)
-        counts: dict[str, int] = {}
         for f in files:
+            if fmt == "fixed_width":
+                tables.append(read_fixed_width(f, opts, columns, name, counts))
+                continue
             base = target if target.is_dir() else None
             if fmt == "parquet":
                 tables.append(_read_parquet_table(f, base, columns, select,
@@ -235,9 +212,8 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
             tables.append(part)
         frame = dtypes.arrow_to_frame(_concat(tables))
         if counts:  # on_error: null | skip
-            log.warning("dataset %s: %s (on_error: %s)", name, ", ".join(
-                f"{n} value(s) {k}" for k, n in sorted(counts.items())), opts.get("on_error"))
-            frame.attrs["etlc_read_errors"] = dict(counts)
+            log.warning("dataset %s: %s (on_error: %s)", name, counts, opts.get("on_error"))
+            frame.attrs[READ_ERRORS] = counts
     else:
         raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
     if columns:
@@ -254,20 +230,3 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
         frame = frame[list(select)]
     return frame.reset_index(drop=True)
 
-
-def _fixed_width_frame(files: list[Path], target: Path, opts: Mapping[str, Any],
-                       columns: Mapping | None) -> pd.DataFrame:
-    frames = []
-    for f in files:
-        part = _read_fixed_width(f, opts, columns)
-        if target.is_dir():
-            for key, value in _hive_values(f, target).items():
-                if key not in part.columns:
-                    part[key] = value
-        frames.append(part)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    null_value = opts.get("null_value", "")
-    return pd.DataFrame({
-        name: dtypes.convert_text(frame[name], col, name, strict=False,
-                                  null_value=null_value, implied_scale=True)
-        for name, col in columns.items()}, index=frame.index)

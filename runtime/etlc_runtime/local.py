@@ -127,8 +127,9 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
         entry = {"task": task_id, "status": "success", "rows": result["rows"],
                  "partitions": result["partitions"], "seconds": result["seconds"],
                  "manifest": result["manifest"], "steps": result.get("steps", [])}
-        if result.get("metrics"):
-            entry["metrics"] = result["metrics"]
+        for key in ("metrics", "read_errors"):
+            if result.get(key):
+                entry[key] = result[key]
         summary["tasks"].append(entry)
         emit("task_finished", task=task_id, rows=result["rows"],
              partitions=result["partitions"], seconds=result["seconds"],

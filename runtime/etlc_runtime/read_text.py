@@ -142,3 +142,97 @@ def read_json_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.table({c: pa.array([_json_text(r.get(c)) for r in records], pa.string())
                          for c in names})
+
+
+def _fixed_width_lines(path: Path, opts: Mapping[str, Any], where_name: str | None):
+    """The file's lines after ``skip_rows`` and before ``skip_footer`` (Arrow strings) and
+    the file line of each, read by pyarrow's CSV reader with no delimiter or quote."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    skip = int(opts.get("skip_rows", 0) or 0)
+    comp = (opts.get("compression") or "infer").lower()
+    if comp == "infer":
+        comp = {".gz": "gzip", ".bz2": "bz2"}.get(path.suffix.lower(), "none")
+    source = pa.CompressedInputStream(pa.OSFile(str(path)), comp) if comp != "none" \
+        else str(path)
+    try:
+        table = pcsv.read_csv(
+            source,
+            read_options=pcsv.ReadOptions(column_names=["line"], skip_rows=skip,
+                                          encoding=opts.get("encoding", "utf-8")),
+            parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False,
+                                            escape_char=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()},
+                                                strings_can_be_null=False, null_values=[]))
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return pa.array([], pa.string()), pa.array([], pa.int64())
+        raise DataError(f"not a readable fixed-width file: {exc}", dataset=where_name,
+                        file=str(path)) from None
+    lines = table.column("line").combine_chunks()
+    footer = int(opts.get("skip_footer", 0) or 0)
+    if footer:
+        lines = lines.slice(0, max(0, len(lines) - footer))
+    numbers = pa.array(range(skip + 1, skip + 1 + len(lines)), pa.int64())
+    return lines, numbers
+
+
+def _implied(text: list, scale: int) -> list:
+    """Fixed-width decimals without a point: the last ``scale`` digits are the fraction."""
+    out = []
+    for v in text:
+        if v is None or "." in v:
+            out.append(v)
+            continue
+        sign, digits = ("-", v[1:]) if v[:1] == "-" else ("", v.lstrip("+"))
+        digits = digits.rjust(scale + 1, "0")
+        out.append(f"{sign}{digits[:-scale]}.{digits[-scale:]}")
+    return out
+
+
+def read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping | None,
+                     dataset: str | None, counts: dict | None = None):
+    """A fixed-width file as an Arrow table of its declared columns, each field converted
+    exactly (arrow_convert.conform_table): a field blank or equal to ``null_value`` after
+    stripping is null (a line too short for a span too), decimals without a point take
+    their ``scale`` last digits as the fraction, any other field that does not convert is
+    R040 naming the file's line, or follows the dataset's ``on_error``.  Blank lines are
+    left out; ``record_types`` keeps the lines whose first column is one of them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .arrow_convert import Where, conform_table, spec_of
+
+    if not columns:
+        raise ValueError("a fixed_width dataset must declare its columns with spans")
+    spans = {}
+    for name, col in columns.items():
+        span = spec_of(col).get("span")
+        if not span or len(span) != 2:
+            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
+        spans[name] = (int(span[0]) - 1, int(span[1]))
+    lines, numbers = _fixed_width_lines(path, opts, dataset)
+    keep = pc.invert(pc.match_substring_regex(lines, r"^\s*$"))
+    record_types = opts.get("record_types")
+    if record_types:
+        lo, hi = next(iter(spans.values()))
+        kind = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(lines, lo, hi))
+        keep = pc.and_(keep, pc.is_in(kind, value_set=pa.array(
+            [str(r).strip() for r in record_types], pa.string())))
+    lines, numbers = lines.filter(keep), numbers.filter(keep)
+    null_value = str(opts.get("null_value", "") or "")
+    fields = {}
+    for name, (lo, hi) in spans.items():
+        field = pc.utf8_slice_codeunits(lines, lo, hi)
+        stripped = pc.utf8_trim_whitespace(field)
+        empty = pc.or_(pc.equal(stripped, ""), pc.equal(stripped, null_value))
+        field = pc.if_else(empty, pa.scalar(None, pa.string()), field)
+        spec = spec_of(columns[name])
+        if spec.get("type") == "decimal" and int(spec.get("scale") or 0):
+            field = pa.array(_implied(pc.utf8_trim_whitespace(field).to_pylist(),
+                                      int(spec["scale"])), pa.string())
+        fields[name] = field
+    table = pa.table(fields) if fields else pa.table({})
+    return conform_table(table, columns, Where(dataset, str(path), lines=numbers), text=True,
+                         on_error=opts.get("on_error", "fail"), counts=counts)

@@ -26,3 +26,24 @@ def test_bad_value_fails_the_task_with_r040(project, engine):
     assert err.file.endswith("in.csv")
     assert info.value.line is not None  # positioned at the step in the spec
     assert not (project / "out").exists() or not any((project / "out").glob("*.parquet"))
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+def test_on_error_counts_reach_the_task_result(project, engine):
+    (project / "in.csv").write_text("id,x\n1,a\n2x,b\n3,c\nq,d\n")
+    datasets = {"src": {"format": "csv", "path": "in.csv", "options": {"on_error": "null"},
+                        "columns": {"id": "int", "x": "string"}},
+                "out": {"format": "parquet", "path": "out/"}}
+    steps = [{"name": "r", "read": "src"}, {"name": "w", "write": "out", "from": "r"}]
+    result = executor.run_task(task_plan(steps, datasets, engine=engine), {"run_id": "r1"})
+    assert result["read_errors"] == {"src": {"id": {"nulled": 2}}}
+    assert result["rows"] == 4
+
+
+def test_run_summary_shows_the_counts():
+    from etlc_compiler.run import read_error_lines
+
+    summary = {"tasks": [{"task": "t", "read_errors": {"src": {"id": {"nulled": 2},
+                                                              "*": {"skipped": 1}}}}]}
+    assert read_error_lines(summary)[1:] == ["  t: src.id: 2 nulled", "  t: src (rows): 1 skipped"]
+    assert read_error_lines({"tasks": [{"task": "t"}]}) == []

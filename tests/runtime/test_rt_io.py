@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from etlc_runtime.errors import NotAvailable, StepError
+from etlc_runtime.errors import DataError, NotAvailable, StepError
 from etlc_runtime.io_read import read_dataset
 from etlc_runtime.io_write import write_dataset
 from etlc_runtime.templating import macros
@@ -178,10 +178,17 @@ def test_read_fixed_width(project, duck):
     same_rows(df, ref)
     assert df["ticker"].tolist()[0] == "PETR4       "  # raw text; trim() in a derive
     assert [str(v) for v in df["open"].tolist()[:2]] == ["38.30", "60.00"]  # exact decimals
-    # without record_types, header/trailer values that do not parse become null
+    # without record_types, the header's date does not parse: R040 at its line, never a null
     ds["options"] = {"encoding": "latin-1"}
+    with pytest.raises(DataError) as info:
+        read_dataset(ds, M, project)
+    assert (info.value.column, info.value.line, info.value.value) == ("trade_date", 1,
+                                                                      "COTAHIST")
+    # unless on_error says so, and then it is counted
+    ds["options"] = {"encoding": "latin-1", "on_error": "null"}
     df = read_dataset(ds, M, project)
     assert len(df) == 5 and df["trade_date"].isna().sum() == 2
+    assert df.attrs["etlc_read_errors"]["trade_date"] == {"nulled": 2}
 
 
 # -- writes -------------------------------------------------------------------------

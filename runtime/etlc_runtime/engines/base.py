@@ -77,6 +77,11 @@ class Engine(Protocol):
              columns: Sequence[str] | None = None) -> Any:
         """A relation over the dataset (``columns``: a projection the engine may push down)."""
 
+    def read_errors(self, rel: Any) -> dict:
+        """The tally of a read relation's values that ``on_error: null | skip`` nulled or
+        left out, ``{column: {"nulled" | "skipped": n}}`` (errors.count_read_errors); ``{}``
+        when none.  The executor puts it in the task result."""
+
     def read_staged(self, manifest_path: str | Path) -> Any:
         """A relation over a committed staging manifest (see staging.py)."""
 

@@ -45,6 +45,7 @@ class DaskEngine:
         address = _cluster.scheduler_address(getattr(self.resources, "cluster", None))
         self.cluster = _cluster.Cluster(address=address, threads=threads, gpu=self.gpu)
         self._types: dict[str, dict] = {}   # relation name -> etlc types derived on it
+        self._read_errors: dict[str, Any] = {}   # read relation -> on_error tally (or shares)
 
     def compute(self, *objs):
         return self.cluster.compute(*objs)
@@ -66,7 +67,10 @@ class DaskEngine:
         if fmt not in ("parquet", "csv", "json"):  # fixed_width: read here, split
             frame = read_dataset(dataset, ctx.macros, ctx.root, select=select,
                                  connections=ctx.connections)
-            return self._declared(self.from_pandas(frame), dataset, frame)
+            rel = self._declared(self.from_pandas(frame), dataset, frame)
+            from ..io_read import READ_ERRORS
+            self._read_errors[rel._name] = dict(frame.attrs.get(READ_ERRORS) or {})
+            return rel
         text = dataset_location(dataset, ctx.macros, ctx.root)
         target = local_path(text, ctx.root)
         ensure_readable(target, ctx.root)
@@ -79,7 +83,28 @@ class DaskEngine:
         (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
         rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
                           enforce_metadata=False)
+        if (dataset.get("options") or {}).get("on_error") in ("null", "skip"):
+            self._read_errors[rel._name] = (shares, args)   # counted when asked
         return self._declared(rel, dataset, first)
+
+    def read_errors(self, rel) -> dict:
+        """What ``on_error: null | skip`` let through in the read of ``rel``: each share's
+        tally (the shares read once more, on the workers), summed."""
+        import dask
+
+        from ..errors import merge_read_errors
+        from .dask import read as _read
+
+        found = self._read_errors.get(rel._name)
+        if not isinstance(found, tuple):
+            return dict(found or {})
+        shares, args = found
+        tallies = self.compute(*[dask.delayed(_read.share_errors)(s, *args) for s in shares])
+        total: dict = {}
+        for tally in tallies:
+            merge_read_errors(total, tally)
+        self._read_errors[rel._name] = total
+        return dict(total)
 
     def _read_postgres(self, dataset: Mapping[str, Any], ctx: StepContext,
                        select: list[str] | None):

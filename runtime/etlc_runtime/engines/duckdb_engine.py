@@ -49,6 +49,8 @@ class DuckDBEngine:
         Path(spill).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        # timestamptz values are shown and computed in UTC (docs/types.md), whatever the host's zone
+        self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = {_read.sql_literal(str(spill))}")
         if self.resources.memory_limit:
             self.con.execute(f"SET memory_limit = {_read.sql_literal(str(self.resources.memory_limit))}")

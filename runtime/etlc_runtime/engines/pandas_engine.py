@@ -36,6 +36,12 @@ class PandasEngine:
                             select=list(columns) if columns else None,
                             connections=ctx.connections)
 
+    def read_errors(self, rel) -> dict:
+        """What ``on_error: null | skip`` let through in the read of ``rel``."""
+        from ..io_read import READ_ERRORS
+
+        return dict(rel.attrs.get(READ_ERRORS) or {})
+
     def read_staged(self, manifest_path: str | Path):
         from ..staging import read_stage
 

@@ -54,6 +54,16 @@ CASTS: dict[tuple[str, str], str] = {
     ("timestamp", "string"): "'YYYY-MM-DD HH:MM:SS' and '.ffffff' without trailing zeros "
                              "when there is a fraction",
     ("timestamp", "date"): "the date (the time of day is dropped)",
+    # timestamptz: an instant, shown in UTC (DuckDB with TimeZone 'UTC')
+    ("string", "timestamptz"): "ISO 'YYYY-MM-DD[ HH:MM:SS[.ffffff]][offset]' ('Z', '+02', "
+                               "'+02:00'); without an offset the time is UTC; anything else "
+                               "is an error",
+    ("timestamp", "timestamptz"): "the same wall time read as UTC",
+    ("date", "timestamptz"): "midnight UTC",
+    ("timestamptz", "timestamp"): "the UTC wall time",
+    ("timestamptz", "date"): "the UTC date",
+    ("timestamptz", "string"): "'YYYY-MM-DD HH:MM:SS[.ffffff]+00' (the UTC time, '+00' as "
+                               "DuckDB writes it)",
 }
 
 # json: equal to DuckDB's CAST of its JSON type where both give a value; an error elsewhere
@@ -86,6 +96,10 @@ def rule(src: str, dst: str) -> str:
     return CASTS[(src, dst)]
 
 
+_ZONED_SQL = {"timestamptz": "TIMESTAMPTZ", "timestamp": "TIMESTAMP", "date": "DATE",
+              "string": "VARCHAR"}
+
+
 def _error(reason: str) -> str:
     return f"error('R040 cast: {reason}')"
 
@@ -102,6 +116,13 @@ def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None
         return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN regexp_full_match({x}, "
                 f"'{NUMBER_TEXT}') AND TRY_CAST({x} AS BIGINT) IS NOT NULL "
                 f"THEN CAST({x} AS BIGINT) ELSE CAST({fail} AS BIGINT) END)")
+    if "timestamptz" in (src, dst) and src != "string":
+        return f"CAST({x} AS {_ZONED_SQL[dst]})"
+    if (src, dst) == ("string", "timestamptz"):  # DuckDB's CAST (TimeZone UTC)
+        fail = (bad or _error)("not a valid timestamptz")
+        return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN TRY_CAST(trim({x}) AS TIMESTAMPTZ) IS "
+                f"NOT NULL THEN CAST(trim({x}) AS TIMESTAMPTZ) ELSE CAST({fail} AS "
+                f"TIMESTAMPTZ) END)")
     if (src, dst) == ("string", "bool"):
         words_t = ", ".join(f"'{w}'" for w in BOOL_TRUE)
         words_f = ", ".join(f"'{w}'" for w in BOOL_FALSE)

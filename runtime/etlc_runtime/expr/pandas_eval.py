@@ -47,6 +47,7 @@ from .types import (
     NULL,
     STRING,
     TIMESTAMP,
+    TIMESTAMPTZ,
     UNKNOWN,
     VECTOR,
     Type,
@@ -75,6 +76,7 @@ def pandas_dtype(t: Type):
         "int": "Int64", "float": "Float64", "decimal": "Float64", "string": STRING_DTYPE,
         "json": STRING_DTYPE,
         "bool": "boolean", "date": "datetime64[ns]", "timestamp": "datetime64[ns]",
+        "timestamptz": "datetime64[ns]",  # its UTC time inside the evaluator (pandas_tz)
     }.get(t.name, object)
 
 
@@ -95,7 +97,7 @@ def _arrow_type(pat) -> Type:
     if pa.types.is_date(pat):
         return DATE
     if pa.types.is_timestamp(pat):
-        return TIMESTAMP
+        return TIMESTAMPTZ if pat.tz else TIMESTAMP
     if pa.types.is_list(pat) or pa.types.is_fixed_size_list(pat) or pa.types.is_large_list(pat):
         return VECTOR
     return UNKNOWN
@@ -117,7 +119,7 @@ def runtime_type(s: pd.Series) -> Type:
     if kind == "b":
         return BOOL
     if kind == "M":
-        return TIMESTAMP
+        return TIMESTAMPTZ if isinstance(dtype, pd.DatetimeTZDtype) else TIMESTAMP
     if kind == "O":
         inferred = pd.api.types.infer_dtype(s, skipna=True)
         return {"string": STRING, "empty": STRING, "integer": INT, "floating": FLOAT,
@@ -156,11 +158,20 @@ def frame_types(df: pd.DataFrame, declared: Mapping[str, Type] | None = None) ->
 def _param_value(v: Any, t: Type) -> Any:
     if t.name == "decimal":
         return float(v)
-    if t.name in ("date", "timestamp"):
-        return pd.Timestamp(v)
+    if t.name in _TEMPORAL:
+        return _utc_stamp(v)
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+_TEMPORAL = ("date", "timestamp", "timestamptz")
+
+
+def _utc_stamp(v) -> pd.Timestamp:
+    """A date or time value as the evaluator holds it: a zoned one as its naive UTC time."""
+    v = pd.Timestamp(v)
+    return v.tz_convert("UTC").tz_localize(None) if v.tzinfo is not None else v
 
 
 def coerce(s: pd.Series, t: Type) -> pd.Series:
@@ -189,7 +200,7 @@ def coerce(s: pd.Series, t: Type) -> pd.Series:
         return s if dtype == STRING_DTYPE else s.astype(STRING_DTYPE)
     if name == "bool":
         return s if dtype == "boolean" else s.astype("boolean")
-    if name in ("date", "timestamp"):
+    if name in _TEMPORAL:
         out = _naive_datetimes(s)
         if name == "date" and not _holds_dates(s):
             out = out.dt.normalize()
@@ -413,12 +424,11 @@ class _Evaluator:
         """Materialise a value (scalar or Series) as a Series of t's dtype."""
         if _is_series(v):
             return coerce(v, t) if t.name not in ("null", "unknown", "vector") else v
-        if t.name in ("date", "timestamp") and v is not None:
-            v = pd.Timestamp(v)
+        if t.name in _TEMPORAL and v is not None:
+            v = _utc_stamp(v)
         dtype = pandas_dtype(t)
         if v is None:
-            v = None if dtype is object else (pd.NaT if t.name in ("date", "timestamp")
-                                              else pd.NA)
+            v = None if dtype is object else (pd.NaT if t.name in _TEMPORAL else pd.NA)
         return pd.Series(v, index=self.index, dtype=dtype)
 
     def scalar_apply(self, fn, args: list, types: list[Type], result: Type,
@@ -435,7 +445,7 @@ class _Evaluator:
         finally:
             self.index, self.n = saved
         if _is_series(out):
-            return _to_python(out.iloc[0], result) if result.name not in ("date", "timestamp") \
+            return _to_python(out.iloc[0], result) if result.name not in _TEMPORAL \
                 else (None if pd.isna(out.iloc[0]) else pd.Timestamp(out.iloc[0]))
         return out
 
@@ -460,8 +470,8 @@ class _Evaluator:
             v = e.value
             if e.kind == "decimal":
                 return float(v)
-            if e.kind in ("date", "timestamp"):
-                return pd.Timestamp(v)
+            if e.kind in _TEMPORAL:
+                return _utc_stamp(v)
             return v
         if isinstance(e, A.Column):
             return self.column(e.name)
@@ -540,9 +550,9 @@ class _Evaluator:
 
     # comparison -----------------------------------------------------------------------
     def _temporal_operand(self, v, t: Type, other: Type):
-        if other.name in ("date", "timestamp") and t.name == "string" and not _is_series(v) \
+        if other.name in _TEMPORAL and t.name == "string" and not _is_series(v) \
                 and v is not None:
-            return pd.Timestamp(v)
+            return _utc_stamp(v)
         return v
 
     def compare(self, op: str, a, b, ta: Type, tb: Type):
@@ -698,6 +708,9 @@ class _Evaluator:
         sn, dn = src.name, dst.name
         if sn == dn and dn != "decimal":
             return s
+        if "timestamptz" in (sn, dn):
+            from .pandas_tz import cast_zoned
+            return cast_zoned(self, s, sn, dn)
         if "json" in (sn, dn):
             from .pandas_json import json_cast
             return json_cast(self, s, sn, dn)
@@ -1067,8 +1080,11 @@ _FUNCS = {
 from .pandas_funcs import FUNCS as _MORE_FUNCS
 from .pandas_funcs import NULL_AWARE as _NULL_AWARE
 from .pandas_funcs import UNIT_FIRST as _UNIT_FIRST
+from .pandas_tz import FUNCS as _TZ_FUNCS
+from .pandas_tz import stored
 
 _FUNCS.update(_MORE_FUNCS)
+_FUNCS.update(_TZ_FUNCS)
 from .pandas_json import FUNCS as _JSON_FUNCS  # noqa: E402
 
 _FUNCS.update(_JSON_FUNCS)
@@ -1094,7 +1110,7 @@ def _prepare(expr, df, params, context, types, group_keys=()):
 
 
 def _finish(v, t: Type, index, ev: _Evaluator) -> pd.Series:
-    return ev.series(v, t)
+    return stored(ev.series(v, t), t)
 
 
 def evaluate(expr, df: pd.DataFrame, params: Mapping[str, Any] | None = None, *,
@@ -1236,8 +1252,9 @@ class AggPlan:
                     having_mask = np.full(n, v is True)
             else:
                 outputs[name] = ev.series(v, t)
-        out = dict(base)
-        out.update(outputs)
+        out = {k: stored(v, self.col_types[k]) for k, v in base.items()}
+        out_types = {o: t for o, _e, t, _nt in self.outputs}
+        out.update({k: stored(v, out_types[k]) for k, v in outputs.items()})
         result = pd.DataFrame(out, index=pd.RangeIndex(n))
         if having_mask is not None:
             result = result[having_mask].reset_index(drop=True)
@@ -1357,8 +1374,8 @@ def _one(v, t: Type) -> pd.Series:
     dtype = pandas_dtype(t)
     if dtype is object:
         return pd.Series([v], dtype=object)
-    if t.name in ("date", "timestamp") and v is not None:
-        v = pd.Timestamp(v)
+    if t.name in _TEMPORAL and v is not None:
+        v = _utc_stamp(v)
     return pd.Series(pd.array([v], dtype=dtype))
 
 

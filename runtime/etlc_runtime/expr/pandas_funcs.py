@@ -20,7 +20,7 @@ from .pandas_eval import (
     _floats,
     _is_series,
 )
-from .types import INT, STRING
+from .types import INT, STRING, is_temporal
 
 __all__ = ["FUNCS", "NULL_AWARE", "UNIT_FIRST", "case", "int_div"]
 
@@ -262,11 +262,11 @@ def interval_arith(ev, op, a, b, ta, tb):
     from .ast import Interval
     if a is None or b is None:
         return None
-    if ta.name in ("date", "timestamp") and tb.name in ("date", "timestamp"):
+    if is_temporal(ta) and is_temporal(tb):
         return a - b  # a Timedelta (column or scalar)
-    if ta.name in ("date", "timestamp"):
+    if is_temporal(ta):
         return _shift(ev, a, b, 1 if op == "+" else -1)
-    if tb.name in ("date", "timestamp"):
+    if is_temporal(tb):
         return _shift(ev, b, a, 1)
     if isinstance(a, Interval) and isinstance(b, Interval):
         k = 1 if op == "+" else -1

@@ -15,7 +15,7 @@ from .errors import ExprError
 from .grammar_cache import cached_lark
 
 _TYPE_NAMES = {"int", "integer", "bigint", "float", "double", "decimal", "numeric", "string",
-               "varchar", "text", "bool", "boolean", "date", "timestamp"}
+               "varchar", "text", "bool", "boolean", "date", "timestamp", "timestamptz"}
 _TYPE_NAMES.add("json")
 _TYPE_ALIASES = {"integer": "int", "bigint": "int", "double": "float", "numeric": "decimal",
                  "varchar": "string", "text": "string", "boolean": "bool"}
@@ -24,7 +24,7 @@ _TOKEN_NAMES = {
     "OR": "'or'", "AND": "'and'", "NOT": "'not'", "IS": "'is'", "IN": "'in'",
     "BETWEEN": "'between'", "NULL": "'null'", "TRUE": "'true'", "FALSE": "'false'",
     "CAST": "'cast'", "POSITION": "'position'", "AS": "'as'", "CASE": "'case'", "WHEN": "'when'", "THEN": "'then'",
-    "ELSE": "'else'", "END": "'end'",
+    "ELSE": "'else'", "END": "'end'", "AT": "'at'", "TIME": "'time'", "ZONE": "'zone'",
     "LIKE": "'like'", "ILIKE": "'ilike'", "OVER": "'over'", "PARTITION": "'partition'",
     "ORDER": "'order'", "BY": "'by'", "ASC": "'asc'", "DESC": "'desc'", "COMP_OP": "a comparison", "CONCAT_OP": "'||'",
     "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "STAR": "'*'", "NAME": "a name",
@@ -239,6 +239,11 @@ class _Build(Transformer):
         """``j -> path`` is json_extract(j, path), ``j ->> path`` json_extract_string."""
         name = "json_extract" if str(c[1]) == "->" else "json_extract_string"
         return A.Call(name, (c[0], c[2]), False, meta.start_pos, meta.end_pos, c[1].end_pos)
+
+    def at_time_zone(self, meta, c):
+        """``t at time zone z``: DuckDB's ``timezone(z, t)``."""
+        return A.Call("timezone", (c[4], c[0]), False, meta.start_pos, meta.end_pos,
+                      c[1].end_pos)
 
     def star_call(self, meta, c):
         name = c[0]

@@ -32,7 +32,7 @@ def sql_type(t: Type | A.TypeSpec) -> str:
     if t.name == "json":
         return "JSON"
     return {"int": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN",
-            "date": "DATE", "timestamp": "TIMESTAMP"}[t.name]
+            "date": "DATE", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ"}[t.name]
 
 
 def _str(s: str) -> str:

@@ -25,6 +25,7 @@ from .types import (
     arith_result,
     comparable,
     decimal,
+    is_temporal,
     unify,
 )
 
@@ -201,9 +202,9 @@ class Checker:
     def _comparable(self, le, lt: Type, re_, rt: Type) -> bool:
         if comparable(lt, rt):
             return True
-        if lt.name in ("date", "timestamp") and _temporal_literal_ok(re_, lt):
+        if is_temporal(lt) and _temporal_literal_ok(re_, lt):
             return True
-        return rt.name in ("date", "timestamp") and _temporal_literal_ok(le, rt)
+        return is_temporal(rt) and _temporal_literal_ok(le, rt)
 
     def _binary(self, e: A.Binary, agg) -> Type:
         lt = self.visit(e.left, agg)
@@ -316,7 +317,7 @@ class Checker:
         finally:
             self._in_window = False
         if e.func.name in ("min", "max") and e.order and t.name not in (
-                "int", "float", "decimal", "date", "timestamp", "unknown", "null"):
+                "int", "float", "decimal", "date", "timestamp", "timestamptz", "unknown", "null"):
             self.err("E405", f"a running {e.func.name} (with an order) needs numbers, dates or "
                              f"timestamps, got {t}", e.func)
             return UNKNOWN

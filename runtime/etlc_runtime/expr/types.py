@@ -17,6 +17,7 @@ __all__ = [
     "NULL",
     "STRING",
     "TIMESTAMP",
+    "TIMESTAMPTZ",
     "TYPE_NAMES",
     "UNKNOWN",
     "VECTOR",
@@ -31,8 +32,8 @@ __all__ = [
     "unify",
 ]
 
-TYPE_NAMES = ("int", "float", "decimal", "string", "bool", "date", "timestamp", "vector",
-              "null", "unknown", "interval")
+TYPE_NAMES = ("int", "float", "decimal", "string", "bool", "date", "timestamp", "timestamptz",
+              "vector", "null", "unknown", "interval")
 
 TYPE_NAMES += ("json",)  # JSON text in DuckDB's canonical form (json_text, json_types)
 
@@ -85,6 +86,7 @@ STRING = Type("string")
 BOOL = Type("bool")
 DATE = Type("date")
 TIMESTAMP = Type("timestamp")
+TIMESTAMPTZ = Type("timestamptz")  # an instant; shown and computed in UTC (DuckDB, TimeZone UTC)
 NULL = Type("null")
 UNKNOWN = Type("unknown")
 VECTOR = Type("vector")
@@ -101,7 +103,13 @@ def is_numeric(t: Type) -> bool:
 
 
 def is_temporal(t: Type) -> bool:
-    return t.name in ("date", "timestamp")
+    return t.name in ("date", "timestamp", "timestamptz")
+
+
+def _stamp(*types: Type) -> Type:
+    """The timestamp type of temporal operands: timestamptz when one of them is (DuckDB casts
+    a date or timestamp to timestamptz in the session zone, UTC), else timestamp."""
+    return TIMESTAMPTZ if any(t.name == "timestamptz" for t in types) else TIMESTAMP
 
 
 def is_open(t: Type) -> bool:
@@ -131,7 +139,7 @@ def unify(a: Type, b: Type) -> Type | None:
         # int with decimal
         return a if a.name == "decimal" else b
     if is_temporal(a) and is_temporal(b):
-        return TIMESTAMP
+        return _stamp(a, b)
     return None
 
 
@@ -147,15 +155,15 @@ def _interval_arith(op: str, a: Type, b: Type) -> Type | str:
     """timestamp/date +- interval -> timestamp (as DuckDB), interval + timestamp/date ->
     timestamp, interval +- interval -> interval, timestamp - timestamp -> interval."""
     names = (a.name, b.name)
-    if op in ("+", "-") and a.name in ("date", "timestamp") and b.name in ("interval", "null"):
-        return TIMESTAMP
-    if op == "+" and a.name == "interval" and b.name in ("date", "timestamp"):
-        return TIMESTAMP
+    if op in ("+", "-") and is_temporal(a) and b.name in ("interval", "null"):
+        return _stamp(a)
+    if op == "+" and a.name == "interval" and is_temporal(b):
+        return _stamp(b)
     if op in ("+", "-") and all(n in ("interval", "null", "unknown") for n in names):
         return INTERVAL
-    if op == "-" and all(n in ("date", "timestamp") for n in names):
+    if op == "-" and is_temporal(a) and is_temporal(b):
         return INTERVAL
-    side = "left" if a.name not in ("interval", "date", "timestamp") else "right"
+    side = "left" if a.name != "interval" and not is_temporal(a) else "right"
     return f"{side}: operator '{op}' cannot combine {a} and {b} (an interval adds to or " \
            f"subtracts from a date or timestamp)"
 
@@ -163,8 +171,8 @@ def _interval_arith(op: str, a: Type, b: Type) -> Type | str:
 def arith_result(op: str, a: Type, b: Type) -> Type | str:
     """Result type of ``a op b`` for ``+ - * / %``, or an error message naming the
     operand at fault as ``'left: ...'`` / ``'right: ...'``."""
-    if "interval" in (a.name, b.name) or (op == "-" and a.name == b.name == "timestamp") \
-            or (op == "-" and {a.name, b.name} == {"date", "timestamp"}):
+    if "interval" in (a.name, b.name) or (op == "-" and is_temporal(a) and is_temporal(b)
+                                          and {a.name, b.name} != {"date"}):
         return _interval_arith(op, a, b)
     if op in ("+", "-"):
         # date arithmetic: date +/- int -> date, int + date -> date, date - date -> int
@@ -400,9 +408,30 @@ def _constant_text(what: str, why_not: Callable[[str], str | None]):
     return at
 
 
+def zone_rule(args, consts):
+    """timezone(zone, t): a constant IANA zone (E418 otherwise, docs/codes.md); a timestamp
+    gives a timestamptz and a timestamptz a timestamp (DuckDB's AT TIME ZONE)."""
+    from .zones import UNKNOWN_ZONE, zone_error
+    err = _need(lambda t: t.name == "string", "a string (the zone)", 0, args[0])
+    if err:
+        return err
+    if consts[0] is NOT_CONST:
+        return (0, "the zone must be a constant string, e.g. 'America/Sao_Paulo'")
+    why = zone_error(str(consts[0])) if consts[0] is not None else None
+    if why:
+        return (0, why, UNKNOWN_ZONE)
+    t = args[1]
+    err = _need(lambda x: x.name in ("timestamp", "timestamptz"), "a timestamp or timestamptz",
+                1, t)
+    if err:
+        return err
+    return TIMESTAMP if t.name == "timestamptz" else TIMESTAMPTZ if t.name == "timestamp" \
+        else t
+
+
 def _date_trunc(args, consts):
     return (_unit(args, consts) or _need(is_temporal, "a date or timestamp", 1, args[1])
-            or TIMESTAMP)
+            or _stamp(args[1]))
 
 
 def _date_diff(args, consts):
@@ -417,7 +446,8 @@ def _epoch(args, consts):
 
 def _date_add(args, consts):
     return (_need(is_temporal, "a date or timestamp", 0, args[0])
-            or _need(lambda t: t.name == "interval", "an interval", 1, args[1]) or TIMESTAMP)
+            or _need(lambda t: t.name == "interval", "an interval", 1, args[1])
+            or _stamp(args[0]))
 
 
 def _strftime(args, consts):
@@ -778,6 +808,13 @@ _F += [
     Function("today", 0, 0, False, lambda a, c: DATE, "today()", "date", "never null",
              "the date of the run's logical date (UTC)"),
 ]
+_F.append(Function(
+    "timezone", 2, 2, False, lambda a, c: zone_rule(a, c), "timezone(zone: string, t: "
+    "timestamp | timestamptz) | t at time zone zone", "timestamptz for a timestamp, timestamp "
+    "for a timestamptz", _STR_NULL, "a timestamptz as the local time of the zone (an IANA name "
+    "such as 'America/Sao_Paulo', a constant); a timestamp read as a local time of the zone, "
+    "the instant it names (a time in a DST gap takes the offset before the change, a repeated "
+    "time the later instant, as DuckDB)"))
 # aggregates usable over a window (running with an order, whole partition without)
 WINDOW_AGGREGATES = frozenset({"sum", "count", "mean", "min", "max"})
 

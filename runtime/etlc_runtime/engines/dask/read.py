@@ -60,6 +60,18 @@ def read_share(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, An
     return frame
 
 
+def share_errors(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, Any],
+                 root: str, select: list | None) -> dict:
+    """The ``on_error`` tally of one share's read (a file cut into slices counts once)."""
+    from ...io_read import READ_ERRORS, read_dataset
+
+    if share.piece:
+        return {}
+    frame = read_dataset(dataset, macros, Path(root), select=select,
+                         files=[Path(f) for f in share.files])
+    return dict(frame.attrs.get(READ_ERRORS) or {})
+
+
 def read_staged_part(path: str):
     """One staged part as the pandas engine reads a hand-off (its from_arrow, the conversion
     of staging.read_stage)."""

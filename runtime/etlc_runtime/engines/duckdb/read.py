@@ -9,9 +9,12 @@ declared column a Parquet file lacks refused from its schema before any row move
 files are read one by one with their header's columns (VARCHAR when declared, the sniffer's
 types otherwise), strict: a row with more or fewer fields than the header stops the read
 with its line.  JSON is parsed by read_text (DuckDB's reader holds numbers as doubles) and
-handed in as Arrow.  Fixed-width files are lines (``read_csv`` with one VARCHAR column and a
-separator that is never in a record) cut by ``substring`` in SQL.  PostgreSQL tables are read
-by pg_read (COPY into Arrow, the step's columns and filter pushed down) and handed in.
+handed in as Arrow; so are fixed-width files, cut and converted by read_text (an R040 there
+names the file's line).  With ``on_error: null | skip`` the read counts what it let through
+(``counts``: one extra scan; CSV rows with more or fewer fields than the header that
+``skip`` leaves out are not counted).  PostgreSQL
+tables are read by pg_read (COPY into Arrow, the step's columns and filter pushed down) and
+handed in.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ...errors import ON_ERROR, DataError, NotAvailable
+from ...errors import ON_ERROR, DataError, NotAvailable, count_read_errors
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
 from ...expr.types import Type
@@ -32,10 +35,9 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...read_text import csv_header
 from .read_sql import lossless
-from .sql_build import Builder, Rel, decimal_sql, from_text, typed
+from .sql_build import Builder, Rel, decimal_sql, typed
 
 FILE_COLUMN = "__etlc_file"
-_NEVER = "\x1e"  # the record separator: a fixed-width line never holds it
 
 
 def _list(paths: list[Path]) -> str:
@@ -123,37 +125,22 @@ def _json_table(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
         else tables[0]
 
 
-def _fixed_width(b: Builder, files: list[Path], opts: Mapping[str, Any],
-                 declared: Mapping | None) -> Rel:
-    if not declared:
-        raise ValueError("a fixed_width dataset must declare its columns with spans")
-    if int(opts.get("skip_footer", 0) or 0):
-        raise NotAvailable("fixed_width option skip_footer is not supported by the duckdb "
-                           "engine yet; use `engine: pandas` for this read")
-    src = (f"read_csv({_list(files)}, columns = {{'line': 'VARCHAR'}}, header = false, "
-           f"delim = {sql_literal(_NEVER)}, quote = '', escape = '', auto_detect = false, "
-           f"skip = {int(opts.get('skip_rows', 0) or 0)}, hive_partitioning = false, "
-           f"encoding = {sql_literal(opts.get('encoding', 'utf-8'))})")
-    spans = {}
-    for name, col in declared.items():
-        span = (col or {}).get("span") if isinstance(col, Mapping) else None
-        if not span or len(span) != 2:
-            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
-        lo, hi = int(span[0]), int(span[1])
-        spans[name] = f"NULLIF(substring(line, {lo}, {hi - lo + 1}), '')"
-    where = "line IS NOT NULL AND NOT regexp_full_match(line, '\\s*')"
-    if opts.get("record_types"):
-        kinds = ", ".join(sql_literal(str(r).strip()) for r in opts["record_types"])
-        where += f" AND trim({next(iter(spans.values()))}) IN ({kinds})"
-    null_value = opts.get("null_value", "")
-    items = [f"{from_text(sql, declared[n], n, null_value=null_value, strict=False, implied_scale=True)}"
-             f" AS {q(n)}" for n, sql in spans.items()]
-    return b.new(f"SELECT {', '.join(items)} FROM {src} WHERE {where}", prefix="read")
+def _fixed_width(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
+                 name: str, counts: dict):
+    """Fixed-width files cut and converted by read_text (the pandas engine's reader: each
+    field exact or R040 naming the file's line, or the dataset's ``on_error``), as one Arrow
+    table."""
+    import pyarrow as pa
+
+    from ...read_text import read_fixed_width
+    tables = [read_fixed_width(f, opts, declared, name, counts) for f in files]
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
 def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
-         connections=None, from_arrow=None) -> Rel:
-    """A relation over the dataset, typed by its declared columns."""
+         connections=None, from_arrow=None, counts: dict | None = None) -> Rel:
+    """A relation over the dataset, typed by its declared columns (``counts``: the tally of
+    values ``on_error: null | skip`` let through, errors.count_read_errors' shape)."""
     fmt = dataset.get("format")
     if fmt == "postgres":   # COPY into Arrow, no pandas (pg_read)
         from ...pg_read import read_arrow
@@ -168,12 +155,12 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))
+    name = dataset.get("name") or text
     if fmt == "fixed_width":
-        rel = _fixed_width(b, files, opts, declared)
+        rel = from_arrow(_fixed_width(files, opts, declared, name, counts))
         return _finish(b, rel, declared, columns, conformed=True)
     hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
     keys = list(dict.fromkeys(k for v in hive.values() for k in v))
-    name = dataset.get("name") or text
     if fmt == "parquet":
         if declared:
             _parquet_columns(b, files, declared, hive, name)
@@ -208,7 +195,8 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         if missing:
             raise DataError("a declared column is absent from the file", dataset=name,
                             column=missing[0], file=str(files[0]))
-    return _finish(b, rel, declared, columns, on_error=opts.get("on_error", "fail"))
+    return _finish(b, rel, declared, columns, on_error=opts.get("on_error", "fail"),
+                   counts=counts)
 
 
 def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Mapping,
@@ -228,13 +216,14 @@ def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Map
 
 
 def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
-            conformed: bool = False) -> Rel:
+            conformed: bool = False, counts: dict | None = None) -> Rel:
     """The declared columns, converted (``on_error``: ``fail`` raises R040 in SQL, ``null``
     nulls a value that does not convert, ``skip`` leaves its row out)."""
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     strict = on_error == "fail"
     skips: list[str] = []
+    failed: dict[str, str] = {}   # column -> SQL true where its value did not convert
     if declared:
         items = []
         raw = dict(b.describe(rel.query())) if not conformed else {}
@@ -246,8 +235,10 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             elif name in rel.columns:
                 sql = lossless(q(name), raw.get(name, "VARCHAR"), spec, name, file_sql,
                                strict)
+                if not strict:
+                    failed[name] = f"{q(name)} IS NOT NULL AND {sql} IS NULL"
                 if on_error == "skip":
-                    skips.append(f"NOT ({q(name)} IS NOT NULL AND {sql} IS NULL)")
+                    skips.append(f"NOT ({failed[name]})")
             else:
                 sql = typed("NULL", want)
             if isinstance(spec, Mapping) and spec.get("nullable") is False:
@@ -257,6 +248,8 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             out = f"CAST({sql} AS {decimal_sql(spec)})" if want.name == "decimal" else \
                 typed(sql, want)
             items.append(f"{out} AS {q(name)}")
+        if counts is not None and failed:
+            _count(b, rel, failed, on_error, counts)
         where = f" WHERE {' AND '.join(skips)}" if skips else ""
         rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}{where}", rel)
     if columns:
@@ -265,3 +258,13 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             raise ValueError(f"select names unknown column(s): {missing}")
         rel = b.select(rel, list(columns))
     return rel
+
+
+def _count(b: Builder, rel: Rel, failed: Mapping[str, str], on_error: str,
+           counts: dict) -> None:
+    """Tally what ``on_error: null | skip`` lets through, per column the values that did not
+    convert (a scan of the source, run here)."""
+    items = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in failed.values())
+    found = b.con.execute(rel.query(items)).fetchone()
+    for name, n in zip(failed, found):
+        count_read_errors(counts, name, on_error, n)

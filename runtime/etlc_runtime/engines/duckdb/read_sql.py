@@ -120,6 +120,11 @@ def lossless(x: str, raw: str, spec: Any, name: str, file_sql: str | None = None
         return x
     if want.name == "timestamp" and have == "timestamp":
         return _utc(x, raw, name, file_sql, strict)
+    if want.name == "timestamptz" and have == "timestamp":
+        if "WITH TIME ZONE" in raw.upper():  # any zone: the same instant
+            return x
+        raise DataError("a timestamp without a zone cannot be read as timestamptz (declare "
+                        "timestamp, then attach its zone with at time zone)", column=name)
     if want.name == "timestamp" and have == "date":
         return f"CAST({x} AS TIMESTAMP)"
     if want.name == "date" and have == "date":

@@ -55,6 +55,8 @@ def etlc_type(duck: str) -> Type:
         return Type("bool")
     if d == "DATE":
         return Type("date")
+    if d in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+        return Type("timestamptz")
     if d.startswith("TIMESTAMP"):
         return Type("timestamp")
     if d.endswith("]"):
@@ -117,6 +119,19 @@ def data_error(reason: str, name: str, value: str, file_sql: str | None = None) 
               + (f", 'file', {file_sql}" if file_sql else "") + ")")
     return (f"error(concat({sql_literal(f'R040 column {name!r}: {reason}: value ')}, "
             f"{shown}, {sql_literal(' ' + MARK)}, CAST({fields} AS VARCHAR), ']'))")
+
+
+def _tstz_text(v: str, bad) -> str:
+    """ISO 8601 text with a zone offset to TIMESTAMPTZ (arrow_convert._zoned_text): text
+    without an offset, or finer than the microsecond, is R040."""
+    return (f"(CASE WHEN {v} IS NULL THEN NULL "
+            f"WHEN NOT regexp_matches({v}, {sql_literal(ZONE_TEXT)}) THEN CAST("
+            f"{bad('a timestamptz without a zone offset (Z, +02:00)')} AS TIMESTAMPTZ) "
+            f"WHEN regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]') "
+            f"THEN CAST({bad('timestamp finer than the microsecond')} AS TIMESTAMPTZ) "
+            f"WHEN TRY_CAST({v} AS TIMESTAMPTZ) IS NULL "
+            f"THEN CAST({bad('valid timestamp')} AS TIMESTAMPTZ) "
+            f"ELSE CAST({v} AS TIMESTAMPTZ) END)")
 
 
 def _ts_text(v: str, bad) -> str:
@@ -186,6 +201,12 @@ def from_text(x: str, spec: Any, name: str, *, null_value: str | None = None,
                 f"WHEN {low} IN ({', '.join(map(sql_literal, _TRUE))}) THEN TRUE "
                 f"WHEN {low} IN ({', '.join(map(sql_literal, _FALSE))}) THEN FALSE "
                 f"ELSE CAST({bad('bool')} AS BOOLEAN) END)")
+    if t.name == "timestamptz":
+        fmt = spec.get("format") if isinstance(spec, Mapping) else None
+        if fmt:  # with %z DuckDB's strptime gives the instant
+            fn = "strptime" if strict else "try_strptime"
+            return f"CAST({fn}({v}, {sql_literal(fmt)}) AS TIMESTAMPTZ)"
+        return _tstz_text(v, bad)
     if t.name in ("date", "timestamp"):
         fmt = spec.get("format") if isinstance(spec, Mapping) else None
         target = "DATE" if t.name == "date" else "TIMESTAMP"
