@@ -345,11 +345,18 @@ class _Run:
                      "bytes": written["bytes"]}
         elif kind == "operator":
             from .call import run_operator
+            from .operator_map import is_mapped, run_mapped
             op_ctx = dict(self.ctx)
             op_ctx.setdefault("run_id", self.run_id)
             op_ctx.setdefault("logical_date", self.logical_date)
             op_ctx["params"] = dict(self.params)
-            result = run_operator(step, op_ctx, self.macros)
+            returned = op_ctx.pop("_returned", None)   # etlc run: earlier operator steps' results
+            if is_mapped(step):
+                result = run_mapped(step, returned or {}, lambda one: run_operator(one, op_ctx, self.macros))
+            else:
+                result = run_operator(step, op_ctx, self.macros)
+            if isinstance(returned, dict):
+                returned[name] = result
             if result is not None:
                 extra["result"] = plain(result)
         else:

@@ -31,6 +31,7 @@ from typing import Any
 
 from .errors import StepError
 from .executor import local_run_id, run_task
+from .operator_map import KEYS as MAP_KEYS
 from .partition_tasks import run_in_order
 
 log = logging.getLogger("etlc_runtime")
@@ -52,7 +53,8 @@ def task_payload(plan: Mapping[str, Any], pipeline_plan: Mapping[str, Any],
     """The executor's task plan for one entry of ``pipeline_plan["tasks"]``.
 
     Operator tasks may come as ``{"kind": "operator", "operator": "pkg.mod:Class",
-    "args": {...}}`` without steps: they become a one-step plan here.
+    "args": {...}}`` (and ``expand`` or ``expand_kwargs`` when mapped) without steps: they
+    become a one-step plan here.
     """
     plan = dict(plan)
     plan.setdefault("pipeline", pipeline_plan.get("pipeline"))
@@ -61,7 +63,8 @@ def task_payload(plan: Mapping[str, Any], pipeline_plan: Mapping[str, Any],
     plan["task"] = task_id
     if not plan.get("steps") and plan.get("operator"):
         plan["steps"] = [{"name": task_id, "line": plan.get("line"), "kind": "operator",
-                          "operator": plan["operator"], "args": dict(plan.get("args") or {})}]
+                          "operator": plan["operator"], "args": dict(plan.get("args") or {}),
+                          **{k: plan[k] for k in MAP_KEYS if k in plan}}]
         plan.setdefault("output", None)
     return plan
 
@@ -93,7 +96,8 @@ def run_pipeline(pipeline_plan: Mapping[str, Any], params: Mapping[str, Any] | N
                 log.debug("on_event callback failed", exc_info=True)
 
     context = {"run_id": run_id, "logical_date": when, "params": dict(params or {}),
-               "project_root": project_root or pipeline_plan.get("project_root")}
+               "project_root": project_root or pipeline_plan.get("project_root"),
+               "_returned": {}}   # operator steps' return values, for {from: step} mapping
     summary: dict[str, Any] = {"pipeline": pipeline, "run_id": run_id, "status": "success",
                                "seconds": 0.0, "tasks": [], "error": None,
                                "logical_date": when.isoformat()}
