@@ -147,13 +147,29 @@ def _ts_text(v: str, bad) -> str:
             f"ELSE CAST({v} AS TIMESTAMP) END)")
 
 
+_TEXT_TARGETS = {"int": "BIGINT", "float": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP"}
+
+
 def from_text(x: str, spec: Any, name: str, *, null_value: str | None = None,
               strict: bool = True, implied_scale: bool = False,
               file_sql: str | None = None) -> str:
     """SQL converting text ``x`` to a declared column type exactly as
     arrow_convert.text_to does (the pandas engine): surrounding whitespace ignored except
     for strings, ``null_value`` (compared after stripping, fixed-width fields) reads as null,
-    values that do not convert unchanged raise R040 (``strict``) or become null."""
+    values that do not convert unchanged raise R040 (``strict``) or become null.  Text that
+    is DuckDB's own rendering of its cast skips the checks (text_canonical)."""
+    exact = _exact_from_text(x, spec, name, null_value=null_value, strict=strict,
+                             implied_scale=implied_scale, file_sql=file_sql)
+    t = Type.from_spec(spec)
+    if null_value is not None or implied_scale or t.name not in (*_TEXT_TARGETS, "decimal"):
+        return exact
+    from .text_canonical import canonical_first
+    target = decimal_sql(spec) if t.name == "decimal" else _TEXT_TARGETS[t.name]
+    return canonical_first(x, spec, target, exact)
+
+
+def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
+                     strict: bool, implied_scale: bool, file_sql: str | None) -> str:
     t = Type.from_spec(spec)
     if t.name == "string":
         if null_value is None:
