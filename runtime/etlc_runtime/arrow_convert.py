@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ON_ERROR, DataError
+from .errors import ON_ERROR, DataError, count_read_errors
 
 TRUE = ("true", "t", "1", "yes", "y")
 FALSE = ("false", "f", "0", "no", "n")
@@ -47,12 +47,16 @@ class Where:
     dataset: str | None = None
     file: str | None = None
     first_line: int | None = None
+    lines: Any = None   # the file line of each value, where lines are not consecutive
 
     def error(self, reason: str, column: str | None, index: int | None = None,
               value: Any = None) -> DataError:
         line = row = None
         if index is not None:
-            if self.first_line is not None:
+            if self.lines is not None:
+                line = int(self.lines[index].as_py() if hasattr(self.lines[index], "as_py")
+                           else self.lines[index])
+            elif self.first_line is not None:
                 line = self.first_line + index
             else:
                 row = index + 1
@@ -331,7 +335,7 @@ def conform_table(table: pa.Table, columns: Mapping[str, Any], where: Where = Wh
     text, as CSV and JSON readers give them).  A declared column absent from ``table`` is an
     error.  ``on_error`` (a dataset's option): ``fail`` (R040, the default), ``null`` (a value
     that does not convert becomes null) or ``skip`` (its row is left out); ``counts`` gets
-    ``nulled`` / ``skipped`` added."""
+    the number of such values per column added (:func:`count_read_errors`)."""
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     arrays, names, bad_rows = [], [], set()
@@ -348,8 +352,7 @@ def conform_table(table: pa.Table, columns: Mapping[str, Any], where: Where = Wh
             out, bad = _tolerant(conv, values, col, name, where)
             arrays.append(out)
             bad_rows.update(bad)
-            if counts is not None and on_error == "null":
-                counts["nulled"] = counts.get("nulled", 0) + len(bad)
+            count_read_errors(counts, name, on_error, len(bad))
         names.append(name)
     if not names:
         return pa.table({}).slice(0, 0)
@@ -357,6 +360,4 @@ def conform_table(table: pa.Table, columns: Mapping[str, Any], where: Where = Wh
     if on_error == "skip" and bad_rows:
         keep = [i not in bad_rows for i in range(out.num_rows)]
         out = out.filter(pa.array(keep))
-        if counts is not None:
-            counts["skipped"] = counts.get("skipped", 0) + len(bad_rows)
     return out

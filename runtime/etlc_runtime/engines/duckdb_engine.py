@@ -58,12 +58,22 @@ class DuckDBEngine:
             self.con.execute(f"SET threads = {int(self.resources.threads)}")
         self.b = Builder(self.con)
         self._arrow: list[Any] = []  # tables registered by from_arrow, kept alive
+        self._read_errors: dict[str, dict] = {}  # read relation -> its on_error tally
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
              columns: Sequence[str] | None = None) -> Rel:
-        return _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
-                        connections=ctx.connections, from_arrow=self.from_arrow)
+        counts: dict = {}
+        rel = _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
+                         connections=ctx.connections, from_arrow=self.from_arrow,
+                         counts=counts)
+        if counts:
+            self._read_errors[rel.name] = counts
+        return rel
+
+    def read_errors(self, rel: Rel) -> dict:
+        """What ``on_error: null | skip`` let through in the read of ``rel`` (counted)."""
+        return dict(self._read_errors.get(rel.name) or {})
 
     def read_staged(self, manifest_path: str | Path) -> Rel:
         from ..staging import manifest_parts
