@@ -9,6 +9,7 @@ of the plan's ``types``), never through ambient state.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -51,13 +52,29 @@ def _types(df, types: Mapping[str, Any] | None) -> dict:
     return {"types": {c: t for c, t in types.items() if c in df.columns}}
 
 
+@contextmanager
+def source(text: str):
+    """An EvalError raised inside names ``text``, the expression as the spec wrote it (its
+    offsets point into it)."""
+    try:
+        yield
+    except eval_error_types() as err:
+        if getattr(err, "source", False) is None:
+            err.source = text
+        raise
+
+
 def evaluate(text: str, df, params, types: Mapping[str, Any] | None = None):
-    return backend().evaluate(parse(text), df, params, **_types(df, types), dates_as_dates=True)
+    with source(text):
+        return backend().evaluate(parse(text), df, params, **_types(df, types),
+                                  dates_as_dates=True)
 
 
 def apply_filter(text: str, df, params, types: Mapping[str, Any] | None = None,
                  context: str = "filter"):
-    return backend().apply_filter(parse(text), df, params, **_types(df, types), context=context)
+    with source(text):
+        return backend().apply_filter(parse(text), df, params, **_types(df, types),
+                                      context=context)
 
 
 def aggregate(df, group_by, aggs: dict, params, having: str | None = None,
@@ -69,4 +86,5 @@ def aggregate(df, group_by, aggs: dict, params, having: str | None = None,
 
 
 def metric(text: str, df, params, types: Mapping[str, Any] | None = None):
-    return backend().metric(parse(text), df, params, **_types(df, types))
+    with source(text):
+        return backend().metric(parse(text), df, params, **_types(df, types))

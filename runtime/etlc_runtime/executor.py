@@ -300,6 +300,10 @@ class _Run:
                 dataset = self.s3_bridge().read_view(dataset, ctx.macros)
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
+            if pushdown is None and dataset.get("format") in ("parquet", "csv", "json"):
+                from .column_use import used_columns   # the declared columns the task uses
+                pushdown = used_columns(self.plan.get("steps") or [], name, dataset,
+                                        self.plan.get("output"))
             if dataset.get("format") == "postgres":   # columns and filter go to the server
                 from .pg_pushdown import read_request
                 dataset, pushdown = read_request(step, dataset, ctx.params)

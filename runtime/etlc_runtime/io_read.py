@@ -139,6 +139,8 @@ def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
     import pyarrow.parquet as pq
 
     hive = _hive_values(f, base) if base is not None else {}
+    if columns and select:  # only the declared columns asked for are read and converted
+        columns = {c: t for c, t in columns.items() if c in select}
     wanted = list(columns) if columns else (list(select) if select else None)
     schema_names = pq.read_schema(f).names
     read_cols = [c for c in wanted if c in schema_names] if wanted else None
@@ -218,7 +220,7 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
         raise NotAvailable(f"format {fmt!r} is not readable by this runtime")
     if columns:
         for col_name, col in columns.items():
-            if dtypes.spec_of(col).get("nullable") is False:
+            if dtypes.spec_of(col).get("nullable") is False and col_name in frame.columns:
                 nulls = int(frame[col_name].isna().sum())
                 if nulls:
                     raise ValueError(f"column '{col_name}' is declared nullable: false but "

@@ -99,6 +99,16 @@ class DuckDBEngine:
                   base: Any | None = None) -> Rel:
         return self.b.apply(step, inputs, ctx.params, base=base)
 
+    def explain_error(self, exc: BaseException, step: Mapping[str, Any],
+                      inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+        """The R041 (``expr.EvalError``: expression, row, value) a DuckDB conversion error
+        of ``step``'s query stands for; None when it is not one (expr_errors.py)."""
+        from .duckdb import expr_errors
+
+        if not expr_errors.is_conversion_error(exc):
+            return None
+        return expr_errors.explain(self.b, step, inputs, params)
+
     def count(self, rel: Rel) -> int | None:
         return None  # counting would run the chain once more; writes and checks count
 

@@ -413,9 +413,10 @@ class _Evaluator:
         self._cols: dict[str, pd.Series] = {}
 
     # utilities ------------------------------------------------------------------------
-    def fail(self, message: str, value: Any = None) -> EvalError:
+    def fail(self, message: str, value: Any = None, row: Any = None) -> EvalError:
+        """``row``: the offending row's index label (its position in the step's relation)."""
         return EvalError(message + (f": {value!r}" if value is not None else ""), self.text,
-                         value)
+                         value, row=None if row is None else int(row))
 
     def typ(self, e: A.Expr) -> Type:
         return self.T.get(id(e), UNKNOWN)
@@ -464,6 +465,13 @@ class _Evaluator:
 
     # dispatch -------------------------------------------------------------------------
     def ev(self, e: A.Expr):
+        try:
+            return self._ev(e)
+        except EvalError as err:  # the innermost node that failed names its span
+            err.at(e.start, e.end)
+            raise
+
+    def _ev(self, e: A.Expr):
         if self.T.get(id(e)) == NULL:
             return None  # statically always null (null literal, abs(null), ...)
         if isinstance(e, A.Literal):
@@ -748,8 +756,9 @@ class _Evaluator:
                 # as DuckDB: a double rounds half to even, a decimal half away from zero
                 r = np.rint(v) if sn == "float" else _round_half_away(v, 0)
                 if (np.abs(r[~mask]) >= 2.0**63).any():
-                    raise self.fail("value out of range for int", float(v[~mask][np.abs(
-                        r[~mask]) >= 2.0**63][0]))
+                    over = np.flatnonzero(~mask & (np.abs(np.where(mask, 0, r)) >= 2.0**63))[0]
+                    raise self.fail("value out of range for int", float(v[over]),
+                                    s.index[over])
                 return pd.Series(pd.arrays.IntegerArray(np.where(mask, 0, r).astype(np.int64),
                                                         mask), index=s.index, copy=False)
             if sn == "bool":
@@ -779,7 +788,7 @@ class _Evaluator:
                 false = low.isin(casts.BOOL_FALSE).to_numpy(bool)
                 bad = ~(true | false) & s.notna().to_numpy()
                 if bad.any():
-                    raise self.fail("cannot cast to bool", s[bad].iloc[0])
+                    raise self.fail("cannot cast to bool", s[bad].iloc[0], s.index[bad][0])
                 return pd.Series(pd.arrays.BooleanArray(true, s.isna().to_numpy()),
                                  index=s.index, copy=False)
         if dn == "date":
@@ -798,7 +807,7 @@ class _Evaluator:
         num = pd.Series(num, index=s.index).astype("Float64")
         bad = num.isna().to_numpy() & s.notna().to_numpy()
         if bad.any():
-            raise self.fail(f"cannot cast to {what}", s[bad].iloc[0])
+            raise self.fail(f"cannot cast to {what}", s[bad].iloc[0], s.index[bad][0])
         return num
 
     def parse_dates(self, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
@@ -815,7 +824,7 @@ class _Evaluator:
         if bad.any():
             what = "date" if date else "timestamp"
             raise self.fail(f"cannot read {what}" + (f" with format '{fmt}'" if fmt else ""),
-                            s[bad].iloc[0])
+                            s[bad].iloc[0], s.index[bad][0])
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
         return out.dt.normalize() if date else out
@@ -1105,7 +1114,7 @@ def _prepare(expr, df, params, context, types, group_keys=()):
     if errors:
         err = errors[0]
         raise EvalError(f"{err.code}: {err.message}" + (f" ({err.help})" if err.help else ""),
-                        A.unparse(expr))
+                        A.unparse(expr), start=err.start, end=err.end)
     return expr, t, node_types, col_types
 
 

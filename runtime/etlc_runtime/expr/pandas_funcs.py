@@ -294,10 +294,12 @@ def _per_value(fn, result_dtype):
     arguments (no row loop); the subject may be a column or a constant."""
     def apply(ev, s: pd.Series, rest: list) -> pd.Series:
         codes, uniques = pd.factorize(s)
-        try:
-            vals = [fn(u, *rest) for u in uniques.tolist()]
-        except ValueError as exc:
-            raise ev.fail(str(exc)) from None
+        vals = []
+        for k, u in enumerate(uniques.tolist()):
+            try:
+                vals.append(fn(u, *rest))
+            except ValueError as exc:
+                raise ev.fail(str(exc), u, s.index[codes == k][0]) from None
         out = [None if c < 0 else vals[c] for c in codes.tolist()]
         return pd.Series(pd.array(out, dtype=result_dtype), index=s.index)
 

@@ -1,0 +1,106 @@
+"""R041: an expression that fails at run time (a string that does not parse as a number or a
+date) names the failing sub-expression's place in the YAML file (line and column, as
+compile-time diagnostics), the row and the value, on the pandas and duckdb engines."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from etlc_compiler.api import check_text
+from etlc_compiler.compile import plan_checked
+from etlc_runtime.errors import StepError
+from etlc_runtime.expr.errors import EvalError
+from etlc_runtime.local import run_pipeline
+
+SPEC = textwrap.dedent("""\
+    etlc: 1
+    pipeline: failing
+    defaults: {engine: ENGINE}
+    datasets:
+      src: {format: csv, path: in.csv, columns: {id: {type: int}, n: {type: string}, d: {type: string}}}
+      out: {format: parquet, path: out.parquet}
+    steps:
+      raw:
+        read: src
+      parsed:
+        from: raw
+        filter: "id >= 0"
+        derive:
+          ok: "id + 1"
+          v: "coalesce(cast(n as int), 0) + 1"
+          day: 'to_date(d, ''%Y-%m-%d'')'
+      save: {from: parsed, write: out, mode: overwrite}
+    """)
+ROWS = "id,n,d\n0,1,2025-01-01\n1,2,2025-01-02\n2,x7,2025-01-03\n3,4,2025-13-45\n"
+
+
+def _run(tmp_path, engine: str, rows: str):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "in.csv").write_text(rows)
+    text = SPEC.replace("ENGINE", engine)
+    (tmp_path / "s.yaml").write_text(text)
+    checked = check_text(text, str(tmp_path / "s.yaml"))
+    assert checked.ok, checked.diagnostics
+    payload = plan_checked(checked, tmp_path).pipeline_payload()
+    summary = run_pipeline(payload, project_root=str(tmp_path))
+    err = summary["error"]
+    assert summary["status"] == "failed" and isinstance(err, StepError), summary
+    assert isinstance(err.cause, EvalError), err
+    return err, err.cause
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_cast_that_fails_names_its_place_row_and_value(tmp_path, engine):
+    err, cause = _run(tmp_path, engine, ROWS)
+    # line 15 is `      v: "coalesce(cast(n as int), 0) + 1"`: `cast(` starts at column 20
+    assert (cause.code, cause.line, cause.column, cause.end_column) == ("R041", 15, 20, 34)
+    assert (cause.row, cause.value) == (2, "x7")
+    assert err.line == 15
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_date_that_does_not_parse_in_a_single_quoted_string(tmp_path, engine):
+    err, cause = _run(tmp_path, engine, ROWS.replace("x7", "3"))
+    # line 16 is `      day: 'to_date(d, ''%Y-%m-%d'')'`: the whole call, quotes doubled
+    assert (cause.code, cause.line, cause.column, cause.end_column) == ("R041", 16, 13, 37)
+    assert (cause.row, cause.value) == (3, "2025-13-45")
+
+
+# the same failure found by both engines: the span of the failing sub-expression, row, value
+FAILING = [
+    {"derive": {"v": "cast(n as int)"}},
+    {"derive": {"a": "upper(n)", "v": "cast(a as float) * 2"}},
+    {"filter": "id > 0 and cast(b as bool)"},
+    {"filter": "id >= 1", "derive": {"t": "strptime(d, '%Y-%m-%d')"}},
+    {"derive": {"t": "to_timestamp(d)"}},
+    {"derive": {"r": "row_number() over (order by id)"},
+     "qualify": "r > 1 and to_date(d, '%Y-%m-%d') > date '2000-01-01'"},
+]
+TABLE = {"id": [0, 1, 2, 3], "n": ["1", " 2 ", "x7", None], "b": ["true", "no", "maybe", "1"],
+         "d": ["2025-01-01", None, "2025-01-03", "2025-13-45"]}
+
+
+@pytest.mark.parametrize("step", FAILING)
+def test_both_engines_find_the_same_place_row_and_value(step):
+    import duckdb
+    import pandas as pd
+    from etlc_runtime import steps as S
+    from etlc_runtime.engines.duckdb.expr_errors import explain
+    from etlc_runtime.engines.duckdb.sql_build import Builder
+
+    df = pd.DataFrame({k: pd.Series(v, dtype="Int64" if k == "id" else "string")
+                       for k, v in TABLE.items()})
+    with pytest.raises(EvalError) as info:
+        S.apply_transform({"from": "t", **step}, {"t": df}, {})
+    ours = info.value
+    con = duckdb.connect()
+    con.register("src", df)
+    b = Builder(con)
+    rel = b.source("src")
+    with pytest.raises(duckdb.Error):
+        con.execute(b.apply({"from": "t", **step}, {"t": rel}, {}).query()).fetchall()
+    found = explain(b, {"from": "t", **step}, {"t": rel}, {})
+    assert found is not None
+    got = (found.source, found.start, found.end, found.row, found.value)
+    assert got == (ours.source, ours.start, ours.end, ours.row, ours.value)
