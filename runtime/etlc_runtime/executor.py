@@ -38,8 +38,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import _expr, plan_types
 from . import metrics as _metrics
-from . import plan_types
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
 from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
@@ -169,11 +169,41 @@ class _Run:
         if isinstance(exc, StepError):
             return exc.with_location(name, self.spec, line)
         exc = DataError.from_exception(exc) or exc  # R040 raised inside DuckDB's SQL too
+        if not isinstance(exc, (EtlcRuntimeError, *_expr.eval_error_types())):
+            exc = self.explain(exc) or exc  # a DuckDB conversion error: which expression
+        if isinstance(exc, _expr.eval_error_types()):  # R041: where the expression failed
+            from .expr_location import locate
+            steps = self.plan.get("steps") or []
+            if locate(exc, self.spec, self.root, [step, *(s for s in steps if s is not step)]):
+                line = exc.line
         if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
         return StepError(name, message, spec=self.spec, line=line, cause=exc)
+
+    def explain(self, exc: BaseException) -> BaseException | None:
+        """The R041 an engine's error stands for (a value one of this task's expressions
+        could not convert, found again by the engine: ``explain_error``), or None."""
+        for step in self.plan.get("steps") or []:
+            name = step.get("name")
+            if step_kind(step) != "transform" or name not in self.frames:
+                continue
+            engine = self.frames[name][0]
+            explain = getattr(engine, "explain_error", None)
+            names = _sources(step)[:1] + _joined(step)
+            if explain is None or any(n not in self.frames and n not in self.staged
+                                      for n in names):
+                continue
+            try:
+                found = explain(exc, step, self.inputs(names, engine), self.expr_params)
+            except Exception:  # the original error is reported then
+                log.debug("explaining %s failed", type(exc).__name__, exc_info=True)
+                continue
+            if found is not None:
+                found.__cause__ = exc
+                return found
+        return None
 
     # -- engines ------------------------------------------------------------------------
     def stage_base(self):
