@@ -59,6 +59,9 @@ def analyse(loaded: LoadedSpec, spec: PipelineSpec) -> tuple[list[Diagnostic], d
     return diags, step_types
 
 
+MAX_MAPPED = 256  # parallelism: airflow: W302 above this many mapped instances
+
+
 def check_steps(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     names = list(spec.steps)
@@ -88,6 +91,12 @@ def check_steps(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
         if step.settings.get("parallelism") == "airflow" and step.needs_shuffle:
             diags.append(loaded.diag("W301", f"step '{name}' needs a shuffle, so it runs as one task on the cluster, "
                                      "not as mapped Airflow tasks", base, at="key", severity="warning"))
+        parts = step.settings.get("partitions")
+        if step.settings.get("parallelism") == "airflow" and isinstance(parts, int) and parts > MAX_MAPPED \
+                and "partitions" in step.raw:
+            diags.append(loaded.diag("W302", f"{parts} mapped task instances: Airflow's scheduler slows past a few "
+                                     f"hundred (more than {MAX_MAPPED})", base + ("partitions",), severity="warning",
+                                     help="fewer, larger partitions, or parallelism: dask"))
     diags += _cycles(loaded, spec)
     return diags
 
