@@ -398,6 +398,26 @@ def _arrow_regex(kind: str, slow):
     return impl
 
 
+def _arrow_extract(slow):
+    """regexp_extract with a constant pattern and group on Arrow's RE2, whole columns at once:
+    the string is replaced by the group of its first match (``^.*?(?:p).*$``), '' when the
+    pattern does not match; other calls go value by value (``slow``)."""
+    def impl(ev, a, t, tr):
+        group = a[2] if len(a) > 2 else 0
+        if any(_is_series(x) for x in a[1:]) or not _is_series(a[0]) \
+                or not isinstance(group, int) or not 0 <= group <= 9:
+            return slow(ev, a, t, tr)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        arr = pa.array(a[0].array)
+        whole, ref = (f"({a[1]})", "\\1") if group == 0 else (f"(?:{a[1]})", f"\\{group}")
+        hit = pc.match_substring_regex(arr, a[1])
+        got = pc.replace_substring_regex(arr, f"(?s)^.*?{whole}.*$", ref, max_replacements=1)
+        out = pc.if_else(hit, got, pa.scalar("", pa.string()))
+        return pd.Series(pd.array(out, dtype=STRING_DTYPE), index=a[0].index)
+    return impl
+
+
 def _digest(name: str):
     def fn(v: str) -> str:
         return hashlib.new(name, v.encode("utf-8")).hexdigest()
@@ -479,7 +499,7 @@ FUNCS = {
     "ilike": _per_value(_like(True), "boolean"),
     "regexp_matches": _arrow_regex("matches", _per_value(_regexp_matches, "boolean")),
     "regexp_replace": _arrow_regex("replace", _per_value(_regexp_replace, STRING_DTYPE)),
-    "regexp_extract": _per_value(_regexp_extract, STRING_DTYPE),
+    "regexp_extract": _arrow_extract(_per_value(_regexp_extract, STRING_DTYPE)),
     "md5": _per_value(_digest("md5"), STRING_DTYPE),
     "sha256": _per_value(_digest("sha256"), STRING_DTYPE),
     "log10": _f_unary_float(np.log10, lambda v: v > 0),
