@@ -2,7 +2,7 @@
 
 Compile-time API (no dataframe library imported)::
 
-    parse(text) -> Expr                       # cached; ExprError E401 on bad syntax
+    parse(text) -> Expr                       # cached, on disk too (ast_cache); E401 on bad syntax
     check(expr, columns, params, context, group_keys=()) -> (Type, [ExprError])
     columns_used(expr), params_used(expr), is_aggregate(expr)
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .ast import Expr, unparse
 from .errors import EvalError, ExprError
-from .parser import parse
+from .ast_cache import parse  # the trees parser.parse gave earlier processes; lark on a miss
 from .typecheck import check, columns_used, is_aggregate, params_used
 from .types import FUNCTIONS, Type
 
