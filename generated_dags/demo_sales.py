@@ -109,6 +109,20 @@ PLAN_VALID = {
         },
     },
     'output': 'valid',
+    'declared_at': {
+        'sales': {
+            'order_id': [27, 7],
+            'order_date': [28, 7],
+            'region': [29, 7],
+            'channel': [30, 7],
+            'product': [31, 7],
+            'category': [32, 7],
+            'quantity': [33, 7],
+            'unit_price': [34, 7],
+            'discount': [35, 7],
+            'customer': [36, 7],
+        },
+    },
 }
 
 PLAN_SAVE_BY_REGION = {

@@ -96,6 +96,15 @@ PLAN_PREPARED = {
         },
     },
     'output': 'prepared',
+    'declared_at': {
+        'doc_pages': {
+            'doc_id': [40, 7],
+            'title': [41, 7],
+            'lang': [42, 7],
+            'body': [43, 7],
+            'updated_at': [44, 7],
+        },
+    },
 }
 
 PLAN_EMBEDDED = {
@@ -148,6 +157,16 @@ PLAN_PUBLISH_VECTORS = {
     ],
     'types': {},
     'output': None,
+    'declared_at': {
+        'doc_vectors': {
+            'doc_id': [53, 7],
+            'title': [54, 7],
+            'lang': [55, 7],
+            'updated_at': [56, 7],
+            'embedding': [57, 7],
+            'norm': [58, 7],
+        },
+    },
 }
 
 with DAG(

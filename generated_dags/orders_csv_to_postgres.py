@@ -129,6 +129,19 @@ PLAN_LATEST = {
         'latest': {'base': 'clean'},
     },
     'output': 'latest',
+    'declared_at': {
+        'order_exports': {
+            'order_id': [40, 7],
+            'customer_id': [41, 7],
+            'ordered_at': [42, 7],
+            'status': [43, 7],
+            'currency': [44, 7],
+            'items': [45, 7],
+            'amount': [46, 7],
+            'shipping': [47, 7],
+            'coupon': [48, 7],
+        },
+    },
 }
 
 PLAN_LOAD_ORDERS = {

@@ -55,7 +55,12 @@ def plan_checked(checked: Checked, root: Path) -> plan_mod.Plan:
     assert loaded is not None and spec is not None
     rel = relative_spec_path(Path(checked.path), root)
     lines = {name: loaded.key_pos(("steps", name))[0] for name in spec.steps}
-    return plan_mod.build(spec, rel, loaded.text, lines, version(), dict(checked.step_types))
+    # where each declared column is written, for R040 at run time (executor.declared_at)
+    columns_at = {d: {c: list(loaded.key_pos(("datasets", d, "columns", c))) for c in cols}
+                  for d, ds in spec.datasets.items()
+                  if isinstance(cols := ds.raw.get("columns"), dict) and cols}
+    return plan_mod.build(spec, rel, loaded.text, lines, version(), dict(checked.step_types),
+                          columns_at)
 
 
 def render_checked(checked: Checked, root: Path) -> str:

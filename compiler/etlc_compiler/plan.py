@@ -130,8 +130,10 @@ def _step_payload(spec: PipelineSpec, name: str, line: int, task_settings: dict[
 
 
 def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], version: str,
-          types: dict[str, dict] | None = None) -> Plan:
-    """lines: step name -> the line of its key in the spec; types: Checked.step_types."""
+          types: dict[str, dict] | None = None,
+          columns_at: dict[str, dict[str, list[int]]] | None = None) -> Plan:
+    """lines: step name -> the line of its key in the spec; types: Checked.step_types;
+    columns_at: dataset -> column -> [line, col] of its entry under `columns:`."""
     order = topo_order(spec)
     chains = _chains(spec, order)
     task_of = {s: chain[-1] for chain in chains for s in chain}
@@ -172,6 +174,9 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
             "types": plan_types.compact(typed, types or {}),
             "output": output,
         }
+        declared_at = {d: (columns_at or {})[d] for d in datasets if d in (columns_at or {})}
+        if declared_at:   # R040 is positioned at the column's declaration
+            payload["declared_at"] = declared_at
         count = partition_map.partition_count(spec, chain, bool(consumers.get(task_id)))
         if count:  # parallelism: airflow: mapped instances, then the commit task
             mapped = partition_map.mapped_id(task_id, list(spec.steps))

@@ -176,7 +176,10 @@ def run_command(args) -> int:
     if summary["status"] != "success":
         error = summary.get("error")
         diag = failure_diagnostic(error, checked.path, 1)
-        if getattr(error, "step", None) in spec.steps:
+        if getattr(error, "col", None):   # R040: at the column's declaration, as the runtime says
+            diag = Diagnostic(diag.path, int(error.line), int(error.col),
+                              getattr(error.cause, "code", None) or diag.code, diag.message)
+        elif getattr(error, "step", None) in spec.steps:
             line, col = loaded.key_pos(("steps", error.step))
             diag = Diagnostic(diag.path, line, col, diag.code, diag.message)
         print("\n" + render_text(diag, loaded.lines, _use_color(args.color)), file=sys.stderr)

@@ -162,16 +162,20 @@ class StepError(EtlcRuntimeError):
     """A step failed.  Carries the step name, spec file and line, and the cause."""
 
     def __init__(self, step: str | None, message: str, *, spec: str | None = None,
-                 line: int | None = None, cause: BaseException | None = None):
+                 line: int | None = None, cause: BaseException | None = None,
+                 col: int | None = None):
         self.step = step
         self.spec = spec
         self.line = line
+        self.col = col   # with line: where in the spec (an R040's column declaration)
         self.cause = cause
         self.message = message
         super().__init__(self._format())
 
     @property
     def location(self) -> str:
+        if self.spec and self.line and self.col:
+            return f"{self.spec}:{self.line}:{self.col}"
         if self.spec and self.line:
             return f"{self.spec}:{self.line}"
         return self.spec or ""
@@ -197,6 +201,7 @@ class StepError(EtlcRuntimeError):
             "step": self.step,
             "spec": self.spec,
             "line": self.line,
+            "col": self.col,
             "message": self.message,
             "cause": f"{type(self.cause).__name__}: {self.cause}" if self.cause else None,
         }

@@ -169,6 +169,9 @@ class _Run:
         if isinstance(exc, StepError):
             return exc.with_location(name, self.spec, line)
         exc = DataError.from_exception(exc) or exc  # R040 raised inside DuckDB's SQL too
+        col = None
+        if isinstance(exc, DataError):   # R040: at the column's declaration in the spec
+            line, col = self.declared_at(step, exc) or (line, None)
         if not isinstance(exc, (EtlcRuntimeError, *_expr.eval_error_types())):
             exc = self.explain(exc) or exc  # a DuckDB conversion error: which expression
         if isinstance(exc, _expr.eval_error_types()):  # R041: where the expression failed
@@ -180,7 +183,23 @@ class _Run:
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
-        return StepError(name, message, spec=self.spec, line=line, cause=exc)
+        return StepError(name, message, spec=self.spec, line=line, col=col, cause=exc)
+
+    def declared_at(self, step: Mapping[str, Any], err: DataError) -> tuple[int, int] | None:
+        """[line, col] of the declaration of the R040's column (the plan's ``declared_at``):
+        in the dataset the error names, else the failing step's dataset, else the one
+        dataset of the task that declares the column (the duckdb engine raises a read's
+        R040 when a later step runs the query, and its SQL does not name the dataset)."""
+        at = self.plan.get("declared_at") or {}
+        if not err.column:
+            return None
+        own = [d for d in (err.dataset, step.get("read"), step.get("write")) if d in at]
+        holding = [d for d in at if err.column in at[d]]
+        for d in own + (holding if len(holding) == 1 else []):
+            if err.column in at[d]:
+                line, col = at[d][err.column]
+                return int(line), int(col)
+        return None
 
     def explain(self, exc: BaseException) -> BaseException | None:
         """The R041 an engine's error stands for (a value one of this task's expressions
