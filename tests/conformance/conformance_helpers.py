@@ -78,3 +78,41 @@ def assert_same(got: pa.Table, want: pa.Table, what: str = "") -> None:
         w = [_key(v) for v in want.column(name).to_pylist()]
         assert g == w, f"{what} column {name}: {got.column(name).to_pylist()} != " \
                        f"{want.column(name).to_pylist()}"
+
+
+class EngineCache:
+    """One engine instance per name, made on first use and closed together (for tests that
+    take the engine as a parameter of their own, next to hypothesis' examples)."""
+
+    def __init__(self) -> None:
+        self.engines: dict = {}
+
+    def get(self, name: str, tmp_path_factory):
+        if name not in self.engines:
+            from etlc_runtime.engines import get_engine
+            from etlc_runtime.engines.base import TaskResources
+            self.engines[name] = get_engine(name, TaskResources(
+                spill_dir=tmp_path_factory.mktemp("spill")))
+        return self.engines[name]
+
+    def close(self) -> None:
+        while self.engines:
+            self.engines.popitem()[1].close()
+
+
+def written_back(engine, root: Path, columns: dict, out_fmt: str) -> pa.Table:
+    """``in.parquet`` under ``root`` read by ``engine``, written as ``out_fmt`` (read ->
+    identity -> write, overwrite) and read back: Parquet parts with pyarrow, text by the
+    engine."""
+    import pyarrow.parquet as pq
+
+    ctx = context(root, columns)
+    rel = engine.read({"format": "parquet", "path": "in.parquet", "columns": columns}, ctx)
+    engine.write(rel, {"format": out_fmt, "path": "out/", "columns": columns}, "overwrite",
+                 ctx)
+    parts = sorted(p for p in (root / "out").rglob("*") if p.is_file()
+                   and not p.name.startswith("."))
+    assert parts, "nothing written"
+    if out_fmt == "parquet":
+        return pa.concat_tables([pq.read_table(p) for p in parts])
+    return read(engine, root, {"format": out_fmt, "path": "out/", "columns": columns})

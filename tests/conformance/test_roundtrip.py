@@ -20,7 +20,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conformance_helpers import ENGINES, assert_same, context, make_project, read
+from conformance_helpers import (
+    ENGINES,
+    EngineCache,
+    assert_same,
+    make_project,
+    read,
+    written_back,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -143,23 +150,13 @@ def _write_gap(engine: str, out_fmt: str):
     return []
 
 
-_ENGINES: dict = {}
-
-
-def _engine(name: str, tmp_path_factory):
-    if name not in _ENGINES:
-        from etlc_runtime.engines import get_engine
-        from etlc_runtime.engines.base import TaskResources
-        _ENGINES[name] = get_engine(name, TaskResources(
-            spill_dir=tmp_path_factory.mktemp("spill")))
-    return _ENGINES[name]
+_ENGINES = EngineCache()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_engines():
     yield
-    while _ENGINES:
-        _ENGINES.popitem()[1].close()
+    _ENGINES.close()
 
 
 @pytest.mark.parametrize("engine_name, out_fmt", [
@@ -170,18 +167,8 @@ def _close_engines():
 def test_read_identity_write_roundtrip(engine_name, tmp_path_factory, out_fmt, data):
     """Parquet in, read -> identity -> write by etlc, read back: the same values."""
     table, columns = data
-    engine = _engine(engine_name, tmp_path_factory)
+    engine = _ENGINES.get(engine_name, tmp_path_factory)
     root = make_project(tmp_path_factory.mktemp("rt"))
     write_reference(table, "parquet", root / "in.parquet")
-    ctx = context(root, columns)
-    rel = engine.read({"format": "parquet", "path": "in.parquet", "columns": columns}, ctx)
-    engine.write(rel, {"format": out_fmt, "path": "out/", "columns": columns}, "overwrite",
-                 ctx)
-    parts = sorted(p for p in (root / "out").rglob("*") if p.is_file()
-                   and not p.name.startswith("."))
-    assert parts, "nothing written"
-    if out_fmt == "parquet":
-        back = pa.concat_tables([pq.read_table(p) for p in parts])
-    else:
-        back = read(engine, root, {"format": out_fmt, "path": "out/", "columns": columns})
+    back = written_back(engine, root, columns, out_fmt)
     assert_same(back, table, f"{engine.name} parquet -> {out_fmt}")

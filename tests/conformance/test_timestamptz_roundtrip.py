@@ -14,7 +14,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conformance_helpers import ENGINES, assert_same, context, make_project, read, read_error
+from conformance_helpers import (
+    ENGINES,
+    EngineCache,
+    assert_same,
+    make_project,
+    read,
+    read_error,
+    written_back,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,23 +98,13 @@ def test_parquet_in_any_zone_reads_as_the_same_instants(engine, tmp_path_factory
     assert_same(got, want, f"{engine.name} read of Parquet in {zone}")
 
 
-_ENGINES: dict = {}
-
-
-def _engine(name: str, tmp_path_factory):
-    if name not in _ENGINES:
-        from etlc_runtime.engines import get_engine
-        from etlc_runtime.engines.base import TaskResources
-        _ENGINES[name] = get_engine(name, TaskResources(
-            spill_dir=tmp_path_factory.mktemp("spill")))
-    return _ENGINES[name]
+_ENGINES = EngineCache()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_engines():
     yield
-    while _ENGINES:
-        _ENGINES.popitem()[1].close()
+    _ENGINES.close()
 
 
 @pytest.mark.parametrize("engine_name, out_fmt", [
@@ -115,21 +113,14 @@ def _close_engines():
 @given(data=columns())
 def test_read_identity_write_roundtrip(engine_name, tmp_path_factory, out_fmt, data):
     _rows, want = data
-    engine = _engine(engine_name, tmp_path_factory)
+    engine = _ENGINES.get(engine_name, tmp_path_factory)
     root = make_project(tmp_path_factory.mktemp("tz"))
     pq.write_table(want, root / "in.parquet")
-    ctx = context(root, COLS)
-    rel = engine.read({"format": "parquet", "path": "in.parquet", "columns": COLS}, ctx)
-    engine.write(rel, {"format": out_fmt, "path": "out/", "columns": COLS}, "overwrite", ctx)
-    parts = sorted(p for p in (root / "out").rglob("*") if p.is_file()
-                   and not p.name.startswith("."))
-    assert parts, "nothing written"
-    if out_fmt == "parquet":
-        back = pa.concat_tables([pq.read_table(p) for p in parts])
-    else:
-        text = "".join(p.read_text(encoding="utf-8") for p in parts)
+    back = written_back(engine, root, COLS, out_fmt)
+    if out_fmt != "parquet":
+        text = "".join(p.read_text(encoding="utf-8") for p in (root / "out").rglob("*.*")
+                       if p.is_file() and not p.name.startswith("."))
         assert "Z" not in text and ("+00" in text or want.column("z").null_count == len(want))
-        back = read(engine, root, {"format": out_fmt, "path": "out/", "columns": COLS})
     assert_same(back, want, f"{engine.name} parquet -> {out_fmt}")
 
 
