@@ -81,6 +81,7 @@ def arrow_type(column: Any) -> pa.DataType | None:
         "int": pa.int64(), "float": pa.float64(), "string": pa.string(), "bool": pa.bool_(),
         "date": pa.date32(), "timestamp": pa.timestamp("us"),
         "timestamptz": pa.timestamp("us", "UTC"), "vector": pa.list_(pa.float64()),
+        "json": pa.string(),  # JSON text in canonical form (expr/json_text.py)
     }.get(kind)
 
 
@@ -135,6 +136,8 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
         return values
     if kind == "vector":
         return values
+    if kind == "json":
+        return json_texts(values, name, where)
     text = pc.utf8_trim_whitespace(values)
     if kind == "int":
         _refuse(pc.invert(pc.match_substring_regex(text, INT_TEXT)), values, name, where,
@@ -233,6 +236,21 @@ def _midnight_dates(stamps: pa.Array, shown: pa.Array, name: str, where: Where) 
 
 def _is_int(t: pa.DataType) -> bool:
     return pa.types.is_integer(t)
+
+
+def json_texts(values: pa.Array, name: str, where: Where = Where()) -> pa.Array:
+    """JSON text in canonical form (DuckDB's json(), expr/json_text); text that is not one
+    JSON value is R040."""
+    from .expr.json_text import JsonError, canonical_text
+    enc = values.dictionary_encode()
+    out = []
+    for k, u in enumerate(enc.dictionary.to_pylist()):
+        try:
+            out.append(canonical_text(u))
+        except JsonError as exc:
+            raise where.error(str(exc), name, pc.index(enc.indices, k).as_py(), u) from None
+    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(out, pa.string())
+                                          ).dictionary_decode()
 
 
 def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -> pa.Array:

@@ -53,6 +53,7 @@ def pandas_dtype(column: Any):
         "int": "Int64", "float": "Float64", "string": "string",
         "bool": "boolean", "date": DATE, "timestamp": TIMESTAMP, "timestamptz": TIMESTAMPTZ,
         "vector": object,
+        "json": "string",  # JSON text
     }.get(kind, object)
 
 

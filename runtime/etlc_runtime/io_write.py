@@ -123,7 +123,9 @@ def _write_file(df: pd.DataFrame, path: Path, fmt: str, opts: Mapping, columns: 
             kwargs["row_group_size"] = int(opts["row_group_size"])
         pq.write_table(_arrow_table(df, columns), path, **kwargs)
     elif fmt in ("csv", "json"):
-        return write_text(_arrow_table(df, columns), path, fmt, opts)
+        json_columns = [n for n, c in (columns or {}).items()
+                        if dtypes.spec_of(c).get("type") == "json"]
+        return write_text(_arrow_table(df, columns), path, fmt, opts, json_columns)
     else:
         raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
     return path.stat().st_size

@@ -86,10 +86,15 @@ def _dump(value: Any) -> str:
     return str(value)
 
 
-def json_records(path: Path, opts: Mapping[str, Any]) -> list:
+def json_records(path: Path, opts: Mapping[str, Any], members: bool = False) -> list:
+    """The file's records; ``members``: objects keep their members in order, duplicate keys
+    too (json_text.from_python reads them), as a json column needs."""
     import decimal
     encoding = opts.get("encoding", "utf-8")
-    loads = json.JSONDecoder(parse_float=decimal.Decimal).decode
+    hook = None
+    if members:
+        from .expr.json_text import members as hook
+    loads = json.JSONDecoder(parse_float=decimal.Decimal, object_pairs_hook=hook).decode
     if opts.get("lines", True):
         records = []
         # lines end at \n only (str.splitlines would also cut at U+2028 and other
@@ -122,7 +127,9 @@ def read_json_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
 
     import pyarrow as pa
 
-    records = json_records(path, opts)
+    kinds = {c: (col.get("type") if isinstance(col, Mapping) else col)
+             for c, col in (columns or {}).items()}
+    records = json_records(path, opts, members="json" in kinds.values())
     if columns:
         seen = set()
         for r in records:
@@ -131,8 +138,9 @@ def read_json_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
         if missing and records:
             raise DataError("a declared column is absent from the file", dataset=where.dataset,
                             column=missing[0], file=str(path))
-        return pa.table({c: pa.array([_json_text(r.get(c)) for r in records], pa.string())
-                         for c in columns})
+        from .expr.json_text import python_text
+        return pa.table({c: pa.array([(python_text if kinds[c] == "json" else _json_text)(
+            r.get(c)) for r in records], pa.string()) for c in columns})
     names = list(dict.fromkeys(k for r in records for k in r))
 
     def plain(v):

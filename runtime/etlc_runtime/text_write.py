@@ -20,6 +20,7 @@ timestamp  ``2025-01-16 09:30:00[.ffffff]`` (a midnight   same text, as a string
            is still a timestamp, never a date; the
            fraction without trailing zeros)
 vector     ``"[1.0, 2.0]"``                               array of numbers
+json       the JSON text                                  the value itself, nested (canonical)
 null       ``null_value`` (default: empty, unquoted)      ``null``
 =========  =============================================  ==================================
 """
@@ -182,14 +183,19 @@ def csv_lines(table: pa.Table, opts: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def json_lines(table: pa.Table) -> list[str]:
-    """One JSON object per row, keys in column order."""
+def json_lines(table: pa.Table, json_columns=()) -> list[str]:
+    """One JSON object per row, keys in column order; a column of ``json_columns`` (JSON
+    text) as the JSON value itself, in canonical form (one line, whatever its spacing)."""
     if not table.num_rows:
         return []
     parts = []
     for i, name in enumerate(table.column_names):
         key = json.dumps(str(name), ensure_ascii=False) + ":"
-        text = pc.fill_null(value_text(table.column(i), "json"), "null")
+        if name in json_columns:
+            from .arrow_convert import json_texts
+            text = pc.fill_null(json_texts(table.column(i).combine_chunks(), name), "null")
+        else:
+            text = pc.fill_null(value_text(table.column(i), "json"), "null")
         parts.append(pc.binary_join_element_wise(key, text, ""))
     if not parts:
         return ["{}"] * table.num_rows
@@ -197,10 +203,12 @@ def json_lines(table: pa.Table) -> list[str]:
     return pc.binary_join_element_wise("{", body, "}", "").to_pylist()
 
 
-def write_text(table: pa.Table, path: Path, fmt: str, opts: Mapping[str, Any]) -> int:
+def write_text(table: pa.Table, path: Path, fmt: str, opts: Mapping[str, Any],
+               json_columns=()) -> int:
     """Write ``table`` as CSV or JSON Lines to ``path`` (``compression`` and ``encoding``
-    from the options).  Returns the bytes written."""
-    lines = csv_lines(table, opts) if fmt == "csv" else json_lines(table)
+    from the options; ``json_columns``: the declared json columns).  Returns the bytes
+    written."""
+    lines = csv_lines(table, opts) if fmt == "csv" else json_lines(table, json_columns)
     data = "".join(line + "\n" for line in lines).encode(opts.get("encoding") or "utf-8")
     comp = opts.get("compression")
     if comp in (None, "none", "infer"):

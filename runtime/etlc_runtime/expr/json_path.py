@@ -53,7 +53,7 @@ def _pointer(p: str) -> list[Step]:
 def steps(path: str | int) -> list[Step]:
     """The steps of a path constant; ValueError (with the reason) when it is not one."""
     if isinstance(path, bool) or not isinstance(path, (str, int)):
-        raise ValueError("a JSON path is a constant string or int")
+        raise TypeError("a JSON path is a constant string or int")
     if isinstance(path, int):
         return [("index", path)]
     if path.startswith("$"):
@@ -66,7 +66,7 @@ def steps(path: str | int) -> list[Step]:
 def path_error(path) -> str | None:
     try:
         steps(path)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         return str(exc)
     return None
 

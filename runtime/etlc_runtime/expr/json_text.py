@@ -10,6 +10,7 @@ the readers, the writers and every evaluator use it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -168,3 +169,39 @@ def kind(v) -> str:
     if isinstance(v, str):
         return "VARCHAR"
     return "OBJECT" if isinstance(v, Obj) else "ARRAY"
+
+
+class _Members(dict):
+    """A parsed JSON object as a dict (the readers' records) that keeps its members."""
+
+    pairs: list
+
+
+def members(pairs: list) -> dict:
+    """``object_pairs_hook`` keeping members in order, duplicate keys too."""
+    d = _Members(pairs)
+    d.pairs = pairs
+    return d
+
+
+def from_python(v):
+    """A value of Python's json module (numbers as int, float or Decimal; objects as dicts,
+    :func:`members` ones keeping duplicates) as :func:`parse` gives it."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return _int(str(v))
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return _CONSTANTS["NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity"]
+        return _float(repr(v))
+    if isinstance(v, dict):
+        return Obj((k, from_python(x)) for k, x in getattr(v, "pairs", v.items()))
+    if isinstance(v, (list, tuple)):
+        return [from_python(x) for x in v]
+    return _float(str(v))  # decimal.Decimal: every digit as written
+
+
+def python_text(v) -> str | None:
+    """Canonical JSON text of a value of Python's json module; None for None."""
+    return None if v is None else canonical(from_python(v))

@@ -1094,7 +1094,7 @@ from .pandas_tz import stored
 
 _FUNCS.update(_MORE_FUNCS)
 _FUNCS.update(_TZ_FUNCS)
-from .pandas_json import FUNCS as _JSON_FUNCS  # noqa: E402
+from .pandas_json import FUNCS as _JSON_FUNCS
 
 _FUNCS.update(_JSON_FUNCS)
 

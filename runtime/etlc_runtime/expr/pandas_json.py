@@ -7,6 +7,7 @@ not JSON is a run-time error naming the value, as DuckDB's.
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -84,7 +85,7 @@ def _to_int(v):
     if isinstance(v, Num):
         x = v.value
         if isinstance(x, float):
-            if x != x or abs(x) == float("inf"):
+            if not math.isfinite(x):
                 raise ValueError
             x = round(x)  # half to even, as DuckDB
         if -2**63 <= x < 2**63:
@@ -108,8 +109,7 @@ def _to_float(v):
 def _to_bool(v):
     if isinstance(v, bool):
         return v
-    if isinstance(v, Num) and v.value == v.value and (v.kind != "DOUBLE" or
-                                                      abs(v.value) != float("inf")):
+    if isinstance(v, Num) and math.isfinite(v.value):
         return v.value != 0
     if isinstance(v, str) and v.lower() in _BOOL_TEXT:
         return _BOOL_TEXT[v.lower()]
@@ -122,8 +122,7 @@ _TO = {"int": (_to_int, "Int64"), "float": (_to_float, "Float64"), "bool": (_to_
 def json_cast(ev, s: pd.Series, src: str, dst: str) -> pd.Series:
     """``cast(s as dst)`` where src or dst is json (only the pairs casts.CASTS lists)."""
     if dst == "json":  # from string: the text when it is JSON, kept as written
-        codes, uniques = pd.factorize(s)
-        for u in uniques.tolist():
+        for u in pd.factorize(s)[1].tolist():
             if not valid(u):
                 raise ev.fail(f"cannot cast {u!r} to json: it is not one JSON value")
         return s.astype(STRING_DTYPE)

@@ -818,7 +818,7 @@ _F.append(Function(
 # aggregates usable over a window (running with an order, whole partition without)
 WINDOW_AGGREGATES = frozenset({"sum", "count", "mean", "min", "max"})
 
-from .json_types import JSON_FUNCTIONS  # noqa: E402 (it builds on the names above)
+from .json_types import JSON_FUNCTIONS  # it builds on the names above
 
 _F += JSON_FUNCTIONS
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _F}

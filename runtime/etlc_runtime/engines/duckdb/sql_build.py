@@ -223,6 +223,9 @@ def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
             fn = "strptime" if strict else "try_strptime"
             return f"CAST({fn}({v}, {sql_literal(fmt)}) AS TIMESTAMPTZ)"
         return _tstz_text(v, bad)
+    if t.name == "json":  # canonical text: DuckDB's json() is expr/json_text's form
+        return (f"(CASE WHEN {v} IS NULL THEN NULL WHEN json_valid({v}) THEN json({v}) "
+                f"ELSE CAST({bad('not one JSON value')} AS JSON) END)")
     if t.name in ("date", "timestamp"):
         fmt = spec.get("format") if isinstance(spec, Mapping) else None
         target = "DATE" if t.name == "date" else "TIMESTAMP"
