@@ -147,27 +147,13 @@ def _object_text(v) -> str:
     return str(v)
 
 
-def _implied(text: pa.Array, scale: int) -> pa.Array:
-    """Fixed-width decimals without a point: the last ``scale`` digits are the fraction."""
-    out = []
-    for v in text.to_pylist():
-        if v is None or "." in v:
-            out.append(v)
-            continue
-        sign, digits = ("-", v[1:]) if v[:1] in "+-" and v[:1] == "-" else ("", v.lstrip("+"))
-        digits = digits.rjust(scale + 1, "0")
-        out.append(f"{sign}{digits[:-scale]}.{digits[-scale:]}")
-    return pa.array(out, pa.string())
-
-
 def convert_text(series: pd.Series, column: Any, name: str = "?", *, strict: bool = True,
-                 null_value: str | None = None, implied_scale: bool = False) -> pd.Series:
+                 null_value: str | None = None) -> pd.Series:
     """Convert a column of text (or mixed objects) to the declared type, exactly
     (:func:`etlc_runtime.arrow_convert.text_to`).
 
     ``null_value`` (compared after stripping; fixed-width fields) reads as null; without it
-    only nulls are null, never ``''``.  ``implied_scale``: decimals without a decimal point
-    are scaled by ``10**-scale`` (fixed-width files).  Values that do not convert raise
+    only nulls are null, never ``''``.  Values that do not convert raise
     :class:`~etlc_runtime.errors.DataError` (R040, a ``ValueError``) when ``strict``, else
     become null.
     """
@@ -181,8 +167,6 @@ def convert_text(series: pd.Series, column: Any, name: str = "?", *, strict: boo
     if null_value is not None:
         is_null = pc.equal(pc.utf8_trim_whitespace(text), null_value)
         text = pc.if_else(pc.fill_null(is_null, False), pa.scalar(None, pa.string()), text)
-    if kind == "decimal" and implied_scale and int(spec.get("scale") or 0):
-        text = _implied(pc.utf8_trim_whitespace(text), int(spec["scale"]))
     if strict or kind == "string":
         return arrow_series(text_to(text, spec, name), series.index)
     try:
