@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import loader, model, project, schema_check, semantic
+from . import loader, model, project, schema_check, semantic, shared_defaults
 from .diagnostics import Diagnostic, has_errors
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -37,6 +37,7 @@ def spec_files(paths: list[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
         p = Path(raw)
         if p.is_dir():
             files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
+                                and not shared_defaults.is_defaults_file(f)
                                 and not any(part.startswith(".") for part in f.relative_to(p).parts)))
         elif p.exists():  # a file, or a FIFO or device that loader.read_spec refuses (E111)
             files.append(p)
@@ -46,10 +47,10 @@ def spec_files(paths: list[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
 
 
 def check_text(raw: bytes | str, path: str) -> Checked:
-    loaded, diags = loader.load(raw, path)
+    loaded, diags = shared_defaults.load(raw, path)
     if loaded is None:
         return Checked(path, None, None, tuple(diags))
-    diags = schema_check.validate(loaded)
+    diags += schema_check.validate(loaded)
     if has_errors(diags):
         return Checked(path, loaded, None, tuple(diags))
     spec = model.build(path, loaded.data)

@@ -4,7 +4,7 @@
 A spec that passed every check (warnings allowed) leaves `<cache>/checks/<hash of its
 path>.json` holding a key and what the run needs from the check besides the spec itself: its
 warnings and the column types of its steps. The key hashes everything the verdict was judged
-from: the spec's bytes, the etlc version, the size and mtime of the compiler's and the
+from: the spec's bytes, the shared `defaults.yaml` files above it (path and bytes), the etlc version, the size and mtime of the compiler's and the
 expression language's sources and schema, the project's pyproject.toml, the ETLC_*
 environment and, for each operator the spec names, the operator check's fingerprint. Any
 change gives another key, and the spec is checked again. A hit still parses the YAML (the
@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import loader, model
+from . import loader, model, shared_defaults
 from .api import Checked, check_text
 from .diagnostics import Diagnostic
 from .project import project_root
@@ -54,6 +54,7 @@ def code_fingerprint() -> str:
 def _key(raw: bytes, path: str, root: Path, spec: model.PipelineSpec) -> str:
     h = hashlib.sha256(f"{FORMAT}\n{code_fingerprint()}\n{path}\n{root}\n".encode())
     h.update(hashlib.sha256(raw).digest())
+    h.update(hashlib.sha256(shared_defaults.fingerprint(path)).digest())   # defaults.yaml above it
     try:
         h.update((root / "pyproject.toml").read_bytes())
     except OSError:
@@ -80,7 +81,7 @@ def check_file(path: str | Path, root: Path) -> tuple[Checked, bool]:
     raw, diags = loader.read_spec(path)
     if raw is None:
         return Checked(path, None, None, tuple(diags)), False
-    loaded, diags = loader.load(raw, path)
+    loaded, diags = shared_defaults.load(raw, path)
     if loaded is None:
         return Checked(path, None, None, tuple(diags)), False
     spec = model.build(path, loaded.data)

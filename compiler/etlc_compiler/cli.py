@@ -1,4 +1,4 @@
-"""The `etlc` command line: validate, compile, run, schema.
+"""The `etlc` command line: validate, compile, run, explain, clean, convert, schema.
 
 Exit codes: 0 clean (warnings allowed), 1 diagnostics (or a failed run), 2 usage: every
 argument error (unknown option, a bad `--date` or `--param`) is one line on stderr and exit 2.
@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--older-than", metavar="DURATION", help="only what was last written before (7d, 12h, 0)")
     k.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
 
+    from .explain import add_arguments as explain_arguments
+    explain_arguments(sub.add_parser("explain", help="each DAG-level value of a spec and where it came from "
+                                                     "(the spec, a shared defaults.yaml, a default)"))
+
     from .convert import add_arguments as convert_arguments
     convert_arguments(sub.add_parser("convert", help="write etlc specs from dag-factory YAML files"))
     return p
@@ -97,7 +101,8 @@ def cmd_validate(args) -> int:
     from .diagnostics import Diagnostic
 
     results, extra = check_paths(args.paths, check_in_project)
-    diags = sorted([d for r in results for d in r.diagnostics] + extra, key=Diagnostic.sort_key)
+    # a shared defaults.yaml's diagnostic comes with each spec below it: shown once
+    diags = sorted(set([d for r in results for d in r.diagnostics] + extra), key=Diagnostic.sort_key)
     sources = {r.path: r.loaded.lines for r in results if r.loaded is not None}
     print_diagnostics(diags, args.format, _use_color(args.color), sources)
     errors = sum(d.is_error for d in diags)
@@ -143,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     handler = {"validate": cmd_validate, "schema": cmd_schema, "compile": cmd_compile, "run": cmd_run,
-               "clean": cmd_clean, "convert": lambda a: __import__("etlc_compiler.convert").convert.command(a)}[args.command]
+               "clean": cmd_clean, "explain": lambda a: __import__("etlc_compiler.explain").explain.command(a),
+               "convert": lambda a: __import__("etlc_compiler.convert").convert.command(a)}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

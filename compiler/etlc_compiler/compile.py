@@ -119,7 +119,7 @@ def compile_command(args) -> int:
     if not out_dir.is_absolute() and not args.output:
         out_dir = root / out_dir
     results, extra = check_paths(args.paths, check_in_project)
-    diags = sorted([d for r in results for d in r.diagnostics] + extra, key=Diagnostic.sort_key)
+    diags = sorted(set([d for r in results for d in r.diagnostics] + extra), key=Diagnostic.sort_key)  # shared defaults: once
     sources = {r.path: r.loaded.lines for r in results if r.loaded is not None}
     print_diagnostics(diags, args.format, _use_color(args.color), sources)
     outputs = build_outputs(results, out_dir, root)

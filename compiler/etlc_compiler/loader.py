@@ -66,6 +66,8 @@ class LoadedSpec:
     data: Any
     values: dict[JsonPath, NodePos] = field(default_factory=dict)
     keys: dict[JsonPath, NodePos] = field(default_factory=dict)
+    # values merged in from a shared defaults file (shared_defaults.py): path -> that file
+    inherited: dict[JsonPath, LoadedSpec] = field(default_factory=dict)
 
     @property
     def lines(self) -> list[str]:
@@ -84,8 +86,20 @@ class LoadedSpec:
         pos = self.keys.get(tuple(path))
         return (pos.line, pos.col) if pos else self.value_pos(path)
 
+    def origin(self, path: JsonPath) -> LoadedSpec:
+        """The file the value at path was written in: this spec, or a shared defaults file."""
+        p = tuple(path)
+        for n in range(len(p), 0, -1):
+            if p[:n] in self.inherited:
+                return self.inherited[p[:n]]
+            if p[:n] in self.values:
+                break
+        return self
+
     def diag(self, code: str, message: str, path: JsonPath, *, at: str = "value",
              help: str | None = None, severity: str = "error") -> Diagnostic:
+        if self.inherited and self.origin(path) is not self:
+            return self.origin(path).diag(code, message, path, at=at, help=help, severity=severity)
         line, col = self.key_pos(path) if at == "key" else self.value_pos(path)
         pos = (self.keys if at == "key" else self.values).get(tuple(path))
         end_line = pos.end_line if pos and pos.line == line else None

@@ -53,10 +53,15 @@ def validate(spec: LoadedSpec) -> list[Diagnostic]:
     fast = _fast_validator()
     if fast is not None and fast.is_valid(spec.data):
         return []
+    return validate_with(spec, _validator())
+
+
+def validate_with(spec: LoadedSpec, validator: Any) -> list[Diagnostic]:
+    """The diagnostics of ``validator`` (a jsonschema validator) on the loaded data."""
     from jsonschema.exceptions import relevance
 
     by_location: dict[tuple, list] = {}
-    for error in _validator().iter_errors(spec.data):
+    for error in validator.iter_errors(spec.data):
         by_location.setdefault(tuple(error.absolute_path), []).append(error)
     diags: list[Diagnostic] = []
     for location in sorted(by_location, key=lambda p: spec.value_pos(p)):
