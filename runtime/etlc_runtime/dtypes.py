@@ -11,6 +11,7 @@ string     ``string`` (``StringDtype``, nulls are NA)
 bool       ``boolean`` (nullable)
 date       ``date32[pyarrow]`` (``pd.ArrowDtype``)      compares with ``datetime.date``
 timestamp  ``datetime64[us]``
+timestamptz ``datetime64[us, UTC]``                     an instant (docs/types.md)
 vector     ``object`` (lists of floats)
 =========  ==========================================  =================================
 
