@@ -103,8 +103,7 @@ def test_csv_ragged_rows_skipped_are_counted(engine, root):
     got, tally = _read_counted(engine, root, _csv(root, "id,x\n1,2\n3,4,5\n6,7\n8\n",
                                                   on_error="skip"))
     assert got.column("id").to_pylist() == [1, 6]
-    # the duckdb engine leaves them out uncounted (docs/types.md)
-    assert tally == ({} if engine.name == "duckdb" else {"*": {"skipped": 2}})
+    assert tally == {"*": {"skipped": 2}}
 
 
 def test_nothing_counted_without_errors_or_with_fail(engine, root):

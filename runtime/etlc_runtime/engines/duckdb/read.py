@@ -12,7 +12,7 @@ with its line.  JSON is parsed by read_text (DuckDB's reader holds numbers as do
 handed in as Arrow; so are fixed-width files, cut and converted by read_text (an R040 there
 names the file's line).  With ``on_error: null | skip`` the read counts what it let through
 (``counts``: one extra scan; CSV rows with more or fewer fields than the header that
-``skip`` leaves out are not counted).  PostgreSQL
+``skip`` leaves out from DuckDB's rejects tables, a second scan).  PostgreSQL
 tables are read by pg_read (COPY into Arrow, the step's columns and filter pushed down) and
 handed in.
 """
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ...errors import ON_ERROR, DataError, NotAvailable, count_read_errors
+from ...errors import ON_ERROR, ROW, DataError, NotAvailable, count_read_errors
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
 from ...expr.types import Type
@@ -62,7 +62,7 @@ def _sniffed(b: Builder, f: Path, names: list[str], common: list[str]) -> dict[s
 
 
 def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
-                b: Builder | None = None) -> str:
+                b: Builder | None = None, rejects: list | None = None) -> str:
     """``read_csv`` of the files.  Declared columns: each file read with its own header's
     names as VARCHAR (no sniffing: a row with more or fewer fields than the header is an
     error naming file and line, never a shifted row), nulls only the unquoted
@@ -101,6 +101,11 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
                                types.items()) + "}"
         if opts.get("on_error") == "skip":  # rows with more or fewer fields left out
             cols += ", ignore_errors = true"
+            if rejects is not None and b is not None:   # a source to count them (_count)
+                table = f"__etlc_rejects{next(b._ids)}"
+                rejects.append(table)
+                cols += (f", store_rejects = true, rejects_table = {sql_literal(table)}, "
+                         f"rejects_scan = {sql_literal(table + '_scan')}")
         args = [_list([f]), f"header = {'true' if header else 'false'}", f"columns = {cols}",
                 "auto_detect = false", "strict_mode = true", "null_padding = false",
                 f"filename = {sql_literal(FILE_COLUMN)}", *common]
@@ -156,6 +161,7 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))
     name = dataset.get("name") or text
+    rejects = None   # CSV rows that on_error: skip leaves out: DuckDB's rejects tables, source
     if fmt == "fixed_width":
         rel = from_arrow(_fixed_width(files, opts, declared, name, counts))
         return _finish(b, rel, declared, columns, conformed=True)
@@ -169,6 +175,9 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         rel = b.source(src)
     elif fmt == "csv":
         src = _csv_source(files, opts, declared, b)
+        if opts.get("on_error") == "skip" and counts is not None and declared:
+            tables: list[str] = []
+            rejects = (tables, _csv_source(files, opts, declared, b, tables))
         if keys and not declared and not opts.get("header", True):
             src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
         rel = b.source(src)
@@ -196,7 +205,7 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
             raise DataError("a declared column is absent from the file", dataset=name,
                             column=missing[0], file=str(files[0]))
     return _finish(b, rel, declared, columns, on_error=opts.get("on_error", "fail"),
-                   counts=counts)
+                   counts=counts, rejects=rejects)
 
 
 def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Mapping,
@@ -216,7 +225,8 @@ def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Map
 
 
 def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
-            conformed: bool = False, counts: dict | None = None) -> Rel:
+            conformed: bool = False, counts: dict | None = None,
+            rejects: tuple[list[str], str] | None = None) -> Rel:
     """The declared columns, converted (``on_error``: ``fail`` raises R040 in SQL, ``null``
     nulls a value that does not convert, ``skip`` leaves its row out)."""
     if on_error not in ON_ERROR:
@@ -248,8 +258,8 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             out = f"CAST({sql} AS {decimal_sql(spec)})" if want.name == "decimal" else \
                 typed(sql, want)
             items.append(f"{out} AS {q(name)}")
-        if counts is not None and failed:
-            _count(b, rel, failed, on_error, counts)
+        if counts is not None and (failed or rejects):
+            _count(b, rel, failed, on_error, counts, rejects)
         where = f" WHERE {' AND '.join(skips)}" if skips else ""
         rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}{where}", rel)
     if columns:
@@ -260,11 +270,25 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
     return rel
 
 
-def _count(b: Builder, rel: Rel, failed: Mapping[str, str], on_error: str,
-           counts: dict) -> None:
-    """Tally what ``on_error: null | skip`` lets through, per column the values that did not
-    convert (a scan of the source, run here)."""
-    items = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in failed.values())
-    found = b.con.execute(rel.query(items)).fetchone()
-    for name, n in zip(failed, found):
-        count_read_errors(counts, name, on_error, n)
+def _count(b: Builder, rel: Rel, failed: Mapping[str, str], on_error: str, counts: dict,
+           rejects: tuple[list[str], str] | None = None) -> None:
+    """Tally what ``on_error: null | skip`` lets through (scans of the source, run here):
+    per column the values that did not convert; the CSV rows with more or fewer fields than
+    the header that ``skip`` leaves out, from the rejects tables of a source of their own
+    (``rejects``: the tables and that source, scanned once; a table exists once a row went
+    to it).  Each result is fetched whole: one left open keeps its scan unfinished."""
+    import duckdb
+    if failed:
+        items = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in failed.values())
+        found = b.con.execute(rel.query(items)).fetchall()[0]
+        for name, n in zip(failed, found):
+            count_read_errors(counts, name, on_error, n)
+    if rejects:
+        tables, source = rejects
+        b.con.execute(f"SELECT count(*) FROM {source}").fetchall()
+        for table in tables:
+            try:
+                (n,) = b.con.execute(f"SELECT count(*) FROM {q(table)}").fetchall()[0]
+            except duckdb.CatalogException:
+                n = 0
+            count_read_errors(counts, ROW, "skip", n)
