@@ -10,10 +10,12 @@ the transaction of a dropped connection) leaves the table exactly as it was:
 2. a missing schema (under a lock of its own, taken before the table's, so the order is
    always schema then table) and a missing table are created inside the lock, the table
    from the data's columns (declared types win) with the key as its primary key;
-3. the rows are COPYed into a temporary table (``ON COMMIT DROP``);
+3. the rows are COPYed as CSV that pyarrow writes (no Python value per row; row by row
+   only for lists and JSON), into a temporary table (``ON COMMIT DROP``) for a keyed merge,
+   straight into the table otherwise, after the rows they replace are deleted;
 4. the merge:
 
-   - ``overwrite``: ``DELETE`` of every row, then ``INSERT``.  Not ``TRUNCATE``: its ACCESS
+   - ``overwrite``: ``DELETE`` of every row, then the COPY.  Not ``TRUNCATE``: its ACCESS
      EXCLUSIVE lock would block readers for the whole load and it is not MVCC-safe; with
      ``DELETE`` readers keep reading the old rows until the commit, then see the new ones,
      never an empty table;
@@ -243,16 +245,68 @@ def _has_column(cur, oid: int, column: str) -> bool:
     return cur.fetchone() is not None
 
 
-def _copy_in(cur, data: pa.Table, cols: list[str]) -> None:
+def _csv_ready(data: pa.Table) -> pa.Table | None:
+    """The rows with types whose CSV text (pyarrow's writer) PostgreSQL reads back as the
+    same values: ints, floats (float32 widened exactly; shortest round-trip text, nan/inf),
+    decimals, bools, dates, microsecond timestamps, text (always quoted, so ``""`` is ''
+    and an unquoted empty field null).  None when a column is anything else (lists, JSON,
+    nanoseconds that microseconds cannot hold): those go row by row."""
+    out = []
+    for field in data.schema:
+        values, t = data.column(field.name), field.type
+        if pa.types.is_dictionary(t):
+            values, t = values.cast(t.value_type), t.value_type
+        if pa.types.is_floating(t):
+            values = values.cast(pa.float64())   # exact; float32 text would be read as double
+        elif pa.types.is_timestamp(t) and t.unit != "us":
+            try:
+                values = values.cast(pa.timestamp("us", t.tz))   # safe: refuses to truncate
+            except pa.ArrowInvalid:
+                return None
+        elif not (pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t)
+                  or pa.types.is_date(t) or pa.types.is_timestamp(t) or pa.types.is_string(t)
+                  or pa.types.is_large_string(t)):
+            return None
+        out.append(values)
+    return pa.Table.from_arrays(out, names=data.column_names)
+
+
+def _repeat_text(value: str, n: int) -> pa.Array:
+    """``value`` ``n`` times, built from buffers (pa.array of Python values imports pandas,
+    which the duckdb engine's path never does)."""
+    import array
+
+    raw = value.encode()
+    offsets = array.array("q", range(0, (n + 1) * len(raw), len(raw)) if raw else [0] * (n + 1))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw * n))
+
+
+def _copy_in(cur, data: pa.Table, cols: list[str], target=None) -> None:
+    """COPY the rows into ``target`` (default: the staging table): as CSV written by
+    pyarrow when every column allows (:func:`_csv_ready`), else row by row."""
+    import pyarrow.csv as pcsv
     from psycopg import sql
 
     half = data.num_rows // 2
-    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(STAGE), _ids(cols))) as copy:
-        for i, row in enumerate(_rows(data, cols)):
-            if i == half:
+    ready = _csv_ready(data.select(cols))
+    target = target or sql.Identifier(STAGE)
+    if ready is None:
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, _ids(cols))) as copy:
+            for i, row in enumerate(_rows(data, cols)):
+                if i == half:
+                    _fault("pg:copy")
+                copy.write_row(row)
+        return
+    options = pcsv.WriteOptions(include_header=False, quoting_style="needed")
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            target, _ids(cols))) as copy:
+        for i, part in enumerate((ready.slice(0, half), ready.slice(half))):
+            if i:
                 _fault("pg:copy")
-            copy.write_row(row)
+            for batch in part.to_batches(max_chunksize=1 << 16):
+                buf = pa.BufferOutputStream()
+                pcsv.write_csv(batch, buf, options)
+                copy.write(memoryview(buf.getvalue()))
 
 
 def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str], name: str) -> None:
@@ -291,7 +345,8 @@ def _merge_keyed(cur, ident, oid: int, cols: list[str], key: list[str], name: st
         sql.Identifier(STAGE), ident, _match(key)))
 
 
-def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str, name: str) -> None:
+def _clear_append(cur, ident, oid: int, append_key: str, name: str) -> None:
+    """Delete the rows of this append key (a retry's or an earlier run's of the same date)."""
     from psycopg import sql
 
     if not _has_column(cur, oid, APPEND_KEY):
@@ -304,15 +359,18 @@ def _merge_append(cur, ident, oid: int, cols: list[str], append_key: str, name: 
                               f"(the append becomes an upsert) or add the column: {add}")
     cur.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
         ident, sql.Identifier(APPEND_KEY)), (append_key,))
-    cur.execute(sql.SQL("INSERT INTO {} ({}, {}) SELECT {}, %s FROM {}").format(
-        ident, _ids(cols), sql.Identifier(APPEND_KEY), _ids(cols), sql.Identifier(STAGE)),
-        (append_key,))
 
 
 def _last_per_key(data: pa.Table, key: list[str], name: str) -> pa.Table:
     """One row per key, the last one (as the merge keeps it); a null in a key column stops
     the load (R214): a null never equals a stored key, so its row would be added again on
     every run."""
+    import pyarrow.compute as pc
+
+    first = data.column(key[0])
+    if len(key) == 1 and not first.null_count and \
+            pc.count_distinct(first, mode="all").as_py() == data.num_rows:
+        return data   # the usual case, without a Python value per row
     columns = [data.column(k).to_pylist() for k in key]
     last: dict[tuple, int] = {}
     for i, values in enumerate(zip(*columns)):
@@ -358,19 +416,23 @@ def write_postgres(df, dataset: Mapping[str, Any], mode: str,
                       append_key=bool(mode == "append" and append_key and not key))
         ident = sql.Identifier(schema, table)
         oid = _oid(cur, schema, table)
-        cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} "
-                            "WITH NO DATA").format(sql.Identifier(STAGE), _ids(cols), ident))
-        _copy_in(cur, data, cols)
-        _fault("pg:copied")
-        if mode == "overwrite":
-            cur.execute(sql.SQL("DELETE FROM {}").format(ident))
-        if key and mode != "overwrite":
+        if key and mode != "overwrite":   # a merge: through the staging table
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} "
+                                "WITH NO DATA").format(sql.Identifier(STAGE), _ids(cols),
+                                                       ident))
+            _copy_in(cur, data, cols)
+            _fault("pg:copied")
             _merge_keyed(cur, ident, oid, cols, key, name)
-        elif mode == "append" and append_key:
-            _merge_append(cur, ident, oid, cols, append_key, name)
-        else:
-            cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-                ident, _ids(cols), _ids(cols), sql.Identifier(STAGE)))
+        else:   # straight into the table, once the rows it replaces are deleted
+            if mode == "overwrite":
+                cur.execute(sql.SQL("DELETE FROM {}").format(ident))
+            elif mode == "append" and append_key:
+                _clear_append(cur, ident, oid, append_key, name)
+                data = data.select(cols).append_column(
+                    APPEND_KEY, _repeat_text(append_key, data.num_rows))
+                cols = [*cols, APPEND_KEY]
+            _copy_in(cur, data, cols, target=ident)
+            _fault("pg:copied")
         _fault("pg:merged")
     return {"path": f"postgres:{name}", "rows": data.num_rows, "bytes": None, "partitions": 1}
 
