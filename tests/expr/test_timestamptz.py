@@ -15,6 +15,8 @@ from etlc_compiler.api import check_text
 from etlc_runtime.expr import EvalError, Type, check, parse
 from etlc_runtime.expr.pandas_eval import aggregate, apply_filter, evaluate
 from etlc_runtime.expr.sql import to_sql
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 U = dt.UTC
 TS = dt.datetime
@@ -245,3 +247,30 @@ def test_unknown_zone_in_a_spec_is_e418_at_the_name():
     got = [(d.code, d.line, d.col) for d in checked.diagnostics]
     assert got == [("E418", 13, 29)], checked.diagnostics
     assert list(check_text(SPEC.replace("Paolo", "Paulo"), "z.yaml").diagnostics) == []
+
+
+ZONES = ["America/Sao_Paulo", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe",
+         "Asia/Kathmandu", "Europe/Moscow", "Pacific/Apia", "UTC"]
+# local times near DST changes as often as anywhere: whole half hours of 1890-2100
+half_hours = st.builds(lambda d, k: dt.datetime.combine(d, dt.time()) + dt.timedelta(minutes=30 * k),
+                       st.dates(dt.date(1890, 1, 1), dt.date(2100, 12, 31)), st.integers(0, 47))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(ZONES), st.lists(st.one_of(st.none(), half_hours), min_size=1, max_size=8))
+def test_at_time_zone_equals_duckdb_both_ways(zone, stamps):
+    """A local time to its instant and an instant to its local time, as DuckDB (ICU)."""
+    frame = pd.DataFrame({"ts": pd.Series(stamps, dtype="datetime64[us]")})
+    got = evaluate(f"ts at time zone '{zone}'", frame, {}, types={"ts": Type("timestamp")})
+    back = evaluate(f"cast(ts as timestamptz) at time zone '{zone}'", frame, {},
+                    types={"ts": Type("timestamp")})
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        rows = con.execute(f"SELECT timezone('{zone}', ts), timezone('{zone}', CAST(ts AS "
+                           f"TIMESTAMPTZ)) FROM (SELECT unnest(?::TIMESTAMP[]) AS ts)",
+                           [stamps]).fetchall()
+    finally:
+        con.close()
+    assert [_plain(v) for v in got.tolist()] == [_plain(r[0]) for r in rows]
+    assert [_plain(v) for v in back.tolist()] == [_plain(r[1]) for r in rows]
