@@ -42,12 +42,14 @@ DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 @dataclass(frozen=True)
 class Where:
     """Where values come from, for error messages: ``first_line`` is the file line of the
-    first value (text files), else rows are counted from 1."""
+    first value (text files), else rows are counted from ``first_row`` (1: the file's first;
+    more for a read of later Parquet row groups)."""
 
     dataset: str | None = None
     file: str | None = None
     first_line: int | None = None
     lines: Any = None   # the file line of each value, where lines are not consecutive
+    first_row: int = 1
 
     def error(self, reason: str, column: str | None, index: int | None = None,
               value: Any = None) -> DataError:
@@ -59,7 +61,7 @@ class Where:
             elif self.first_line is not None:
                 line = self.first_line + index
             else:
-                row = index + 1
+                row = index + self.first_row
         return DataError(reason, dataset=self.dataset, column=column, file=self.file,
                          line=line, row=row, value=value)
 

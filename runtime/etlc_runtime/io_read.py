@@ -15,6 +15,7 @@ dtypes.arrow_to_frame.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -132,9 +133,10 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
 
 def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
                         select: list[str] | None, where: Where, on_error: str = "fail",
-                        counts: dict | None = None):
+                        counts: dict | None = None, row_groups: range | None = None):
     """One Parquet file as an Arrow table: declared columns converted without loss (R040
-    otherwise; a declared column absent from the file and its Hive folders too)."""
+    otherwise; a declared column absent from the file and its Hive folders too); with
+    ``row_groups``, those row groups only (rows in errors still count from the file's first)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -144,7 +146,13 @@ def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
     wanted = list(columns) if columns else (list(select) if select else None)
     schema_names = pq.read_schema(f).names
     read_cols = [c for c in wanted if c in schema_names] if wanted else None
-    table = pq.read_table(f, columns=read_cols)
+    if row_groups is None:
+        table = pq.read_table(f, columns=read_cols)
+    else:
+        pf = pq.ParquetFile(f)
+        table = pf.read_row_groups(list(row_groups), columns=read_cols)
+        where = dataclasses.replace(where, first_row=1 + sum(
+            pf.metadata.row_group(i).num_rows for i in range(row_groups.start)))
     for key, value in hive.items():
         if key not in table.column_names and (wanted is None or key in wanted):
             table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
@@ -164,9 +172,11 @@ def _concat(tables: list):
 def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
                  select: list[str] | None = None,
                  connections: Mapping[str, Any] | None = None,
-                 files: list[Path] | None = None) -> pd.DataFrame:
+                 files: list[Path] | None = None,
+                 row_groups: range | None = None) -> pd.DataFrame:
     """Read a dataset into a pandas DataFrame typed by its declared columns (the pandas
-    representation of docs/types.md; values exact, R040 for any that would change)."""
+    representation of docs/types.md; values exact, R040 for any that would change).
+    ``row_groups``: of a Parquet dataset's one file in ``files``, read only these."""
     fmt = dataset.get("format")
     if fmt == "postgres":
         from .pg_read import read_frame
@@ -195,7 +205,8 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
             if fmt == "parquet":
                 tables.append(_read_parquet_table(f, base, columns, select,
                                                   Where(name, str(f)),
-                                                  opts.get("on_error", "fail"), counts))
+                                                  opts.get("on_error", "fail"), counts,
+                                                  row_groups))
                 continue
             first = skip + (2 if opts.get("header", True) else 1) if fmt == "csv" else None
             where = Where(name, str(f), first)

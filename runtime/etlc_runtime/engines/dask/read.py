@@ -4,8 +4,9 @@ A file dataset's files are listed once, on the task process (file_layout's rules
 partition then reads its own share on a worker:
 
 - as many files as partitions or more: each partition reads a contiguous run of files;
-- fewer files than partitions: each file is cut into row slices (each slice reads the file
-  and keeps its rows: splitting a file by Parquet row groups is not done yet).
+- fewer files than partitions: each file is cut into pieces: a Parquet file with at least as
+  many row groups as pieces by runs of row groups (each piece reads only its own), any other
+  file by row slices (each slice reads the file and keeps its rows).
 
 Each share is read by the pandas engine's reader (io_read.read_dataset over the share's
 files: declared columns converted without loss, Hive ``col=value`` folders, R040 on a value
@@ -52,9 +53,10 @@ def read_share(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, An
     (io_read.read_dataset over the share's files; a pandas frame)."""
     from ...io_read import read_dataset
 
+    groups = _row_groups(share, dataset)
     frame = read_dataset(dataset, macros, Path(root), select=select,
-                         files=[Path(f) for f in share.files])
-    if share.pieces > 1:
+                         files=[Path(f) for f in share.files], row_groups=groups)
+    if share.pieces > 1 and groups is None:
         lo, hi = _split(len(frame), share.pieces)[share.piece] if len(frame) else (0, 0)
         frame = frame.iloc[lo:hi].reset_index(drop=True)
     return frame
@@ -70,6 +72,20 @@ def share_errors(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, 
     frame = read_dataset(dataset, macros, Path(root), select=select,
                          files=[Path(f) for f in share.files])
     return dict(frame.attrs.get(READ_ERRORS) or {})
+
+
+def _row_groups(share: Share, dataset: Mapping[str, Any]) -> range | None:
+    """The row groups a piece of a Parquet file reads, when the file has one per piece or
+    more (None: read the file and slice its rows)."""
+    if share.pieces <= 1 or dataset.get("format") != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    count = pq.ParquetFile(share.files[0]).metadata.num_row_groups
+    if count < share.pieces:
+        return None
+    lo, hi = _split(count, share.pieces)[share.piece]
+    return range(lo, hi)
 
 
 def read_staged_part(path: str):
