@@ -21,7 +21,7 @@ output equals hand-written DuckDB's (printed; not a test).
 
     python benchmarks/throughput_bench.py [--rows 2000000 12000000] [--repeat 3]
         [--jobs q1 join csv] [--engines etlc-duckdb etlc-pandas etlc-dask duckdb polars
-        pandas dask etlc-dask-cuda]
+        pandas dask dask-cluster etlc-dask-cuda]
         [--out DIR]
 """
 from __future__ import annotations
@@ -48,15 +48,17 @@ sys.path.insert(0, str(HERE))
 from throughput_data import bench_dir
 from throughput_jobs import JOIN_KEYS, Q1_KEYS, etlc_spec
 
-IMPLS = ("etlc-duckdb", "etlc-pandas", "etlc-dask", "duckdb", "polars", "pandas", "dask",
+IMPLS = ("etlc-duckdb", "etlc-pandas", "etlc-dask", "duckdb", "polars", "pandas", "dask", "dask-cluster",
          "etlc-dask-cuda")
 DASK_PARTITIONS = 8  # etlc-dask*: one partition per file of the fact table
 LABELS = {"etlc-duckdb": "etlc run, engine: duckdb", "etlc-pandas": "etlc run, engine: pandas",
           "etlc-dask": f"etlc run, engine: dask ({DASK_PARTITIONS} partitions)",
           "etlc-dask-cuda": f"etlc run, engine: dask-cuda ({DASK_PARTITIONS} partitions)",
           "duckdb": "hand-written DuckDB", "polars": "hand-written Polars",
-          "pandas": "hand-written pandas", "dask": "hand-written Dask"}
-LIBRARY = {"duckdb": "duckdb", "polars": "polars", "pandas": "pandas", "dask": "dask"}
+          "pandas": "hand-written pandas", "dask": "hand-written Dask",
+          "dask-cluster": "hand-written Dask on a LocalCluster (etlc-dask's kind)"}
+LIBRARY = {"duckdb": "duckdb", "polars": "polars", "pandas": "pandas", "dask": "dask",
+           "dask-cluster": "distributed"}
 KEYS = {"q1": Q1_KEYS, "join": JOIN_KEYS}
 TOLERANCE = 1e-6  # relative: float sums against DuckDB's exact decimal sums
 TARGETS = {"per_row": 1.3, "fixed_s": 0.3, "memory": 2.0}
@@ -66,7 +68,7 @@ SMALL = 100_000  # a third, smallest size up to this measures the fixed overhead
 # -- running one process -------------------------------------------------------------------
 
 def output_path(root: Path, job: str, impl: str, rows: int) -> Path:
-    folder = impl == "dask" and job == "csv"  # Dask writes a folder of parts
+    folder = impl.startswith("dask") and job == "csv"  # Dask writes a folder of parts
     return root / "out" / job / f"{impl}-{rows}{'' if folder else '.parquet'}"
 
 
@@ -506,7 +508,7 @@ def main(argv=None) -> dict:
         verdicts = saved["correctness"] or check_outputs(root, args, broken)
         return report(saved["meta"], saved["samples"], verdicts, broken, args, out)
     args.rows = sorted(set(args.rows))
-    missing = [i for i in args.engines if i in LIBRARY and importlib.util.find_spec(i) is None]
+    missing = [i for i in args.engines if i in LIBRARY and importlib.util.find_spec(LIBRARY[i]) is None]
     if missing:
         print(f"not installed, skipped: {', '.join(missing)} (pip install -e '.[bench]')")
     args.engines = [i for i in args.engines if i not in missing]

@@ -2,7 +2,8 @@
 
     python benchmarks/throughput_jobs.py IMPL JOB --root DIR --rows N --out PATH
 
-IMPL is duckdb, polars, pandas or dask; JOB is q1, join or csv (throughput_bench.py has the
+IMPL is duckdb, polars, pandas, dask (its threaded scheduler) or dask-cluster (the same
+on the LocalCluster etlc's dask engine starts); JOB is q1, join or csv (throughput_bench.py has the
 job definitions in words).  Each library is imported inside its function, so a process pays
 for its own library only: the fixed overhead measured is that of a plain script.  Idiomatic
 code for each library, no tuning: DuckDB and Polars keep decimals, pandas and Dask read with
@@ -256,7 +257,22 @@ def etlc_spec(job: str, rows: int, engine: str, out: str) -> str:
 """ + save.format("by_brand_region")
 
 
-JOBS = {"duckdb": duckdb_job, "polars": polars_job, "pandas": pandas_job, "dask": dask_job}
+def dask_cluster_job(job: str, p: dict, out: Path) -> None:
+    """The Dask job on the cluster etlc's dask engine starts when no scheduler is named (a
+    LocalCluster in this process, one worker, a thread per partition up to the CPUs), so
+    that the engine is measured against hand-written Dask on the same cluster."""
+    import os
+
+    from distributed import Client, LocalCluster
+    threads = min(8, os.cpu_count() or 1)  # etlc-dask runs 8 partitions
+    with LocalCluster(processes=False, n_workers=1, threads_per_worker=threads,
+                      dashboard_address=":0", worker_dashboard_address=":0") as cluster, \
+            Client(cluster):
+        dask_job(job, p, out)
+
+
+JOBS = {"duckdb": duckdb_job, "polars": polars_job, "pandas": pandas_job, "dask": dask_job,
+        "dask-cluster": dask_cluster_job}
 
 
 def main(argv=None) -> None:

@@ -4,9 +4,9 @@ The duckdb engine gets this from DuckDB's optimizer; the pandas and dask engines
 the executor asks for. A read's declared columns are pruned only where the answer is sure:
 
 - the read starts a straight chain inside its task (each step the one consumer of the step
-  before, none of them a write, a call or the task's staged output before the chain's
-  columns are fixed, none with a join or union), and some step of the chain fixes its
-  output columns (an ``aggregate``/``group_by``, or a ``select`` without ``*``) before
+  before, by ``from`` or as a join's ``with``; none of them a write, a call, a union or the
+  task's staged output before the chain's columns are fixed), and some step of the chain
+  fixes its output columns (an ``aggregate``/``group_by``, or a ``select`` without ``*``) before
   ``distinct: true`` (which compares every column) can see them;
 - a declared column is kept when its name occurs in any text of those steps (keys and
   values: expressions, column lists, renames, checks, metrics), a superset of the columns
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-SHUFFLE_INPUTS = ("join", "union")
+SAME_COLUMNS = ("union",)   # every input of a union must keep the same columns
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -60,7 +60,7 @@ def used_columns(steps: Sequence[Mapping[str, Any]], read_step: str, dataset: Ma
     step = by_name.get(read_step)
     texts: list[str] = []
     while step is not None:
-        if any(k in step for k in SHUFFLE_INPUTS) or step.get("kind") not in ("read", "transform"):
+        if any(k in step for k in SAME_COLUMNS) or step.get("kind") not in ("read", "transform"):
             return None
         texts += _own_texts(step)
         if _fixes_columns(step):

@@ -1,8 +1,8 @@
 """Projection pruning (column_use.py): a read reads only the declared columns its task uses,
 and the task's output is the same as when every column is read, on the pandas and dask
-engines; where pruning is not sure (a join, a call, a write or the staged output before
-the columns are fixed, distinct over all columns, Hive folders, nothing declared) it reads
-everything."""
+engines; a join passes on the columns its steps name; where pruning is not sure (a union,
+a call, a write or the staged output before the columns are fixed, distinct over all
+columns, Hive folders, nothing declared) it reads everything."""
 
 from __future__ import annotations
 
@@ -74,7 +74,6 @@ AGG = {"name": "t", "from": "src", "group_by": ["grp"], "aggregate": {"n": "coun
 
 
 @pytest.mark.parametrize("steps, dataset, output", [
-    ([{"name": "j", "from": "src", "join": {"with": "other", "on": {"id": "id"}}, **AGG}], COLUMNS, None),
     ([{"name": "c", "from": "src", "call": "m:f"}, {**AGG, "from": "c"}], COLUMNS, None),
     ([{"name": "d", "from": "src", "distinct": True}, {**AGG, "from": "d"}], COLUMNS, None),
     ([{"name": "a", "from": "src", "derive": {"x": "1"}}, {**AGG, "from": "a"}], COLUMNS, "a"),
@@ -90,3 +89,10 @@ def test_no_pruning_where_it_is_not_sure(steps, dataset, output):
     assert column_use.used_columns(plan_steps, "src", ds, output) is None
     ds_hive = {**ds, "partition_by": ["grp"]}
     assert column_use.used_columns(task_plan([READ, AGG], {})["steps"], "src", ds_hive, None) is None
+
+
+def test_a_join_passes_the_columns_it_names_on():
+    steps = task_plan([READ, {"name": "o", "read": "other"},
+                       {"name": "j", "from": "o", "join": {"with": "src", "on": {"oid": "id"}}},
+                       {"name": "t", "from": "j", "group_by": ["grp"], "aggregate": {"s": "sum(qty)"}}], {})["steps"]
+    assert column_use.used_columns(steps, "src", DATASETS["src"], None) == ["id", "grp", "qty"]
