@@ -190,8 +190,9 @@ def connect(dataset: Mapping[str, Any], connections: Mapping[str, Any] | None):
 
 def read_arrow(dataset: Mapping[str, Any], macros: Mapping[str, Any],
                connections: Mapping[str, Any] | None, columns: list[str] | None = None,
-               part: KeyRange | None = None) -> pa.Table:
-    """The dataset's rows (a partition's with ``part``) as an Arrow table of its types."""
+               part: KeyRange | None = None, counts: dict | None = None) -> pa.Table:
+    """The dataset's rows (a partition's with ``part``) as an Arrow table of its types
+    (``counts``: gets the tally of what ``on_error: null | skip`` let through)."""
     from .arrow_convert import Where, conform_table
 
     with connect(dataset, connections) as conn, conn.cursor() as cur:
@@ -202,16 +203,32 @@ def read_arrow(dataset: Mapping[str, Any], macros: Mapping[str, Any],
     specs = {c: _with_scale(s, text.column(c)) for c, s in src.specs.items()}
     opts = dataset.get("options") or {}
     return conform_table(text, specs, Where(src.dataset, f"postgres:{src.table}"), text=True,
-                         on_error=opts.get("on_error", "fail"))
+                         on_error=opts.get("on_error", "fail"), counts=counts)
 
 
 def read_frame(dataset: Mapping[str, Any], macros: Mapping[str, Any],
                connections: Mapping[str, Any] | None, columns: list[str] | None = None,
                part: KeyRange | None = None):
-    """:func:`read_arrow` as a frame of the pandas engine (and a dask partition)."""
+    """:func:`read_arrow` as a frame of the pandas engine (and a dask partition); the
+    ``on_error`` tally in its ``attrs`` as io_read keeps it."""
     from .dtypes import arrow_to_frame
+    from .io_read import READ_ERRORS
 
-    return arrow_to_frame(read_arrow(dataset, macros, connections, columns, part))
+    counts: dict = {}
+    frame = arrow_to_frame(read_arrow(dataset, macros, connections, columns, part, counts))
+    if counts:
+        frame.attrs[READ_ERRORS] = counts
+    return frame
+
+
+def part_errors(part: KeyRange | None, dataset: Mapping[str, Any],
+                macros: Mapping[str, Any], connections: Mapping[str, Any] | None,
+                select: list[str] | None) -> dict:
+    """The ``on_error`` tally of one dask partition's read (the dask engine's
+    read_errors)."""
+    counts: dict = {}
+    read_arrow(dataset, macros, connections, select, part, counts)
+    return counts
 
 
 def _bounds(low, high, n: int) -> list:

@@ -162,3 +162,22 @@ def test_fixed_width_read_identity_write_is_exact(engine, tmp_path_factory, data
     back = pa.concat_tables([pq.read_table(p) for p in parts]) if parts else None
     if table.num_rows:
         assert_same(back, want, f"{engine.name} fixed-width -> parquet")
+
+
+@pytest.mark.parametrize("on_error, want, tally", [
+    ("null", [1, None, 3], {"n": {"nulled": 1}}),
+    ("skip", [1, 3], {"n": {"skipped": 1}})])
+def test_postgres_on_error_is_counted(engine, psycopg_mod, schema, tmp_path, on_error, want,
+                                      tally):
+    with psycopg_mod.connect(URI, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{schema}"."t" (rn bigint, n text)')
+        conn.execute(f'INSERT INTO "{schema}"."t" VALUES (1, \'1\'), (2, \'x\'), (3, \'3\')')
+    root = make_project(tmp_path / "proj")
+    columns = {"rn": "int", "n": "int"}
+    ds = {"format": "postgres", "connection": "dwh", "table": f"{schema}.t", "key": ["rn"],
+          "columns": columns, "options": {"on_error": on_error}}
+    ctx = context(root, columns)
+    ctx = type(ctx)(**{**ctx.__dict__, "connections": CONNS})
+    rel = engine.read(ds, ctx)
+    assert _sorted(engine.to_arrow(rel)).column("n").to_pylist() == want
+    assert engine.read_errors(rel) == tally

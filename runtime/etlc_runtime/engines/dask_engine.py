@@ -45,7 +45,7 @@ class DaskEngine:
         address = _cluster.scheduler_address(getattr(self.resources, "cluster", None))
         self.cluster = _cluster.Cluster(address=address, threads=threads, gpu=self.gpu)
         self._types: dict[str, dict] = {}   # relation name -> etlc types derived on it
-        self._read_errors: dict[str, Any] = {}   # read relation -> on_error tally (or shares)
+        self._read_errors: dict[str, Any] = {}   # read relation -> tally, or what counts it
 
     def compute(self, *objs):
         return self.cluster.compute(*objs)
@@ -84,22 +84,21 @@ class DaskEngine:
         rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
                           enforce_metadata=False)
         if (dataset.get("options") or {}).get("on_error") in ("null", "skip"):
-            self._read_errors[rel._name] = (shares, args)   # counted when asked
+            self._read_errors[rel._name] = [(_read.share_errors, (s, *args)) for s in shares]
         return self._declared(rel, dataset, first)
 
     def read_errors(self, rel) -> dict:
-        """What ``on_error: null | skip`` let through in the read of ``rel``: each share's
-        tally (the shares read once more, on the workers), summed."""
+        """What ``on_error: null | skip`` let through in the read of ``rel``: each
+        partition's tally (its share read once more, on the workers: the ``(function,
+        args)`` pairs the read left), summed."""
         import dask
 
         from ..errors import merge_read_errors
-        from .dask import read as _read
 
         found = self._read_errors.get(rel._name)
-        if not isinstance(found, tuple):
+        if not isinstance(found, list):
             return dict(found or {})
-        shares, args = found
-        tallies = self.compute(*[dask.delayed(_read.share_errors)(s, *args) for s in shares])
+        tallies = self.compute(*[dask.delayed(fn)(*args) for fn, args in found])
         total: dict = {}
         for tally in tallies:
             merge_read_errors(total, tally)
@@ -118,6 +117,9 @@ class DaskEngine:
         first = read_part(ranges[0], *args)
         rel = dd.from_map(read_part, ranges, args=args, meta=first.iloc[:0],
                           enforce_metadata=False)
+        if (dataset.get("options") or {}).get("on_error") in ("null", "skip"):
+            from ..pg_read import part_errors
+            self._read_errors[rel._name] = [(part_errors, (r, *args)) for r in ranges]
         return self._declared(rel, dataset, first)
 
     def _declared(self, rel, dataset: Mapping[str, Any] | None = None, sample=None):

@@ -150,7 +150,7 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
     if fmt == "postgres":   # COPY into Arrow, no pandas (pg_read)
         from ...pg_read import read_arrow
         return from_arrow(read_arrow(dataset, macros, connections,
-                                     list(columns) if columns else None))
+                                     list(columns) if columns else None, counts=counts))
     text = dataset_location(dataset, macros)
     target = local_path(text, root)
     ensure_readable(target, root)
