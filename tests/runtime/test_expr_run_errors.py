@@ -65,6 +65,7 @@ def test_a_date_that_does_not_parse_in_a_single_quoted_string(tmp_path, engine):
     # line 16 is `      day: 'to_date(d, ''%Y-%m-%d'')'`: the whole call, quotes doubled
     assert (cause.code, cause.line, cause.column, cause.end_column) == ("R041", 16, 13, 37)
     assert (cause.row, cause.value) == (3, "2025-13-45")
+    assert err.line == 16
 
 
 # the same failure found by both engines: the span of the failing sub-expression, row, value
@@ -74,6 +75,7 @@ FAILING = [
     {"filter": "id > 0 and cast(b as bool)"},
     {"filter": "id >= 1", "derive": {"t": "strptime(d, '%Y-%m-%d')"}},
     {"derive": {"t": "to_timestamp(d)"}},
+    {"derive": {"p": "id + length(lpad(n, 4, ''))"}},
     {"derive": {"r": "row_number() over (order by id)"},
      "qualify": "r > 1 and to_date(d, '%Y-%m-%d') > date '2000-01-01'"},
 ]

@@ -375,7 +375,7 @@ def _regexp_replace(v: str, p: str, by: str, options: str = "") -> str:
 
 def _regexp_extract(v: str, p: str, group: int = 0) -> str:
     m = _regex(p).search(v)
-    return (m.group(group) or "") if m else ""
+    return (m.group(group) or "") if m and group <= m.re.groups else ""
 
 
 def _arrow_regex(kind: str, slow):
@@ -405,8 +405,8 @@ def _arrow_extract(slow):
     def impl(ev, a, t, tr):
         group = a[2] if len(a) > 2 else 0
         if any(_is_series(x) for x in a[1:]) or not _is_series(a[0]) \
-                or not isinstance(group, int) or not 0 <= group <= 9:
-            return slow(ev, a, t, tr)
+                or not isinstance(group, int) or not 0 <= group <= min(9, _regex(a[1]).groups):
+            return slow(ev, a, t, tr)  # DuckDB gives '' for a group the pattern lacks
         import pyarrow as pa
         import pyarrow.compute as pc
         arr = pa.array(a[0].array)

@@ -509,10 +509,33 @@ def _regexp(result: Type):
     return r
 
 
+def _rewrite_groups(by: str) -> int:
+    """The largest group a regexp_replace replacement names (``\\1``; ``\\\\`` is a backslash)."""
+    i, most = 0, 0
+    while i < len(by) - 1:
+        if by[i] == "\\":
+            if by[i + 1].isdigit():
+                most = max(most, int(by[i + 1]))
+            i += 2
+        else:
+            i += 1
+    return most
+
+
 def _regexp_replace(args, consts):
     err = _args_ok("ss", args, consts) or _regex(1)(args, consts)
     if err:
         return err
+    if isinstance(consts[1], str) and isinstance(consts[2], str):
+        import re
+        try:
+            groups = re.compile(consts[1]).groups
+        except re.error:
+            groups = None
+        named = _rewrite_groups(consts[2])
+        if groups is not None and named > groups:
+            return (2, f"the replacement names group {named}, and the pattern has "
+                       f"{groups} group{'s' if groups != 1 else ''}")
     if len(args) == 4 and (consts[3] is NOT_CONST or consts[3] not in ("g", "")):
         return (3, "the options must be the constant 'g' (replace every match) or ''")
     return STRING

@@ -4,9 +4,9 @@ DuckDB stops a whole query at the first value it cannot convert and names neithe
 expression nor the row. After such a failure the executor asks here: each transform step's
 expressions are replayed stage by stage over the step's own inputs (the relation a ``filter``
 saw, the one each ``derive`` entry saw, ...), and every sub-expression that can fail at run
-time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text) is tried on every
-row with DuckDB's ``TRY_`` forms: the first row where its argument is not null and the try
-gives null is the offending one. Only the plans' SQL is built; the probe reads one row.
+time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text, ``lpad``/``rpad``
+with an empty pad) is tried on every row with DuckDB's ``TRY_`` forms (or the condition of
+the failure): the first row where its argument is not null and it fails is the offending one. Only the plans' SQL is built; the probe reads one row.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import duckdb
+
 from ... import _expr
 from ...expr import ast as A
-from ...expr.errors import EvalError
+from ...expr.errors import EvalError, ExprError
 from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_literal
 from ...expr.typecheck import infer
@@ -47,30 +49,36 @@ def _stages(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], para
         yield "qualify", step["qualify"], rel
 
 
-def _probe(node: A.Expr, types: Mapping[int, Any]) -> tuple[str, Any] | None:
-    """(what failed, a function of the argument's SQL giving the try form) of a node that
-    can fail on a text value; None for any other node."""
-    if isinstance(node, A.Cast) and types.get(id(node.operand)) is not None \
-            and types[id(node.operand)].name == "string":
-        target = node.target.name
+def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] | None:
+    """(what failed, SQL of the offending argument, SQL true on a row where the node fails)
+    of a node that can fail on a value; None for any other node. ``sql`` renders a
+    sub-expression."""
+    def kind(e):
+        return getattr(types.get(id(e)), "name", None)
+
+    if isinstance(node, A.Cast) and kind(node.operand) == "string":
+        a, target = sql(node.operand), node.target.name
         if target in NUMBERS:
-            return f"cannot cast to {target}", lambda a: f"TRY_CAST(trim({a}) AS DOUBLE)"
+            return f"cannot cast to {target}", a, f"TRY_CAST(trim({a}) AS DOUBLE) IS NULL"
         if target in ("date", "timestamp"):
-            return f"cannot read {target}", lambda a: f"TRY_CAST(trim({a}) AS TIMESTAMP)"
+            return f"cannot read {target}", a, f"TRY_CAST(trim({a}) AS TIMESTAMP) IS NULL"
         if target == "bool":
             words = "'true', 't', 'yes', 'y', '1', 'on', 'false', 'f', 'no', 'n', '0', 'off'"
-            return "cannot cast to bool", \
-                lambda a: f"(CASE WHEN lower(trim({a})) IN ({words}) THEN 1 END)"
+            return "cannot cast to bool", a, f"lower(trim({a})) NOT IN ({words})"
         return None
     if isinstance(node, A.Call) and node.name in PARSES and node.args \
-            and getattr(types.get(id(node.args[0])), "name", None) == "string":
+            and kind(node.args[0]) == "string":
+        a = sql(node.args[0])
         what = "date" if node.name == "to_date" else "timestamp"
         fmt = node.args[1] if len(node.args) > 1 else None
         if fmt is None:
-            return f"cannot read {what}", lambda a: f"TRY_CAST({a} AS TIMESTAMP)"
+            return f"cannot read {what}", a, f"TRY_CAST({a} AS TIMESTAMP) IS NULL"
         if isinstance(fmt, A.Literal) and isinstance(fmt.value, str):
-            return (f"cannot read {what} with format '{fmt.value}'",
-                    lambda a: f"try_strptime({a}, {sql_literal(fmt.value)})")
+            return (f"cannot read {what} with format '{fmt.value}'", a,
+                    f"try_strptime({a}, {sql_literal(fmt.value)}) IS NULL")
+    if isinstance(node, A.Call) and node.name in ("lpad", "rpad") and len(node.args) == 3:
+        a, n, pad = (sql(x) for x in node.args)
+        return "an empty pad", a, f"{pad} = '' AND length({a}) < {n}"
     return None
 
 
@@ -84,17 +92,21 @@ def explain(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], para
         _, errors, types = infer(expr, dict(rel.types), p_types, context)
         if errors:
             continue
+        def sql(e, rel=rel):
+            return render(e, params, types=dict(rel.types), column=q)[0]
+
         for node in reversed(list(A.walk(expr))):  # descendants before their ancestors
-            probe = _probe(node, types)
-            if probe is None:
+            try:
+                probe = _probe(node, types, sql)
+                if probe is None:
+                    continue
+                what, arg_sql, fails = probe
+                sql_text = (f"SELECT __etlc_row, CAST({arg_sql} AS VARCHAR) FROM (SELECT "
+                            f"row_number() OVER () - 1 AS __etlc_row, * FROM {q(rel.name)}) "
+                            f"AS r WHERE {arg_sql} IS NOT NULL AND ({fails}) LIMIT 1")
+                found = b.con.execute(_with(rel, sql_text)).fetchall()
+            except (ExprError, duckdb.Error):  # a part that cannot stand alone: not this one
                 continue
-            what, tried = probe
-            arg = node.operand if isinstance(node, A.Cast) else node.args[0]
-            arg_sql, _ = render(arg, params, types=dict(rel.types), column=q)
-            sql = (f"SELECT __etlc_row, CAST({arg_sql} AS VARCHAR) FROM (SELECT "
-                   f"row_number() OVER () - 1 AS __etlc_row, * FROM {q(rel.name)}) AS r "
-                   f"WHERE {arg_sql} IS NOT NULL AND {tried(arg_sql)} IS NULL LIMIT 1")
-            found = b.con.execute(_with(rel, sql)).fetchall()
             if found:
                 row, value = found[0]
                 err = EvalError(f"{what}: {value!r}", text, value, row=int(row),
