@@ -39,6 +39,7 @@ from .file_layout import key_files as _key_files
 from .file_layout import outside as _outside
 from .file_layout import part_name as _part_name
 from .file_layout import write_target
+from .plan_types import json_columns
 from .text_write import write_text
 
 HIVE_NULL = hive.HIVE_NULL
@@ -123,9 +124,7 @@ def _write_file(df: pd.DataFrame, path: Path, fmt: str, opts: Mapping, columns: 
             kwargs["row_group_size"] = int(opts["row_group_size"])
         pq.write_table(_arrow_table(df, columns), path, **kwargs)
     elif fmt in ("csv", "json"):
-        json_columns = [n for n, c in (columns or {}).items()
-                        if dtypes.spec_of(c).get("type") == "json"]
-        return write_text(_arrow_table(df, columns), path, fmt, opts, json_columns)
+        return write_text(_arrow_table(df, columns), path, fmt, opts, json_columns(columns))
     else:
         raise NotAvailable(f"writing format {fmt!r} is not supported by this runtime")
     return path.stat().st_size
@@ -157,12 +156,20 @@ def _write_folder(df: pd.DataFrame, folder: Path, fmt: str, opts: Mapping,
     return written, nbytes
 
 
+def file_columns(declared: Mapping | None, json: list[str]) -> Mapping | None:
+    """The column types a file is written with: the declared ones, and json for the columns
+    the plan types json (a JSON Lines file writes their values nested)."""
+    extra = {c: "json" for c in json if c not in (declared or {})}
+    return {**extra, **declared} if declared and extra else (declared or extra or None)
+
+
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
                   macros: Mapping[str, Any], root, run_id: str,
-                  connections: Mapping[str, Any] | None = None) -> dict:
+                  connections: Mapping[str, Any] | None = None, json: list[str] = ()) -> dict:
     """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}.
 
-    ``run_id`` is the run's append key (:func:`etlc_runtime.commit.append_key` of its logical date)."""
+    ``run_id`` is the run's append key (:func:`etlc_runtime.commit.append_key` of its logical date);
+    ``json``: the columns the plan types json (:func:`file_columns`)."""
     spot = write_target(dataset, mode, macros, root, run_id, [str(c) for c in df.columns])
     if spot.fmt == "postgres":
         from .io_postgres import write_postgres
@@ -174,13 +181,14 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
         df = dtypes.conform(df, convert, keep_extra=True) if convert else df
         order = [c for c in columns if c in df.columns]   # declared columns first
         df = df[order + [c for c in df.columns if c not in columns]]
+    files = file_columns(columns, list(json))
     with Commit(target, fmt=fmt, single=spot.single) as tx:
         if spot.single:
-            nbytes = _write_file(df, tx.new, fmt, opts, columns)
+            nbytes = _write_file(df, tx.new, fmt, opts, files)
             _fault("part_written")
             tx.commit()
             return {"path": str(target), "rows": len(df), "bytes": nbytes, "partitions": 1}
-        written, nbytes = _write_folder(df, tx.new, fmt, opts, columns, list(spot.partition_by),
+        written, nbytes = _write_folder(df, tx.new, fmt, opts, files, list(spot.partition_by),
                                         spot.run_key)
         if spot.mode == "overwrite":
             tx.commit()

@@ -49,14 +49,20 @@ def compact(order: Sequence[str], types: Mapping[str, Mapping[str, Mapping[str, 
 
 def step_types(task_plan: Mapping[str, Any], step: Mapping[str, Any] | str) -> TypeMap:
     """A step's full column types: ``step`` is the step's dict from ``task_plan["steps"]``
-    or its name.  Version-1 plans carry them on the step itself."""
+    or its name.  Version-1 plans carry them on the step itself.  A write step, which has
+    no entry of its own, has the types of the step it writes (when the task holds it)."""
+    source = None
     if not isinstance(step, str):
         if isinstance(step.get("types"), Mapping):   # version 1
             return {c: dict(t) for c, t in step["types"].items()}
+        if step.get("kind") == "write" and len(step.get("from") or ()) == 1:
+            source = step["from"][0]
         step = step.get("name") or ""
     table = task_plan.get("types")
     if not isinstance(table, Mapping):
         return {}
+    if step not in table and source is not None:
+        step = source
     return _resolve(table, step, {})
 
 
@@ -102,3 +108,10 @@ def _resolve(table: Mapping[str, Any], step: str, memo: dict[str, TypeMap]) -> T
             out[col] = dict(t)
         memo[name] = out
     return out
+
+
+def json_columns(types: Mapping[str, Any] | None) -> list[str]:
+    """The columns of type json in a mapping of column specs (a dataset's declared columns,
+    or a step's types): a JSON Lines file writes their values nested."""
+    return [n for n, c in (types or {}).items()
+            if (c.get("type") if isinstance(c, Mapping) else c) == "json"]

@@ -104,3 +104,30 @@ def test_text_that_is_not_json_is_r040(engine_name, tmp_path_factory):
     err = read_error(engine, root, {"format": "csv", "path": "in.csv", "columns": COLUMNS})
     assert (err.column, err.value) == ("j", "{a: 1}")
     assert err.line in (3, None) if engine_name == "duckdb" else err.line == 3
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_undeclared_output_writes_json_typed_columns_nested(engine_name, tmp_path_factory):
+    """An output that declares no columns: the step's types say which columns are json (a
+    relation handed over as plain Arrow strings, as between engines), and every engine
+    writes the same bytes, the values nested."""
+    engine = _engine(engine_name, tmp_path_factory)
+    root = make_project(tmp_path_factory.mktemp("undeclared"))
+    rel = engine.from_arrow(pa.table({"id": pa.array([1, 2], pa.int64()),
+                                      "j": pa.array(['{"a": [1, 2.50]}', None]),
+                                      "s": pa.array(['{"a": 1}', "x"])}))
+    engine.write(rel, {"format": "json", "path": "out/"}, "overwrite",
+                 context(root, {"id": {"type": "int"}, "j": {"type": "json"},
+                                "s": {"type": "string"}}))
+    part = next(p for p in (root / "out").rglob("*.json*"))
+    assert part.read_text("utf-8") == ('{"id":1,"j":{"a":[1,2.5]},"s":"{\\"a\\": 1}"}\n'
+                                       '{"id":2,"j":null,"s":"x"}\n')
+
+
+def test_a_write_step_has_the_types_of_what_it_writes():
+    from etlc_runtime.plan_types import step_types
+    plan = {"types": {"t": {"cols": {"j": {"type": "json"}}}},
+            "steps": [{"name": "t", "kind": "transform"},
+                      {"name": "w", "kind": "write", "from": ["t"], "write": "out"}]}
+    assert step_types(plan, plan["steps"][1]) == {"j": {"type": "json"}}
+    assert step_types(plan, "w") == {}

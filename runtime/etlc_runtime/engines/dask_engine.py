@@ -218,10 +218,11 @@ class DaskEngine:
     # -- outputs --------------------------------------------------------------------
     def write(self, rel, dataset: Mapping[str, Any], mode: str | None,
               ctx: StepContext) -> dict:
+        from ..plan_types import json_columns
         from .dask.write import write
 
         return write(self.cluster, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
-                     connections=ctx.connections)
+                     connections=ctx.connections, json=json_columns(ctx.types))
 
     def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None) -> dict:

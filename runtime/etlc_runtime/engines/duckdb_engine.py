@@ -122,6 +122,11 @@ class DuckDBEngine:
     # -- outputs --------------------------------------------------------------------
     def write(self, rel: Rel, dataset: Mapping[str, Any], mode: str | None,
               ctx: StepContext) -> dict:
+        from ..plan_types import json_columns
+        declared = dataset.get("columns") or {}
+        json = [c for c in json_columns(ctx.types) if c in rel.columns and c not in declared]
+        if json:  # JSON text held as VARCHAR (from another engine): JSON, so written nested
+            rel = self.b.cast(rel, {c: "json" for c in json})
         return _write.write(self.b, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
                          connections=ctx.connections, to_arrow=self.to_arrow)
 

@@ -93,9 +93,10 @@ class PandasEngine:
     def write(self, rel, dataset: Mapping[str, Any], mode: str | None,
               ctx: StepContext) -> dict:
         from ..io_write import write_dataset
+        from ..plan_types import json_columns
 
         return write_dataset(rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
-                             connections=ctx.connections)
+                             connections=ctx.connections, json=json_columns(ctx.types))
 
     def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None) -> dict:

@@ -29,8 +29,10 @@ from ...file_layout import key_files, outside, part_name, write_target
 
 
 def _write_partition(part, number: int, folder: str, fmt: str, opts: Mapping,
-                     declared: Mapping | None, partition_by: list[str], run_key: str | None):
-    """One partition's files under ``folder``: a list of (relative path, rows, bytes)."""
+                     declared: Mapping | None, partition_by: list[str], run_key: str | None,
+                     files: Mapping | None):
+    """One partition's files under ``folder``: a list of (relative path, rows, bytes);
+    ``files``: the column types the files are written with (io_write.file_columns)."""
     import pandas as pd
 
     from ...io_write import _write_file
@@ -39,14 +41,14 @@ def _write_partition(part, number: int, folder: str, fmt: str, opts: Mapping,
     name = part_name(opts, fmt, number, run_key)
     base = Path(folder)
     if not partition_by:
-        nbytes = _write_file(part, base / name, fmt, opts, declared)
+        nbytes = _write_file(part, base / name, fmt, opts, files)
         return pd.DataFrame({"rel": [name], "rows": [len(part)], "bytes": [nbytes]})
     out = []
     data_cols = [c for c in part.columns if c not in partition_by]
     for key, rows in part.groupby(list(partition_by), dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         rel = "/".join(hive.segment(str(c), v) for c, v in zip(partition_by, key))
-        nbytes = _write_file(rows[data_cols], base / rel / name, fmt, opts, declared)
+        nbytes = _write_file(rows[data_cols], base / rel / name, fmt, opts, files)
         out.append((f"{rel}/{name}", len(rows), nbytes))
     return pd.DataFrame(out, columns=["rel", "rows", "bytes"])
 
@@ -68,23 +70,27 @@ def _conform(part, declared: Mapping | None):
     return part[order + [c for c in part.columns if c not in declared]]
 
 
-def _written(cluster, ddf, folder: Path, target) -> Any:
+def _written(cluster, ddf, folder: Path, target, files: Mapping | None) -> Any:
     import pandas as pd
 
     meta = pd.DataFrame({"rel": pd.Series([], dtype=object), "rows": pd.Series([], dtype="int64"),
                          "bytes": pd.Series([], dtype="int64")})
     parts = [ddf.partitions[i].map_partitions(
         _write_partition, i, str(folder), target.fmt, dict(target.options), target.declared,
-        list(target.partition_by), target.run_key, meta=meta, enforce_metadata=False)
+        list(target.partition_by), target.run_key, files, meta=meta, enforce_metadata=False)
         for i in range(ddf.npartitions)]
     frames = cluster.compute(*parts)
     return pd.concat(frames, ignore_index=True) if frames else meta
 
 
 def write(cluster, ddf, dataset: Mapping[str, Any], mode: str | None, macros, root,
-          append_key: str | None, connections=None) -> dict:
-    """Write ``ddf`` to the dataset; {"path", "rows", "bytes", "partitions"}."""
+          append_key: str | None, connections=None, json: list[str] = ()) -> dict:
+    """Write ``ddf`` to the dataset; {"path", "rows", "bytes", "partitions"} (``json``: the
+    columns the plan types json, io_write.file_columns)."""
+    from ...io_write import file_columns
+
     target = write_target(dataset, mode, macros, root, append_key, list(ddf.columns))
+    files = file_columns(target.declared, list(json))
     if target.fmt == "postgres":
         from ...io_write import write_dataset
 
@@ -100,14 +106,12 @@ def write(cluster, ddf, dataset: Mapping[str, Any], mode: str | None, macros, ro
 
             (frame,) = cluster.compute(ddf)
             frame = _conform(frame.reset_index(drop=True), target.declared)
-            nbytes = _write_file(frame, tx.new, target.fmt,
-                                 dict(target.options), target.declared)
+            nbytes = _write_file(frame, tx.new, target.fmt, dict(target.options), files)
             tx.commit()
             return {"path": str(target.path), "rows": len(frame), "bytes": nbytes,
                     "partitions": 1}
-        files = _written(cluster, ddf, folder, target)
-        files = _drop_empty(files, folder, target)
-        written = sorted({rel.rpartition("/")[0] for rel in files["rel"]})
+        parts = _drop_empty(_written(cluster, ddf, folder, target, files), folder, target)
+        written = sorted({rel.rpartition("/")[0] for rel in parts["rel"]})
         if target.mode == "overwrite":
             tx.commit()
         elif target.mode == "overwrite_partitions":
@@ -115,8 +119,8 @@ def write(cluster, ddf, dataset: Mapping[str, Any], mode: str | None, macros, ro
         else:
             own = key_files(dict(target.options), target.fmt, target.run_key)
             tx.commit(lambda rel: not own(rel.name))
-    return {"path": str(target.path), "rows": int(files["rows"].sum()),
-            "bytes": int(files["bytes"].sum()), "partitions": len(written)}
+    return {"path": str(target.path), "rows": int(parts["rows"].sum()),
+            "bytes": int(parts["bytes"].sum()), "partitions": len(written)}
 
 
 def _drop_empty(files, folder: Path, target):
