@@ -157,7 +157,7 @@ def _text_table(cur, query, names: list[str]) -> pa.Table:
         for chunk in copy:
             buf.write(chunk)
     if not buf.tell():
-        return pa.table({n: pa.array([], pa.string()) for n in names})
+        return pa.Table.from_arrays([pa.nulls(0, pa.string()) for _ in names], names=names)
     buf.seek(0)
     return pcsv.read_csv(
         buf, read_options=pcsv.ReadOptions(column_names=names),
