@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from etlc_runtime import plan_types
+
 from .model import PipelineSpec, Step
 
 FILE_FORMATS = ("parquet", "csv", "json")
@@ -87,12 +89,13 @@ def split_payload(payload: Mapping[str, Any], count: int, mapped: str) -> tuple[
     write = [steps.pop()] if steps[-1]["kind"] == "write" else []
     local = steps[-1]["name"]
     reads = {s.get("read") for s in steps}
+    full = plan_types.step_types(payload, local)
     parts = {**payload, "task": mapped, "steps": steps, "output": local, "partitions": 1,
              "partition_of": count,
              "datasets": {d: v for d, v in payload["datasets"].items() if d in reads}}
     commit = {**payload, "steps": write, "inputs": {local: mapped}, "partitioned": {local: count},
               "datasets": {d: v for d, v in payload["datasets"].items() if d not in reads},
-              "types": {}}   # a write step has no column types of its own
+              "types": {local: {"cols": full}} if full else {}}   # what the write writes
     if not write:
         commit["output"] = local
     return parts, commit

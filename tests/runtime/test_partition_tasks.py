@@ -19,6 +19,7 @@ import pytest
 
 from etlc_compiler import compile as compile_mod
 from etlc_compiler.api import check_file
+from etlc_runtime import plan_types
 from etlc_runtime.errors import StagingError
 from etlc_runtime.executor import run_task
 from etlc_runtime.local import run_pipeline, task_payload
@@ -119,6 +120,10 @@ def test_mapped_instances_write_the_one_task_rows(project, engine, partitions):
     plan, _ = _plan(project, engine, WRITE.format(partitions=partitions, parallelism="airflow"))
     assert [(t.task_id, t.mapped, t.upstream) for t in plan.tasks] == [
         ("save__partitions", partitions, ()), ("save", 0, ("save__partitions",))]
+    one, _ = _plan(project, engine, WRITE.format(partitions=3, parallelism="dask"))
+    write = one.tasks[0].payload["steps"][-1]
+    assert plan_types.step_types(plan.tasks[1].payload, write) == \
+        plan_types.step_types(one.tasks[0].payload, write) != {}   # the write's types travel
     summary = _run(project, plan)
     assert [t["partitions"] for t in summary["tasks"]][0] == partitions
     got = _rows(project / "data" / "out")
