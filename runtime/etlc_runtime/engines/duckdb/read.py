@@ -25,7 +25,7 @@ from typing import Any
 
 from ...errors import ON_ERROR, ROW, DataError, NotAvailable, count_read_errors
 from ...expr.sql import quote_ident as q
-from ...expr.sql import sql_literal
+from ...expr.sql import sql_literal, sql_type
 from ...expr.types import Type
 from ...file_layout import (
     dataset_location,
@@ -35,7 +35,7 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...read_text import csv_header
 from .read_sql import lossless
-from .sql_build import Builder, Rel, decimal_sql, typed
+from .sql_build import Builder, Rel, decimal_sql, etlc_type, typed
 
 FILE_COLUMN = "__etlc_file"
 
@@ -224,6 +224,18 @@ def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Map
                                 column=col, file=str(f))
 
 
+def _declared_types(declared: Mapping) -> dict[str, Type] | None:
+    """The etlc types DuckDB binds the declared columns' casts to, where every column is
+    cast (no binding of the conversion's large SQL needed); None where one is not."""
+    out = {}
+    for name, spec in declared.items():
+        want = Type.from_spec(spec)
+        if want.name in ("null", "unknown", "vector"):
+            return None
+        out[name] = etlc_type(decimal_sql(spec) if want.name == "decimal" else sql_type(want))
+    return out
+
+
 def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
             conformed: bool = False, counts: dict | None = None,
             rejects: tuple[list[str], str] | None = None) -> Rel:
@@ -236,7 +248,7 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
     failed: dict[str, str] = {}   # column -> SQL true where its value did not convert
     if declared:
         items = []
-        raw = dict(b.describe(rel.query())) if not conformed else {}
+        raw = (dict(rel.raw) or dict(b.describe(rel.query()))) if not conformed else {}
         file_sql = q(FILE_COLUMN) if FILE_COLUMN in rel.columns else None
         for name, spec in declared.items():
             want = Type.from_spec(spec)
@@ -261,7 +273,8 @@ def _finish(b: Builder, rel: Rel, declared, columns, *, on_error: str = "fail",
         if counts is not None and (failed or rejects):
             _count(b, rel, failed, on_error, counts, rejects)
         where = f" WHERE {' AND '.join(skips)}" if skips else ""
-        rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}{where}", rel)
+        rel = b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}{where}", rel,
+                    types=_declared_types(declared))
     if columns:
         missing = [c for c in columns if c not in rel.columns]
         if missing:

@@ -72,6 +72,7 @@ class Rel:
     name: str
     columns: tuple[str, ...]
     types: Mapping[str, Type] = field(hash=False, compare=False)
+    raw: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)  # DuckDB's
 
     def query(self, select: str = "*") -> str:
         head = ",\n".join(f"{q(n)} AS (\n{sql}\n)" for n, sql in self.ctes)
@@ -292,12 +293,26 @@ class Builder:
     def describe(self, query: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self.con.execute(f"DESCRIBE {query}").fetchall()]
 
-    def new(self, sql: str, *parents: Rel, prefix: str = "s") -> Rel:
+    def new(self, sql: str, *parents: Rel, prefix: str = "s",
+            types: Mapping[str, Type] | None = None) -> Rel:
+        """A relation for ``sql`` over ``parents``: bound by DESCRIBE to learn its columns,
+        unless the caller knows them (``types``: a stage that keeps its input's columns, a
+        read cast to its declared types); binding a chain costs more with each stage."""
         name = f"__etlc_{prefix}{next(self._ids)}"
         ctes = _merge(*parents) + ((name, sql),)
+        if types is not None:
+            return Rel(ctes, name, tuple(types), dict(types))
         probe = Rel(ctes, name, (), {})
         cols = self.describe(probe.query())
-        return Rel(ctes, name, tuple(c for c, _ in cols), {c: etlc_type(t) for c, t in cols})
+        return Rel(ctes, name, tuple(c for c, _ in cols), {c: etlc_type(t) for c, t in cols},
+                   dict(cols))
+
+    def _same(self, sql: str, rel: Rel, cols: Sequence[str] | None = None) -> Rel:
+        """A stage whose columns are ``cols`` (default: all) of ``rel``, types unchanged."""
+        cols = list(rel.columns if cols is None else cols)
+        if len(set(cols)) < len(cols):   # DuckDB renames a repeated column: ask it
+            return self.new(sql, rel)
+        return self.new(sql, rel, types={c: rel.types[c] for c in cols})
 
     def source(self, sql: str) -> Rel:
         """A relation over a FROM-able SQL text (a table function call, a view name)."""
@@ -420,7 +435,7 @@ class Builder:
 
     def select(self, rel: Rel, cols: Sequence[str]) -> Rel:
         _need(rel, cols, "select")
-        return self.new(f"SELECT {', '.join(map(q, cols))} FROM {q(rel.name)}", rel)
+        return self._same(f"SELECT {', '.join(map(q, cols))} FROM {q(rel.name)}", rel, cols)
 
     def rename(self, rel: Rel, mapping: Mapping[str, str]) -> Rel:
         _need(rel, list(mapping), "rename")
@@ -444,12 +459,12 @@ class Builder:
 
     def distinct(self, rel: Rel, spec) -> Rel:
         if spec is True:
-            return self.new(f"SELECT DISTINCT * FROM {q(rel.name)}", rel)
+            return self._same(f"SELECT DISTINCT * FROM {q(rel.name)}", rel)
         if not spec:
             return rel
         _need(rel, spec, "distinct")
-        return self.new(f"SELECT DISTINCT ON ({', '.join(map(q, spec))}) * "
-                        f"FROM {q(rel.name)}", rel)
+        return self._same(f"SELECT DISTINCT ON ({', '.join(map(q, spec))}) * "
+                          f"FROM {q(rel.name)}", rel)
 
     def sort(self, rel: Rel, keys: Sequence[str]) -> Rel:
         items, cols = [], []
@@ -460,10 +475,10 @@ class Builder:
             cols.append(col)
             items.append(f"{q(col)} {'DESC' if desc else 'ASC'} NULLS LAST")
         _need(rel, cols, "sort")
-        return self.new(f"SELECT * FROM {q(rel.name)} ORDER BY {', '.join(items)}", rel)
+        return self._same(f"SELECT * FROM {q(rel.name)} ORDER BY {', '.join(items)}", rel)
 
     def limit(self, rel: Rel, n) -> Rel:
-        return self.new(f"SELECT * FROM {q(rel.name)} LIMIT {int(n)}", rel)
+        return self._same(f"SELECT * FROM {q(rel.name)} LIMIT {int(n)}", rel)
 
     def apply(self, step: Mapping[str, Any], inputs: Mapping[str, Rel], params,
               base: Rel | None = None) -> Rel:
