@@ -186,7 +186,13 @@ class _Pass:
                     self.diags.append(self.loaded.diag("E402", f"unknown column '{col}' in cast of step '{name}'",
                                                        base + ("cast", col), at="key", help=did_you_mean(col, cols)))
                 else:
-                    cols[col] = self.expr.Type.from_spec(typ if isinstance(typ, dict) else {"type": typ})
+                    want = self.expr.Type.from_spec(typ if isinstance(typ, dict) else {"type": typ})
+                    if cols[col].name == "json" and want.name not in ("json", "string"):
+                        self.diags.append(self.loaded.diag(
+                            "E405", f"cast of step '{name}': a json column casts to string only",
+                            base + ("cast", col), help=f"extract a typed value in derive: "
+                            f"cast({col} -> '$.field' as {want})"))
+                    cols[col] = want
         if isinstance(raw.get("distinct"), list):
             self.names(base + ("distinct",), raw["distinct"], cols, f"distinct of step '{name}'")
         if "sort" in raw:

@@ -61,11 +61,13 @@ CASES = {
     "cast(json_extract(j, '$.a.b[0]') as int)": "CAST(json_extract(j, '$.a.b[0]') AS BIGINT)",
     "cast(j as string)": "CAST(j AS VARCHAR)", "cast(j -> 'a' as string)": "CAST(j -> 'a' AS VARCHAR)",
     "cast(json_extract(j, '$.zz') as int)": "CAST(json_extract(j, '$.zz') AS BIGINT)",
-    "json_extract(cast(s as json), '$.k')": None,
+    "json_extract(cast(s as json), '$.k')": None, "cast(s as json)": "json(s)",
+    "cast(' [1, 2.50] ' as json)": "json(' [1, 2.50] ')",
+    "cast(' {\"k\" : 2.50} ' as json) -> 'k'": None,
     "json_extract(j, '$.a') is null": None, "coalesce(j -> 'zz', j -> 'k')": None,
 }
 # s holds 'not json' (row 2) and '' (row 7): only these rows run the cast from string
-GUARDED = {"json_extract(cast(s as json), '$.k')", "json_extract_string(s, '$.k')",
+GUARDED = {"json_extract(cast(s as json), '$.k')", "cast(s as json)", "json_extract_string(s, '$.k')",
            "json_extract(s, '$[1]')"}
 
 

@@ -68,8 +68,8 @@ CASTS: dict[tuple[str, str], str] = {
 
 # json: equal to DuckDB's CAST of its JSON type where both give a value; an error elsewhere
 CASTS.update({
-    ("string", "json"): "the text, kept as written, when it is one JSON value; anything else "
-                        "is an error",
+    ("string", "json"): "the text in canonical form (DuckDB's json(s)) when it is one JSON "
+                        "value; anything else is an error",
     ("json", "string"): "the JSON text (a JSON string keeps its quotes: json_extract_string "
                         "or ->> gives the string itself)",
     ("json", "int"): "a JSON number within 64 bits (a fraction rounded half to even), a JSON "

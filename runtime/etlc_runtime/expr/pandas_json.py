@@ -121,11 +121,8 @@ _TO = {"int": (_to_int, "Int64"), "float": (_to_float, "Float64"), "bool": (_to_
 
 def json_cast(ev, s: pd.Series, src: str, dst: str) -> pd.Series:
     """``cast(s as dst)`` where src or dst is json (only the pairs casts.CASTS lists)."""
-    if dst == "json":  # from string: the text when it is JSON, kept as written
-        for u in pd.factorize(s)[1].tolist():
-            if not valid(u):
-                raise ev.fail(f"cannot cast {u!r} to json: it is not one JSON value")
-        return s.astype(STRING_DTYPE)
+    if dst == "json":  # from string: the text in canonical form when it is one JSON value
+        return _per_text(ev, s, canonical, STRING_DTYPE)
     if dst == "string":
         return s.astype(STRING_DTYPE)
     fn, dtype = _TO[dst]

@@ -128,6 +128,8 @@ class _Renderer:
             if src is not None and src.name == "string" and e.target.name == "int":
                 from .casts import step_sql  # number text as the table reads it
                 return step_sql(self.r(e.operand), "string", "int")
+            if e.target.name == "json":  # canonical text, as every json value (json_text)
+                return f"json({self.r(e.operand)})"
             if src is not None and src.name == "json":  # a VARCHAR column may hold it
                 return f"CAST(CAST({self.r(e.operand)} AS JSON) AS {sql_type(e.target)})"
             return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
