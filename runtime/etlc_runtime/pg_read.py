@@ -8,7 +8,7 @@ and each column is converted by arrow_convert.text_to, the rules of a CSV file's
 columns (docs/types.md): its declared type, else the type its PostgreSQL type names
 (int2/int4/int8 int, numeric(p,s) decimal of scale s, numeric without a scale decimal of the
 largest scale present, real/double float (real through float8: its own value), bool, date,
-timestamp, timestamptz as UTC timestamp; any other type is its text).  A value that does
+timestamp, timestamptz (the instant, in UTC); any other type is its text).  A value that does
 not convert unchanged is R040 naming the dataset, column, row and value.
 
 The dask engine reads one range of the dataset's first ``key`` column per partition
@@ -36,7 +36,7 @@ from .pg_pushdown import PUSHDOWN, families, render_filter
 log = logging.getLogger(__name__)
 SPEC_OF_PG = {"int2": "int", "int4": "int", "int8": "int", "float4": "float",
               "float8": "float", "numeric": "decimal", "bool": "bool", "date": "date",
-              "timestamp": "timestamp", "timestamptz": "timestamp"}
+              "timestamp": "timestamp", "timestamptz": "timestamptz"}
 SESSION = ("SET DateStyle = 'ISO, YMD'", "SET TimeZone = 'UTC'",
            "SET extra_float_digits = 3", "SET client_encoding = 'UTF8'",
            "SET IntervalStyle = 'iso_8601'")

@@ -71,8 +71,8 @@ def _hand(pg_schema: str, where: str = "true", columns: str = COLUMNS) -> list[t
         conn.execute("SET TimeZone = 'UTC'")
         rows = conn.execute(f'SELECT {columns} FROM "{pg_schema}".t WHERE {where} '
                             f'ORDER BY id').fetchall()
-    return [tuple(v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, dt.datetime)
-                  and v.tzinfo else v for v in row) for row in rows]
+    return [tuple(v.astimezone(UTC) if isinstance(v, dt.datetime) and v.tzinfo else v
+                  for v in row) for row in rows]
 
 
 def _same(got: list[tuple], want: list[tuple]) -> None:
