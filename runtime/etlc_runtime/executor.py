@@ -159,8 +159,10 @@ class _Run:
         if self.on_event is None:
             return
         try:
-            self.on_event({"event": event, "pipeline": self.pipeline,
-                           "task": self.plan.get("task"), **data})
+            task = self.plan.get("task")
+            if self.partition is not None:   # a mapped instance, as Airflow shows it: task[i]
+                task = f"{task}[{self.partition[0]}]"
+            self.on_event({"event": event, "pipeline": self.pipeline, "task": task, **data})
         except Exception:
             log.debug("on_event callback failed", exc_info=True)
 

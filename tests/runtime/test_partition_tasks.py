@@ -130,6 +130,18 @@ def test_mapped_instances_write_the_one_task_rows(project, engine, partitions):
     assert got == want  # every value exact: decimals, dates, nulls, strings
 
 
+def test_etlc_run_reports_each_instance(project):
+    plan, _ = _plan(project, "pandas", WRITE.format(partitions=3, parallelism="airflow"))
+    events = []
+    summary = run_pipeline(plan.pipeline_payload(), logical_date="2025-01-01", project_root=project,
+                           on_event=events.append)
+    assert summary["status"] == "success"
+    steps = [(e["task"], e["step"]) for e in events if e["event"] == "step_finished"]
+    assert steps == [(f"save__partitions[{i}]", s) for i in range(3) for s in ("events", "clean")] \
+        + [("save", "save")]
+    assert [t["task"] for t in summary["tasks"]] == ["save__partitions", "save"]
+
+
 def test_dask_engine_instances(project):
     want = _one_task_rows(project, "pandas")
     plan, _ = _plan(project, "dask", WRITE.format(partitions=2, parallelism="airflow"))
