@@ -40,6 +40,19 @@ def expression_paths(step: Mapping[str, Any]) -> Iterator[tuple[tuple, str]]:
                 yield ("checks", "expect", i), text
 
 
+def _same(text: str, err: Any) -> bool:
+    """Whether ``text`` is the expression ``err`` came from: its ``source`` when the runtime
+    knew it, else the same canonical form (the dask engine evaluates parsed trees)."""
+    if getattr(err, "source", None) is not None:
+        return text == err.source
+    from .expr import ExprError, parse, unparse
+
+    try:
+        return err.expression is not None and unparse(parse(text)) == err.expression
+    except ExprError:  # not an expression that parses: not the one that ran
+        return False
+
+
 @lru_cache(maxsize=8)
 def _loaded(path: str, mtime_ns: int):
     from etlc_compiler.loader import load, read_spec
@@ -60,11 +73,12 @@ def _spec_file(spec: str, root: Path | None) -> Path | None:
 def locate(err: Any, spec: str | None, root: Path | None, steps: list[Mapping[str, Any]]) -> bool:
     """Fill ``err.file/line/column/end_column`` from the first of ``steps`` (the failing step
     first) holding ``err.source``; whether it was found."""
-    source, start = getattr(err, "source", None), getattr(err, "start", None)
-    if not spec or source is None or start is None:
+    start = getattr(err, "start", None)
+    if not spec or start is None:
         return False
     for step in steps:
-        path = next((p for p, text in expression_paths(step) if text == source), None)
+        path, source = next(((p, text) for p, text in expression_paths(step)
+                             if _same(text, err)), (None, None))
         if path is None:
             continue
         file = _spec_file(spec, root)
@@ -82,6 +96,7 @@ def locate(err: Any, spec: str | None, root: Path | None, steps: list[Mapping[st
                 and part < len(value) else None)
         if value != source:
             return False
+        err.source = source
         end = max(getattr(err, "end", None) or start + 1, start + 1)
         line, col, end_col = loaded.span_in_string(full, start, end)
         err.file, err.line, err.column, err.end_column = spec, line, col, end_col

@@ -106,3 +106,12 @@ def test_both_engines_find_the_same_place_row_and_value(step):
     assert found is not None
     got = (found.source, found.start, found.end, found.row, found.value)
     assert got == (ours.source, ours.start, ours.end, ours.row, ours.value)
+
+
+def test_on_dask_the_place_is_found_from_the_evaluated_tree(tmp_path):
+    """The dask engine evaluates parsed trees per partition: the expression is found again
+    by its canonical form; the row is its position inside its Dask partition."""
+    err, cause = _run(tmp_path, "dask", ROWS)
+    assert (cause.code, cause.line, cause.column, cause.end_column) == ("R041", 15, 20, 34)
+    assert cause.value == "x7" and cause.row is not None
+    assert err.line == 15
