@@ -112,9 +112,15 @@ def _cast_or_error(values: pa.Array, target: pa.DataType, name: str, where: Wher
         raise where.error(reason, name, i, source[i].as_py()) from None
 
 
+def _true(mask):
+    """``mask`` with nulls as false.  No Python values here (nor below on the conversion
+    path): pyarrow imports pandas to convert one, and the duckdb engine's reads never do."""
+    return pc.and_kleene(mask, pc.is_valid(mask))
+
+
 def _refuse(bad: pa.Array, shown: pa.Array, name: str, where: Where, reason: str) -> None:
     """Raise for the first true of ``bad`` (nulls are not bad)."""
-    bad = pc.fill_null(bad, False)
+    bad = _true(bad)
     if pc.any(bad).as_py():
         i = pc.index(bad, True).as_py()
         raise where.error(reason, name, i, shown[i].as_py())
@@ -159,12 +165,12 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
                               f"more than its precision)", shown=values)
     if kind == "bool":
         low = pc.utf8_lower(text)
-        is_true = pc.is_in(low, value_set=pa.array(TRUE))
-        is_false = pc.is_in(low, value_set=pa.array(FALSE))
+        is_true = pc.match_substring_regex(low, f"^({'|'.join(TRUE)})$")
+        is_false = pc.match_substring_regex(low, f"^({'|'.join(FALSE)})$")
         _refuse(pc.and_(pc.is_valid(text), pc.invert(pc.or_(is_true, is_false))), values,
                 name, where,
                 "not a valid bool (true/false, t/f, 1/0, yes/no, y/n)")
-        return pc.if_else(pc.is_null(text), pa.scalar(None, pa.bool_()), is_true)
+        return pc.if_else(pc.is_null(text), pa.nulls(1, pa.bool_())[0], is_true)
     if kind == "timestamptz":
         return _zoned_text(text, values, spec.get("format"), name, where)
     if kind in ("date", "timestamp"):
@@ -198,8 +204,8 @@ def _to_microseconds(text: pa.Array, shown: pa.Array, name: str, where: Where) -
 
 def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
     text = _to_microseconds(text, shown, name, where)
-    zoned = pc.fill_null(pc.match_substring_regex(text, ZONE_TEXT), False)
-    null_text = pa.scalar(None, pa.string())
+    zoned = _true(pc.match_substring_regex(text, ZONE_TEXT))
+    null_text = pa.nulls(1, pa.string())[0]
     naive = pc.if_else(zoned, null_text, text)
     out = _cast_or_error(naive, pa.timestamp("us"), name, where, "not a valid ISO 8601 "
                          "timestamp", shown=shown)

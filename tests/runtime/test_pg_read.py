@@ -299,3 +299,27 @@ def test_needed_columns():
     assert needed_columns({"join": {"with": "x", "on": ["k"]}, "select": ["k"]}) is None
     ds, cols = read_request({"filter": "a > $p", "select": ["b"]}, {"table": "t"}, {"p": 1})
     assert ds[PUSHDOWN] == {"filter": "a > $p", "params": {"p": 1}} and cols == ["a", "b"]
+
+
+def test_a_duckdb_read_imports_no_pandas(table, project):
+    """Every column type of the fixture table through the duckdb engine, in a fresh
+    process: COPY text, pyarrow's CSV reader and arrow_convert, no pandas module."""
+    import os
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from pathlib import Path
+from etlc_runtime.engines import get_engine
+from etlc_runtime.engines.base import StepContext, TaskResources
+eng = get_engine("duckdb", TaskResources())
+ctx = StepContext(root=Path({str(project)!r}), params={{}}, macros={{}}, connections={CONNS!r})
+rel = eng.read({table!r}, ctx)
+assert eng.to_arrow(rel).num_rows == {len(ROWS)}
+eng.close()
+assert "pandas" not in sys.modules, "pandas imported"
+"""
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
+                          text=True, env={**os.environ, "AIRFLOW_CONN_PG_TEST": URI})
+    assert done.returncode == 0, done.stderr
