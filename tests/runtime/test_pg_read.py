@@ -323,3 +323,14 @@ assert "pandas" not in sys.modules, "pandas imported"
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
                           text=True, env={**os.environ, "AIRFLOW_CONN_PG_TEST": URI})
     assert done.returncode == 0, done.stderr
+
+
+def test_key_range_bounds_of_dates_and_timestamps():
+    from etlc_runtime.pg_read import _bounds
+
+    assert _bounds(1, 99, 4) == [25, 50, 75]
+    assert _bounds(5, 5, 3) == []              # one key: one range
+    assert _bounds(dt.date(2024, 1, 1), dt.date(2024, 1, 9), 3) == [
+        dt.date(2024, 1, 4), dt.date(2024, 1, 7)]
+    t0 = dt.datetime(2024, 1, 1)
+    assert _bounds(t0, t0 + dt.timedelta(seconds=4), 2) == [t0 + dt.timedelta(seconds=2)]
