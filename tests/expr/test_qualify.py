@@ -4,12 +4,13 @@ on the shared table of exprdata (nulls in every column)."""
 from __future__ import annotations
 
 import dask.dataframe as dd
+import duckdb
 import pytest
 from etlc_runtime import steps as S
 from etlc_runtime.engines.dask import transform as DT
 from etlc_runtime.engines.duckdb.sql_build import Builder
-from etlc_runtime.expr import check, parse
-from etlc_runtime.expr.pandas_eval import apply_filter, evaluate
+from etlc_runtime.expr import Type, check, parse
+from etlc_runtime.expr.pandas_eval import apply_filter, coerce_frame, evaluate
 from etlc_runtime.expr.types import param_type
 from exprdata import (
     PARAMS,
@@ -20,6 +21,8 @@ from exprdata import (
     pandas_frame,
     same_type,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from oracle import oracle_column, params_of
 
 P_TYPES = {k: param_type(v) for k, v in PARAMS.items()}
@@ -193,3 +196,47 @@ def test_qualify_typing_errors(text, code, span):
 def test_window_stays_refused_in_filter():
     _, errors = check(parse("row_number() over (order by id) = 1"), TYPES, P_TYPES, "filter")
     assert [e.code for e in errors] == ["E407"]
+
+
+# -- property: any small table with nulls and ties, the rows DuckDB's QUALIFY keeps ----------
+
+_ROWS = st.lists(st.tuples(st.sampled_from(["a", "b", "c", None]),
+                           st.one_of(st.none(), st.integers(-3, 3)),
+                           st.one_of(st.none(), st.integers(-5, 5))), max_size=25)
+_CONDITIONS = [
+    ("row_number() over (partition by k order by t desc, id) <= 2",
+     "row_number() OVER (PARTITION BY k ORDER BY t DESC NULLS LAST, id) <= 2"),
+    ("rank() over (partition by k order by t) = 1", "rank() OVER (PARTITION BY k ORDER BY t) = 1"),
+    ("v >= max(v) over (partition by k)", "v >= max(v) OVER (PARTITION BY k)"),
+    ("sum(v) over (order by t, id) > 0", "sum(v) OVER (ORDER BY t, id) > 0"),
+    (("lag(v) over (partition by k order by id) is null or v > lag(v) over (partition by k "
+      "order by id)"),
+     ("lag(v) OVER (PARTITION BY k ORDER BY id) IS NULL OR v > "
+      "lag(v) OVER (PARTITION BY k ORDER BY id)")),
+]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_ROWS, which=st.integers(0, len(_CONDITIONS) - 1), parts=st.integers(1, 3))
+def test_qualify_property(rows, which, parts):
+    import pandas as pd
+
+    text, sql = _CONDITIONS[which]
+    types = {"id": Type("int"), "k": Type("string"), "t": Type("int"), "v": Type("int")}
+    df = coerce_frame(pd.DataFrame({"id": list(range(len(rows))),
+                                    "k": pd.Series([r[0] for r in rows], dtype=object),
+                                    "t": pd.Series([r[1] for r in rows], dtype=object),
+                                    "v": pd.Series([r[2] for r in rows], dtype=object)}), types)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE q (id BIGINT, k VARCHAR, t BIGINT, v BIGINT)")
+    if rows:
+        con.executemany("INSERT INTO q VALUES (?, ?, ?, ?)",
+                        [(i, *r) for i, r in enumerate(rows)])
+    want = [r[0] for r in con.execute(f"SELECT id FROM q QUALIFY {sql} ORDER BY id").fetchall()]
+    assert sorted(S.qualify(df, text, {}, types)["id"].tolist()) == want
+    b = Builder(con)
+    rel = b.qualify(b.source("q"), text, {})
+    assert [r[0] for r in con.execute(rel.query("id") + " ORDER BY id").fetchall()] == want
+    if rows:
+        ddf = dd.from_pandas(df, npartitions=min(parts, len(rows)), sort=False)
+        assert sorted(DT.qualify(ddf, text, {}, types).compute()["id"].tolist()) == want
