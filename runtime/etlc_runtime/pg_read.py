@@ -13,8 +13,9 @@ not convert unchanged is R040 naming the dataset, column, row and value.
 
 The dask engine reads one range of the dataset's first ``key`` column per partition
 (:func:`key_ranges`; int, date or timestamp keys), each partition one query: the first range
-holds the null keys, the last is open-ended.  Each query reads at its own moment: a load
-committed in between shows in the later partitions only.
+holds the null keys, the last is open-ended.  Every query reads the snapshot the engine
+exported before the first (``pg_export_snapshot``, its transaction open until the engine
+closes), so a load committed meanwhile shows in no partition.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .io_postgres import APPEND_KEY
 from .pg_pushdown import PUSHDOWN, families, render_filter
 
 log = logging.getLogger(__name__)
+SNAPSHOT = "_etlc_snapshot"   # a dataset key: the exported snapshot every partition reads
 SPEC_OF_PG = {"int2": "int", "int4": "int", "int8": "int", "float4": "float",
               "float8": "float", "numeric": "decimal", "bool": "bool", "date": "date",
               "timestamp": "timestamp", "timestamptz": "timestamptz"}
@@ -178,11 +180,31 @@ def _with_scale(spec: dict, text: pa.ChunkedArray) -> dict:
     return {**spec, "scale": int(pc.max(tails).as_py() or 0)}
 
 
-def connect(dataset: Mapping[str, Any], connections: Mapping[str, Any] | None):
-    """A connection set up for exact text (see the module doc)."""
+def export_snapshot(dataset: Mapping[str, Any], connections: Mapping[str, Any] | None):
+    """A REPEATABLE READ transaction and the id of its exported snapshot: the queries of a
+    dask read's partitions all see the rows as of this moment while it stays open."""
+    import psycopg
+
     from .io_postgres import _connect
 
     conn = _connect(dataset, connections)
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    return conn, conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+
+
+def connect(dataset: Mapping[str, Any], connections: Mapping[str, Any] | None):
+    """A connection set up for exact text (see the module doc), in the dataset's exported
+    snapshot when it names one."""
+    import psycopg
+    from psycopg import sql
+
+    from .io_postgres import _connect
+
+    conn = _connect(dataset, connections)
+    if dataset.get(SNAPSHOT):
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(
+            sql.Literal(dataset[SNAPSHOT])))
     for statement in SESSION:
         conn.execute(statement)
     return conn

@@ -334,3 +334,24 @@ def test_key_range_bounds_of_dates_and_timestamps():
         dt.date(2024, 1, 4), dt.date(2024, 1, 7)]
     t0 = dt.datetime(2024, 1, 1)
     assert _bounds(t0, t0 + dt.timedelta(seconds=4), 2) == [t0 + dt.timedelta(seconds=2)]
+
+
+def test_dask_partitions_read_one_snapshot(pg, project):  # noqa: F811
+    """Rows deleted and added after the read step ran (the partitions compute later) show
+    in no partition: every range query reads the snapshot exported at the read."""
+    with psycopg.connect(URI, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{pg}"')
+        conn.execute(f'CREATE TABLE "{pg}".k (k int4 PRIMARY KEY, v text)')
+        conn.execute(f"INSERT INTO \"{pg}\".k SELECT g, 'v' || g FROM generate_series(1, 100) g")
+    ds = {"format": "postgres", "connection": "dwh", "table": f"{pg}.k", "key": ["k"]}
+    engine = get_engine("dask", TaskResources(partitions=4))
+    try:
+        rel = engine.read(ds, _ctx(project))
+        with psycopg.connect(URI, autocommit=True) as conn:
+            conn.execute(f'DELETE FROM "{pg}".k WHERE k > 50')
+            conn.execute(f"INSERT INTO \"{pg}\".k VALUES (1000, 'late')")
+        got = engine.to_pandas(rel)
+    finally:
+        engine.close()
+    assert sorted(got["v"].tolist()) == sorted(f"v{g}" for g in range(1, 101))
+    assert engine._snapshots == []

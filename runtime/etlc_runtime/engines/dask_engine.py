@@ -45,6 +45,7 @@ class DaskEngine:
         address = _cluster.scheduler_address(getattr(self.resources, "cluster", None))
         self.cluster = _cluster.Cluster(address=address, threads=threads, gpu=self.gpu)
         self._types: dict[str, dict] = {}   # relation name -> etlc types derived on it
+        self._snapshots: list = []   # PostgreSQL transactions holding a read's snapshot
         self._read_errors: dict[str, Any] = {}   # read relation -> tally, or what counts it
 
     def compute(self, *objs):
@@ -110,8 +111,12 @@ class DaskEngine:
         """One range query of the first key column per partition (pg_read.key_ranges)."""
         import dask.dataframe as dd
 
-        from ..pg_read import key_ranges, read_part
+        from ..pg_read import SNAPSHOT, export_snapshot, key_ranges, read_part
 
+        if self.partitions > 1 and dataset.get("key"):   # every range sees the same rows
+            conn, snapshot = export_snapshot(dataset, ctx.connections)
+            self._snapshots.append(conn)   # open until close(): the partitions run later
+            dataset = {**dataset, SNAPSHOT: snapshot}
         ranges = key_ranges(dataset, ctx.macros, ctx.connections, self.partitions)
         args = (dict(dataset), dict(ctx.macros), dict(ctx.connections or {}), select)
         first = read_part(ranges[0], *args)
@@ -232,6 +237,9 @@ class DaskEngine:
 
     def close(self) -> None:
         self.cluster.close()
+        for conn in self._snapshots:
+            conn.close()
+        self._snapshots.clear()
 
 
 class DaskCudaEngine(DaskEngine):
