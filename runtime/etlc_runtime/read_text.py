@@ -152,9 +152,13 @@ def read_json_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
                          for c in names})
 
 
-def _fixed_width_lines(path: Path, opts: Mapping[str, Any], where_name: str | None):
-    """The file's lines after ``skip_rows`` and before ``skip_footer`` (Arrow strings) and
-    the file line of each, read by pyarrow's CSV reader with no delimiter or quote."""
+def fixed_width_lines(path: Path, opts: Mapping[str, Any], dataset: str | None):
+    """The file's lines after ``skip_rows`` and before ``skip_footer`` as an Arrow table:
+    ``line`` and ``n``, its number from 1 after the skipped lines (the file line is ``n +
+    skip_rows``).  Read by pyarrow's CSV reader with no delimiter or quote; neither
+    pyarrow.compute nor a Python value made an Arrow scalar (pyarrow then loads pandas) is
+    on this path, the duckdb engine's."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -173,17 +177,31 @@ def _fixed_width_lines(path: Path, opts: Mapping[str, Any], where_name: str | No
                                             escape_char=False, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()},
                                                 strings_can_be_null=False, null_values=[]))
+        lines = table.column("line").combine_chunks()
     except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            return pa.array([], pa.string()), pa.array([], pa.int64())
-        raise DataError(f"not a readable fixed-width file: {exc}", dataset=where_name,
-                        file=str(path)) from None
-    lines = table.column("line").combine_chunks()
+        if "Empty CSV file" not in str(exc):
+            raise DataError(f"not a readable fixed-width file: {exc}", dataset=dataset,
+                            file=str(path)) from None
+        lines = pa.nulls(0, pa.string())
     footer = int(opts.get("skip_footer", 0) or 0)
     if footer:
         lines = lines.slice(0, max(0, len(lines) - footer))
-    numbers = pa.array(range(skip + 1, skip + 1 + len(lines)), pa.int64())
-    return lines, numbers
+    numbers = pa.Array.from_buffers(pa.int64(), len(lines), [None, pa.py_buffer(
+        np.arange(1, len(lines) + 1, dtype=np.int64).tobytes())])
+    return pa.Table.from_arrays([lines, numbers], names=["line", "n"])
+
+
+def fixed_width_spans(columns: Mapping | None) -> dict[str, tuple[int, int]]:
+    """Each declared column's span as 0-based ``(start, end)`` (end exclusive)."""
+    if not columns:
+        raise ValueError("a fixed_width dataset must declare its columns with spans")
+    spans = {}
+    for name, col in columns.items():
+        span = col.get("span") if isinstance(col, Mapping) else None
+        if not span or len(span) != 2:
+            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
+        spans[name] = (int(span[0]) - 1, int(span[1]))
+    return spans
 
 
 def _implied(text: list, scale: int) -> list:
@@ -212,15 +230,10 @@ def read_fixed_width(path: Path, opts: Mapping[str, Any], columns: Mapping | Non
 
     from .arrow_convert import Where, conform_table, spec_of
 
-    if not columns:
-        raise ValueError("a fixed_width dataset must declare its columns with spans")
-    spans = {}
-    for name, col in columns.items():
-        span = spec_of(col).get("span")
-        if not span or len(span) != 2:
-            raise ValueError(f"fixed_width column '{name}' needs a span [first, last]")
-        spans[name] = (int(span[0]) - 1, int(span[1]))
-    lines, numbers = _fixed_width_lines(path, opts, dataset)
+    spans = fixed_width_spans(columns)
+    found = fixed_width_lines(path, opts, dataset)
+    lines = found.column("line").combine_chunks()
+    numbers = pc.add(found.column("n").combine_chunks(), int(opts.get("skip_rows", 0) or 0))
     keep = pc.invert(pc.match_substring_regex(lines, r"^\s*$"))
     record_types = opts.get("record_types")
     if record_types:

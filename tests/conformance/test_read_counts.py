@@ -119,3 +119,35 @@ def test_parquet_counts(engine, root):
     got, tally = _read_counted(engine, root, ds)
     assert got.column("n").to_pylist() == [1, None, None, None]
     assert tally == {"n": {"nulled": 2}}
+
+
+def test_fixed_width_implied_decimals_keep_every_digit(engine, root):
+    (root / "in.txt").write_text("D" + "9" * 38 + "\nD-5\nD+0012\n")
+    ds = {"format": "fixed_width", "path": "in.txt",
+          "columns": {"amt": {"type": "decimal", "scale": 2, "span": [2, 39]}}}
+    assert_same(read(engine, root, ds), pa.table({"amt": pa.array(
+        [decimal.Decimal("9" * 36 + ".99"), decimal.Decimal("-0.05"), decimal.Decimal("0.12")],
+        pa.decimal128(38, 2))}))
+
+
+def test_duckdb_fixed_width_read_loads_neither_pandas_nor_pyarrow_compute(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    root = make_project(tmp_path / "proj")
+    (root / "in.txt").write_text(FW_TEXT)
+    ds = _fixed(root, {"on_error": "null"})
+    script = (
+        "import json, sys\nfrom pathlib import Path\n"
+        "from etlc_runtime.engines import get_engine\n"
+        "from etlc_runtime.engines.base import StepContext\n"
+        f"ds = json.loads({json.dumps(json.dumps(ds))})\n"
+        f"ctx = StepContext(root=Path({str(root)!r}), params={{}}, macros={{}})\n"
+        "e = get_engine('duckdb')\nrel = e.read(ds, ctx)\n"
+        "print(e.con.execute(rel.query('count(*)')).fetchall()[0][0], e.read_errors(rel),\n"
+        "      'pandas' in sys.modules, 'pyarrow.compute' in sys.modules)\ne.close()\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split(maxsplit=1)[0] == "5"
+    assert out.stdout.strip().endswith("False False"), out.stdout

@@ -9,12 +9,13 @@ declared column a Parquet file lacks refused from its schema before any row move
 files are read one by one with their header's columns (VARCHAR when declared, the sniffer's
 types otherwise), strict: a row with more or fewer fields than the header stops the read
 with its line.  JSON is parsed by read_text (DuckDB's reader holds numbers as doubles) and
-handed in as Arrow; so are fixed-width files, cut and converted by read_text (an R040 there
-names the file's line).  With ``on_error: null | skip`` the read counts what it let through
-(``counts``: one extra scan; CSV rows with more or fewer fields than the header that
-``skip`` leaves out from DuckDB's rejects tables, a second scan).  PostgreSQL
-tables are read by pg_read (COPY into Arrow, the step's columns and filter pushed down) and
-handed in.
+handed in as Arrow. Fixed-width files come in as their lines and line numbers (read_text,
+Arrow without pandas), cut by ``substring`` and converted by from_text in SQL, by the pandas
+engine's rules (an R040 names the file's line). With ``on_error: null | skip`` the read
+counts what it let through (``counts``: one extra scan; CSV rows with more or fewer fields
+than the header that ``skip`` leaves out from DuckDB's rejects tables, a second scan).
+PostgreSQL tables are read by pg_read (COPY into Arrow, the step's columns and filter pushed
+down) and handed in.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...read_text import csv_header
 from .read_sql import lossless
-from .sql_build import Builder, Rel, decimal_sql, etlc_type, typed
+from .sql_build import MARK, Builder, Rel, decimal_sql, etlc_type, from_text, typed
 
 FILE_COLUMN = "__etlc_file"
+LINE_COLUMN = "__etlc_line"   # a fixed-width row's line in its file
 
 
 def _list(paths: list[Path]) -> str:
@@ -130,16 +132,71 @@ def _json_table(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
         else tables[0]
 
 
-def _fixed_width(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
-                 name: str, counts: dict):
-    """Fixed-width files cut and converted by read_text (the pandas engine's reader: each
-    field exact or R040 naming the file's line, or the dataset's ``on_error``), as one Arrow
-    table."""
-    import pyarrow as pa
+def _fixed_width(b: Builder, files: list[Path], opts: Mapping[str, Any], declared: Mapping,
+                 name: str, from_arrow, counts: dict | None) -> Rel:
+    """Fixed-width files: their lines and line numbers from read_text (Arrow, no pandas),
+    cut by ``substring`` and converted by from_text, as the pandas engine's reader does: a
+    field blank or equal to ``null_value`` after stripping is null, a decimal without a
+    point takes its ``scale`` last digits as the fraction, any other field that does not
+    convert is R040 naming the file's line (or follows ``on_error``, counted)."""
+    from ...read_text import fixed_width_lines, fixed_width_spans
 
-    from ...read_text import read_fixed_width
-    tables = [read_fixed_width(f, opts, declared, name, counts) for f in files]
-    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    spans = fixed_width_spans(declared)
+    skip = int(opts.get("skip_rows", 0) or 0)
+    lines = [from_arrow(fixed_width_lines(f, opts, name)) for f in files]
+    union = " UNION ALL ".join(
+        f"SELECT line, n + {skip} AS {q(LINE_COLUMN)}, {sql_literal(str(f))} AS "
+        f"{q(FILE_COLUMN)} FROM {q(r.name)}" for f, r in zip(files, lines))
+    where = "NOT regexp_full_match(line, '\\s*')"
+    if opts.get("record_types"):
+        lo, hi = next(iter(spans.values()))
+        kinds = ", ".join(sql_literal(str(r).strip()) for r in opts["record_types"])
+        where += f" AND trim(substring(line, {lo + 1}, {hi - lo})) IN ({kinds})"
+    cut = ", ".join(f"substring(line, {lo + 1}, {hi - lo}) AS {q(n)}"
+                    for n, (lo, hi) in spans.items())
+    rel = b.new(f"SELECT {cut}, {q(LINE_COLUMN)}, {q(FILE_COLUMN)} FROM ({union}) "
+                f"WHERE {where}", *lines, prefix="read")
+    null_value = str(opts.get("null_value", "") or "")
+    on_error = opts.get("on_error", "fail")
+    items, failed = [], {}
+    for col, spec in declared.items():
+        text = q(col)
+        if Type.from_spec(spec).name == "decimal" and int(spec.get("scale") or 0):
+            text = _implied(text, int(spec["scale"]))
+        sql = from_text(text, spec, col, null_value=null_value, strict=False)
+        if Type.from_spec(spec).name != "string":
+            present = f"NULLIF(NULLIF(trim({q(col)}), ''), {sql_literal(null_value)})"
+            failed[col] = f"{present} IS NOT NULL AND {sql} IS NULL"
+            if on_error == "fail":
+                error = typed(_fixed_width_error(col, spec), Type.from_spec(spec))
+                sql = f"(CASE WHEN {failed[col]} THEN {error} ELSE {sql} END)"
+        items.append(f"{sql} AS {q(col)}")
+    if counts is not None and on_error != "fail" and failed:
+        _count(b, rel, failed, on_error, counts)
+    keep = " AND ".join(f"NOT ({c})" for c in failed.values()) if on_error == "skip" else ""
+    return b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}"
+                 + (f" WHERE {keep}" if keep else ""), rel)
+
+
+def _implied(x: str, scale: int) -> str:
+    """SQL text of a fixed-width decimal field: digits without a point take their ``scale``
+    last digits as the fraction (read_text._implied, in SQL; text, so nothing is rounded)."""
+    t = f"trim({x})"
+    digits = f"regexp_replace({t}, '^[+-]', '')"
+    padded = f"lpad({digits}, CAST(greatest(length({digits}), {scale + 1}) AS INTEGER), '0')"
+    return (f"(CASE WHEN regexp_full_match({t}, '[+-]?[0-9]+') THEN "
+            f"regexp_extract({t}, '^[+-]?') || left({padded}, length({padded}) - {scale}) "
+            f"|| '.' || right({padded}, {scale}) ELSE {x} END)")
+
+
+def _fixed_width_error(col: str, spec: Any) -> str:
+    """SQL raising R040 for column ``col`` of a fixed-width row: its value, file and line."""
+    want = Type.from_spec(spec)
+    reason = f"not a valid {want.name}"
+    fields = (f"json_object('reason', {sql_literal(reason)}, 'column', {sql_literal(col)}, "
+              f"'value', {q(col)}, 'file', {q(FILE_COLUMN)}, 'line', {q(LINE_COLUMN)})")
+    return (f"error(concat({sql_literal(f'R040 column {col!r}: {reason}: value ')}, {q(col)}, "
+            f"{sql_literal(' ' + MARK)}, CAST({fields} AS VARCHAR), ']'))")
 
 
 def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
@@ -163,7 +220,9 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
     name = dataset.get("name") or text
     rejects = None   # CSV rows that on_error: skip leaves out: DuckDB's rejects tables, source
     if fmt == "fixed_width":
-        rel = from_arrow(_fixed_width(files, opts, declared, name, counts))
+        if not declared:
+            raise ValueError("a fixed_width dataset must declare its columns with spans")
+        rel = _fixed_width(b, files, opts, declared, name, from_arrow, counts)
         return _finish(b, rel, declared, columns, conformed=True)
     hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
     keys = list(dict.fromkeys(k for v in hive.values() for k in v))
