@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import parse_bench  # noqa: E402  (its probe, environment and measurement)
+import parse_bench  # its probe, environment and measurement
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "codegen" / "dagfactory_corpus"

@@ -3,48 +3,27 @@
 Callbacks (`on_failure_callback` and the others, on the DAG, `defaults:` or a step), python
 steps (`python:`) and `python_callable` in operator args become imports in the DAG file; a
 name that does not import fails only when Airflow parses the file, so each is imported here
-first: in one child process per spec (importing runs the module's code), with the project root
-first on `sys.path` as in Airflow's DAG folder, and a time limit. A standard-library module is
+first, in `import_child`'s child process for the project root (importing runs the module's
+code; the root is first on `sys.path` as in Airflow's DAG folder), with a time limit. A standard-library module is
 refused without importing (`os:system`, `subprocess:run` are no callbacks).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from . import pyobjects
 from .diagnostics import Diagnostic
+from .import_child import Worker
 from .loader import LoadedSpec
 from .model import PipelineSpec
 from .task_settings import CALLBACKS, DAG_CALLBACKS, callback_refs
 
-TIMEOUT_S = 60.0
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__main__", "__future__"}
 _VERDICTS: dict[tuple[str, str], str | None] = {}
-_CHILD = r"""
-import importlib, json, os, sys
-sys.path.insert(0, sys.argv[1])
-channel = os.fdopen(os.dup(1), "w")
-os.dup2(2, 1)
-def verdict(name):
-    module, _, attr = name.partition(":")
-    try:
-        obj = importlib.import_module(module)
-    except BaseException as exc:
-        return f"cannot import module {module!r}: {type(exc).__name__}: {exc}"
-    if not hasattr(obj, attr):
-        return f"module {module!r} has no attribute {attr!r}"
-    if not callable(getattr(obj, attr)):
-        return f"{name!r} is a {type(getattr(obj, attr)).__name__}, not a function"
-    return None
-channel.write(json.dumps({n: verdict(n) for n in json.loads(sys.stdin.read())}))
-channel.flush()
-"""
 
 
 def references(spec: PipelineSpec) -> Iterator[tuple[tuple, str]]:
@@ -106,12 +85,7 @@ def verdicts(names: list[str], root: Path) -> dict[str, str | None]:
         else:
             todo.append(name)
     if todo:
-        try:
-            res = subprocess.run([sys.executable, "-c", _CHILD, str(root)], input=json.dumps(todo),
-                                 capture_output=True, text=True, timeout=TIMEOUT_S, cwd=str(root), check=False)
-            found = json.loads(res.stdout) if res.returncode == 0 else {}
-        except (subprocess.TimeoutExpired, ValueError, OSError) as exc:
-            found = {n: f"import check failed: {type(exc).__name__}" for n in todo}
+        found = Worker.get(root).ask(todo, kind="callable")
         for name in todo:
             verdict = found.get(name, "import check failed: the child process died")
             _VERDICTS[(str(root), name)] = verdict

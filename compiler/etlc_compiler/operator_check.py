@@ -4,10 +4,9 @@
 The schema checks the form `package.module:Class` (E205). Here, always: a standard-library
 module never holds an operator (`os:system`, `builtins:eval`, `subprocess:run`). And when
 Airflow is installed where the compiler runs, each name is imported the way the DAG file
-would import it and must be a class derived from `BaseOperator`. Importing runs the
-module's code, so it happens in a child process: one per compiler run, started at the first
-spec that needs it and fed names as specs need them, with a time limit; verdicts are cached
-by name. Without Airflow only the standard-library check applies.
+would import it and must be a class derived from `BaseOperator`, in the child process of
+`import_child` (one per compiler run, with a time limit); verdicts are cached by name.
+Without Airflow only the standard-library check applies.
 
 The child also says which keyword arguments the class accepts: the parameters of each
 ``__init__`` along the MRO, down to the first that takes no ``**kwargs`` or to
@@ -26,98 +25,27 @@ interpreter or another Airflow means a new verdict; a refused name is never cach
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import json
 import os
 import re
-import select
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 from etlc_runtime.expr.grammar_cache import cache_folder
 
 from .diagnostics import Diagnostic, did_you_mean
+from .import_child import Worker as _Worker
+from .import_child import params_form
 from .loader import LoadedSpec
 from .model import PipelineSpec
 
-TIMEOUT_S = 60.0  # for one batch of names, Airflow's own import included
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__main__", "__future__"}
-
-# The child: answers each line of JSON names with one line of JSON verdicts (a string says
-# what is wrong; otherwise the accepted parameters, {"own": [...], "base": [...]}, or None) on
-# its own copy of stdout; whatever imported modules print goes to stderr.
-_CHILD = r"""
-import importlib, json, os, sys
-channel = os.fdopen(os.dup(1), "w")
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-try:
-    from airflow.sdk import BaseOperator
-except Exception:
-    from airflow.models.baseoperator import BaseOperator
-
-def reads_kwargs(init, name):
-    import dis, inspect
-    code = getattr(inspect.unwrap(init), "__code__", None)
-    if code is None or name in code.co_cellvars:
-        return True
-    return sum(i.argval == name and i.opname.startswith("LOAD") for i in dis.get_instructions(code)) > 1
-
-def accepted(cls):
-    import inspect
-    own, base = [], []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        try:
-            params = list(inspect.signature(init).parameters.values())[1:]
-        except (TypeError, ValueError):
-            return None
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        (base if klass is BaseOperator else own).extend(n for n in names if n not in own + base)
-        rest = [p.name for p in params if p.kind is p.VAR_KEYWORD]
-        if klass is BaseOperator or not rest:
-            return {"own": own, "base": base}
-        if reads_kwargs(init, rest[0]):  # takes names out of **kwargs itself: they cannot be listed
-            return None
-    return None
-
-def verdict(name):
-    module, _, attr = name.partition(":")
-    try:
-        obj = importlib.import_module(module)
-    except BaseException as exc:
-        return f"cannot import module {module!r}: {type(exc).__name__}: {exc}"
-    if not hasattr(obj, attr):
-        return f"module {module!r} has no attribute {attr!r}"
-    obj = getattr(obj, attr)
-    if not isinstance(obj, type):
-        return f"{name!r} is a {type(obj).__name__}, not a class"
-    if not issubclass(obj, BaseOperator):
-        return f"class {name!r} is not an Airflow operator (no BaseOperator subclass)"
-    return accepted(obj)
-
-channel.write("ready\n")
-channel.flush()
-for line in sys.stdin:
-    channel.write(json.dumps({n: verdict(n) for n in json.loads(line)}) + "\n")
-    channel.flush()
-"""
 
 _VERDICTS: dict[str, str | None] = {}
 _PARAMS: dict[str, dict[str, list[str]] | None] = {}   # a good name's accepted parameters
 CACHE_FILE = "operator-check-2.json"   # 2: {name: [fingerprint, accepted parameters]}
-
-
-def _params_form(value) -> bool:
-    return (isinstance(value, dict) and set(value) == {"own", "base"}
-            and all(isinstance(v, list) and all(isinstance(n, str) for n in v) for v in value.values()))
 
 
 def _cache_path() -> Path:
@@ -231,7 +159,7 @@ def import_verdicts(names: list[str]) -> dict[str, str | None]:
             entry = cached.get(n)
             if prints[n] is not None and isinstance(entry, list) and len(entry) == 2 and entry[0] == prints[n]:
                 _VERDICTS[n] = None
-                _PARAMS[n] = entry[1] if _params_form(entry[1]) else None
+                _PARAMS[n] = entry[1] if params_form(entry[1]) else None
         todo = [n for n in todo if n not in _VERDICTS]
         if todo:
             worker = _Worker.get()
@@ -242,92 +170,3 @@ def import_verdicts(names: list[str]) -> dict[str, str | None]:
                          if n in found and found[n] is None and prints[n] is not None})
     return {n: _VERDICTS[n] for n in names if n in _VERDICTS}
 
-
-class _Worker:
-    """The child process that imports operator classes for this compiler run."""
-
-    _current: _Worker | None = None
-    unavailable = False  # Airflow is there but does not import: nothing to check against
-
-    @classmethod
-    def get(cls) -> _Worker:
-        if cls._current is None or cls._current.proc.poll() is not None:
-            cls._current = cls()
-        return cls._current
-
-    def __init__(self) -> None:
-        env = dict(os.environ)
-        self.home = None
-        if "AIRFLOW_HOME" not in env and not (Path.home() / "airflow").exists():
-            # importing Airflow creates its home; leave none behind where there was none
-            self.home = tempfile.TemporaryDirectory(prefix="etlc-operator-check-")
-            env["AIRFLOW_HOME"] = self.home.name
-        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        self.buffer = b""
-        self.ready = False
-        self.params: dict[str, dict[str, list[str]] | None] = {}  # a good name's accepted parameters
-        atexit.register(self.close)
-
-    def ask(self, names: list[str]) -> dict[str, str | None]:
-        """Verdicts for names; a child that dies or runs past the limit fails them all."""
-        failed = {n: f"importing {n!r} did not finish (the checking process stopped, or ran past "
-                     f"{TIMEOUT_S:.0f} s)" for n in names}
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps(names) + "\n").encode())
-            self.proc.stdin.flush()
-            deadline = time.monotonic() + TIMEOUT_S
-            if not self.ready:
-                if self._line(deadline) != b"ready":
-                    _Worker.unavailable = True
-                    return self._lost({})
-                self.ready = True
-            answer = json.loads(self._line(deadline) or b"null")
-        except (OSError, ValueError):
-            answer = None
-        if not isinstance(answer, dict):
-            return self._lost(failed)
-        self.params.update({n: answer[n] for n in names if _params_form(answer.get(n))})
-        return {n: answer.get(n) if isinstance(answer.get(n), str) else None for n in names}
-
-    def _line(self, deadline: float) -> bytes | None:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line
-
-    def _lost(self, verdicts: dict[str, str | None]) -> dict[str, str | None]:
-        self.proc.kill()
-        self.proc.wait()
-        self.close()
-        if _Worker._current is self:
-            _Worker._current = None
-        return verdicts
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None and not pipe.closed:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        if self.home is not None:
-            self.home.cleanup()
-            self.home = None

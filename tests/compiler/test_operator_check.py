@@ -11,7 +11,7 @@ import json
 import os
 
 import pytest
-from etlc_compiler import operator_check
+from etlc_compiler import import_child, operator_check
 from etlc_compiler.api import check_text
 
 BASH = "airflow.providers.standard.operators.bash:BashOperator"
@@ -130,7 +130,7 @@ def test_a_child_that_dies_fails_its_names(worker):
 
 def test_an_import_that_hangs_fails_after_the_limit(worker, monkeypatch):
     assert worker.ask(["etlc_test_noisy_ops:Op"]) == {"etlc_test_noisy_ops:Op": None}  # Airflow imported
-    monkeypatch.setattr(operator_check, "TIMEOUT_S", 3.0)
+    monkeypatch.setattr(import_child, "TIMEOUT_S", 3.0)
     answer = worker.ask(["etlc_test_hanging_ops:Op"])
     assert "did not finish" in answer["etlc_test_hanging_ops:Op"]
     assert worker.proc.poll() is not None
@@ -248,3 +248,20 @@ def test_a_class_that_reads_its_kwargs_itself_is_not_checked(tmp_path, monkeypat
         assert e334(op_spec(f"etlc_test_pop_ops:{cls}", "    args: {x: 1, y: 2, anything: 3}\n")) == []
         assert operator_check.accepted_params(f"etlc_test_pop_ops:{cls}") is None
     operator_check._Worker._current = None
+
+
+def test_one_child_per_project_root_answers_callables_too(tmp_path):
+    """The callables check (E332) asks the same kind of child, one per project root, which has
+    the root first on sys.path and imports no Airflow for functions."""
+    (tmp_path / "etlc_test_root_funcs.py").write_text("VALUE = 1\n\ndef fn():\n    return 1\n", encoding="utf-8")
+    worker = import_child.Worker.get(tmp_path)
+    try:
+        assert import_child.Worker.get(tmp_path) is worker and worker is not import_child.Worker._current
+        answer = worker.ask(["etlc_test_root_funcs:fn", "etlc_test_root_funcs:VALUE", "etlc_test_root_funcs:gone"],
+                            kind="callable")
+        assert answer["etlc_test_root_funcs:fn"] is None
+        assert "not a function" in answer["etlc_test_root_funcs:VALUE"]
+        assert "no attribute 'gone'" in answer["etlc_test_root_funcs:gone"]
+        assert import_child.Worker.get(tmp_path) is worker   # still the same child for the next spec
+    finally:
+        worker.close()
