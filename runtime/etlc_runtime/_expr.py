@@ -80,9 +80,16 @@ def apply_filter(text: str, df, params, types: Mapping[str, Any] | None = None,
 def aggregate(df, group_by, aggs: dict, params, having: str | None = None,
               types: Mapping[str, Any] | None = None):
     parsed = {name: parse(text) for name, text in aggs.items()}
-    return backend().aggregate(df, list(group_by or []), parsed, params,
-                               having=parse(having) if having else None, **_types(df, types),
-                               dates_as_dates=True)
+    try:
+        return backend().aggregate(df, list(group_by or []), parsed, params,
+                                   having=parse(having) if having else None,
+                                   **_types(df, types), dates_as_dates=True)
+    except eval_error_types() as err:  # which of the texts: the one holding the failing part
+        if getattr(err, "source", False) is None:
+            from .expr_location import holds
+            err.source = next((t for t in [*aggs.values(), having] if t and holds(t, err)),
+                              None)
+        raise
 
 
 def metric(text: str, df, params, types: Mapping[str, Any] | None = None):

@@ -42,15 +42,31 @@ def expression_paths(step: Mapping[str, Any]) -> Iterator[tuple[tuple, str]]:
 
 def _same(text: str, err: Any) -> bool:
     """Whether ``text`` is the expression ``err`` came from: its ``source`` when the runtime
-    knew it, else the same canonical form (the dask engine evaluates parsed trees)."""
+    knew it, else the same canonical form (the dask engine evaluates parsed trees), of the
+    whole text or of the part at the error's span (an aggregate's argument is evaluated
+    alone)."""
     if getattr(err, "source", None) is not None:
         return text == err.source
-    from .expr import ExprError, parse, unparse
+    return holds(text, err)
 
+
+def holds(text: str, err: Any) -> bool:
+    """Whether ``err`` (an EvalError without its source) came from evaluating ``text``."""
+    from .expr import ExprError, parse, unparse
+    from .expr.ast import walk
+
+    if getattr(err, "expression", None) is None:
+        return False
     try:
-        return err.expression is not None and unparse(parse(text)) == err.expression
+        tree = parse(text)
     except ExprError:  # not an expression that parses: not the one that ran
         return False
+    if unparse(tree) == err.expression:
+        return True
+    if err.start is None:
+        return False
+    return any(n.start <= err.start and err.end <= n.end and unparse(n) == err.expression
+               for n in walk(tree))
 
 
 @lru_cache(maxsize=8)

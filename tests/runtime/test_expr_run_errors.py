@@ -76,6 +76,7 @@ FAILING = [
     {"filter": "id >= 1", "derive": {"t": "strptime(d, '%Y-%m-%d')"}},
     {"derive": {"t": "to_timestamp(d)"}},
     {"derive": {"p": "id + length(lpad(n, 4, ''))"}},
+    {"group_by": ["b"], "aggregate": {"c": "count(*)", "s": "sum(cast(n as int)) + 1"}},
     {"derive": {"r": "row_number() over (order by id)"},
      "qualify": "r > 1 and to_date(d, '%Y-%m-%d') > date '2000-01-01'"},
 ]

@@ -36,17 +36,22 @@ def is_conversion_error(exc: BaseException) -> bool:
 
 
 def _stages(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], params
-            ) -> Iterator[tuple[str, str, Rel]]:
-    """(context, expression text, the relation it runs over) in the step's order."""
+            ) -> Iterator[tuple[str, str, Rel, list]]:
+    """(context, expression text, the relation it runs over, group keys) in the step's
+    order."""
     rel = b.apply({k: step[k] for k in ("from", "join", "union") if k in step}, inputs, params)
     if isinstance(step.get("filter"), str):
-        yield "filter", step["filter"], rel
+        yield "filter", step["filter"], rel, []
         rel = b.filter(rel, step["filter"], params)
     for name, text in (step.get("derive") or {}).items():
-        yield "row", text, rel
+        yield "row", text, rel, []
         rel = b.derive(rel, {name: text}, params)
     if isinstance(step.get("qualify"), str):
-        yield "qualify", step["qualify"], rel
+        yield "qualify", step["qualify"], rel, []
+        rel = b.qualify(rel, step["qualify"], params)
+    keys = list(step.get("group_by") or [])
+    for text in (step.get("aggregate") or {}).values():
+        yield "aggregate", text, rel, keys
 
 
 def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] | None:
@@ -87,9 +92,9 @@ def explain(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], para
     """The R041 a failed query of ``step`` stands for, or None when no expression of the
     step fails on its inputs."""
     p_types = {k: param_type(v) for k, v in (params or {}).items()}
-    for context, text, rel in _stages(b, step, inputs, params):
+    for context, text, rel, keys in _stages(b, step, inputs, params):
         expr = _expr.parse(text)
-        _, errors, types = infer(expr, dict(rel.types), p_types, context)
+        _, errors, types = infer(expr, dict(rel.types), p_types, context, keys)
         if errors:
             continue
         def sql(e, rel=rel):
