@@ -242,6 +242,8 @@ def _within(a: float, b: float, bound: float) -> bool:
 @example(rows=[NULL_ROW, {**NULL_ROW, "b1": True}], arg=("(0.3 % 0.1)", "(0.3 % NULLIF(0.1, 0))"),
          fn="sum")
 @example(rows=[{**NULL_ROW, "d1": -0.7}], arg=("(d1 % 0.1)", "(d1 % NULLIF(0.1, 0))"), fn="min")
+# DuckDB types max(NULL + 0.0) as NULL where etlc keeps the operand's type: values compared only
+@example(rows=[NULL_ROW], arg=("(null + 0.0)", "(NULL + 0.0)"), fn="max")
 def test_random_aggregates_match_duckdb(con, rows, arg, fn):
     """Per group of b1. Sums, means and sample statistics of doubles depend on the order of
     the additions: there the bound is the classic error bound of a sum, n * eps * sum(|x|)
@@ -257,7 +259,7 @@ def test_random_aggregates_match_duckdb(con, rows, arg, fn):
     sql = (f"SELECT b1, {AGG_SQL[fn].format(sql_arg)}, count(*), count({sql_arg}), "
            f"sum(abs({x})), sum({x} * {x}) FROM r GROUP BY b1")
     duck_type = con.execute(f"DESCRIBE {sql}").fetchall()[1][1]
-    if t.name != "null":
+    if t.name != "null" and duck_type != '"NULL"':
         assert same_type(t, duck_type), f"{agg}: etlc {t}, DuckDB {duck_type} [SQL: {sql}]"
     ours = sorted(((etlc_value(b, Type("bool")), etlc_value(v, t), etlc_value(n, Type("int")))
                    for b, v, n in zip(out["b1"].tolist(), out["v"].tolist(), out["n"].tolist())),
