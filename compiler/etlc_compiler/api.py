@@ -31,14 +31,21 @@ class Checked:
         return self.spec is not None and not has_errors(self.diagnostics)
 
 
+def _specs_in(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
+                  and not shared_defaults.is_defaults_file(f)
+                  and not any(part.startswith(".") for part in f.relative_to(folder).parts))
+
+
 def spec_files(paths: list[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The spec files under paths; a shared defaults file stands for the specs that inherit it."""
     files, diags = [], []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
-                                and not shared_defaults.is_defaults_file(f)
-                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+            files.extend(_specs_in(p))
+        elif p.is_file() and shared_defaults.is_defaults_file(p):  # changed: check the specs below it
+            files.extend(_specs_in(p.parent))
         elif p.exists():  # a file, or a FIFO or device that loader.read_spec refuses (E111)
             files.append(p)
         else:

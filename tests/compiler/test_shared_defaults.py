@@ -67,8 +67,11 @@ def test_folders_above_the_project_root_and_beside_the_spec_do_not_count(tmp_pat
 
 
 def test_spec_folders_skip_defaults_files(tmp_path):
-    root = project(tmp_path, {"specs/defaults.yaml": "owner: a\n", "specs/p.yaml": SPEC.format(extra="")})
-    assert [f.name for f in spec_files([root / "specs"])[0]] == ["p.yaml"]
+    root = project(tmp_path, {"specs/defaults.yaml": "owner: a\n", "specs/p.yaml": SPEC.format(extra=""),
+                              "specs/sub/q.yaml": SPEC.format(extra=""), "other/r.yaml": SPEC.format(extra="")})
+    assert [f.name for f in spec_files([root / "specs"])[0]] == ["p.yaml", "q.yaml"]
+    # a defaults file given itself (a pre-commit hook's changed file) stands for the specs below it
+    assert [f.name for f in spec_files([root / "specs" / "defaults.yaml"])[0]] == ["p.yaml", "q.yaml"]
 
 
 def codes(checked) -> list[tuple[str, str, int, int]]:
