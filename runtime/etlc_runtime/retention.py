@@ -28,8 +28,8 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +94,7 @@ def mark_run(run_dir: Path, pipeline: str, run_id: str, status: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     marker = {"etlc": 1, "pipeline": pipeline, "run_id": run_id, "status": status,
               "at": _dt.datetime.now(_dt.UTC).isoformat()}
-    tmp = run_dir / f".{RUN_MARKER}.{uuid.uuid4().hex[:12]}.tmp"
+    tmp = run_dir / f".{RUN_MARKER}.{secrets.token_hex(6)}.tmp"
     tmp.write_text(json.dumps(marker, sort_keys=True), encoding="utf-8")
     os.replace(tmp, run_dir / RUN_MARKER)
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from .ast import Expr
 
 LIMIT = 5000
+_UNREADABLE = (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+               IndexError, KeyError, pickle.UnpicklingError)
 _memo: dict[str, Expr] | None = None
 _added = False
 
@@ -54,7 +56,7 @@ def _load() -> dict[str, Expr]:
                     data = pickle.load(fh)
                     if isinstance(data, dict):
                         _memo = data
-        except Exception:  # no file yet, or one this version cannot read: parse as usual
+        except _UNREADABLE:  # no file yet, or one this version cannot read: parse as usual
             _memo = {}
     return _memo
 
@@ -73,8 +75,8 @@ def _save() -> None:
         for old in path.parent.glob("expr-ast-*.pickle"):  # of sources since edited
             if old != path:
                 old.unlink(missing_ok=True)
-    except Exception:  # a cache that cannot be written only costs time
-        pass
+    except (OSError, pickle.PicklingError):  # a cache that cannot be written only costs time
+        return
 
 
 def parse(text: str) -> Expr:
@@ -94,4 +96,4 @@ def parse(text: str) -> Expr:
     return tree
 
 
-__all__ = ["parse", "cache_file"]
+__all__ = ["cache_file", "parse"]
