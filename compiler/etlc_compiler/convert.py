@@ -229,6 +229,25 @@ def convert_file(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
     return specs, notes.items
 
 
+def convert_defaults(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """A dag-factory `defaults.yml` as etlc's `defaults.yaml` (its DAG keys, `default_args` as
+    `defaults:`), and what was not converted."""
+    from . import loader
+    from .shared_defaults import SHAREABLE
+
+    loaded, diags = loader.load(path.read_bytes(), str(path))
+    if loaded is None or not isinstance(loaded.data, dict):
+        return {}, [f"{d.path}:{d.line}:{d.col}: {d.message}" for d in diags] or [f"{path}: not a mapping"]
+    notes = Notes(loaded, str(path))
+    spec = convert_dag("defaults", {k: v for k, v in loaded.data.items() if k != "tasks"}, {}, notes)
+    if spec.get("schedule") is None and not any(k in loaded.data for k in ("schedule", "schedule_interval")):
+        spec.pop("schedule", None)
+    for key in spec:
+        if key not in SHAREABLE and key not in ("etlc", "pipeline", "steps"):
+            notes.add((key,), f"'{key}' (a defaults.yaml holds DAG-level keys and default_args only)", at="key")
+    return {k: v for k, v in spec.items() if k in SHAREABLE}, notes.items
+
+
 def dump(spec: dict[str, Any], source: str) -> str:
     import yaml
 
@@ -247,6 +266,14 @@ def command(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     problems = 0
     for name in args.files:
+        if Path(name).name in ("defaults.yml", "defaults.yaml"):  # shared defaults: etlc's defaults.yaml
+            shared, notes = convert_defaults(Path(name))
+            for line in notes:
+                print(line, file=sys.stderr)
+            problems += len(notes)
+            (out / "defaults.yaml").write_text(dump(shared, name), encoding="utf-8")
+            print(f"wrote {out / 'defaults.yaml'}")
+            continue
         specs, notes = convert_file(Path(name))
         for line in notes:
             print(line, file=sys.stderr)

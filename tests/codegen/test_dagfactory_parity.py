@@ -2,7 +2,8 @@
 `etlc convert dag-factory`, compiled by `etlc compile`, imported in one real DagBag, and compared
 structurally with the DAG dag-factory itself builds from the same YAML in the same Airflow:
 task ids, groups (tooltips, parents), dependencies, operator classes and arguments, mapped
-tasks, schedule, params, callbacks and default args. Skipped where dag-factory (the `bench`
+tasks, schedule, params, callbacks and default args, with dag-factory's shared defaults.yml
+(converted to etlc's specs/defaults.yaml) applying to every DAG. Skipped where dag-factory (the `bench`
 extra) is not installed."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 from codegen_support import load_dagbag, make_project, run_etlc
 
 CORPUS = Path(__file__).parent / "dagfactory_corpus"
-FILES = sorted(CORPUS.glob("*.yml"))
+SHARED = CORPUS / "defaults.yml"   # dag-factory's cascading defaults; converted to specs/defaults.yaml
+FILES = sorted(f for f in CORPUS.glob("*.yml") if f != SHARED)
 ARGS = ("bash_command", "op_kwargs", "env")
 
 
@@ -26,7 +28,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("parity")
     make_project(root, {})
     shutil.copy(CORPUS / "dfc_funcs.py", root / "dfc_funcs.py")
-    res = run_etlc("convert", "dag-factory", *map(str, FILES), "-o", "specs", cwd=root)
+    res = run_etlc("convert", "dag-factory", *map(str, FILES), str(SHARED), "-o", "specs", cwd=root)
     assert res.returncode == 0, res.stdout + res.stderr
     res = run_etlc("compile", "specs", "-o", "dags", cwd=root)
     assert res.returncode == 0, res.stdout + res.stderr
