@@ -68,14 +68,19 @@ def _validator():
     return Draft202012Validator(part)
 
 
+_LOADED: dict[tuple[str, bytes], tuple[LoadedSpec | None, list[Diagnostic]]] = {}  # by path and bytes
+
+
 def _load_one(path: Path) -> tuple[LoadedSpec | None, list[Diagnostic]]:
+    """A defaults file, loaded and validated once per path and content in this process."""
     raw, diags = loader.read_spec(path)
     if raw is None:
         return None, diags
-    loaded, diags = loader.load(raw, str(path))
-    if loaded is None:
-        return None, diags
-    return loaded, schema_check.validate_with(loaded, _validator())
+    key = (str(path), raw)
+    if key not in _LOADED:
+        loaded, diags = loader.load(raw, str(path))
+        _LOADED[key] = (None, diags) if loaded is None else (loaded, schema_check.validate_with(loaded, _validator()))
+    return _LOADED[key]
 
 
 def _merge_files(files: list[LoadedSpec]) -> tuple[dict[str, Any], dict[tuple, LoadedSpec]]:
