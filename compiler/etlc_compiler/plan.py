@@ -154,7 +154,7 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
         outlets = tuple(dict.fromkeys(asset_name(spec.id, d) for d in writes))
         settings = {k: v for k, v in last.settings.items() if v is not None}
         if first.kind == "operator":
-            mapped = {k: first.raw[k] for k in ("expand", "expand_kwargs") if k in first.raw}  # for etlc run
+            map_keys = {k: first.raw[k] for k in ("expand", "expand_kwargs") if k in first.raw}  # for etlc run
             tasks.append(TaskPlan(task_id, "operator", tuple(chain), lines.get(task_id, 1), upstream, settings,
                                   inlets, outlets, first.raw.get("operator"), dict(first.raw.get("args") or {}),
                                   map_keys))
