@@ -53,7 +53,7 @@ def used_columns(steps: Sequence[Mapping[str, Any]], read_step: str, dataset: Ma
                  output: str | None) -> list[str] | None:
     """The declared columns of ``dataset`` the chain from ``read_step`` needs, in declared
     order, or None to read them all (the module doc says when)."""
-    declared = list((dataset.get("columns") or {}))
+    declared = list(dataset.get("columns") or {})
     if not declared or dataset.get("partition_by"):
         return None
     by_name = {s.get("name"): s for s in steps}

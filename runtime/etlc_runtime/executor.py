@@ -352,7 +352,7 @@ class _Run:
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
             if pushdown is None and dataset.get("format") in ("parquet", "csv", "json"):
-                from .column_use import used_columns   # the declared columns the task uses
+                from .column_use import used_columns  # the declared columns the task uses
                 pushdown = used_columns(self.plan.get("steps") or [], name, dataset,
                                         self.plan.get("output"))
             if dataset.get("format") == "postgres":   # columns and filter go to the server

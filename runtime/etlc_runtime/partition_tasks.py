@@ -45,20 +45,9 @@ def part_folder(step_folder: Path, index: int) -> Path:
 def read_partition(engine, dataset: Mapping[str, Any], ctx, select, index: int, count: int):
     """Partition ``index`` of ``count`` of a file dataset, as a relation of ``engine``: the
     rows the dask engine's partition ``index`` reads (io_read.read_dataset over the share)."""
-    from .engines.dask.read import read_share, shares
-    from .file_layout import list_files
-    from .io_read import dataset_location
-    from .paths import ensure_readable, local_path
+    from .engines.dask.read import dataset_files, read_share, shares
 
-    fmt = dataset.get("format")
-    text = dataset_location(dataset, ctx.macros, ctx.root)
-    target = local_path(text, ctx.root)
-    ensure_readable(target, ctx.root)
-    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, ctx.root)]
-    if not files:
-        raise FileNotFoundError(f"no {fmt} file at {target}" +
-                                (f" (from {text!r})" if text != str(target) else ""))
-    share = shares(files, count)[index]
+    share = shares(dataset_files(dataset, ctx.macros, ctx.root), count)[index]
     frame = read_share(share, dataset, ctx.macros, str(ctx.root), list(select) if select else None)
     if engine.name == "pandas":
         return frame

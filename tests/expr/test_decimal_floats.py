@@ -10,12 +10,11 @@ import decimal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
-
 from etlc_runtime.expr.decimal_floats import decimal_floats
 from etlc_runtime.expr.pandas_eval import coerce
 from etlc_runtime.expr.types import Type
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 EDGES = [0, 1, -1, 2 ** 53, 2 ** 53 + 1, -(2 ** 53) - 1, 2 ** 63 - 1, -(2 ** 63), 2 ** 63,
          10 ** 38 - 1, -(10 ** 38 - 1), 9007199254740993, 123456789012345678,

@@ -8,12 +8,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from etlc_runtime.engines.dask import read as dask_read
 from etlc_runtime.errors import DataError
 from etlc_runtime.io_read import read_dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROWS = 23
 

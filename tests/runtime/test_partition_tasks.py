@@ -16,7 +16,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from etlc_compiler import compile as compile_mod
 from etlc_compiler.api import check_file
 from etlc_runtime import plan_types
@@ -125,7 +124,7 @@ def test_mapped_instances_write_the_one_task_rows(project, engine, partitions):
     assert plan_types.step_types(plan.tasks[1].payload, write) == \
         plan_types.step_types(one.tasks[0].payload, write) != {}   # the write's types travel
     summary = _run(project, plan)
-    assert [t["partitions"] for t in summary["tasks"]][0] == partitions
+    assert summary["tasks"][0]["partitions"] == partitions
     got = _rows(project / "data" / "out")
     assert got == want  # every value exact: decimals, dates, nulls, strings
 

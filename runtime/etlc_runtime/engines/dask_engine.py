@@ -56,9 +56,7 @@ class DaskEngine:
              columns: Sequence[str] | None = None):
         import dask.dataframe as dd
 
-        from ..file_layout import list_files
-        from ..io_read import dataset_location, read_dataset
-        from ..paths import ensure_readable, local_path
+        from ..io_read import read_dataset
         from .dask import read as _read
 
         select = list(columns) if columns else None
@@ -72,14 +70,7 @@ class DaskEngine:
             from ..io_read import READ_ERRORS
             self._read_errors[rel._name] = dict(frame.attrs.get(READ_ERRORS) or {})
             return rel
-        text = dataset_location(dataset, ctx.macros, ctx.root)
-        target = local_path(text, ctx.root)
-        ensure_readable(target, ctx.root)
-        files = [f for f in list_files(target, text, fmt) if ensure_readable(f, ctx.root)]
-        if not files:
-            raise FileNotFoundError(f"no {fmt} file at {target}" +
-                                    (f" (from {text!r})" if text != str(target) else ""))
-        shares = _read.shares(files, self.partitions)
+        shares = _read.shares(_read.dataset_files(dataset, ctx.macros, ctx.root), self.partitions)
         args = (dict(dataset), dict(ctx.macros), str(ctx.root), select)
         (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
         rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],

@@ -34,6 +34,24 @@ class Share:
     pieces: int = 1
 
 
+def dataset_files(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -> list[Path]:
+    """A file dataset's files (file_layout's rules), every one readable; FileNotFoundError
+    when there is none."""
+    from ...file_layout import list_files
+    from ...io_read import dataset_location
+    from ...paths import ensure_readable, local_path
+
+    fmt = dataset.get("format")
+    text = dataset_location(dataset, macros, root)
+    target = local_path(text, root)
+    ensure_readable(target, root)
+    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
+    if not files:
+        raise FileNotFoundError(f"no {fmt} file at {target}" +
+                                (f" (from {text!r})" if text != str(target) else ""))
+    return files
+
+
 def shares(files: Sequence[Path], partitions: int) -> list[Share]:
     """Split the files over ``partitions`` partitions (see the module doc)."""
     names = [str(f) for f in files]
