@@ -54,12 +54,13 @@ def needed_columns(step: Mapping[str, Any]) -> list[str] | None:
     def add(names) -> None:
         need.extend(n for n in names if n not in derived and n not in need)
 
-    for key in ("filter", "qualify"):
-        if step.get(key):
-            add(sorted(columns_used(parse(step[key]))))
+    if step.get("filter"):
+        add(sorted(columns_used(parse(step["filter"]))))
     for name, text in (step.get("derive") or {}).items():
         add(sorted(columns_used(parse(text))))
         derived.add(name)
+    if step.get("qualify"):   # after derive (spec-reference's transform order): may name its outputs
+        add(sorted(columns_used(parse(step["qualify"]))))
     if step.get("aggregate") or step.get("group_by"):
         add(step.get("group_by") or [])
         for text in (step.get("aggregate") or {}).values():

@@ -297,6 +297,9 @@ def test_needed_columns():
                                                              "s": "sum(v)"},
                            "having": "n > 1"}) == ["g", "v"]
     assert needed_columns({"join": {"with": "x", "on": ["k"]}, "select": ["k"]}) is None
+    # qualify runs after derive: a derived name it uses is no source column
+    assert needed_columns({"derive": {"r": "row_number() over (partition by k order by t)"},
+                           "qualify": "r = 1 and v > 0", "select": ["k", "r"]}) == ["k", "t", "v"]
     ds, cols = read_request({"filter": "a > $p", "select": ["b"]}, {"table": "t"}, {"p": 1})
     assert ds[PUSHDOWN] == {"filter": "a > $p", "params": {"p": 1}} and cols == ["a", "b"]
 
