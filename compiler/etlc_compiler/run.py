@@ -176,9 +176,12 @@ def run_command(args) -> int:
     if summary["status"] != "success":
         error = summary.get("error")
         diag = failure_diagnostic(error, checked.path, 1)
-        if getattr(error, "col", None):   # R040: at the column's declaration, as the runtime says
+        if getattr(error, "col", None):   # R040 at the column's declaration, R041 at the expression
+            cause = error.cause
+            end = getattr(cause, "end_column", None)
             diag = Diagnostic(diag.path, int(error.line), int(error.col),
-                              getattr(error.cause, "code", None) or diag.code, diag.message)
+                              getattr(cause, "code", None) or diag.code, diag.message,
+                              end_line=int(error.line) if end else None, end_col=int(end) if end else None)
         elif getattr(error, "step", None) in spec.steps:
             line, col = loaded.key_pos(("steps", error.step))
             diag = Diagnostic(diag.path, line, col, diag.code, diag.message)

@@ -180,7 +180,7 @@ class _Run:
             from .expr_location import locate
             steps = self.plan.get("steps") or []
             if locate(exc, self.spec, self.root, [step, *(s for s in steps if s is not step)]):
-                line = exc.line
+                line, col = exc.line, exc.column
         if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
             message = str(exc)
         else:

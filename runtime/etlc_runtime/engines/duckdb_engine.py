@@ -113,11 +113,30 @@ class DuckDBEngine:
         return None  # counting would run the chain once more; writes and checks count
 
     def check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
-        quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
+        try:
+            quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
+        except Exception as exc:
+            raise self._quality_error(exc, rel, checks, None, ctx) from exc
 
     def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
-        return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
-                                                         ctx.params).items()}
+        try:
+            return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
+                                                             ctx.params).items()}
+        except Exception as exc:
+            raise self._quality_error(exc, rel, None, metrics, ctx) from exc
+
+    def _quality_error(self, exc: Exception, rel: Rel, checks, metrics, ctx: StepContext
+                       ) -> Exception:
+        """A check's or metric's conversion error as its R041 (expression, row, value) when
+        the rows show it; else the error itself (an R040 of a read fails here too)."""
+        from .duckdb import expr_errors
+
+        if not expr_errors.is_conversion_error(exc):
+            return exc
+        try:
+            return expr_errors.explain_quality(self.b, rel, checks, metrics, ctx.params) or exc
+        except Exception:   # the original error is reported then
+            return exc
 
     # -- outputs --------------------------------------------------------------------
     def write(self, rel: Rel, dataset: Mapping[str, Any], mode: str | None,

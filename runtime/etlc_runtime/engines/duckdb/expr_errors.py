@@ -91,8 +91,25 @@ def explain(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], para
             ) -> EvalError | None:
     """The R041 a failed query of ``step`` stands for, or None when no expression of the
     step fails on its inputs."""
+    return _first(b, _stages(b, step, inputs, params), params)
+
+
+def explain_quality(b: Builder, rel: Rel, checks: Mapping[str, Any] | None,
+                    metrics: Mapping[str, str] | None, params) -> EvalError | None:
+    """The R041 a failed check (``expect`` rows) or ``metrics`` query over ``rel`` stands for."""
+    expects = (checks or {}).get("expect") or []
+    if isinstance(expects, str):
+        expects = [expects]
+    elif isinstance(expects, Mapping):
+        expects = list(expects.values())
+    stages = [("filter", t, rel, []) for t in expects if isinstance(t, str)]
+    stages += [("metric", t, rel, []) for t in (metrics or {}).values()]
+    return _first(b, iter(stages), params)
+
+
+def _first(b: Builder, stages: Iterator[tuple[str, str, Rel, list]], params) -> EvalError | None:
     p_types = {k: param_type(v) for k, v in (params or {}).items()}
-    for context, text, rel, keys in _stages(b, step, inputs, params):
+    for context, text, rel, keys in stages:
         expr = _expr.parse(text)
         _, errors, types = infer(expr, dict(rel.types), p_types, context, keys)
         if errors:
