@@ -6,20 +6,25 @@ setting etlc knows), schedules (cron strings, presets, `schedule_interval`), DAG
 (description, tags, catchup, max_active_runs, `dagrun_timeout_sec`, params, callbacks given as
 `package.module.function`), `task_groups` (tooltip, `parent_group_name`, `dependencies`),
 tasks as a mapping or a list (operator `package.module.Class`, `dependencies`,
-`task_group_name`, `python_callable`, `expand` over lists or `task.output`, `partial`, task
-settings; every other key is an operator argument, `{__type__: ...}` objects included: etlc
-reads the same form). What does not is reported as
-`file:line:col: not converted: ...` (the DAG is still written, without it): callables from files (`python_callable_file`), timetables and asset
-schedules, HTTP sensor checks. YAML comments are not carried over.
+`task_group_name`, `python_callable`, `python_callable_file` + `python_callable_name` of a file
+under the project root, `expand` over lists or `task.output`, `partial`, task settings; every
+other key is an operator argument, `{__type__: ...}` objects included: etlc reads the same
+form), and schedule objects (timetables, timedeltas, assets with `__and__`/`__or__`, assets or
+time: convert_schedules.py). What does not is reported as `file:line:col: not converted: ...`
+(the DAG is still written, without it): a callable file outside the project root, schedule
+objects with no etlc form, HTTP sensor checks. YAML comments are not carried over.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from . import convert_schedules
+from .convert_schedules import duration as _seconds
 from .task_settings import DAG_SETTINGS, SETTINGS
 
 SYSTEM = ("default", "task_groups")
@@ -31,10 +36,11 @@ DAG_KEYS = ("description", "tags", "catchup", "max_active_runs", "start_date", "
 
 
 class Notes:
-    """What could not be converted, with the position in the source file."""
+    """What could not be converted, with the position in the source file; `root` is the
+    project root the specs are written for (where callable files must lie)."""
 
-    def __init__(self, loaded, path: str):
-        self.loaded, self.path, self.items = loaded, path, []
+    def __init__(self, loaded, path: str, root: Path | None = None):
+        self.loaded, self.path, self.items, self.root = loaded, path, [], root
 
     def add(self, where: tuple, message: str, at: str = "value") -> None:
         pos = self.loaded.key_pos if at == "key" else self.loaded.value_pos
@@ -63,16 +69,6 @@ def _dotted(ref: Any) -> str | None:
         return ref if isinstance(ref, str) and ":" in ref else None
     module, _, name = ref.rpartition(".")
     return f"{module}:{name}"
-
-
-def _seconds(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
-        return None
-    value = int(value)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if value and value % size == 0:
-            return f"{value // size}{unit}"
-    return f"{value}s"
 
 
 def _name(text: str) -> str:
@@ -125,11 +121,11 @@ def convert_dag(dag_id: str, conf: dict[str, Any], default: dict[str, Any], note
             spec[key] = merged[key]
     if merged.get("doc_md") and "description" not in spec:
         spec["description"] = merged["doc_md"]
-    schedule = merged.get("schedule", merged.get("schedule_interval"))
-    if isinstance(schedule, str) or schedule is None:
-        spec["schedule"] = schedule
-    else:
-        notes.add(base + ("schedule",), "a schedule that is not a cron or preset string (write it by hand: "
+    key = "schedule" if "schedule" in merged else "schedule_interval"
+    try:
+        spec["schedule"] = convert_schedules.convert(merged.get(key))
+    except convert_schedules.Unconvertible as e:
+        notes.add(base + (key, *e.where), f"{e.why} (write `schedule:` by hand: "
                   "{cron, timezone}, {every}, {timetable}, {assets})")
     for key in ("start_date", "end_date"):
         value = args.pop(key, None) or merged.get(key)
@@ -188,8 +184,13 @@ def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
     for key, value in {**rest, **(task.get("partial") or {})}.items():
         if key == "python_callable":
             args[key] = _dotted(value) or value
+        elif key == "python_callable_file" and "python_callable_name" in task:
+            ref = _callable_from_file(value, task["python_callable_name"], notes, where)
+            if ref:
+                args["python_callable"] = ref
         elif key in ("python_callable_name", "python_callable_file", "response_check_name", "response_check_file"):
-            notes.add(where + (key,), f"'{key}' (a function from a file path): use python_callable: package.module.function")
+            if key != "python_callable_name" or "python_callable_file" not in task:
+                notes.add(where + (key,), f"'{key}' (a function from a file path): use python_callable: package.module.function")
         else:
             args[key] = value
     if args:
@@ -211,14 +212,40 @@ def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
     return step
 
 
-def convert_file(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """{pipeline: spec data} of each DAG in a dag-factory file, and what was not converted."""
+def _callable_from_file(file: Any, name: Any, notes: Notes, where: tuple) -> str | None:
+    """`python_callable_file` + `python_callable_name` -> `package.module:function` when the file
+    lies under the project root on an importable path (dag-factory expands `$VARS` in it)."""
+    at = where + ("python_callable_file",)
+    if not isinstance(name, str) or not name.isidentifier():
+        notes.add(where + ("python_callable_name",), "'python_callable_name' must be a function name")
+        return None
+    path = Path(os.path.expandvars(str(file)))
+    root = (notes.root or Path.cwd()).resolve()
+    why = None
+    if not path.is_absolute():
+        why = "dag-factory needs an absolute path"
+    elif path.suffix != ".py" or not path.is_file():
+        why = "no such Python file"
+    elif not path.resolve().is_relative_to(root):
+        why = f"the file is outside the project root {root} (etlc imports functions from the project root)"
+    parts = path.resolve().relative_to(root).with_suffix("").parts if why is None else ()
+    if why is None and not all(p.isidentifier() for p in parts):
+        why = f"'{'/'.join(parts)}' is no importable module path (each folder and the file a Python name)"
+    if why:
+        notes.add(at, f"python_callable_file {str(file)!r}: {why}")
+        return None
+    return f"{'.'.join(parts)}:{name}"
+
+
+def convert_file(path: Path, root: Path | None = None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """{pipeline: spec data} of each DAG in a dag-factory file, and what was not converted;
+    `root`: the project root of the specs (default: the current folder)."""
     from . import loader
 
     loaded, diags = loader.load(path.read_bytes(), str(path))
     if loaded is None or not isinstance(loaded.data, dict):
         return {}, [f"{d.path}:{d.line}:{d.col}: {d.message}" for d in diags] or [f"{path}: not a mapping"]
-    notes = Notes(loaded, str(path))
+    notes = Notes(loaded, str(path), root)
     default = loaded.data.get("default") or {}
     specs = {}
     for dag_id, conf in loaded.data.items():
@@ -262,8 +289,11 @@ def add_arguments(p) -> None:
 
 
 def command(args) -> int:
+    from .callables import project_root
+
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    root = project_root(str(out / "spec.yaml"))
     problems = 0
     for name in args.files:
         if Path(name).name in ("defaults.yml", "defaults.yaml"):  # shared defaults: etlc's defaults.yaml
@@ -274,7 +304,7 @@ def command(args) -> int:
             (out / "defaults.yaml").write_text(dump(shared, name), encoding="utf-8")
             print(f"wrote {out / 'defaults.yaml'}")
             continue
-        specs, notes = convert_file(Path(name))
+        specs, notes = convert_file(Path(name), root)
         for line in notes:
             print(line, file=sys.stderr)
         problems += len(notes)

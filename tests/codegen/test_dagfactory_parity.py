@@ -2,12 +2,14 @@
 `etlc convert dag-factory`, compiled by `etlc compile`, imported in one real DagBag, and compared
 structurally with the DAG dag-factory itself builds from the same YAML in the same Airflow:
 task ids, groups (tooltips, parents), dependencies, operator classes and arguments, mapped
-tasks, schedule, params, callbacks and default args, with dag-factory's shared defaults.yml
+tasks, schedule (the timetable as Airflow serializes it: class, cron, time zone, asset
+condition), params, callbacks and default args, with dag-factory's shared defaults.yml
 (converted to etlc's specs/defaults.yaml) applying to every DAG. Skipped where dag-factory (the `bench`
 extra) is not installed."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -28,11 +30,13 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("parity")
     make_project(root, {})
     shutil.copy(CORPUS / "dfc_funcs.py", root / "dfc_funcs.py")
-    res = run_etlc("convert", "dag-factory", *map(str, FILES), str(SHARED), "-o", "specs", cwd=root)
+    env = {"DFC_ROOT": str(root)}  # python_callable_file: $DFC_ROOT/dfc_funcs.py (both expand it)
+    res = run_etlc("convert", "dag-factory", *map(str, FILES), str(SHARED), "-o", "specs", cwd=root, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     res = run_etlc("compile", "specs", "-o", "dags", cwd=root)
     assert res.returncode == 0, res.stdout + res.stderr
     sys.path.insert(0, str(root))
+    os.environ.update(env)
     try:
         ours = load_dagbag(root / "dags")
         theirs = {}
@@ -40,6 +44,7 @@ def built(tmp_path_factory):
             theirs.update(_DagFactory(config_filepath=str(f), defaults_config_path=str(CORPUS)).build_dags())
     finally:
         sys.path.remove(str(root))
+        os.environ.pop("DFC_ROOT")
     assert ours.import_errors == {}
     return ours.dags, theirs
 
@@ -76,10 +81,12 @@ def shape(dag) -> dict:
         }
     groups = {g: (tg.tooltip, tg.parent_group.group_id if tg.parent_group else None)
               for g, tg in dag.task_group.get_task_group_dict().items() if g}
-    tt = dag.timetable
+    from airflow.serialization.encoders import encode_timetable
+
     return {
-        "tasks": tasks, "groups": groups, "schedule": (type(tt).__name__, getattr(tt, "expression", None)),
-        "catchup": dag.catchup, "tags": sorted(set(dag.tags) - {"dagfactory"}),  # dag-factory tags its own "max_active_runs": dag.max_active_runs,
+        "tasks": tasks, "groups": groups, "schedule": encode_timetable(dag.timetable),
+        "catchup": dag.catchup, "tags": sorted(set(dag.tags) - {"dagfactory"}),  # dag-factory tags its own
+        "max_active_runs": dag.max_active_runs,
         "max_active_tasks": dag.max_active_tasks, "params": {k: dag.params[k] for k in dag.params},
         "start_date": sorted({t.start_date.date().isoformat() for t in dag.tasks if t.start_date}),
         "dagrun_timeout": dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout else None,
@@ -88,7 +95,9 @@ def shape(dag) -> dict:
     }
 
 
-@pytest.mark.parametrize("dag_id", ["df_groups", "df_python", "df_settings", "df_lists"])
+@pytest.mark.parametrize("dag_id", ["df_groups", "df_python", "df_settings", "df_lists", "df_cron_tz",
+                                    "df_multi_cron", "df_asset_list", "df_asset_conditions",
+                                    "df_assets_or_time", "df_callable_file"])
 def test_converted_dag_matches_dag_factory(built, dag_id):
     ours, theirs = built
     mine, reference = shape(ours[dag_id]), shape(theirs[dag_id])
