@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,7 @@ def build(work: Path, copies: int) -> tuple[Path, Path, Path, int]:
     proj.mkdir()
     (proj / "pyproject.toml").write_text("[project]\nname = 'corpus-bench'\nversion = '0'\n")
     shutil.copy(CORPUS / "dfc_funcs.py", proj / "dfc_funcs.py")
+    os.environ["DFC_ROOT"] = str(proj)  # df_callable_file's python_callable_file: $DFC_ROOT/dfc_funcs.py
     etlc = [sys.executable, "-m", "etlc_compiler.cli"]
     generated = work / "generated"
     for step in (["convert", "dag-factory", *map(str, sorted(yamls.glob("*.yml"))), "-o", "specs"],
