@@ -7,7 +7,7 @@ setting etlc knows), schedules (cron strings, presets, `schedule_interval`), DAG
 `package.module.function`), `task_groups` (tooltip, `parent_group_name`, `dependencies`),
 tasks as a mapping or a list (operator `package.module.Class`, `dependencies`,
 `task_group_name`, `python_callable`, `python_callable_file` + `python_callable_name` of a file
-under the project root, `expand` over lists or `task.output`, `partial`, task settings; every
+under the project root (callbacks' `<callback>_file` + `<callback>_name` alike), `expand` over lists or `task.output`, `partial`, task settings; every
 other key is an operator argument, `{__type__: ...}` objects included: etlc reads the same
 form), and schedule objects (timetables, timedeltas, assets with `__and__`/`__or__`, assets or
 time: convert_schedules.py). What does not is reported as `file:line:col: not converted: ...`
@@ -25,7 +25,7 @@ from typing import Any
 
 from . import convert_schedules
 from .convert_schedules import duration as _seconds
-from .task_settings import DAG_SETTINGS, SETTINGS
+from .task_settings import CALLBACKS, DAG_CALLBACKS, DAG_SETTINGS, SETTINGS
 
 SYSTEM = ("default", "task_groups")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -85,6 +85,7 @@ def _param(value: Any) -> dict[str, Any]:
 def _settings(src: dict[str, Any], out: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
     """Task settings and their dag-factory spellings; returns what is left (operator args)."""
     rest = {}
+    src = _callback_files(src, CALLBACKS, out, notes, where)
     for key, value in src.items():
         if key in DURATION_KEYS and _seconds(value):
             out[DURATION_KEYS[key]] = _seconds(value)
@@ -133,9 +134,10 @@ def convert_dag(dag_id: str, conf: dict[str, Any], default: dict[str, Any], note
             spec[key] = str(value)
     if _seconds(merged.get("dagrun_timeout_sec")):
         spec["dagrun_timeout"] = _seconds(merged["dagrun_timeout_sec"])
-    for key in ("on_success_callback", "on_failure_callback"):
+    for key in DAG_CALLBACKS:
         if key in merged:
             spec[key] = _dotted_callbacks(key, merged[key], notes, base)
+    _callback_files(merged, DAG_CALLBACKS, spec, notes, base)
     if isinstance(merged.get("params"), dict):
         spec["params"] = {_name(k): _param(v) for k, v in merged["params"].items()}
     defaults: dict[str, Any] = {}
@@ -185,7 +187,7 @@ def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
         if key == "python_callable":
             args[key] = _dotted(value) or value
         elif key == "python_callable_file" and "python_callable_name" in task:
-            ref = _callable_from_file(value, task["python_callable_name"], notes, where)
+            ref = _callable_from_file(value, task["python_callable_name"], notes, where, "python_callable")
             if ref:
                 args["python_callable"] = ref
         elif key in ("python_callable_name", "python_callable_file", "response_check_name", "response_check_file"):
@@ -212,12 +214,25 @@ def _step(task: dict[str, Any], notes: Notes, where: tuple) -> dict[str, Any]:
     return step
 
 
-def _callable_from_file(file: Any, name: Any, notes: Notes, where: tuple) -> str | None:
-    """`python_callable_file` + `python_callable_name` -> `package.module:function` when the file
-    lies under the project root on an importable path (dag-factory expands `$VARS` in it)."""
-    at = where + ("python_callable_file",)
+def _callback_files(src: dict[str, Any], keys: tuple, out: dict[str, Any], notes: Notes,
+                    where: tuple) -> dict[str, Any]:
+    """`<callback>_file` + `<callback>_name` pairs of `src` as `out[<callback>]`; returns the rest."""
+    pairs = [k for k in keys if f"{k}_file" in src and f"{k}_name" in src]
+    for key in pairs:
+        ref = _callable_from_file(src[f"{key}_file"], src[f"{key}_name"], notes, where, key)
+        if ref:
+            out[key] = ref
+    done = {f"{k}_{part}" for k in pairs for part in ("file", "name")}
+    return {k: v for k, v in src.items() if k not in done}
+
+
+def _callable_from_file(file: Any, name: Any, notes: Notes, where: tuple, key: str) -> str | None:
+    """`<key>_file` + `<key>_name` (`python_callable_file`, `on_failure_callback_file`, ...) ->
+    `package.module:function` when the file lies under the project root on an importable path
+    (dag-factory expands `$VARS` in it)."""
+    at = where + (f"{key}_file",)
     if not isinstance(name, str) or not name.isidentifier():
-        notes.add(where + ("python_callable_name",), "'python_callable_name' must be a function name")
+        notes.add(where + (f"{key}_name",), f"'{key}_name' must be a function name")
         return None
     path = Path(os.path.expandvars(str(file)))
     root = (notes.root or Path.cwd()).resolve()
@@ -232,7 +247,7 @@ def _callable_from_file(file: Any, name: Any, notes: Notes, where: tuple) -> str
     if why is None and not all(p.isidentifier() for p in parts):
         why = f"'{'/'.join(parts)}' is no importable module path (each folder and the file a Python name)"
     if why:
-        notes.add(at, f"python_callable_file {str(file)!r}: {why}")
+        notes.add(at, f"{key}_file {str(file)!r}: {why}")
         return None
     return f"{'.'.join(parts)}:{name}"
 

@@ -162,3 +162,27 @@ def test_callable_files_under_the_project_root_become_module_function(tmp_path: 
     where = sorted(n.split(": not converted")[0].removeprefix(str(src) + ":") for n in notes)
     assert where == ["13:29", "17:29", "9:29"], notes  # relative, my-jobs (no module name), outside
     assert any("outside the project root" in n for n in notes)
+
+
+def test_callbacks_by_file_and_name_convert_at_each_level(tmp_path: Path):
+    (tmp_path / "cb.py").write_text("def notify(context):\n    return None\n")
+    src = tmp_path / "dags.yml"
+    src.write_text(f"""\
+d:
+  on_success_callback_file: {tmp_path}/cb.py
+  on_success_callback_name: notify
+  default_args:
+    on_failure_callback_file: {tmp_path}/cb.py
+    on_failure_callback_name: notify
+  tasks:
+    t:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+      on_retry_callback_file: /elsewhere/cb.py
+      on_retry_callback_name: notify
+""")
+    specs, notes = convert_file(src, tmp_path)
+    spec = specs["d"]
+    assert spec["on_success_callback"] == "cb:notify"
+    assert spec["defaults"] == {"on_failure_callback": "cb:notify"}
+    assert spec["steps"]["t"] == {"operator": "airflow.providers.standard.operators.empty:EmptyOperator"}
+    assert [n.split(": not converted")[0].removeprefix(str(src) + ":") for n in notes] == ["10:31"], notes
