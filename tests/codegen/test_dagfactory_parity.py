@@ -97,7 +97,7 @@ def shape(dag) -> dict:
 
 @pytest.mark.parametrize("dag_id", ["df_groups", "df_python", "df_settings", "df_lists", "df_cron_tz",
                                     "df_multi_cron", "df_asset_list", "df_asset_conditions",
-                                    "df_assets_or_time", "df_callable_file"])
+                                    "df_assets_or_time", "df_every", "df_callable_file"])
 def test_converted_dag_matches_dag_factory(built, dag_id):
     ours, theirs = built
     mine, reference = shape(ours[dag_id]), shape(theirs[dag_id])
