@@ -116,27 +116,34 @@ class DuckDBEngine:
         try:
             quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
         except Exception as exc:
-            raise self._quality_error(exc, rel, checks, None, ctx) from exc
+            found = self._quality_error(exc, rel, checks, None, ctx)
+            if found is None:
+                raise
+            raise found from exc
 
     def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
         try:
             return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
                                                              ctx.params).items()}
         except Exception as exc:
-            raise self._quality_error(exc, rel, None, metrics, ctx) from exc
+            found = self._quality_error(exc, rel, None, metrics, ctx)
+            if found is None:
+                raise
+            raise found from exc
 
     def _quality_error(self, exc: Exception, rel: Rel, checks, metrics, ctx: StepContext
-                       ) -> Exception:
-        """A check's or metric's conversion error as its R041 (expression, row, value) when
-        the rows show it; else the error itself (an R040 of a read fails here too)."""
+                       ) -> Exception | None:
+        """The R041 (expression, row, value) a check's or metric's conversion error stands
+        for when the rows show it; None for any other error (an R040 of a read fails here
+        too), which is raised as it is."""
         from .duckdb import expr_errors
 
         if not expr_errors.is_conversion_error(exc):
-            return exc
+            return None
         try:
-            return expr_errors.explain_quality(self.b, rel, checks, metrics, ctx.params) or exc
+            return expr_errors.explain_quality(self.b, rel, checks, metrics, ctx.params)
         except Exception:   # the original error is reported then
-            return exc
+            return None
 
     # -- outputs --------------------------------------------------------------------
     def write(self, rel: Rel, dataset: Mapping[str, Any], mode: str | None,
