@@ -367,7 +367,7 @@ class _Run:
                 rel = read_partition(engine, dataset, ctx, pushdown, *self.partition)
             else:
                 rel = engine.read(dataset, ctx, columns=pushdown)
-            tally = engine.read_errors(rel) if hasattr(engine, "read_errors") else None
+            tally = engine.read_errors(rel)
             if tally:   # on_error: null | skip let values through: counted in the result
                 self.read_errors[step["read"]] = merge_read_errors(
                     self.read_errors.get(step["read"], {}), tally)
