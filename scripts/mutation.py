@@ -31,6 +31,18 @@ MODULES = {
                 "tests/runtime/test_rt_commit_hive.py", "tests/runtime/test_rt_commit_exact.py"]),
     "loader": ("compiler/etlc_compiler/loader.py",
                ["tests/compiler/test_loader.py", "tests/test_invalid_corpus.py"]),
+    "staging": ("runtime/etlc_runtime/staging.py",
+                ["tests/runtime/test_rt_staging.py", "tests/runtime/test_rt_staging_retention.py",
+                 "tests/runtime/test_rt_staging_exact.py"]),
+    "casts": ("runtime/etlc_runtime/expr/casts.py",
+              ["tests/expr/test_casts.py", "tests/expr/test_casts_exact.py"]),
+    "io_write": ("runtime/etlc_runtime/io_write.py",
+                 ["tests/runtime/test_rt_io.py", "tests/runtime/test_write_fidelity.py"]),
+    "text_write": ("runtime/etlc_runtime/text_write.py",
+                   ["tests/runtime/test_write_fidelity.py", "tests/conformance/test_roundtrip.py"]),
+    "typing_pass": ("compiler/etlc_compiler/typing_pass.py",
+                    ["tests/test_invalid_corpus.py", "tests/compiler/test_type_guarantees.py",
+                     "tests/compiler/test_having_outputs.py", "tests/compiler/test_json_types.py"]),
 }
 DEFAULT = ["checks", "commit"]
 PACKAGES = {"runtime/etlc_runtime": "src/etlc_runtime", "compiler/etlc_compiler": "src/etlc_compiler"}

@@ -9,13 +9,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pytest
 import yaml
+from dagfactory import _yaml as dagfactory_yaml
 from etlc_compiler import convert_schedules, schedules
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-dagfactory_yaml = pytest.importorskip("dagfactory._yaml")
 
 URIS = st.sampled_from(["s3://b/a.csv", "s3://b/b.csv", "file:///data/c", "orders", "team.sales"])
 ASSET = st.builds(lambda uri, key: {"__type__": "airflow.sdk.Asset", key: uri}, URIS, st.sampled_from(["uri", "name"]))

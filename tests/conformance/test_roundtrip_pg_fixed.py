@@ -36,7 +36,7 @@ def _numbered(table: pa.Table) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def psycopg_mod():
-    psycopg = pytest.importorskip("psycopg")
+    import psycopg
     try:
         psycopg.connect(URI, connect_timeout=3).close()
     except Exception as exc:  # noqa: BLE001
@@ -88,6 +88,7 @@ def _sorted(table: pa.Table) -> pa.Table:
     return table.sort_by("rn")
 
 
+@pytest.mark.postgres
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=SLOW)
 @given(data=tables())
 def test_postgres_read_identity_write_is_exact(engine, psycopg_mod, schema, tmp_path_factory,
@@ -164,6 +165,7 @@ def test_fixed_width_read_identity_write_is_exact(engine, tmp_path_factory, data
         assert_same(back, want, f"{engine.name} fixed-width -> parquet")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("on_error, want, tally", [
     ("null", [1, None, 3], {"n": {"nulled": 1}}),
     ("skip", [1, 3], {"n": {"skipped": 1}})])

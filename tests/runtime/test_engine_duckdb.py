@@ -365,9 +365,10 @@ def test_no_pandas_on_the_duckdb_path(project):
     assert (project / "out" / "ok=true").is_dir()
 
 
+@pytest.mark.postgres
 def test_postgres_sink_and_source_through_arrow(engine, project, monkeypatch):
     """PostgreSQL goes through io_postgres (pandas) and Arrow for now: upsert twice, read back."""
-    psycopg = pytest.importorskip("psycopg")
+    import psycopg
     uri = "postgresql://postgres@127.0.0.1:5432/test"
     try:
         psycopg.connect(uri, connect_timeout=3).close()

@@ -4,13 +4,11 @@ Airflow's own expansion (DictOfListsExpandInput), and the errors for what cannot
 from __future__ import annotations
 
 import pytest
+from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
 from etlc_runtime.errors import StepError
 from etlc_runtime.operator_map import instances, run_mapped
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-pytest.importorskip("airflow.sdk")
-from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
 
 values = st.one_of(st.integers(-3, 3), st.text(max_size=2), st.none())
 mappable = st.one_of(st.lists(values, min_size=1, max_size=3),

@@ -13,6 +13,7 @@ import decimal
 import math
 import struct
 
+import psycopg
 import pyarrow as pa
 import pytest
 from etlc_runtime.io_postgres import _csv_ready, _last_per_key, write_postgres
@@ -20,7 +21,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_postgres_fidelity import CONNS, URI, pg  # noqa: F401  (the server fixture)
 
-psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.postgres
 D = decimal.Decimal
 

@@ -12,6 +12,7 @@ import decimal
 import logging
 import math
 
+import psycopg
 import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import executor
@@ -25,7 +26,6 @@ from hypothesis import strategies as st
 from rt_helpers import task_plan
 from test_postgres_fidelity import CONNS, URI, pg  # noqa: F401  (the server fixture)
 
-psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.postgres
 D = decimal.Decimal
 UTC = dt.UTC

@@ -15,6 +15,7 @@ import math
 import uuid
 
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pytest
 from etlc_runtime.engines import get_engine
@@ -23,7 +24,6 @@ from etlc_runtime.errors import StepError
 from etlc_runtime.io_postgres import write_postgres
 from test_write_fidelity import _pandas_frame  # the pandas engine's representation
 
-psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.postgres
 URI = "postgresql://postgres@127.0.0.1:5432/test"
 CONNS = {"dwh": "pg_test"}

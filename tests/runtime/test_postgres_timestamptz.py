@@ -13,7 +13,6 @@ from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import StepContext, TaskResources
 from test_postgres_fidelity import CONNS, _rows, _types, pg  # noqa: F401 (pg: the fixture)
 
-psycopg = pytest.importorskip("psycopg")
 pytestmark = pytest.mark.postgres
 U = dt.UTC
 INSTANTS = [dt.datetime(2025, 1, 16, 9, 30, 0, 123456, tzinfo=U), None,

@@ -9,12 +9,11 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import qdrant_client
 from etlc_runtime import executor
 from etlc_runtime.errors import StepError
 from etlc_runtime.qdrant_io import LOCAL_FOLDER, QdrantDataError, point_id
 from rt_service_helpers import service_plan
-
-qdrant_client = pytest.importorskip("qdrant_client", reason="qdrant-client is in the dev extra")
 
 VEC = {"format": "qdrant", "collection": "docs", "key": ["doc_id"], "vector": "embedding",
        "distance": "cosine", "payload": ["doc_id", "title", "updated_at"],

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pytest
 from etlc_runtime import executor
@@ -15,7 +16,6 @@ from etlc_runtime.io_write import write_dataset
 from etlc_runtime.templating import macros
 from rt_helpers import task_plan
 
-psycopg = pytest.importorskip("psycopg")
 URI = "postgresql://postgres@127.0.0.1:5432/test"
 M = macros("r", "2025-01-02", {})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 
+import moto.server as moto_server
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,7 +16,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rt_service_helpers import free_port, service_plan
 
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is part of the dev extra")
 SECRET = "moto-Secret-Key-123"
 
 

@@ -16,10 +16,8 @@ import pytest
 from etlc_runtime import executor
 from etlc_runtime.errors import CheckFailed, StepError
 from etlc_runtime.tracking import TrackingError, metric_value
-from rt_service_helpers import free_port, service_plan
-
-mlflow = pytest.importorskip("mlflow", reason="mlflow is part of the dev extra")
 from mlflow.tracking import MlflowClient
+from rt_service_helpers import free_port, service_plan
 
 ROWS = "id,region,amount\n1,north,10.5\n2,south,3.25\n3,north,7\n4,east,0.1\n"
 COLUMNS = {"id": {"type": "int"}, "region": {"type": "string"},

@@ -1,0 +1,117 @@
+"""Staging, exactly: the manifest's every field (attempt, bytes, dtypes), how many parts a
+frame becomes, which folders count as a run of the staging layout, what the pre-commit hook
+sees, and parts whose Arrow types differ. Written against the mutants mutmut found alive
+(docs/testing.md, "Mutation testing")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from etlc_runtime import retention, staging
+from etlc_runtime.errors import StagingError, UnsafePath
+
+
+def frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"id": pd.array(range(n), dtype="Int64")})
+
+
+def test_staging_root_reads_the_path_of_a_staging_mapping(tmp_path):
+    assert staging.staging_root({"path": "work/st"}, tmp_path) == tmp_path / "work" / "st"
+    assert staging.staging_root("work/st2", tmp_path) == tmp_path / "work" / "st2"
+    assert staging.staging_root({}, tmp_path) == tmp_path / ".etlc" / "staging"
+
+
+def test_a_staging_root_outside_the_project_is_refused_as_staging(tmp_path):
+    (tmp_path / "proj").mkdir()
+    with pytest.raises(UnsafePath) as info:
+        staging.staging_root({"path": str(tmp_path / "elsewhere")}, tmp_path / "proj")
+    assert (info.value.code, info.value.what, info.value.access) == ("R010", "staging", "write")
+
+
+@pytest.mark.parametrize("partitions", [0, None, 1])
+def test_no_partition_count_means_one_part(tmp_path, partitions):
+    m = staging.write_stage(frame(4), tmp_path / "s", partitions=partitions)
+    assert m["part_rows"] == [4]
+    assert staging.write_stage(frame(3), tmp_path / "d")["part_rows"] == [3]  # the default
+
+
+def test_more_partitions_than_rows_gives_one_row_per_part(tmp_path):
+    assert staging.write_stage(frame(2), tmp_path / "s", partitions=5)["part_rows"] == [1, 1]
+
+
+def test_manifest_fields_describe_the_parts_on_disk(tmp_path):
+    folder = tmp_path / "s"
+    m = staging.write_stage(frame(7), folder, partitions=2)
+    on_disk = json.loads((folder / staging.MANIFEST).read_text(encoding="utf-8"))
+    assert {k: v for k, v in m.items() if k != "manifest"} == on_disk
+    assert len(on_disk["attempt"]) == 12 and all(on_disk["attempt"] in p for p in on_disk["parts"])
+    assert on_disk["bytes"] == sum((folder / p).stat().st_size for p in on_disk["parts"])
+    assert on_disk["rows"] == 7 and on_disk["etlc"] == 1
+
+
+def test_manifest_records_the_frames_own_pandas_dtypes(tmp_path):
+    df = pd.DataFrame({"n": [1, 2], "x": [0.5, 1.5], "b": pd.array([True, None], dtype="boolean")})
+    m = staging.write_stage(df, tmp_path / "s")
+    assert m["dtypes"] == {"n": "int64", "x": "float64", "b": "boolean"}
+    assert m["schema"] == {"n": "int", "x": "float", "b": "bool"}
+
+
+def test_an_engine_without_pandas_dtypes_gets_those_of_its_etlc_types(tmp_path):
+    def write_parts(folder: Path, attempt: str):
+        name = f"part-00000-{attempt}.parquet"
+        pq.write_table(pa.table({"a": [1]}), folder / name)
+        return [name], [1], {"a": "int", "s": "string", "v": "vector", "z": "not-a-type"}
+
+    m = staging.commit_parts(tmp_path / "s", write_parts)
+    assert m["dtypes"] == {"a": "Int64", "s": "string", "v": "object", "z": "object"}
+    given = staging.commit_parts(tmp_path / "t", write_parts, dtypes={"a": "int64"})
+    assert given["dtypes"] == {"a": "int64"}
+
+
+def test_the_pre_commit_hook_sees_the_folder_and_the_new_parts(tmp_path):
+    seen = []
+    m = staging.write_stage(frame(3), tmp_path / "s", partitions=3,
+                            before_commit=lambda folder, names: seen.append((folder, list(names))))
+    assert seen == [(tmp_path / "s", m["parts"])] and len(m["parts"]) == 3
+
+
+def _marker(run_dir: Path) -> bool:
+    return (run_dir / retention.RUN_MARKER).is_file()
+
+
+def test_only_a_folder_of_the_staging_layout_is_marked_as_a_run(tmp_path):
+    meta = {"pipeline": "p", "run_id": "r", "step": "s"}
+    staging.write_stage(frame(1), tmp_path / "p" / "r" / "s", meta=meta)
+    assert _marker(tmp_path / "p" / "r")
+    staging.write_stage(frame(1), tmp_path / "p" / "other" / "s", meta=meta)   # pipeline only
+    assert not _marker(tmp_path / "p" / "other")
+    staging.write_stage(frame(1), tmp_path / "q" / "r2" / "s",
+                        meta={"pipeline": "p", "run_id": "r2"})                 # run only
+    assert not _marker(tmp_path / "q" / "r2")
+    staging.write_stage(frame(1), tmp_path / "p" / "r3" / "s", meta={"pipeline": "p"})
+    assert not _marker(tmp_path / "p" / "r3")
+
+
+def test_an_unreadable_manifest_is_an_error_naming_it(tmp_path):
+    folder = tmp_path / "s"
+    staging.write_stage(frame(1), folder)
+    (folder / staging.MANIFEST).write_text("{not json", encoding="utf-8")
+    with pytest.raises(StagingError) as info:
+        staging.read_stage(folder)
+    assert str(folder / staging.MANIFEST) in str(info.value)
+
+
+def test_parts_whose_arrow_types_differ_read_back_as_one_frame(tmp_path):
+    """An object column that is all null in one part is Arrow's null type there, a string in
+    the next: the parts are concatenated with type promotion."""
+    df = pd.DataFrame({"id": pd.array([1, 2, 3, 4], dtype="Int64"),
+                       "s": pd.Series([None, None, "a", "b"], dtype=object)})
+    staging.write_stage(df, tmp_path / "s", partitions=2)
+    back = staging.read_stage(tmp_path / "s")
+    assert back["id"].tolist() == [1, 2, 3, 4]
+    assert [None if pd.isna(v) else v for v in back["s"]] == [None, None, "a", "b"]
