@@ -58,6 +58,15 @@ def macros(run_id: str, logical_date: Any, params: Mapping[str, Any] | None = No
     return out
 
 
+LIVE = ("dag_run", "ti", "task_instance", "dag")  # Airflow's objects, in the macros of a task
+
+
+def shippable(macros: Mapping[str, Any]) -> dict[str, Any]:
+    """The macros without Airflow's live objects: what may travel in a Dask graph (Dask
+    tokenizes a graph's arguments and cannot tokenize a task instance deterministically)."""
+    return {k: v for k, v in macros.items() if k not in LIVE}
+
+
 _ENV = None
 
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..templating import shippable
 from . import capabilities as _capabilities
 from .base import StepContext, TaskResources
 from .dask import cluster as _cluster
@@ -71,7 +72,7 @@ class DaskEngine:
             self._read_errors[rel._name] = dict(frame.attrs.get(READ_ERRORS) or {})
             return rel
         shares = _read.shares(_read.dataset_files(dataset, ctx.macros, ctx.root), self.partitions)
-        args = (dict(dataset), dict(ctx.macros), str(ctx.root), select)
+        args = (dict(dataset), shippable(ctx.macros), str(ctx.root), select)
         (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
         rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
                           enforce_metadata=False)
@@ -109,7 +110,7 @@ class DaskEngine:
             self._snapshots.append(conn)   # open until close(): the partitions run later
             dataset = {**dataset, SNAPSHOT: snapshot}
         ranges = key_ranges(dataset, ctx.macros, ctx.connections, self.partitions)
-        args = (dict(dataset), dict(ctx.macros), dict(ctx.connections or {}), select)
+        args = (dict(dataset), shippable(ctx.macros), dict(ctx.connections or {}), select)
         first = read_part(ranges[0], *args)
         rel = dd.from_map(read_part, ranges, args=args, meta=first.iloc[:0],
                           enforce_metadata=False)
