@@ -348,7 +348,8 @@ class _Run:
         if kind == "read":
             dataset = self.dataset(step, "read")
             if _s3(dataset):
-                dataset = self.s3_bridge().read_view(dataset, ctx.macros)
+                dataset = self.s3_bridge().read_view(dataset, ctx.macros, step, ctx.params,
+                                                     engine)
             pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
                 else None
             if pushdown is None and dataset.get("format") in ("parquet", "csv", "json"):

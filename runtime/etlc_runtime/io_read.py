@@ -33,6 +33,7 @@ from .file_layout import hive_values as _hive_values
 from .file_layout import list_files
 from .paths import ensure_readable, local_path
 from .read_text import csv_header, read_fixed_width, read_json_table, read_text_lines
+from .s3_read import LISTING
 
 log = logging.getLogger(__name__)
 
@@ -131,25 +132,34 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
     return table
 
 
-def _read_parquet_table(f: Path, base: Path | None, columns: Mapping | None,
+def _read_parquet_table(f: Path | str, base: Path | None, columns: Mapping | None,
                         select: list[str] | None, where: Where, on_error: str = "fail",
-                        counts: dict | None = None, row_groups: range | None = None):
+                        counts: dict | None = None, row_groups: range | None = None,
+                        remote=None):
     """One Parquet file as an Arrow table: declared columns converted without loss (R040
     otherwise; a declared column absent from the file and its Hive folders too); with
-    ``row_groups``, those row groups only (rows in errors still count from the file's first)."""
+    ``row_groups``, those row groups only (rows in errors still count from the file's first).
+    ``remote``: the s3_read.S3Listing that ``f`` (an ``s3://`` URL) is a part of."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    hive = _hive_values(f, base) if base is not None else {}
+    fs = None
+    if remote is not None:   # the part read in place through s3fs: only the columns asked
+        from .s3_read import filesystem
+        hive, fs, f = dict(remote.hive.get(f) or {}), filesystem(remote.options), remote.key(f)
+    else:
+        hive = _hive_values(f, base) if base is not None else {}
     if columns and select:  # only the declared columns asked for are read and converted
         columns = {c: t for c, t in columns.items() if c in select}
     wanted = list(columns) if columns else (list(select) if select else None)
-    schema_names = pq.read_schema(f).names
+    pf = pq.ParquetFile(f, filesystem=fs) if fs is not None else None
+    schema_names = (pf.schema_arrow if pf is not None else pq.read_schema(f)).names
     read_cols = [c for c in wanted if c in schema_names] if wanted else None
     if row_groups is None:
-        table = pq.read_table(f, columns=read_cols)
+        table = pf.read(columns=read_cols) if pf is not None else \
+            pq.read_table(f, columns=read_cols)
     else:
-        pf = pq.ParquetFile(f)
+        pf = pf or pq.ParquetFile(f)
         table = pf.read_row_groups(list(row_groups), columns=read_cols)
         where = dataclasses.replace(where, first_row=1 + sum(
             pf.metadata.row_group(i).num_rows for i in range(row_groups.start)))
@@ -181,15 +191,22 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
     if fmt == "postgres":
         from .pg_read import read_frame
         return read_frame(dataset, macros, connections, list(select) if select else None)
-    text = dataset_location(dataset, macros, root)
-    target = local_path(text, root)
-    ensure_readable(target, root)
     opts = dict(dataset.get("options") or {})
     columns = dataset.get("columns") or None
+    remote = dataset.get(LISTING)   # an s3:// dataset's parts (s3_read), read in place
+    if remote is not None:
+        if fmt != "parquet":
+            raise NotAvailable(f"{fmt} objects are read from a local copy (s3_bridge)")
+        text, target = remote.url, None
+        files = list(remote.files) if files is None else [str(f) for f in files]
+    else:
+        text = dataset_location(dataset, macros, root)
+        target = local_path(text, root)
+        ensure_readable(target, root)
+        # files: a share of the dataset's files its caller listed (a dask partition's)
+        files = [f for f in (list_files(target, text, fmt) if files is None else files)
+                 if ensure_readable(f, root)]
     name = dataset.get("name") or text
-    # files: a share of the dataset's files its caller listed (a dask partition's)
-    files = [f for f in (list_files(target, text, fmt) if files is None else files)
-             if ensure_readable(f, root)]
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))
@@ -201,12 +218,12 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
             if fmt == "fixed_width":
                 tables.append(read_fixed_width(f, opts, columns, name, counts))
                 continue
-            base = target if target.is_dir() else None
+            base = target if target is not None and target.is_dir() else None
             if fmt == "parquet":
                 tables.append(_read_parquet_table(f, base, columns, select,
                                                   Where(name, str(f)),
                                                   opts.get("on_error", "fail"), counts,
-                                                  row_groups))
+                                                  row_groups, remote))
                 continue
             first = skip + (2 if opts.get("header", True) else 1) if fmt == "csv" else None
             where = Where(name, str(f), first)

@@ -142,17 +142,23 @@ def current_parts(fs, url: str) -> list[str]:
     without a manifest (data not written by etlc), every object under the prefix whose name
     does not start with ``.`` or ``_`` at any level, less etlc's own part names (the parts of
     a first write killed before its commit)."""
+    return version_parts(fs, url)[0]
+
+
+def version_parts(fs, url: str) -> tuple[list[str], bool]:
+    """:func:`current_parts`, and whether they come from etlc's manifest (whose partitioned
+    parts never hold their partition columns, so their folders alone give those values)."""
     manifest = read_manifest(fs, url)
     base = split(url)
     if manifest is not None:
-        return [f"s3://{base}/{p['path']}" for p in manifest["parts"]]
+        return [f"s3://{base}/{p['path']}" for p in manifest["parts"]], True
     found = []
     for path in sorted(fs.find(base)):
         rel = path[len(base):].lstrip("/")
         if rel and not any(seg.startswith((".", "_")) for seg in rel.split("/")) \
                 and not _ETLC_PART.match(posixpath.basename(rel)):
             found.append(f"s3://{path}")
-    return found
+    return found, False
 
 
 def _partition_of(rel: str) -> str:

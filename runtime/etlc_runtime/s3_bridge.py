@@ -1,21 +1,20 @@
-"""``s3://`` file datasets on every engine, through the engines' own local reads and writes.
+"""``s3://`` file datasets on every engine: what is not read in place goes through a local folder.
 
-An engine reads and writes local files with all of etlc's type rules (docs/types.md); rather
-than a second implementation of those rules per engine for S3, a task's S3 dataset goes
-through a private local folder of the task (``<project root>/.etlc/s3/<run>-<token>/``,
-removed when the task ends):
+Parquet reads go to the object store itself (s3_read: the manifest's parts, pruned by the
+read step's filter, read in place by DuckDB through its registered s3fs and by pandas and
+dask through pyarrow); the rest goes through a private local folder of the task
+(``<project root>/.etlc/s3/<run>-<token>/``, removed when the task ends):
 
-- **read**: the dataset's current version (the manifest's parts, :mod:`.object_store`; or
-  every visible object of a prefix etlc did not write) is downloaded there, keeping the
-  Hive ``col=value/`` folders, and the engine reads that folder: the values are the same as
-  from a local dataset, byte for byte the same files.
+- **read** of csv, json and fixed-width objects (whole files either way), or of a second
+  S3 connection in one duckdb task: the listed (pruned) parts are downloaded there, keeping
+  the Hive ``col=value/`` folders, and the engine reads that folder with the same rules as a
+  local dataset.
 - **write**: the engine writes the dataset into an empty folder there with the step's mode
   (so partitions and append keys are named as locally), then every file is uploaded as a new
   part object and :class:`.object_store.ObjectCommit` publishes the manifest (the commit
   point) and removes what no version lists.
 
-Costs and limits: a read downloads the whole current version (no partition pruning or column
-pushdown against S3 yet), a write holds the written files on local disk once.
+Costs: a write holds the written files on local disk once.
 """
 
 from __future__ import annotations
@@ -54,24 +53,30 @@ class S3Bridge:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def read_view(self, dataset: Mapping[str, Any], macros: Mapping[str, Any]) -> dict:
-        """A copy of ``dataset`` whose path is a local folder holding its current version."""
+    def read_view(self, dataset: Mapping[str, Any], macros: Mapping[str, Any],
+                  step: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+                  engine=None) -> dict:
+        """``dataset`` as ``engine`` reads it: with its listed parts (s3_read: pruned by the
+        step's filter) where the engine reads them in place, else a copy whose path is a
+        local folder holding those parts (Hive folders kept)."""
+        from .s3_read import DIRECT, LISTING, filesystem, listing
+
         url = _location(dataset, macros)
-        fs = self._fs(dataset)
+        options = ob.s3_options(dataset, self.connections)
+        found = listing(dataset, url, options, step, params)
+        if dataset.get("format") in DIRECT and engine is not None \
+                and engine.accepts_s3(options):
+            return {**dataset, "path": url, LISTING: found, "connection": None}
+        fs = filesystem(options)
         local = self._scratch("read")
+        local.mkdir(parents=True)
         key = ob.split(url)
-        if url.lower().endswith(SINGLE_SUFFIXES) and fs.isfile(key):
+        if not found.hive and found.files == (f"s3://{key}",):      # one object
             target = local / Path(key).name
-            target.parent.mkdir(parents=True)
             fs.get(key, str(target))
             return {**dataset, "path": str(target), "connection": None}
-        parts = ob.current_parts(fs, url)
-        if not parts:
-            raise FileNotFoundError(f"no {dataset.get('format')} object at {url}")
-        local.mkdir(parents=True)
-        for part in parts:
-            rel = ob.split(part)[len(key) + 1:]
-            dest = local / rel
+        for part in found.files:
+            dest = local / ob.split(part)[len(key) + 1:]
             dest.parent.mkdir(parents=True, exist_ok=True)
             fs.get(ob.split(part), str(dest))
         return {**dataset, "path": str(local) + "/", "connection": None}

@@ -5,6 +5,7 @@ next commit removes them, credentials come from the connection and never reach a
 from __future__ import annotations
 
 import json
+import re
 import secrets
 
 import moto.server as moto_server
@@ -37,7 +38,8 @@ def fs(endpoint, monkeypatch, request):
     assert opts.endpoint_url == endpoint and opts.key == "AKIDTEST"
     assert SECRET not in repr(opts)
     fs = ob.filesystem(opts)
-    bucket = ("b-" + request.node.name.replace("_", "-")[:40].lower()).rstrip("-")
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40]
+    bucket = f"b-{name.strip('-')}-{secrets.token_hex(3)}"
     import boto3
     boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="AKIDTEST",
                  aws_secret_access_key=SECRET, region_name="us-east-1").create_bucket(

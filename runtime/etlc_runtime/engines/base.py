@@ -77,6 +77,11 @@ class Engine(Protocol):
              columns: Sequence[str] | None = None) -> Any:
         """A relation over the dataset (``columns``: a projection the engine may push down)."""
 
+    def accepts_s3(self, options: Any) -> bool:
+        """Whether :meth:`read` takes an ``s3://`` dataset's parts straight from the object
+        store with these credentials (``object_store.S3Options``; the dataset then carries
+        an ``s3_read.S3Listing``); False: the executor hands it a local copy instead."""
+
     def read_errors(self, rel: Any) -> dict:
         """The tally of a read relation's values that ``on_error: null | skip`` nulled or
         left out, ``{column: {"nulled" | "skipped": n}}`` (errors.count_read_errors); ``{}``

@@ -80,6 +80,9 @@ class DaskEngine:
             self._read_errors[rel._name] = [(_read.share_errors, (s, *args)) for s in shares]
         return self._declared(rel, dataset, first)
 
+    def accepts_s3(self, options) -> bool:
+        return True   # each worker reads its share of the listed parts through s3fs
+
     def read_errors(self, rel) -> dict:
         """What ``on_error: null | skip`` let through in the read of ``rel``: each
         partition's tally (its share read once more, on the workers: the ``(function,

@@ -59,6 +59,7 @@ class DuckDBEngine:
         self.b = Builder(self.con)
         self._arrow: list[Any] = []  # tables registered by from_arrow, kept alive
         self._read_errors: dict[str, dict] = {}  # read relation -> its on_error tally
+        self._s3 = None  # the S3Options whose filesystem the connection holds
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
@@ -70,6 +71,16 @@ class DuckDBEngine:
         if counts:
             self._read_errors[rel.name] = counts
         return rel
+
+    def accepts_s3(self, options) -> bool:
+        """True once the s3fs filesystem of ``options`` is registered with the connection
+        (DuckDB then reads ``s3://`` URLs through it); a connection holds one, so a second
+        dataset with other credentials in the same task is read from a local copy."""
+        if self._s3 is None:
+            from ..s3_read import filesystem
+            self.con.register_filesystem(filesystem(options))
+            self._s3 = options
+        return self._s3 == options
 
     def read_errors(self, rel: Rel) -> dict:
         """What ``on_error: null | skip`` let through in the read of ``rel`` (counted)."""

@@ -36,6 +36,9 @@ class PandasEngine:
                             select=list(columns) if columns else None,
                             connections=ctx.connections)
 
+    def accepts_s3(self, options) -> bool:
+        return True   # io_read reads the listed parts through s3fs
+
     def read_errors(self, rel) -> dict:
         """What ``on_error: null | skip`` let through in the read of ``rel``."""
         from ..io_read import READ_ERRORS

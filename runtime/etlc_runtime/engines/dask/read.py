@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...s3_read import LISTING
 from ...staging import _split
 
 
@@ -34,13 +35,16 @@ class Share:
     pieces: int = 1
 
 
-def dataset_files(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -> list[Path]:
+def dataset_files(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -> list:
     """A file dataset's files (file_layout's rules), every one readable; FileNotFoundError
-    when there is none."""
+    when there is none.  An ``s3://`` dataset's: its listed parts' URLs (each worker reads
+    its own through s3fs, credentials from the listing's options, never in a repr)."""
     from ...file_layout import list_files
     from ...io_read import dataset_location
     from ...paths import ensure_readable, local_path
 
+    if dataset.get(LISTING) is not None:   # an s3:// dataset's listed parts (s3_read)
+        return list(dataset[LISTING].files)
     fmt = dataset.get("format")
     text = dataset_location(dataset, macros, root)
     target = local_path(text, root)
@@ -73,7 +77,7 @@ def read_share(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, An
 
     groups = _row_groups(share, dataset)
     frame = read_dataset(dataset, macros, Path(root), select=select,
-                         files=[Path(f) for f in share.files], row_groups=groups)
+                         files=_paths(share, dataset), row_groups=groups)
     if share.pieces > 1 and groups is None:
         lo, hi = _split(len(frame), share.pieces)[share.piece] if len(frame) else (0, 0)
         frame = frame.iloc[lo:hi].reset_index(drop=True)
@@ -88,8 +92,14 @@ def share_errors(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, 
     if share.piece:
         return {}
     frame = read_dataset(dataset, macros, Path(root), select=select,
-                         files=[Path(f) for f in share.files])
+                         files=_paths(share, dataset))
     return dict(frame.attrs.get(READ_ERRORS) or {})
+
+
+def _paths(share: Share, dataset: Mapping[str, Any]) -> list:
+    """The share's files as read_dataset takes them (``s3://`` URLs stay text)."""
+    return list(share.files) if dataset.get(LISTING) is not None \
+        else [Path(f) for f in share.files]
 
 
 def _row_groups(share: Share, dataset: Mapping[str, Any]) -> range | None:
@@ -99,7 +109,13 @@ def _row_groups(share: Share, dataset: Mapping[str, Any]) -> range | None:
         return None
     import pyarrow.parquet as pq
 
-    count = pq.ParquetFile(share.files[0]).metadata.num_row_groups
+    remote = dataset.get(LISTING)
+    if remote is not None:
+        from ...s3_read import filesystem
+        count = pq.ParquetFile(remote.key(share.files[0]),
+                               filesystem=filesystem(remote.options)).metadata.num_row_groups
+    else:
+        count = pq.ParquetFile(share.files[0]).metadata.num_row_groups
     if count < share.pieces:
         return None
     lo, hi = _split(count, share.pieces)[share.piece]

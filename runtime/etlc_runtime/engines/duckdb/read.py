@@ -15,7 +15,8 @@ engine's rules (an R040 names the file's line). With ``on_error: null | skip`` t
 counts what it let through (``counts``: one extra scan; CSV rows with more or fewer fields
 than the header that ``skip`` leaves out from DuckDB's rejects tables, a second scan).
 PostgreSQL tables are read by pg_read (COPY into Arrow, the step's columns and filter pushed
-down) and handed in.
+down) and handed in.  An ``s3://`` Parquet dataset comes with its listed parts (s3_read:
+pruned, with their Hive values) and is read in place through the registered s3fs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ...file_layout import (
 )
 from ...paths import ensure_readable, local_path
 from ...read_text import csv_header
+from ...s3_read import LISTING
 from .read_sql import lossless
 from .sql_build import MARK, Builder, Rel, decimal_sql, etlc_type, from_text, typed
 
@@ -42,7 +44,7 @@ FILE_COLUMN = "__etlc_file"
 LINE_COLUMN = "__etlc_line"   # a fixed-width row's line in its file
 
 
-def _list(paths: list[Path]) -> str:
+def _list(paths: list[Path] | list[str]) -> str:
     return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
 
 
@@ -208,12 +210,18 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         from ...pg_read import read_arrow
         return from_arrow(read_arrow(dataset, macros, connections,
                                      list(columns) if columns else None, counts=counts))
-    text = dataset_location(dataset, macros)
-    target = local_path(text, root)
-    ensure_readable(target, root)
     opts = dict(dataset.get("options") or {})
     declared = dataset.get("columns") or None
-    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
+    remote = dataset.get(LISTING)   # an s3:// dataset's parts (s3_read), read in place
+    if remote is not None:
+        if fmt != "parquet":
+            raise NotAvailable(f"{fmt} objects are read from a local copy (s3_bridge)")
+        text, target, files = remote.url, None, list(remote.files)
+    else:
+        text = dataset_location(dataset, macros)
+        target = local_path(text, root)
+        ensure_readable(target, root)
+        files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
     if not files:
         raise FileNotFoundError(f"no {fmt} file at {target}" +
                                 (f" (from {text!r})" if text != str(target) else ""))
@@ -224,7 +232,10 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
             raise ValueError("a fixed_width dataset must declare its columns with spans")
         rel = _fixed_width(b, files, opts, declared, name, from_arrow, counts)
         return _finish(b, rel, declared, columns, conformed=True)
-    hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
+    if remote is not None:
+        hive = dict(remote.hive)
+    else:
+        hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
     keys = list(dict.fromkeys(k for v in hive.values() for k in v))
     if fmt == "parquet":
         if declared:
