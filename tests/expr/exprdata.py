@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from etlc_runtime.expr import Type
-from etlc_runtime.expr.pandas_eval import coerce_frame
+from etlc_runtime.expr.pandas_columns import coerce_frame
 
 D = dt.date
 TS = dt.datetime

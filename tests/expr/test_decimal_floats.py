@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from etlc_runtime.expr.decimal_floats import decimal_floats
-from etlc_runtime.expr.pandas_eval import coerce
+from etlc_runtime.expr.pandas_columns import coerce
 from etlc_runtime.expr.types import Type
 from hypothesis import example, given, settings
 from hypothesis import strategies as st

@@ -13,7 +13,8 @@ import duckdb
 import pandas as pd
 import pytest
 from etlc_runtime.expr import Type, check, parse, unparse
-from etlc_runtime.expr.pandas_eval import aggregate, apply_filter, coerce_frame, evaluate
+from etlc_runtime.expr.pandas_columns import coerce_frame
+from etlc_runtime.expr.pandas_eval import aggregate, apply_filter, evaluate
 from exprdata import assert_same_lists, duck_value, etlc_value, etlc_values, same_type
 from hypothesis import example, given
 from hypothesis import strategies as st

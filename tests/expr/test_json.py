@@ -12,9 +12,10 @@ import duckdb
 import pandas as pd
 import pytest
 from etlc_runtime.expr import check, dask_eval, parse
-from etlc_runtime.expr.errors import ExprError
+from etlc_runtime.expr.errors import EvalError, ExprError
 from etlc_runtime.expr.json_text import canonical_text
-from etlc_runtime.expr.pandas_eval import EvalError, coerce_frame, evaluate
+from etlc_runtime.expr.pandas_columns import coerce_frame
+from etlc_runtime.expr.pandas_eval import evaluate
 from etlc_runtime.expr.sql import to_sql
 from etlc_runtime.expr.types import Type
 from hypothesis import HealthCheck, given, settings

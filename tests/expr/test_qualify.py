@@ -10,7 +10,8 @@ from etlc_runtime import steps as S
 from etlc_runtime.engines.dask import transform as DT
 from etlc_runtime.engines.duckdb.sql_build import Builder
 from etlc_runtime.expr import Type, check, parse
-from etlc_runtime.expr.pandas_eval import apply_filter, coerce_frame, evaluate
+from etlc_runtime.expr.pandas_columns import coerce_frame
+from etlc_runtime.expr.pandas_eval import apply_filter, evaluate
 from etlc_runtime.expr.types import param_type
 from exprdata import (
     PARAMS,

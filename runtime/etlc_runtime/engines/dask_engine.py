@@ -127,7 +127,7 @@ class DaskEngine:
         shows (an empty partition cannot tell decimals or dates from text), then the
         dataset's declared ones."""
         from .. import _expr
-        from ..expr.pandas_eval import frame_types
+        from ..expr.pandas_columns import frame_types
 
         known = dict(frame_types(sample)) if sample is not None and len(sample) else {}
         declared = {c: t for c, t in ((dataset or {}).get("columns") or {}).items()

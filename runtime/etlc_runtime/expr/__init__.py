@@ -17,8 +17,8 @@ renders an expression as DuckDB SQL.
 from __future__ import annotations
 
 from .ast import Expr, unparse
-from .errors import EvalError, ExprError
 from .ast_cache import parse  # the trees parser.parse gave earlier processes; lark on a miss
+from .errors import EvalError, ExprError
 from .typecheck import check, columns_used, is_aggregate, params_used
 from .types import FUNCTIONS, Type
 

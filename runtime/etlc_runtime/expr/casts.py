@@ -2,7 +2,7 @@
 DuckDB's ``CAST`` (docs/types.md, "Casts", is this table in words).
 
 Pandas-free: the type checker, the SQL renderer and the duckdb engine's ``cast:`` step read
-it; the pandas evaluator (``pandas_eval.cast_series``) and the pandas engine's ``cast:`` step
+it; the pandas evaluator (``pandas_cast.cast_series``) and the pandas engine's ``cast:`` step
 (``pandas_cast.step_cast``) implement its rules.  A value the table has no result for is an
 error naming the value, never a null.
 """

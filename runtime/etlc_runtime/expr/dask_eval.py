@@ -18,7 +18,11 @@ import numpy as np
 import pandas as pd
 
 from . import pandas_eval as P
-from .types import Type
+from .errors import EvalError
+from .pandas_agg import AggPlan, reduce_whole
+from .pandas_columns import coerce, frame_types, to_python
+from .pandas_evaluator import as_expr
+from .types import Type, param_type
 
 __all__ = ["aggregate", "apply_filter", "derive", "evaluate", "metric"]
 
@@ -27,7 +31,7 @@ def evaluate(expr, ddf, params: Mapping[str, Any] | None = None, *,
              types: Mapping[str, Type] | None = None, dates_as_dates: bool = False):
     """A Dask Series: the row expression on every partition (``dates_as_dates`` as in
     ``pandas_eval.evaluate``)."""
-    expr = P._as_expr(expr)
+    expr = as_expr(expr)
     _no_window(expr)
     fn = partial(_eval_part, expr=expr, params=params, types=types,
                  dates_as_dates=dates_as_dates)
@@ -40,9 +44,9 @@ def _no_window(expr) -> None:
     from .typecheck import has_window
     if has_window(expr):
         from .ast import unparse
-        raise P.EvalError("window functions are not available on the dask engine (they need "
-                          "every row of a partition together): run the step on pandas or "
-                          "duckdb", unparse(expr))
+        raise EvalError("window functions are not available on the dask engine (they need "
+                        "every row of a partition together): run the step on pandas or "
+                        "duckdb", unparse(expr))
 
 
 def _eval_part(pdf, expr, params, types, dates_as_dates=False):
@@ -53,7 +57,7 @@ def derive(ddf, columns: Mapping[str, Any], params: Mapping[str, Any] | None = N
            types: Mapping[str, Type] | None = None, dates_as_dates: bool = False):
     """A Dask DataFrame with the derived columns added (or replaced) in order, each
     expression seeing the columns derived before it; constants broadcast per partition."""
-    exprs = {name: P._as_expr(e) for name, e in columns.items()}
+    exprs = {name: as_expr(e) for name, e in columns.items()}
     for e in exprs.values():
         _no_window(e)
     fn = partial(_derive_part, exprs=exprs, params=params, types=types,
@@ -77,7 +81,7 @@ def _derive_part(pdf, exprs, params, types, dates_as_dates=False):
 def apply_filter(expr, ddf, params: Mapping[str, Any] | None = None, *,
                  types: Mapping[str, Type] | None = None):
     """A Dask DataFrame with the rows where the condition is true."""
-    expr = P._as_expr(expr)
+    expr = as_expr(expr)
     fn = partial(_filter_part, expr=expr, params=params, types=types)
     fn(ddf._meta)  # type errors surface now, not at compute time
     return ddf.map_partitions(fn, meta=ddf._meta)
@@ -89,7 +93,7 @@ def _filter_part(pdf, expr, params, types):
 
 # -- aggregation -------------------------------------------------------------------------
 
-def _partials(pdf: pd.DataFrame, plan: P.AggPlan, partition_info=None) -> pd.DataFrame:
+def _partials(pdf: pd.DataFrame, plan: AggPlan, partition_info=None) -> pd.DataFrame:
     part = (partition_info or {}).get("number", 0)
     work = plan.temps(pdf)
     keys = plan.group_by
@@ -115,7 +119,7 @@ def _partials(pdf: pd.DataFrame, plan: P.AggPlan, partition_info=None) -> pd.Dat
 
 
 def _box(v, like: pd.Series | None) -> pd.Series:
-    v = P._to_python(v)
+    v = to_python(v)
     if like is not None and v is None:
         return pd.Series(pd.array([None], dtype=like.dtype)) \
             if not isinstance(like.dtype, np.dtype) or like.dtype.kind != "O" else \
@@ -160,7 +164,7 @@ def _partial_whole(s, kind, n):
     if kind == "mean":
         return [("_s", s.sum(min_count=1)), ("_n", int(s.count()))]
     if kind in ("min", "max", "first", "last"):
-        return [("_v", P._reduce_whole(s, kind, n))]
+        return [("_v", reduce_whole(s, kind, n))]
     if kind in ("std", "var"):
         c = int(s.count())
         m2 = float(s.var(ddof=0)) * c if c else None
@@ -170,14 +174,14 @@ def _partial_whole(s, kind, n):
     raise AssertionError(kind)
 
 
-def _distinct_pairs(pdf: pd.DataFrame, plan: P.AggPlan, col: str) -> pd.DataFrame:
+def _distinct_pairs(pdf: pd.DataFrame, plan: AggPlan, col: str) -> pd.DataFrame:
     work = plan.temps(pdf)
     pairs = work[[*plan.group_by, col]]
     pairs = pairs[pairs[col].notna()]
     return pairs.drop_duplicates()
 
 
-def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: P.AggPlan,
+def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
              distinct_cols: tuple[str, ...]) -> pd.DataFrame:
     keys = plan.group_by
     partials = partials.sort_values("__part", kind="stable")
@@ -201,7 +205,7 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: P.AggPlan,
         if how == "sum":
             v = s.sum(min_count=1)
         elif how in ("first", "last"):
-            v = P._reduce_whole(s, how, len(s))
+            v = reduce_whole(s, how, len(s))
         else:
             v = getattr(s, how)() if s.count() else None
         return _box(v, s)
@@ -244,7 +248,7 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: P.AggPlan,
             else:
                 values[col] = pd.Series([len(pairs)])
     if keys:
-        key_frame = pd.DataFrame({k: P.coerce(key_frame[k], plan.col_types[k]) for k in keys})
+        key_frame = pd.DataFrame({k: coerce(key_frame[k], plan.col_types[k]) for k in keys})
         values = {c: v.reset_index(drop=True) for c, v in values.items()}
     return plan.finish(key_frame, values)
 
@@ -254,7 +258,7 @@ def aggregate(ddf, group_by, aggs: Mapping[str, Any], params: Mapping[str, Any] 
               dates_as_dates: bool = False):
     """The Dask counterpart of ``pandas_eval.aggregate``: a one-partition Dask DataFrame
     (lazy) with one row per group (``dates_as_dates``: date results as Arrow date32)."""
-    plan = P.AggPlan(ddf._meta, group_by, aggs, params, having, types)
+    plan = AggPlan(ddf._meta, group_by, aggs, params, having, types)
     meta = P.aggregate(ddf._meta, group_by, aggs, params, having, types=types,
                        dates_as_dates=dates_as_dates)
     partials = ddf.map_partitions(_partials, plan, meta=_partials(ddf._meta, plan),
@@ -291,15 +295,15 @@ def metric(expr, ddf, params: Mapping[str, Any] | None = None, *,
            types: Mapping[str, Type] | None = None):
     """An aggregate expression over the whole Dask DataFrame, computed, as a Python
     scalar."""
-    expr = P._as_expr(expr)
+    expr = as_expr(expr)
     from .typecheck import infer
-    col_types = P.frame_types(ddf._meta, types)
-    t, errors, _ = infer(expr, col_types, {k: P.param_type(v) for k, v in
+    col_types = frame_types(ddf._meta, types)
+    t, errors, _ = infer(expr, col_types, {k: param_type(v) for k, v in
                                            (params or {}).items()}, "metric")
     if errors:
-        raise P.EvalError(f"{errors[0].code}: {errors[0].message}")
+        raise EvalError(f"{errors[0].code}: {errors[0].message}")
     out = aggregate(ddf, [], {"value": expr}, params, types=types).compute()
-    return P._to_python(out["value"].iloc[0], t)
+    return to_python(out["value"].iloc[0], t)
 
 
 def metrics(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = None, *,
@@ -308,21 +312,21 @@ def metrics(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = No
     aggregate with a column per metric), as Python scalars like :func:`metric`.
     ``compute(collection)`` computes (the caller's cluster); ``.compute()`` by default."""
     from .typecheck import infer
-    col_types = P.frame_types(ddf._meta, types)
-    p_types = {k: P.param_type(v) for k, v in (params or {}).items()}
+    col_types = frame_types(ddf._meta, types)
+    p_types = {k: param_type(v) for k, v in (params or {}).items()}
     parsed, out_types = {}, {}
     for name, expr in exprs.items():
-        parsed[name] = P._as_expr(expr)
+        parsed[name] = as_expr(expr)
         t, errors, _ = infer(parsed[name], col_types, p_types, "metric")
         if errors:
-            raise P.EvalError(f"{errors[0].code}: {errors[0].message}")
+            raise EvalError(f"{errors[0].code}: {errors[0].message}")
         out_types[name] = t
     if not parsed:
         return {}
     cols = {f"m{i}": e for i, e in enumerate(parsed.values())}
     lazy = aggregate(ddf, [], cols, params, types=types)
     out = compute(lazy) if compute is not None else lazy.compute()
-    return {name: P._to_python(out[f"m{i}"].iloc[0], out_types[name])
+    return {name: to_python(out[f"m{i}"].iloc[0], out_types[name])
             for i, name in enumerate(parsed)}
 
 
@@ -333,11 +337,11 @@ def derived_types(exprs: Mapping[str, Any], meta: pd.DataFrame,
     partition cannot tell a decimal or date column from text by its dtype (object), so the
     engine carries these types to later steps instead of reading them off the meta."""
     from .typecheck import infer
-    col_types = P.frame_types(meta, types)
-    p_types = {k: P.param_type(v) for k, v in (params or {}).items()}
+    col_types = frame_types(meta, types)
+    p_types = {k: param_type(v) for k, v in (params or {}).items()}
     out: dict[str, Type] = {}
     for name, expr in exprs.items():
-        t, errors, _ = infer(P._as_expr(expr), {**col_types, **out}, p_types, "row")
+        t, errors, _ = infer(as_expr(expr), {**col_types, **out}, p_types, "row")
         if not errors and t.name not in ("null", "unknown"):
             out[name] = t
     return out

@@ -1,17 +1,27 @@
-"""The pandas engine's ``cast:`` step under the one cast table (``expr.casts``): the pairs whose
-rule is DuckDB's and differed from the runtime's column conversion (a double to an int rounds
-half to even; text to bool takes DuckDB's words only, no spaces) are done here; every other
-pair keeps the runtime's exact conversion (``dtypes.cast_series``: Arrow decimals, dates)."""
+"""Casts on pandas under the one cast table (``expr.casts``).
+
+The evaluator's ``cast(x as T)`` is :func:`cast_series` (with the text parsers it shares with
+``to_date``/``strptime``).  The pandas engine's ``cast:`` step (:func:`step_cast`) does here
+the pairs whose rule is DuckDB's and differed from the runtime's column conversion (a double
+to an int rounds half to even; text to bool takes DuckDB's words only, no spaces); every
+other pair keeps the runtime's exact conversion (``dtypes.cast_series``: Arrow decimals,
+dates)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import casts
 from .casts import BOOL_FALSE, BOOL_TRUE, NUMBER_TEXT
+from .pandas_columns import STRING_DTYPE, runtime_type
+from .pandas_numeric import dec_round, float_series, floats, round_half_away
+from .types import FLOAT, Type
 
-__all__ = ["float_to_int", "step_cast", "text_to_bool", "text_to_int"]
+__all__ = ["cast_series", "float_to_int", "parse_dates", "parse_numbers", "step_cast",
+           "text_to_bool", "text_to_int"]
 
 
 def float_to_int(s: pd.Series, name: str = "?") -> pd.Series:
@@ -83,3 +93,129 @@ def step_cast(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
     if text and want == "int":
         return text_to_int(series, name)
     return dtypes.cast_series(series, column, name)
+
+
+def cast_series(ev, s: pd.Series, src: Type, dst: Type) -> pd.Series:
+    """``cast(s as dst)`` in the evaluator ``ev`` (a value that does not convert is its
+    error, naming the value and its row)."""
+    if src.name == "unknown":
+        src = runtime_type(s)
+    sn, dn = src.name, dst.name
+    if sn == dn and dn != "decimal":
+        return s
+    if "timestamptz" in (sn, dn):
+        from .pandas_tz import cast_zoned
+        return cast_zoned(ev, s, sn, dn)
+    if "json" in (sn, dn):
+        from .pandas_json import json_cast
+        return json_cast(ev, s, sn, dn)
+    if dn == "string":
+        if sn == "bool":
+            out = s.map({True: "true", False: "false"}, na_action="ignore")
+            return out.astype(STRING_DTYPE)
+        if sn == "float":
+            v, mask = floats(s)
+            txt = np.array([repr(x + 0.0) for x in v.tolist()], dtype=object) if len(v) else \
+                np.array([], dtype=object)
+            txt[mask] = None
+            return pd.Series(txt, index=s.index).astype(STRING_DTYPE)
+        if sn == "decimal":
+            scale = src.scale or 0
+            v, mask = floats(s)
+            txt = np.array([f"{x:.{scale}f}" for x in v.tolist()], dtype=object) \
+                if len(v) else np.array([], dtype=object)
+            txt[mask] = None
+            return pd.Series(txt, index=s.index).astype(STRING_DTYPE)
+        if sn == "date":
+            return s.dt.strftime("%Y-%m-%d").astype(STRING_DTYPE)
+        if sn == "timestamp":
+            base = s.dt.strftime("%Y-%m-%d %H:%M:%S")
+            frac = s.dt.microsecond
+            has = (frac.fillna(0) != 0)
+            if has.any():
+                f = s.dt.strftime(".%f").str.rstrip("0")
+                base = base.where(~has, base + f)
+            return base.astype(STRING_DTYPE)
+        return s.astype(STRING_DTYPE)
+    if dn == "int":
+        if sn in ("float", "decimal"):
+            v, mask = floats(s)
+            # as DuckDB: a double rounds half to even, a decimal half away from zero
+            r = np.rint(v) if sn == "float" else round_half_away(v, 0)
+            if (np.abs(r[~mask]) >= 2.0**63).any():
+                over = np.flatnonzero(~mask & (np.abs(np.where(mask, 0, r)) >= 2.0**63))[0]
+                raise ev.fail("value out of range for int", float(v[over]),
+                              s.index[over])
+            return pd.Series(pd.arrays.IntegerArray(np.where(mask, 0, r).astype(np.int64),
+                                                    mask), index=s.index, copy=False)
+        if sn == "bool":
+            return s.astype("Int64")
+        if sn == "string":  # as a decimal text: half away from zero (the cast table)
+            v, mask = floats(parse_numbers(ev, s, "int"))
+            return cast_series(ev, float_series(round_half_away(v, 0), mask, s.index),
+                               FLOAT, dst)
+    if dn in ("float", "decimal"):
+        if sn == "string":
+            s = parse_numbers(ev, s, dn)
+            sn = "float"
+        out = s.astype("Float64")
+        if dn == "decimal":
+            if sn == "decimal" and (src.scale or 0) > (dst.scale or 0):
+                return dec_round(out, src.scale or 0, dst.scale or 0)
+            v, mask = floats(out)
+            return float_series(np.round(round_half_away(v, dst.scale or 0),
+                                         dst.scale or 0), mask, s.index)
+        return out
+    if dn == "bool":
+        if sn in ("int", "float", "decimal"):
+            return (s != 0).astype("boolean")
+        if sn == "string":
+            low = s.str.lower()
+            true = low.isin(casts.BOOL_TRUE).to_numpy(bool)
+            false = low.isin(casts.BOOL_FALSE).to_numpy(bool)
+            bad = ~(true | false) & s.notna().to_numpy()
+            if bad.any():
+                raise ev.fail("cannot cast to bool", s[bad].iloc[0], s.index[bad][0])
+            return pd.Series(pd.arrays.BooleanArray(true, s.isna().to_numpy()),
+                             index=s.index, copy=False)
+    if dn == "date":
+        if sn == "string":
+            return parse_dates(ev, s, None, True)
+        return s.dt.normalize()
+    if dn == "timestamp":
+        if sn == "string":
+            return parse_dates(ev, s, None, False)
+        return s
+    raise ev.fail(f"cannot cast {src} to {dst}")
+
+def parse_numbers(ev, s: pd.Series, what: str) -> pd.Series:
+    """Number text as Float64 (spaces around ignored); other text is an error."""
+    stripped = s.str.strip()
+    num = pd.to_numeric(stripped.astype(object), errors="coerce")
+    num = pd.Series(num, index=s.index).astype("Float64")
+    bad = num.isna().to_numpy() & s.notna().to_numpy()
+    if bad.any():
+        raise ev.fail(f"cannot cast to {what}", s[bad].iloc[0], s.index[bad][0])
+    return num
+
+def parse_dates(ev, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
+    """Date or timestamp text (ISO 8601, or the strptime ``fmt``) as naive ``datetime64``;
+    text that does not parse is an error."""
+    obj = s.astype(object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if fmt is None:
+            out = pd.to_datetime(obj.where(obj.notna(), None), errors="coerce",
+                                 format="ISO8601")
+        else:
+            out = pd.to_datetime(obj, errors="coerce", format=fmt)
+    out = pd.Series(out, index=s.index)
+    bad = out.isna().to_numpy() & s.notna().to_numpy()
+    if bad.any():
+        what = "date" if date else "timestamp"
+        raise ev.fail(f"cannot read {what}" + (f" with format '{fmt}'" if fmt else ""),
+                      s[bad].iloc[0], s.index[bad][0])
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out.dt.normalize() if date else out
+

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import json_path
 from .json_text import JsonError, Num, Obj, canonical, kind, parse, scalar_text, valid
-from .pandas_eval import STRING_DTYPE, _is_series
+from .pandas_columns import STRING_DTYPE, is_series
 
 __all__ = ["FUNCS", "json_cast"]
 
@@ -36,7 +36,7 @@ def _per_text(ev, s: pd.Series, fn, dtype) -> pd.Series:
 
 
 def _subject(ev, a, t) -> pd.Series:
-    return a[0] if _is_series(a[0]) else ev.series(a[0], t[0])
+    return a[0] if is_series(a[0]) else ev.series(a[0], t[0])
 
 
 def _path_fn(result, dtype, default_path: str | None = None):

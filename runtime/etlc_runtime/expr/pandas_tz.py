@@ -122,7 +122,8 @@ def cast_zoned(ev, s: pd.Series, sn: str, dn: str) -> pd.Series:
     if sn == "timestamptz" and dn == "date":
         return s.dt.normalize()
     if sn == "timestamptz" and dn == "string":
-        return ev.cast_series(s, TIMESTAMP, STRING) + "+00"
+        from .pandas_cast import cast_series
+        return cast_series(ev, s, TIMESTAMP, STRING) + "+00"
     if sn == "string" and dn == "timestamptz":
         return _text_to_utc(ev, s)
     raise ev.fail(f"cannot cast {sn} to {dn}")

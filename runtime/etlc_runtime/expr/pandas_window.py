@@ -10,14 +10,15 @@ import numpy as np
 import pandas as pd
 
 from . import ast as A
-from .pandas_eval import _float_series, _floats, _is_series
+from .pandas_columns import is_series
+from .pandas_numeric import float_series, floats
 
 __all__ = ["window"]
 
 
 def _column(ev, e, t) -> pd.Series:
     v = ev.ev(e)
-    return v if _is_series(v) else ev.series(v, t)
+    return v if is_series(v) else ev.series(v, t)
 
 
 def _order(ev, e: A.Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,7 +100,7 @@ def window(ev, e: A.Window):
                 d = ev.ev(f.args[2])
                 if d is not None:
                     d = ev.series(d, tr)
-                    d = d.iloc[pos].reset_index(drop=True) if _is_series(d) else d
+                    d = d.iloc[pos].reset_index(drop=True) if is_series(d) else d
                     outside = (idx - k < first_in_part) if name == "lag" else \
                         (idx + k > _part_last(part, idx))
                     res = res.mask(outside, d)
@@ -142,17 +143,17 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
         else:
             v = None
         if v is None:
-            fv, _ = _floats(xs)
+            fv, _ = floats(xs)
             v = np.where(valid, fv, 0.0)
         total = pd.Series(v).groupby(part).transform("sum").to_numpy() if not running else \
             _peer_last(pd.Series(v).groupby(part).cumsum().to_numpy(), new_peer)
         none = ccount == 0
         if name == "mean":
             with np.errstate(all="ignore"):
-                return _float_series(total / np.where(none, 1, ccount), none, pd.RangeIndex(n))
+                return float_series(total / np.where(none, 1, ccount), none, pd.RangeIndex(n))
         if tr.name == "int":
             return pd.Series(pd.arrays.IntegerArray(total.astype(np.int64), none))
-        out = _float_series(total.astype(np.float64), none, pd.RangeIndex(n))
+        out = float_series(total.astype(np.float64), none, pd.RangeIndex(n))
         return out.round(tr.scale or 0) if tr.name == "decimal" else out
     # min / max
     if not running:

@@ -1,0 +1,236 @@
+"""Aggregation on pandas (shared with the Dask back end, which reduces per partition and
+combines): an :class:`AggPlan` evaluates each aggregate call's argument into a temporary
+column, the calls are reduced per group (or over the whole frame), and the outer expressions
+are evaluated over the per-group results."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import ast as A
+from .errors import EvalError
+from .pandas_columns import (
+    TEMPORAL,
+    coerce,
+    frame_types,
+    is_series,
+    pandas_dtype,
+    to_python,
+    utc_stamp,
+)
+from .pandas_evaluator import Evaluator, as_expr
+from .pandas_numeric import snap
+from .pandas_tz import stored
+from .typecheck import infer
+from .types import INT, UNKNOWN, Type, param_type
+
+__all__ = ["AggPlan", "aggregate_plan", "reduce_whole"]
+
+
+class AggPlan:
+    """The aggregate calls of a set of aggregate expressions (shared by the pandas and
+    Dask back ends): each call's argument is evaluated as a row expression into a
+    temporary column, reduced per group, and the outer expressions are then evaluated
+    over the per-group results."""
+
+    def __init__(self, df_like: pd.DataFrame | None, group_by, aggs: Mapping[str, Any], params,
+                 having, types, col_types: Mapping[str, Type] | None = None):
+        self._args = (group_by, dict(aggs), params, having)
+        self.group_by = list(group_by)
+        self.params = params or {}
+        self.col_types = dict(col_types) if col_types is not None else \
+            frame_types(df_like, types)
+        missing = [k for k in self.group_by if k not in self.col_types]
+        if missing:
+            raise EvalError(f"unknown group_by column '{missing[0]}'")
+        self.p_types = {k: param_type(v) for k, v in self.params.items()}
+        self.outputs: list[tuple[str, A.Expr, Type, dict]] = []
+        self.calls: list[tuple[str, A.Call, str, Type]] = []  # (temp col, call, kind, arg type)
+        seen: dict[str, str] = {}
+        items = [(name, as_expr(e), "aggregate") for name, e in aggs.items()]
+        if having is not None:
+            items.append(("__having__", as_expr(having), "having"))
+        self.call_col: dict[int, str] = {}
+        for name, expr, ctx in items:
+            outputs = {n: t for n, _, t, _ in self.outputs} if ctx == "having" else None
+            t, errors, node_types = infer(expr, self.col_types, self.p_types, ctx,
+                                          self.group_by, outputs)
+            if errors:
+                err = errors[0]
+                raise EvalError(f"{err.code}: {err.message}"
+                                + (f" ({err.help})" if err.help else ""), A.unparse(expr))
+            self.outputs.append((name, expr, t, node_types))
+            for node in A.walk(expr):
+                if isinstance(node, A.Call) and node.name in _AGG_KINDS:
+                    key = A.unparse(node)
+                    col = seen.get(key)
+                    if col is None:
+                        col = f"__agg{len(self.calls)}"
+                        seen[key] = col
+                        arg_t = node_types.get(id(node.args[0]), UNKNOWN) if node.args \
+                            else INT
+                        self.calls.append((col, node, node.name if not node.star
+                                           else "count_star", arg_t))
+                    self.call_col[id(node)] = col
+        self.node_types = {}
+        for _, _, _, nt in self.outputs:
+            self.node_types.update(nt)
+
+    def __reduce__(self):
+        # node types are keyed by id(node): rebuild them after unpickling (Dask workers)
+        group_by, aggs, params, having = self._args
+        return (_rebuild_plan, (self.col_types, group_by, aggs, params, having))
+
+    def temps(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Group keys plus one column per aggregate argument."""
+        cols = {}
+        for k in self.group_by:
+            cols[k] = coerce(df[k], self.col_types[k])
+        for col, call, kind, arg_t in self.calls:
+            if kind == "count_star":
+                continue
+            arg = call.args[0]
+            nt = _sub_types(self.node_types, arg)
+            ev = Evaluator(df, self.params, nt, self.col_types, A.unparse(arg))
+            cols[col] = ev.series(ev.ev(arg), arg_t)
+        return pd.DataFrame(cols, index=df.index)
+
+    def finish(self, keys: pd.DataFrame, values: dict[str, pd.Series]) -> pd.DataFrame:
+        """Outer expressions over per-group results (``keys`` holds the group keys,
+        one row per group, ``values`` the reduced aggregate columns)."""
+        keys = keys.reset_index(drop=True)
+        n = len(keys)
+        base = {k: keys[k] for k in self.group_by}
+        for col, call, kind, arg_t in self.calls:
+            v = values[col].reset_index(drop=True)
+            values[col] = _agg_result_dtype(v, kind, arg_t, self.node_types.get(id(call)))
+        frame = pd.DataFrame(base, index=pd.RangeIndex(n))
+        outputs = {}
+        having_mask = None
+        for name, expr, t, node_types in self.outputs:
+            agg_values = {i: values[c] for i, c in self.call_col.items()}
+            if name == "__having__":  # may name the aggregate outputs (they win over inputs)
+                frame = pd.DataFrame({**base, **outputs}, index=pd.RangeIndex(n))
+                types = {**self.col_types, **{o: ot for o, _, ot, _ in self.outputs if o != name}}
+            else:
+                types = self.col_types
+            ev = Evaluator(frame, self.params, node_types, types, A.unparse(expr),
+                           agg_values)
+            v = ev.ev(expr)
+            if name == "__having__":
+                if is_series(v):
+                    having_mask = ev._bool(v).to_numpy(dtype=bool, na_value=False)
+                else:
+                    having_mask = np.full(n, v is True)
+            else:
+                outputs[name] = ev.series(v, t)
+        out = {k: stored(v, self.col_types[k]) for k, v in base.items()}
+        out_types = {o: t for o, _e, t, _nt in self.outputs}
+        out.update({k: stored(v, out_types[k]) for k, v in outputs.items()})
+        result = pd.DataFrame(out, index=pd.RangeIndex(n))
+        if having_mask is not None:
+            result = result[having_mask].reset_index(drop=True)
+        return result
+
+
+def _rebuild_plan(col_types, group_by, aggs, params, having) -> AggPlan:
+    return AggPlan(None, group_by, aggs, params, having, None, col_types=col_types)
+
+
+def _sub_types(node_types: dict, expr: A.Expr) -> dict:
+    return node_types
+
+
+def _agg_result_dtype(v: pd.Series, kind: str, arg_t: Type, res_t: Type | None):
+    if kind in ("count", "count_star", "count_distinct"):
+        return v.astype("Int64")
+    if kind in ("mean", "std", "var"):
+        return v.astype("Float64")
+    if res_t is not None and res_t.name not in ("unknown", "null"):
+        v = coerce(v, res_t)
+        if res_t.name == "decimal":
+            v = snap(v, res_t.scale or 0)
+    return v
+
+
+_AGG_KINDS = {"count", "count_distinct", "sum", "mean", "min", "max", "first", "last", "std",
+              "var"}
+
+
+def reduce_whole(s: pd.Series | None, kind: str, n: int):
+    if kind == "count_star":
+        return n
+    if kind == "count":
+        return int(s.count())
+    if kind == "count_distinct":
+        return int(s.nunique(dropna=True))
+    if kind == "sum":
+        return s.sum(min_count=1)
+    if kind == "mean":
+        return s.mean() if s.count() else None
+    if kind in ("min", "max"):
+        return getattr(s, kind)() if s.count() else None
+    if kind in ("first", "last"):
+        nn = s.dropna()
+        if not len(nn):
+            return None
+        return nn.iloc[0] if kind == "first" else nn.iloc[-1]
+    if kind in ("std", "var"):
+        return getattr(s, kind)(ddof=1) if s.count() > 1 else None
+    raise AssertionError(kind)
+
+
+def _reduce_grouped(g, col: str | None, kind: str):
+    if kind == "count_star":
+        return g.size()
+    sg = g[col]
+    if kind == "count":
+        return sg.count()
+    if kind == "count_distinct":
+        return sg.nunique(dropna=True)
+    if kind == "sum":
+        return sg.sum(min_count=1)
+    if kind in ("std", "var"):
+        return getattr(sg, kind)(ddof=1)
+    return getattr(sg, kind)()
+
+
+def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
+    work = plan.temps(df)
+    values = {}
+    if plan.group_by:
+        g = work.groupby(plan.group_by, dropna=False, sort=False, observed=True)
+        keys = None
+        for col, call, kind, arg_t in plan.calls:
+            r = _reduce_grouped(g, col, kind)
+            values[col] = r
+            if keys is None:
+                keys = r.index.to_frame(index=False)
+        if keys is None:  # no aggregate calls: just the distinct keys
+            keys = g.size().index.to_frame(index=False)
+        keys = pd.DataFrame({k: coerce(keys[k], plan.col_types[k]) for k in plan.group_by})
+    else:
+        n = len(df)
+        keys = pd.DataFrame(index=pd.RangeIndex(1))
+        for col, call, kind, arg_t in plan.calls:
+            s = work[col] if kind != "count_star" else None
+            v = reduce_whole(s, kind, n)
+            res_t = plan.node_types.get(id(call), UNKNOWN)
+            if res_t.name in ("unknown", "null"):
+                res_t = arg_t
+            values[col] = _one(v, res_t)
+    return plan.finish(keys, values)
+
+
+def _one(v, t: Type) -> pd.Series:
+    v = to_python(v)
+    dtype = pandas_dtype(t)
+    if dtype is object:
+        return pd.Series([v], dtype=object)
+    if t.name in TEMPORAL and v is not None:
+        v = utc_stamp(v)
+    return pd.Series(pd.array([v], dtype=dtype))
+

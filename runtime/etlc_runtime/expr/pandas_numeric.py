@@ -1,0 +1,118 @@
+"""Numeric helpers of the pandas evaluator: float columns as (values, null mask), rounding as
+DuckDB rounds (half away from zero, decided on the exact binary value of a double), and
+decimals held as floats kept exact at their scale."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["dec_mod", "dec_round", "float_series", "floats", "round_exact", "round_half_away",
+           "snap"]
+
+
+def floats(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(float values with NaN at nulls, null mask)."""
+    arr = s.array
+    if isinstance(arr, pd.arrays.FloatingArray | pd.arrays.IntegerArray):
+        mask = arr._mask
+        return arr._data.astype(np.float64, copy=False), mask
+    v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return v, np.isnan(v)
+
+
+def float_series(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
+    mask = mask | np.isnan(values)
+    return pd.Series(pd.arrays.FloatingArray(values, mask), index=index, copy=False)
+
+
+def round_half_away(values: np.ndarray, digits) -> np.ndarray:
+    m = np.power(10.0, digits)
+    y = values * m
+    a = np.abs(y)
+    r = np.floor(a)
+    r = r + ((a - r) >= 0.5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.copysign(r, y) / m
+    # like DuckDB: a result that overflows keeps the input
+    bad = ~np.isfinite(out) & np.isfinite(values)
+    if bad.any():
+        out = np.where(bad, values, out)
+    return out
+
+
+def _two_product_error(a: np.ndarray, b) -> np.ndarray:
+    """The exact error a*b - fl(a*b) (Dekker's TwoProduct, no FMA needed)."""
+    split = 134217729.0  # 2**27 + 1
+    b = np.broadcast_to(np.asarray(b, dtype=np.float64), a.shape)
+    p = a * b
+    ca = split * a
+    ah = ca - (ca - a)
+    al = a - ah
+    cb = split * b
+    bh = cb - (cb - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def round_exact(values: np.ndarray, digits) -> np.ndarray:
+    """round(x, n) as DuckDB does it for doubles: half away from zero, decided on the
+    exact binary value of x (round(1.45, 1) is 1.4 because 1.45 is 1.4499999...)."""
+    digits = np.asarray(digits)
+    if digits.ndim == 0 and digits < 0:
+        return round_half_away(values, digits)
+    with np.errstate(all="ignore"):
+        m = np.power(10.0, np.maximum(digits, 0))
+        y = values * m
+        a = np.abs(y)
+        r = np.floor(a)
+        frac = a - r
+        up = frac > 0.5
+        ties = frac == 0.5
+        if ties.any():
+            err = _two_product_error(values, m)  # exact x*m = y + err
+            err = np.where(y < 0, -err, err)   # in terms of |y|
+            up = up | (ties & (err >= 0))
+        r = r + up
+        out = np.copysign(r, y) / m
+    if digits.ndim > 0 and (digits < 0).any():
+        out = np.where(digits < 0, round_half_away(values, np.minimum(digits, 0)), out)
+    bad = ~np.isfinite(out) & np.isfinite(values)
+    if bad.any():
+        out = np.where(bad, values, out)
+    return out
+
+
+def snap(s: pd.Series, scale: int) -> pd.Series:
+    """Round decimal values (held as floats) to their scale, removing float noise."""
+    if not isinstance(s, pd.Series):
+        return None if s is None else round(float(s), scale)
+    v, mask = floats(s)
+    return float_series(np.round(v, scale), mask, s.index)
+
+
+def dec_mod(a, b, scale: int) -> pd.Series:
+    """Decimal remainder, exact as SQL's DECIMAL %: fmod of the scaled integers, so that
+    0.3 % 0.1 is 0.0 (fmod of the floats gives 0.09999...)."""
+    series = a if isinstance(a, pd.Series) else b
+    q = 10.0 ** scale
+    parts = [floats(v) if isinstance(v, pd.Series) else (np.float64(v), False) for v in (a, b)]
+    (av, am), (bv, bm) = parts
+    with np.errstate(all="ignore"):
+        r = np.fmod(np.round(av * q), np.round(bv * q)) / q + 0.0  # no -0.0 in decimals
+    r = np.broadcast_to(r, (len(series),)).copy()
+    return float_series(r, np.zeros(len(series), bool) | am | bm, series.index)
+
+
+def dec_round(s: pd.Series, from_scale: int, digits: int) -> pd.Series:
+    """Exact half-away-from-zero rounding of decimal values to ``digits`` places."""
+    v, mask = floats(s)
+    ints = np.round(v * 10.0 ** from_scale)  # exact integers for scaled decimals
+    shift = from_scale - digits
+    if shift <= 0:
+        return float_series(ints / 10.0 ** from_scale, mask, s.index)
+    q = 10.0 ** shift
+    a = np.abs(ints)
+    r = np.floor((a + q / 2) / q)
+    out = np.copysign(r, ints) * q / 10.0 ** from_scale
+    return float_series(np.round(out, max(digits, 0)), mask, s.index)
+
