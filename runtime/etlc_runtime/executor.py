@@ -356,7 +356,7 @@ class _Run:
                 from .column_use import used_columns  # the declared columns the task uses
                 pushdown = used_columns(self.plan.get("steps") or [], name, dataset,
                                         self.plan.get("output"))
-            if dataset.get("format") == "postgres":   # columns and filter go to the server
+            if dataset.get("format") in ("postgres", "qdrant"):   # columns and filter go down
                 from .pg_pushdown import read_request
                 dataset, pushdown = read_request(step, dataset, ctx.params)
             if dataset.get("format") == "qdrant":

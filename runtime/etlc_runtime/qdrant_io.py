@@ -17,7 +17,9 @@ gives a read's table to ``engine.from_arrow``.
   ``overwrite`` fills a new collection ``<name>__etlc_<token>`` and then points the alias
   ``<name>`` at it in one alias operation, and drops the previous one.
 - **Read**: scrolls every point (payload and vector) into a table with the declared columns'
-  types (the vector column a list of float32 for ``vector`` columns).
+  types (the vector column a list of float32 for ``vector`` columns). The read step's filter
+  goes down as a payload filter where it can (``qdrant_filter``), the engine still applying
+  all of it; vectors are not fetched when the step does not use the vector column.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -33,6 +36,9 @@ from typing import Any
 
 from .connections import resolve
 from .errors import EtlcRuntimeError
+from .pg_pushdown import PUSHDOWN  # the key the executor adds to a read's dataset
+
+log = logging.getLogger("etlc_runtime")
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://etlc/qdrant-point")
 DEFAULT_BATCH = 256
@@ -162,20 +168,32 @@ def read_qdrant(dataset: Mapping[str, Any], macros, connections: Mapping[str, An
 
     name = str(render(dataset["collection"], macros))
     vector = dataset["vector"]
+    scroll_filter = None
+    pushdown = dataset.get(PUSHDOWN)
+    if pushdown:
+        from .qdrant_filter import payload_filter
+
+        scroll_filter, pushed = payload_filter(pushdown["filter"], pushdown.get("params"),
+                                               dataset)
+        if pushed:
+            log.info("etlc qdrant read of %s: filter pushed down: %s", name, " and ".join(pushed))
+    with_vectors = not columns or vector in columns
     client = client_for(dataset, connections, root)
     records = []
     try:
         offset = None
         while True:
             page, offset = client.scroll(name, limit=1024, offset=offset, with_payload=True,
-                                         with_vectors=True)
+                                         with_vectors=with_vectors, scroll_filter=scroll_filter)
             records += page
             if offset is None:
                 break
     finally:
         client.close()
     declared = dataset.get("columns") or {}
-    names = [c for c in declared if c == vector or any(c in (r.payload or {}) for r in records)]
+    listed = set(dataset.get("payload") or declared)   # present even when no point matched
+    names = [c for c in declared
+             if c == vector or c in listed or any(c in (r.payload or {}) for r in records)]
     if not declared:
         names = list(dict.fromkeys(k for r in records for k in (r.payload or {}))) + [vector]
     data = {}
