@@ -19,8 +19,9 @@ from __future__ import annotations
 from .ast import Expr, unparse
 from .ast_cache import parse  # the trees parser.parse gave earlier processes; lark on a miss
 from .errors import EvalError, ExprError
+from .functions import FUNCTIONS
 from .typecheck import check, columns_used, is_aggregate, params_used
-from .types import FUNCTIONS, Type
+from .types import Type
 
 __all__ = [
     "FUNCTIONS",

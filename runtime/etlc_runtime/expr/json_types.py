@@ -1,11 +1,12 @@
 """The JSON functions of the expression language: their types, argument checks and docs
-(the function table of ``types`` takes them in).  A path argument is a constant checked
+(the function table, ``functions``, takes them in).  A path argument is a constant checked
 here, at compile time: an invalid one is E421 at the argument (``json_path`` says which
 paths are read)."""
 from __future__ import annotations
 
+from .fn_base import NOT_CONST, Function
 from .json_path import path_error
-from .types import BOOL, INT, JSON, NOT_CONST, STRING, Function, Type, is_open
+from .types import BOOL, INT, JSON, STRING, Type, is_open
 
 __all__ = ["JSON_FUNCTIONS"]
 

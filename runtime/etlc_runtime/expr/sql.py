@@ -14,9 +14,10 @@ from typing import Any
 
 from . import ast as A
 from .errors import ExprError
+from .functions import AGGREGATES
 from .sql_funcs import call_sql
 from .typecheck import infer
-from .types import AGGREGATES, Type, param_type
+from .types import Type, param_type
 
 __all__ = ["quote_ident", "render", "sql_literal", "sql_type", "to_sql"]
 

@@ -1,6 +1,6 @@
 """DuckDB SQL of the functions of issue 13 (numbers and logic, date and time, text), with
 etlc's semantics where they differ from DuckDB's (docs/expressions.md, "Where etlc differs
-from DuckDB"): the SQL computes what the pandas evaluator (pandas_funcs) computes."""
+from DuckDB"): the SQL computes what the pandas evaluator (pandas_fn_*) computes."""
 from __future__ import annotations
 
 from .types import Type

@@ -8,19 +8,17 @@ from collections.abc import Mapping
 from . import ast as A
 from . import casts
 from .errors import ExprError
+from .fn_base import NOT_CONST
+from .functions import AGGREGATES, FUNCTIONS, WINDOW_AGGREGATES
 from .types import (
-    AGGREGATES,
     BOOL,
     DATE,
     FLOAT,
-    FUNCTIONS,
     INT,
-    NOT_CONST,
     NULL,
     STRING,
     TIMESTAMP,
     UNKNOWN,
-    WINDOW_AGGREGATES,
     Type,
     arith_result,
     comparable,
