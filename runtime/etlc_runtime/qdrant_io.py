@@ -15,7 +15,9 @@ gives a read's table to ``engine.from_arrow``.
   decimals as their exact text. Upserts go in batches of ``options.batch_size`` (default 256).
   ``append``/``upsert`` upsert into the collection (through its alias when it is one);
   ``overwrite`` fills a new collection ``<name>__etlc_<token>`` and then points the alias
-  ``<name>`` at it in one alias operation, and drops the previous one.
+  ``<name>`` at it in one alias operation, and drops the previous one. A write that ends
+  drops the ``<name>__etlc_*`` collections that killed overwrites left (one writer per
+  collection at a time), so a rerun after a kill leaves one collection behind the alias.
 - **Read**: scrolls every point (payload and vector) into a table with the declared columns'
   types (the vector column a list of float32 for ``vector`` columns). The read step's filter
   goes down as a payload filter where it can (``qdrant_filter``), the engine still applying
@@ -92,6 +94,13 @@ def _target(client, name: str) -> str | None:
     return name if client.collection_exists(name) else None
 
 
+def _drop_leftovers(client, name: str, keep: str) -> None:
+    """Drop the ``<name>__etlc_*`` collections of killed overwrites (never behind the alias)."""
+    for collection in client.get_collections().collections:
+        if collection.name.startswith(f"{name}__etlc_") and collection.name != keep:
+            client.delete_collection(collection.name)
+
+
 def _points(table, dataset: Mapping[str, Any], name: str):
     from qdrant_client import models
 
@@ -154,6 +163,7 @@ def write_qdrant(table, dataset: Mapping[str, Any], mode: str | None, macros,
             client.update_collection_aliases(change_aliases_operations=actions)
             if current is not None and current != name:
                 client.delete_collection(current)
+        _drop_leftovers(client, name, into)
     finally:
         client.close()
     return {"path": f"qdrant:{name}", "rows": len(points), "bytes": None, "partitions": 1}
