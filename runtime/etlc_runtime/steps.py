@@ -167,7 +167,8 @@ def distinct(df: pd.DataFrame, spec) -> pd.DataFrame:
     return df.drop_duplicates(subset=list(spec), keep="first").reset_index(drop=True)
 
 
-def sort(df: pd.DataFrame, keys) -> pd.DataFrame:
+def sort_keys(keys) -> tuple[list[str], list[bool]]:
+    """``sort: [col, -col, +col]`` as the columns and their ascending flags."""
     cols, asc = [], []
     for key in keys:
         key = str(key).strip()
@@ -177,6 +178,11 @@ def sort(df: pd.DataFrame, keys) -> pd.DataFrame:
         else:
             cols.append(key[1:].strip() if key.startswith("+") else key)
             asc.append(True)
+    return cols, asc
+
+
+def sort(df: pd.DataFrame, keys) -> pd.DataFrame:
+    cols, asc = sort_keys(keys)
     _need_columns(df, cols, "sort")
     return df.sort_values(cols, ascending=asc, na_position="last", kind="stable"
                           ).reset_index(drop=True)

@@ -14,9 +14,8 @@ partition), so values and types are those of the pandas engine:
 - union: the partitions of every input, each cast to the first input's dtypes;
 - group_by + aggregate (+ having): dask_eval.aggregate (partial aggregates per partition,
   combined in one partition); group_by alone: distinct keys per partition, then once more;
-- distinct: per partition, then once more over the gathered partitions (first occurrence
-  kept, as pandas' ``drop_duplicates``);
-- sort: stable, nulls last, over the gathered partitions (one output partition);
+- distinct and sort: by shuffles, the rows staying spread over the partitions
+  (engines/dask/shuffle.py: the first of each duplicate set kept, a stable sort);
 - limit: the first rows in partition order (one output partition).
 
 Nothing here computes: every result is a lazy Dask DataFrame.
@@ -32,6 +31,7 @@ from ..._expr import parse
 from ...expr import ast as A
 from ...expr import dask_eval
 from ...expr.typecheck import has_window
+from . import shuffle
 
 
 def _types(ddf, types: Mapping[str, Any] | None) -> dict | None:
@@ -129,15 +129,6 @@ def group_aggregate(ddf, group_by, aggs, having, params, types):
                                dates_as_dates=True)
 
 
-def distinct(ddf, spec):
-    if not spec:
-        return ddf
-    if spec is not True:
-        S._need_columns(ddf._meta, spec, "distinct")
-    once = _per_partition(ddf, S.distinct, spec)
-    return _per_partition(_one(once), S.distinct, spec)
-
-
 def limit(ddf, n):
     return ddf.head(int(n), npartitions=-1, compute=False).reset_index(drop=True)
 
@@ -175,9 +166,9 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
         if step.get(key):
             df = _per_partition(df, fn, step[key])
     if step.get("distinct"):
-        df = distinct(df, step["distinct"])
+        df = shuffle.distinct(df, step["distinct"])
     if step.get("sort"):
-        df = _per_partition(_one(df), S.sort, list(step["sort"]))
+        df = shuffle.sort(df, list(step["sort"]))
     if step.get("limit") is not None:
         df = limit(df, step["limit"])
     return df, dict(types or {})
