@@ -145,8 +145,9 @@ def _read_parquet_table(f: Path | str, base: Path | None, columns: Mapping | Non
 
     fs = None
     if remote is not None:   # the part read in place through s3fs: only the columns asked
-        from .s3_read import filesystem
-        hive, fs, f = dict(remote.hive.get(f) or {}), filesystem(remote.options), remote.key(f)
+        from .s3_read import arrow_filesystem
+        hive, fs = dict(remote.hive.get(f) or {}), arrow_filesystem(remote.options)
+        f = remote.key(f)
     else:
         hive = _hive_values(f, base) if base is not None else {}
     if columns and select:  # only the declared columns asked for are read and converted

@@ -45,7 +45,11 @@ class S3Bridge:
         self._n = 0
 
     def _fs(self, dataset: Mapping[str, Any]):
-        return ob.filesystem(ob.s3_options(dataset, self.connections))
+        """The process's s3fs filesystem for the dataset's options (its client is built once:
+        botocore's set-up costs about a second)."""
+        from .s3_read import filesystem
+
+        return filesystem(ob.s3_options(dataset, self.connections))
 
     def _scratch(self, what: str) -> Path:
         self._n += 1

@@ -73,12 +73,12 @@ class DuckDBEngine:
         return rel
 
     def accepts_s3(self, options) -> bool:
-        """True once the s3fs filesystem of ``options`` is registered with the connection
+        """True once the S3 filesystem of ``options`` is registered with the connection
         (DuckDB then reads ``s3://`` URLs through it); a connection holds one, so a second
         dataset with other credentials in the same task is read from a local copy."""
         if self._s3 is None:
-            from ..s3_read import filesystem
-            self.con.register_filesystem(filesystem(options))
+            from ..s3_read import duckdb_filesystem
+            self.con.register_filesystem(duckdb_filesystem(options))
             self._s3 = options
         return self._s3 == options
 

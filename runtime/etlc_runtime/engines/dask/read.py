@@ -111,9 +111,9 @@ def _row_groups(share: Share, dataset: Mapping[str, Any]) -> range | None:
 
     remote = dataset.get(LISTING)
     if remote is not None:
-        from ...s3_read import filesystem
-        count = pq.ParquetFile(remote.key(share.files[0]),
-                               filesystem=filesystem(remote.options)).metadata.num_row_groups
+        from ...s3_read import arrow_filesystem
+        count = pq.ParquetFile(remote.key(share.files[0]), filesystem=arrow_filesystem(
+            remote.options)).metadata.num_row_groups
     else:
         count = pq.ParquetFile(share.files[0]).metadata.num_row_groups
     if count < share.pieces:
