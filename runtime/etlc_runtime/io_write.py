@@ -78,10 +78,8 @@ def _holds(dtype, column) -> bool:
     if wanted is not None and numeric and (pa.types.is_integer(wanted)
                                            or pa.types.is_decimal(wanted)):
         return True   # the Arrow cast refuses lost digits (R040), never rounds them away
-    if isinstance(dtype, pd.ArrowDtype):
-        return dtype.pyarrow_dtype == wanted or (
-            wanted is not None and pa.types.is_decimal(dtype.pyarrow_dtype)
-            and pa.types.is_decimal(wanted))
+    if isinstance(dtype, pd.ArrowDtype):  # an Arrow decimal to a decimal returned above
+        return dtype.pyarrow_dtype == wanted
     wanted = dtypes.pandas_dtype(column)
     return wanted is not object and str(dtype) == str(wanted)
 
