@@ -41,7 +41,9 @@ def join(left: pd.DataFrame, right: pd.DataFrame, on, how: str = "inner") -> pd.
     same = left_on == right_on
     lnull = left[left_on].isna().any(axis=1)
     rnull = right[right_on].isna().any(axis=1)
-    lk, rk = left[~lnull], right[~rnull]
+    # a null key matches nothing (pandas' merge would pair nulls): only those rows go
+    lk = left[~lnull] if lnull.any() else left
+    rk = right[~rnull] if rnull.any() else right
     if how in ("semi", "anti"):
         rkeys = pd.MultiIndex.from_frame(rk[right_on].drop_duplicates()) if len(right_on) > 1 \
             else pd.Index(rk[right_on[0]].drop_duplicates())

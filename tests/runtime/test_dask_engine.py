@@ -132,6 +132,30 @@ def test_reads_split_into_the_tasks_partitions(tmp_path, files, parts):
     assert sorted(back.column("id").to_pylist()) == list(range(files * 4))
 
 
+@pytest.mark.parametrize("files,parts,reads", [(4, 3, 3), (1, 3, 1), (2, 5, 2)])
+def test_each_file_is_read_once(tmp_path, monkeypatch, files, parts, reads):
+    """The read for the column types is the first partition's, and the pieces of a file cut
+    by rows (one row group) are sliced from one read of it."""
+    from etlc_runtime import io_read
+
+    calls = []
+    real = io_read.read_dataset
+    monkeypatch.setattr(io_read, "read_dataset",
+                        lambda *a, **k: calls.append(k.get("files")) or real(*a, **k))
+    root, ctx = _project(tmp_path, files)
+    engine = get_engine("dask", TaskResources(partitions=parts))   # threads in this process
+    try:
+        rel = engine.read(IN, ctx)
+        written = engine.write(rel, {"format": "parquet", "path": "out/"}, "overwrite", ctx)
+    finally:
+        engine.close()
+    assert written["rows"] == files * 4 and rel.npartitions == parts
+    assert sorted(pq.read_table(root / "out").column("id").to_pylist()) == \
+        list(range(files * 4))
+    assert len(calls) == reads and sorted(str(f) for share in calls for f in share) == \
+        sorted(str(root / "in" / f"f{i}.parquet") for i in range(files))
+
+
 def test_parts_of_empty_partitions_are_not_written(tmp_path):
     root, ctx = _project(tmp_path, 3)
     engine = get_engine("dask", TaskResources(partitions=3))

@@ -73,9 +73,11 @@ class DaskEngine:
             return rel
         shares = _read.shares(_read.dataset_files(dataset, ctx.macros, ctx.root), self.partitions)
         args = (dict(dataset), shippable(ctx.macros), str(ctx.root), select)
-        (first,) = self.compute(dd.from_map(_read.read_share, shares[:1], args=args))
-        rel = dd.from_map(_read.read_share, shares, args=args, meta=first.iloc[:0],
-                          enforce_metadata=False)
+        # the first read, made now for the column types, stays on the cluster for the
+        # relation's partitions (not read again when the relation runs)
+        reads, first_read = _read.share_reads(shares, *args, submit=self.cluster.submit)
+        first = first_read.result()
+        rel = dd.from_delayed(reads, meta=first.iloc[:0], verify_meta=False)
         if (dataset.get("options") or {}).get("on_error") in ("null", "skip"):
             self._read_errors[rel._name] = [(_read.share_errors, (s, *args)) for s in shares]
         return self._declared(rel, dataset, first)

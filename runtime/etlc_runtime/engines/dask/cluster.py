@@ -128,6 +128,11 @@ class Cluster:
 
         return dask.compute(*objs, scheduler=self.client.get)
 
+    def submit(self, obj):
+        """Start computing a dask collection on this cluster: its ``Future``, whose result
+        stays on the cluster for the graphs that use it."""
+        return self.client.compute(obj)
+
     def close(self) -> None:
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None

@@ -6,7 +6,7 @@ partition then reads its own share on a worker:
 - as many files as partitions or more: each partition reads a contiguous run of files;
 - fewer files than partitions: each file is cut into pieces: a Parquet file with at least as
   many row groups as pieces by runs of row groups (each piece reads only its own), any other
-  file by row slices (each slice reads the file and keeps its rows).
+  file by row slices (the file is read once, each slice keeps its rows).
 
 Each share is read by the pandas engine's reader (io_read.read_dataset over the share's
 files: declared columns converted without loss, Hive ``col=value`` folders, R040 on a value
@@ -78,10 +78,37 @@ def read_share(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, An
     groups = _row_groups(share, dataset)
     frame = read_dataset(dataset, macros, Path(root), select=select,
                          files=_paths(share, dataset), row_groups=groups)
-    if share.pieces > 1 and groups is None:
-        lo, hi = _split(len(frame), share.pieces)[share.piece] if len(frame) else (0, 0)
-        frame = frame.iloc[lo:hi].reset_index(drop=True)
-    return frame
+    return _slice(frame, share) if share.pieces > 1 and groups is None else frame
+
+
+def share_reads(shares: Sequence[Share], dataset: Mapping[str, Any], *args,
+                submit=lambda read: read) -> tuple[list, Any]:
+    """A ``dask.delayed`` read per share (``args``: read_share's after the dataset), and the
+    first read made, passed through ``submit`` (the engine starts it on the cluster, where
+    its result stays, and takes the column types from it).  The pieces of a file cut by rows
+    share one read of the whole file, each keeping its slice (not ``pieces`` reads)."""
+    import dask
+
+    whole: dict = {}
+    out, first = [], None
+    for share in shares:
+        if share.pieces > 1 and _row_groups(share, dataset) is None:
+            if share.files not in whole:
+                read = dask.delayed(read_share, pure=True)(Share(share.files), dataset, *args)
+                whole[share.files] = read if first is not None else submit(read)
+                first = whole[share.files] if first is None else first
+            out.append(dask.delayed(_slice, pure=True)(whole[share.files], share))
+        else:
+            read = dask.delayed(read_share, pure=True)(share, dataset, *args)
+            if first is None:
+                read = first = submit(read)
+            out.append(read)
+    return out, first
+
+
+def _slice(frame, share: Share):
+    lo, hi = _split(len(frame), share.pieces)[share.piece] if len(frame) else (0, 0)
+    return frame.iloc[lo:hi].reset_index(drop=True)
 
 
 def share_errors(share: Share, dataset: Mapping[str, Any], macros: Mapping[str, Any],
