@@ -141,11 +141,9 @@ def csv_field(text: pa.Array, opts: Mapping[str, Any], *, is_string: bool,
     special = "[" + "".join("\\" + c if c in "\\^]-[" else c for c in
                             {delim, quote, "\n", "\r"}) + "]"
     needs = pc.match_substring_regex(text, special)
-    if is_string:
+    if is_string:  # the empty string is quoted under the default null_value "" by the last line
         if lone and null != "":
             needs = pc.is_valid(text)
-        elif null == "":
-            needs = pc.or_(needs, pc.equal(text, ""))
         needs = pc.or_(needs, pc.equal(text, null))
     inner = text
     if escape and escape != quote:

@@ -12,7 +12,7 @@ import json
 
 import pyarrow as pa
 import pytest
-from etlc_runtime.errors import NotAvailable
+from etlc_runtime.errors import DataError, NotAvailable
 from etlc_runtime.text_write import csv_lines, json_lines, value_text, write_text
 
 D = decimal.Decimal
@@ -142,3 +142,52 @@ def test_write_text_files(tmp_path):
     assert not (tmp_path / "e.csv").exists()
     assert json.loads((tmp_path / "c-None.jsonl").read_text(encoding="utf-8")) == {"s": "é",
                                                                                    "n": 1}
+
+
+def test_zoned_timestamps_keep_their_zone():
+    utc = pa.timestamp("us", "UTC")
+    half = pa.array([dt.datetime(2025, 1, 16, 9, 30, 0, 500000, tzinfo=dt.UTC)], utc)
+    assert value_text(half, "csv").to_pylist() == ["2025-01-16 09:30:00.5+00"]
+    nanos = half.cast(pa.timestamp("ns", "UTC"))
+    assert value_text(nanos, "csv").to_pylist() == ["2025-01-16 09:30:00.5+00"]
+
+
+def test_text_is_always_a_string_column():
+    for values in (pa.nulls(2), pa.array([None, None], pa.list_(pa.float64())),
+                   pa.array([None], pa.struct([("a", pa.int64())])), pa.array([None], pa.string())):
+        for fmt in ("csv", "json"):
+            assert value_text(values, fmt).type == pa.string(), (values.type, fmt)
+
+
+def test_x_is_an_ordinary_character():
+    assert csv_of(["X", "aXb"], fmt="json") == ['"X"', '"aXb"']
+    assert lines({"s": ["X"], "n": [1]}, header=False) == ["X,1"]
+
+
+@pytest.mark.parametrize("delimiter", ["]", "-", "^", "\\", "["])
+def test_delimiters_that_are_special_in_a_regex(delimiter):
+    got = lines({"s": [f"a{delimiter}b", "ab", "a"], "n": [1, 2, 3]}, delimiter=delimiter,
+                header=False)
+    assert got == [f'"a{delimiter}b"{delimiter}1', f"ab{delimiter}2", f"a{delimiter}3"]
+
+
+def test_every_kind_of_string_column_quotes_the_empty_string():
+    for values in (pa.array(["", "a"], pa.large_string()), pa.array(["", "a"]).dictionary_encode()):
+        assert csv_lines(pa.table({"s": values, "n": [1, 2]}), {}) == ["s,n", '"",1', "a,2"]
+
+
+def test_rows_without_columns():
+    assert csv_lines(pa.table({"x": [1, 2]}).drop_columns(["x"]), {}) == [""]
+
+
+def test_json_keys_keep_their_characters():
+    assert json_lines(pa.table({"é": [1]})) == ['{"é":1}']
+
+
+def test_a_json_column_that_is_not_json_names_its_column(tmp_path):
+    table = pa.table({"doc": ['{"a": 1}', "{oops"]})
+    with pytest.raises(DataError) as info:
+        write_text(table, tmp_path / "j.jsonl", "json", {}, json_columns=("doc",))
+    assert (info.value.code, info.value.column) == ("R040", "doc")
+    write_text(table.slice(0, 1), tmp_path / "k.jsonl", "json", {}, json_columns=("doc",))
+    assert (tmp_path / "k.jsonl").read_text(encoding="utf-8") == '{"doc":{"a":1}}\n'
