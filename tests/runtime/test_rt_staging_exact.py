@@ -115,3 +115,17 @@ def test_parts_whose_arrow_types_differ_read_back_as_one_frame(tmp_path):
     back = staging.read_stage(tmp_path / "s")
     assert back["id"].tolist() == [1, 2, 3, 4]
     assert [None if pd.isna(v) else v for v in back["s"]] == [None, None, "a", "b"]
+
+
+def test_manifest_parts_and_summary(tmp_path):
+    folder = tmp_path / "s"
+    m = staging.write_stage(frame(5), folder, partitions=2)
+    assert staging.manifest_parts(folder) == [folder / p for p in m["parts"]]
+    assert staging.manifest_parts(m["manifest"]) == [folder / p for p in m["parts"]]
+    assert staging.manifest_summary(m) == {"manifest": str(folder / staging.MANIFEST), "rows": 5,
+                                           "partitions": 2}
+    assert staging.manifest_summary({}) == {"manifest": None, "rows": None, "partitions": 0}
+    (folder / m["parts"][1]).unlink()
+    with pytest.raises(StagingError) as info:
+        staging.manifest_parts(folder)
+    assert str(folder / m["parts"][1]) in str(info.value)
