@@ -350,15 +350,12 @@ class _Run:
             if _s3(dataset):
                 dataset = self.s3_bridge().read_view(dataset, ctx.macros, step, ctx.params,
                                                      engine)
-            pushdown = step.get("select") if not (step.get("filter") or step.get("derive")) \
-                else None
-            if pushdown is None and dataset.get("format") in ("parquet", "csv", "json"):
-                from .column_use import used_columns  # the declared columns the task uses
-                pushdown = used_columns(self.plan.get("steps") or [], name, dataset,
-                                        self.plan.get("output"))
-            if dataset.get("format") in ("postgres", "qdrant"):   # columns and filter go down
-                from .pg_pushdown import read_request
-                dataset, pushdown = read_request(step, dataset, ctx.params)
+            from .column_use import used_columns  # the columns the task uses, else None
+            pushdown = used_columns(self.plan.get("steps") or [], name, dataset,
+                                    self.plan.get("output"))
+            if dataset.get("format") in ("postgres", "qdrant"):   # the filter goes down too
+                from .pg_pushdown import with_pushdown
+                dataset = with_pushdown(step, dataset, ctx.params)
             if dataset.get("format") == "qdrant":
                 from .qdrant_io import read_qdrant
                 rel = engine.from_arrow(read_qdrant(dataset, ctx.macros, ctx.connections,

@@ -1,9 +1,6 @@
-"""What a read step of a ``format: postgres`` dataset asks of the server: the columns it
-needs and the part of its filter that PostgreSQL computes exactly as etlc does.
-
-Columns (:func:`needed_columns`): those the step's filter, derive, aggregate, group_by,
-having and qualify read and, without an aggregate, those it selects; a step without
-``select`` or ``aggregate`` (or with a join or union) needs every column.
+"""What a read step of a ``format: postgres`` dataset asks of the server besides its columns
+(``column_use.used_columns``, as for every read): the part of its filter that PostgreSQL
+computes exactly as etlc does.
 
 Filter (:func:`render_filter`): each top-level ``and`` term of the step's filter goes down
 when every part of it is one of
@@ -29,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .expr import ast as A
-from .expr import columns_used, parse
+from .expr import parse
 
 PUSHDOWN = "_etlc_pushdown"   # the key the executor adds to a read's dataset (filter, params)
 FAMILY = {"int2": "number", "int4": "number", "int8": "number", "numeric": "number",
@@ -42,37 +39,6 @@ COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 class _NotPushable(Exception):
     pass
-
-
-def needed_columns(step: Mapping[str, Any]) -> list[str] | None:
-    """The source columns a read step uses (see the module doc); None: all of them."""
-    if step.get("join") or step.get("union"):
-        return None
-    need: list[str] = []
-    derived: set[str] = set()
-
-    def add(names) -> None:
-        need.extend(n for n in names if n not in derived and n not in need)
-
-    if step.get("filter"):
-        add(sorted(columns_used(parse(step["filter"]))))
-    for name, text in (step.get("derive") or {}).items():
-        add(sorted(columns_used(parse(text))))
-        derived.add(name)
-    if step.get("qualify"):   # after derive (spec-reference's transform order): may name its outputs
-        add(sorted(columns_used(parse(step["qualify"]))))
-    if step.get("aggregate") or step.get("group_by"):
-        add(step.get("group_by") or [])
-        for text in (step.get("aggregate") or {}).values():
-            add(sorted(columns_used(parse(text))))
-        derived.update(step.get("aggregate") or {})   # having names the outputs too
-        if step.get("having"):
-            add(sorted(columns_used(parse(step["having"]))))
-    elif step.get("select"):
-        add(step["select"])
-    else:
-        return None
-    return need or None
 
 
 def _family(value: Any) -> str | None:
@@ -202,10 +168,10 @@ def render_filter(text: str, params: Mapping[str, Any] | None,
     return sql.SQL(" AND ").join(parts), texts
 
 
-def read_request(step: Mapping[str, Any], dataset: Mapping[str, Any],
-                 params: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], list | None]:
-    """The dataset a read step hands its engine (with the step's filter and params under
-    :data:`PUSHDOWN`, for the reader to push down what it can) and the columns it needs."""
+def with_pushdown(step: Mapping[str, Any], dataset: Mapping[str, Any],
+                  params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The dataset a read step hands its engine: with the step's filter and params under
+    :data:`PUSHDOWN`, for the reader to push down what it can."""
     if step.get("filter") and not (step.get("join") or step.get("union")):
         dataset = {**dataset, PUSHDOWN: {"filter": step["filter"], "params": dict(params or {})}}
-    return dataset, needed_columns(step)
+    return dataset

@@ -96,3 +96,18 @@ def test_a_join_passes_the_columns_it_names_on():
                        {"name": "j", "from": "o", "join": {"with": "src", "on": {"oid": "id"}}},
                        {"name": "t", "from": "j", "group_by": ["grp"], "aggregate": {"s": "sum(qty)"}}], {})["steps"]
     assert column_use.used_columns(steps, "src", DATASETS["src"], None) == ["id", "grp", "qty"]
+
+
+def test_a_read_that_fixes_its_own_columns_asks_for_exactly_the_names_it_uses():
+    """The one rule of every read (files, PostgreSQL, Qdrant): a read step with its own
+    select asks for the columns its filter and select name, declared or not; the substring
+    rule of longer chains would also keep 'grp' (inside 'grp_code')."""
+    steps = task_plan([{**READ, "filter": "grp_code != 'x'", "select": ["id", "note"]},
+                       AGG | {"from": "src", "group_by": ["note"]}], {})["steps"]
+    for ds in (DATASETS["src"], {"format": "postgres", "table": "t"},
+               {**DATASETS["src"], "partition_by": ["grp"]}):
+        assert column_use.used_columns(steps, "src", ds, "src") == ["grp_code", "id", "note"]
+    pg_chain = task_plan([READ, {**AGG, "from": "src"}], {})["steps"]
+    assert column_use.used_columns(pg_chain, "src", {"format": "postgres", "columns": COLUMNS},
+                                   None) == ["grp"]
+    assert column_use.used_columns(pg_chain, "src", {"format": "postgres"}, None) is None

@@ -16,10 +16,11 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import executor
+from etlc_runtime.column_use import used_columns
 from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import StepContext, TaskResources
 from etlc_runtime.errors import DataError
-from etlc_runtime.pg_pushdown import PUSHDOWN, needed_columns, read_request
+from etlc_runtime.pg_pushdown import PUSHDOWN, with_pushdown
 from etlc_runtime.pg_read import key_ranges, read_arrow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -287,6 +288,12 @@ def test_dask_reads_one_key_range_per_partition(pg, project, caplog):  # noqa: F
     assert any(s.endswith('WHERE "k" >= 75') for s in sent)
 
 
+def needed_columns(step: dict) -> list[str] | None:
+    """The columns a PostgreSQL read step asks for when it is its task's only data step."""
+    return used_columns([{"name": "src", "kind": "read", **step}], "src",
+                        {"format": "postgres", "table": "t"}, None)
+
+
 def test_needed_columns():
     assert needed_columns({"read": "t"}) is None
     assert needed_columns({"read": "t", "filter": "a > 1", "select": ["b", "c"]}) == \
@@ -297,11 +304,40 @@ def test_needed_columns():
                                                              "s": "sum(v)"},
                            "having": "n > 1"}) == ["g", "v"]
     assert needed_columns({"join": {"with": "x", "on": ["k"]}, "select": ["k"]}) is None
+    assert needed_columns({"union": ["x"], "select": ["k"]}) is None
+    assert needed_columns({"select": ["*"]}) is None
     # qualify runs after derive: a derived name it uses is no source column
     assert needed_columns({"derive": {"r": "row_number() over (partition by k order by t)"},
                            "qualify": "r = 1 and v > 0", "select": ["k", "r"]}) == ["k", "t", "v"]
-    ds, cols = read_request({"filter": "a > $p", "select": ["b"]}, {"table": "t"}, {"p": 1})
-    assert ds[PUSHDOWN] == {"filter": "a > $p", "params": {"p": 1}} and cols == ["a", "b"]
+    ds = with_pushdown({"filter": "a > $p", "select": ["b"]}, {"table": "t"}, {"p": 1})
+    assert ds[PUSHDOWN] == {"filter": "a > $p", "params": {"p": 1}}
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_a_read_follows_its_chain_to_the_columns_it_needs(engine_name, table, pg, project,  # noqa: F811
+                                                          caplog):
+    """A PostgreSQL read without a select of its own asks for the declared columns the task's
+    later steps name (as file reads do), and the task's output is unchanged."""
+    caplog.set_level(logging.INFO, logger="etlc_runtime.pg_read")
+    declared = {"id": {"type": "int"}, "grp": {"type": "int"},
+                "amt": {"type": "decimal", "scale": 4}, "ok": {"type": "bool"},
+                "ts": {"type": "timestamp"}}
+    steps = [{"name": "src", "read": "t"},
+             {"name": "agg", "from": "src", "filter": "id > 2", "group_by": ["grp"],
+              "aggregate": {"n": "count(*)", "top": "max(id)", "priced": "count(amt)"}},
+             {"name": "out", "from": "agg", "write": "o", "mode": "overwrite"}]
+    plan = task_plan(steps, {"t": {**table, "columns": declared},
+                             "o": {"format": "parquet", "path": "out/o/"}}, engine=engine_name)
+    plan["connections"] = CONNS
+    executor.run_task(plan, {"run_id": "manual__1"})
+    sent = [r.getMessage() for r in caplog.records if "postgres read" in r.getMessage()]
+    assert sent and all('SELECT "id", "grp", "amt" FROM' in text for text in sent), sent
+    got = {r["grp"]: (r["n"], r["top"], r["priced"])
+           for r in pq.read_table(project / "out" / "o").to_pylist()}
+    with psycopg.connect(URI) as conn:
+        want = conn.execute(f'SELECT grp, count(*), max(id), count(amt) FROM "{pg}".t '
+                            f'WHERE id > 2 GROUP BY grp').fetchall()
+    assert got == {g: tuple(rest) for g, *rest in want}
 
 
 def test_a_duckdb_read_imports_no_pandas(table, project):
