@@ -230,6 +230,7 @@ def finish_run(pipeline_plan: Mapping[str, Any], run_id: str, ok: bool,
     """End of ``etlc run``: mark the run's staging and remove what has expired (the run's
     own staging when it succeeded and the retention is 0).  Returns the removed folders."""
     from .paths import find_project_root
+    from .s3_staging import is_s3_staging
     from .staging import safe_name, staging_root
 
     pipeline = str(pipeline_plan.get("pipeline") or "pipeline")
@@ -240,6 +241,8 @@ def finish_run(pipeline_plan: Mapping[str, Any], run_id: str, ok: bool,
                     for t in pipeline_plan.get("tasks") or []}
         retention = configured(root)
         for staging in settings.values():
+            if is_s3_staging(staging):     # S3 staging runs are not swept yet (s3_staging)
+                continue
             run_dir = staging_root(staging, root) / safe_name(pipeline) / safe_name(run_id)
             if run_dir.is_dir() and staging_run(run_dir) is not None:
                 mark_run(run_dir, pipeline, run_id, "success" if ok else "failed")
