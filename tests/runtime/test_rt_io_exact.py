@@ -91,6 +91,7 @@ def test_null_partition_values_keep_their_rows(project):
     assert info["partitions"] == 2 and info["rows"] == 3
     folder = project / "out" / "n"
     assert [p.name for p in _data(folder)] == [f"r={HIVE_NULL}", "r=a"]
+    assert [p.name for p in _data(folder / "r=a")] == ["part-00000.parquet"]
     assert pq.read_table(folder / f"r={HIVE_NULL}").column("id").to_pylist() == [2]
     assert sorted(pq.read_table(folder / "r=a").column("id").to_pylist()) == [1, 3]
 
@@ -111,3 +112,13 @@ def test_declared_json_columns_of_a_folder_are_written_nested(project):
                   "overwrite", M, project, "r1")
     (part,) = _data(project / "out" / "j")
     assert json.loads(part.read_text(encoding="utf-8")) == {"id": 1, "doc": {"a": [1, 2]}}
+
+
+def test_declared_json_columns_of_a_partition_are_written_nested(project):
+    df = pd.DataFrame({"r": ["x"], "doc": ['{"a": 1}']})
+    write_dataset(df, {"format": "json", "path": "out/jp/", "partition_by": ["r"],
+                       "columns": {"r": {"type": "string"}, "doc": {"type": "json"}}},
+                  "overwrite", M, project, "r1")
+    (part,) = _data(project / "out" / "jp" / "r=x")
+    assert part.name == "part-00000.jsonl"
+    assert json.loads(part.read_text(encoding="utf-8")) == {"doc": {"a": 1}}
