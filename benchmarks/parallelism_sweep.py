@@ -275,7 +275,8 @@ def heatmaps(results: list[dict], sizes: list[int], modes: list[str], top: int, 
                 im = ax.imshow(grid, cmap="viridis_r", vmin=lo, vmax=hi, origin="lower")
                 for (ei, ti), v in np.ndenumerate(grid):
                     if not np.isnan(v):
-                        ax.text(ti, ei, f"{v:.1f}", ha="center", va="center", fontsize=8, color="white")
+                        ax.text(ti, ei, f"{v:.1f}", ha="center", va="center", fontsize=8,
+                                color="white" if v > (lo + hi) / 2 else "black")  # legible on both ends
                 ax.set_xticks(range(top), [str(t) for t in range(1, top + 1)])
                 ax.set_yticks(range(top), [str(e) for e in range(1, top + 1)])
                 ax.set_xlabel("transform partitions")
