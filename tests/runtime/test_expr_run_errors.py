@@ -89,7 +89,7 @@ def test_both_engines_find_the_same_place_row_and_value(step):
     import duckdb
     import pandas as pd
     from etlc_runtime import steps as S
-    from etlc_runtime.engines.duckdb.expr_errors import explain
+    from etlc_runtime.engines.duckdb.expr_errors import explain, step_stages
     from etlc_runtime.engines.duckdb.sql_build import Builder
 
     df = pd.DataFrame({k: pd.Series(v, dtype="Int64" if k == "id" else "string")
@@ -101,9 +101,11 @@ def test_both_engines_find_the_same_place_row_and_value(step):
     con.register("src", df)
     b = Builder(con)
     rel = b.source("src")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(duckdb.Error) as failed:
         con.execute(b.apply({"from": "t", **step}, {"t": rel}, {}).query()).fetchall()
-    found = explain(b, {"from": "t", **step}, {"t": rel}, {})
+    found = explain(b, failed.value, step_stages(b, {"from": "t", **step}, {"t": rel}, {}), {})
+    assert explain(b, RuntimeError("no conversion"),
+                   step_stages(b, {"from": "t", **step}, {"t": rel}, {}), {}) is None
     assert found is not None
     got = (found.source, found.start, found.end, found.row, found.value)
     assert got == (ours.source, ours.start, ours.end, ours.row, ours.value)

@@ -116,9 +116,8 @@ class DuckDBEngine:
         of ``step``'s query stands for; None when it is not one (expr_errors.py)."""
         from .duckdb import expr_errors
 
-        if not expr_errors.is_conversion_error(exc):
-            return None
-        return expr_errors.explain(self.b, step, inputs, params)
+        return expr_errors.explain(self.b, exc, expr_errors.step_stages(self.b, step, inputs,
+                                                                        params), params)
 
     def count(self, rel: Rel) -> int | None:
         return None  # counting would run the chain once more; writes and checks count
@@ -127,7 +126,7 @@ class DuckDBEngine:
         try:
             quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
         except Exception as exc:
-            found = self._quality_error(exc, rel, checks, None, ctx)
+            found = self._quality_error(exc, rel, checks, None, ctx.params)
             if found is None:
                 raise
             raise found from exc
@@ -137,24 +136,19 @@ class DuckDBEngine:
             return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
                                                              ctx.params).items()}
         except Exception as exc:
-            found = self._quality_error(exc, rel, None, metrics, ctx)
+            found = self._quality_error(exc, rel, None, metrics, ctx.params)
             if found is None:
                 raise
             raise found from exc
 
-    def _quality_error(self, exc: Exception, rel: Rel, checks, metrics, ctx: StepContext
+    def _quality_error(self, exc: Exception, rel: Rel, checks, metrics, params
                        ) -> Exception | None:
-        """The R041 (expression, row, value) a check's or metric's conversion error stands
-        for when the rows show it; None for any other error (an R040 of a read fails here
-        too), which is raised as it is."""
+        """The R041 a check's or metric's conversion error stands for; None for any other
+        error (an R040 of a read fails here too), which is raised as it is."""
         from .duckdb import expr_errors
 
-        if not expr_errors.is_conversion_error(exc):
-            return None
-        try:
-            return expr_errors.explain_quality(self.b, rel, checks, metrics, ctx.params)
-        except Exception:   # the original error is reported then
-            return None
+        return expr_errors.explain(self.b, exc, expr_errors.quality_stages(rel, checks, metrics),
+                                   params)
 
     # -- outputs --------------------------------------------------------------------
     def write(self, rel: Rel, dataset: Mapping[str, Any], mode: str | None,

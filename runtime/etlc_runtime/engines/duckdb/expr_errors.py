@@ -1,9 +1,12 @@
 """R041 on the duckdb engine: which expression, row and value a DuckDB conversion error came from.
 
 DuckDB stops a whole query at the first value it cannot convert and names neither the
-expression nor the row. After such a failure the executor asks here: each transform step's
-expressions are replayed stage by stage over the step's own inputs (the relation a ``filter``
-saw, the one each ``derive`` entry saw, ...), and every sub-expression that can fail at run
+expression nor the row. After such a failure :func:`explain` replays the expressions that
+could have failed, each over the relation it ran on: a transform step's stage by stage over
+the step's own inputs (:func:`step_stages`: the relation a ``filter`` saw, the one each
+``derive`` entry saw, ...; the executor asks after a failed step), or a check's ``expect``
+rows and the metrics over the step's output (:func:`quality_stages`; the engine asks after a
+failed check or metric query). Every sub-expression that can fail at run
 time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text, ``lpad``/``rpad``
 with an empty pad) is tried on every row with DuckDB's ``TRY_`` forms (or the condition of
 the failure): the first row where its argument is not null and it fails is the offending one. Only the plans' SQL is built; the probe reads one row.
@@ -11,7 +14,8 @@ the failure): the first row where its argument is not null and it fails is the o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import duckdb
@@ -25,6 +29,9 @@ from ...expr.typecheck import infer
 from ...expr.types import param_type
 from .sql_build import Builder, Rel
 
+log = logging.getLogger(__name__)
+Stage = tuple[str, str, Rel, list]   # (context, expression text, the relation it runs over, group keys)
+
 PARSES = ("strptime", "to_date", "to_timestamp")
 NUMBERS = {"int": "DOUBLE", "float": "DOUBLE", "decimal": "DOUBLE"}
 
@@ -35,10 +42,9 @@ def is_conversion_error(exc: BaseException) -> bool:
         "ConversionException", "InvalidInputException")
 
 
-def _stages(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], params
-            ) -> Iterator[tuple[str, str, Rel, list]]:
-    """(context, expression text, the relation it runs over, group keys) in the step's
-    order."""
+def step_stages(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], params
+                ) -> Iterator[Stage]:
+    """The stages of a transform step's expressions, in the step's order."""
     rel = b.apply({k: step[k] for k in ("from", "join", "union") if k in step}, inputs, params)
     if isinstance(step.get("filter"), str):
         yield "filter", step["filter"], rel, []
@@ -87,27 +93,34 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
     return None
 
 
-def explain(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], params
-            ) -> EvalError | None:
-    """The R041 a failed query of ``step`` stands for, or None when no expression of the
-    step fails on its inputs."""
-    return _first(b, _stages(b, step, inputs, params), params)
-
-
-def explain_quality(b: Builder, rel: Rel, checks: Mapping[str, Any] | None,
-                    metrics: Mapping[str, str] | None, params) -> EvalError | None:
-    """The R041 a failed check (``expect`` rows) or ``metrics`` query over ``rel`` stands for."""
+def quality_stages(rel: Rel, checks: Mapping[str, Any] | None,
+                   metrics: Mapping[str, str] | None) -> list[Stage]:
+    """The stages of a check's ``expect`` rows and of ``metrics``, over ``rel``."""
     expects = (checks or {}).get("expect") or []
     if isinstance(expects, str):
         expects = [expects]
     elif isinstance(expects, Mapping):
         expects = list(expects.values())
     stages = [("filter", t, rel, []) for t in expects if isinstance(t, str)]
-    stages += [("metric", t, rel, []) for t in (metrics or {}).values()]
-    return _first(b, iter(stages), params)
+    return stages + [("metric", t, rel, []) for t in (metrics or {}).values()]
 
 
-def _first(b: Builder, stages: Iterator[tuple[str, str, Rel, list]], params) -> EvalError | None:
+def explain(b: Builder, exc: BaseException, stages: Iterable[Stage], params
+            ) -> EvalError | None:
+    """The R041 (expression, row, value) the DuckDB error ``exc`` stands for: the first value
+    an expression of ``stages`` cannot convert.  None when ``exc`` is no conversion error,
+    when no expression fails on its rows, or when the replay itself fails: the original
+    error is reported then."""
+    if not is_conversion_error(exc):
+        return None
+    try:
+        return _first(b, stages, params)
+    except Exception:
+        log.debug("explaining %s failed", type(exc).__name__, exc_info=True)
+        return None
+
+
+def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
     p_types = {k: param_type(v) for k, v in (params or {}).items()}
     for context, text, rel, keys in stages:
         expr = _expr.parse(text)
