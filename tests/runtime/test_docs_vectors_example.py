@@ -65,6 +65,9 @@ def test_the_example_runs_with_the_hashing_embedder(tmp_path, endpoint):
     assert len(runs) == 2                                         # one per DAG run
     assert {r.data.metrics["prepared.pages"] for r in runs} == {6.0}
     assert {r.data.metrics["publish_vectors.rows"] for r in runs} == {6.0}
+    assert {r.data.metrics["embedded.docs"] for r in runs} == {6.0}
+    assert all(math.isclose(r.data.metrics["embedded.mean_norm"], 1.0, rel_tol=1e-6)
+               for r in runs)
 
 
 @pytest.mark.slow
