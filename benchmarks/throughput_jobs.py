@@ -188,7 +188,11 @@ def dask_job(job: str, p: dict, out: Path) -> None:
 # -- etlc: the same jobs as specs --------------------------------------------------------
 
 def _columns(types: dict, indent: str = "      ") -> str:
-    return "\n".join(f"{indent}{name}: {{type: {t}{', scale: 2' if t == 'decimal' else ''}}}"
+    # decimals as the data holds them and the hand-written jobs declare them, decimal(15,2)
+    # (without a precision etlc's decimal is decimal(38,2): 128-bit arithmetic, and in
+    # Parquet a 16-byte value where DuckDB's script writes an int64)
+    dec = ", scale: 2, precision: 15"
+    return "\n".join(f"{indent}{name}: {{type: {t}{dec if t == 'decimal' else ''}}}"
                       for name, t in types.items())
 
 
