@@ -80,14 +80,14 @@ def command(root: Path, job: str, impl: str, rows: int) -> list[str]:
             "--rows", str(rows), "--out", str(output_path(root, job, impl, rows))]
 
 
-def run_process(cmd: list[str], cwd: Path, log: Path,
-                timeout: float) -> tuple[float, float, int, int]:
+def run_process(cmd: list[str], cwd: Path, log: Path, timeout: float,
+                env: dict | None = None) -> tuple[float, float, int, int]:
     """(wall seconds, CPU seconds, peak resident bytes, exit code) of one child process;
     past ``timeout`` seconds its process group is killed (exit code -9)."""
     with open(log, "wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
         timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)

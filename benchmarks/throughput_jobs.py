@@ -2,8 +2,9 @@
 
     python benchmarks/throughput_jobs.py IMPL JOB --root DIR --rows N --out PATH
 
-IMPL is duckdb, polars, pandas, dask (its threaded scheduler) or dask-cluster (the same
-on the LocalCluster etlc's dask engine starts); JOB is q1, join or csv (throughput_bench.py has the
+IMPL is duckdb, polars, pandas, dask (its threaded scheduler), dask-cluster (the same
+on the LocalCluster etlc's dask engine starts) or dask-address (the same on the scheduler
+ETLC_DASK_SCHEDULER names); JOB is q1, join or csv (throughput_bench.py has the
 job definitions in words).  Each library is imported inside its function, so a process pays
 for its own library only: the fixed overhead measured is that of a plain script.  Idiomatic
 code for each library, no tuning: DuckDB and Polars keep decimals, pandas and Dask read with
@@ -275,8 +276,18 @@ def dask_cluster_job(job: str, p: dict, out: Path) -> None:
         dask_job(job, p, out)
 
 
+def dask_address_job(job: str, p: dict, out: Path) -> None:
+    """The Dask job on the running scheduler ETLC_DASK_SCHEDULER names (the one etlc's dask
+    engine connects to; dask_scaling_bench.py starts it)."""
+    import os
+
+    from distributed import Client
+    with Client(os.environ["ETLC_DASK_SCHEDULER"]):
+        dask_job(job, p, out)
+
+
 JOBS = {"duckdb": duckdb_job, "polars": polars_job, "pandas": pandas_job, "dask": dask_job,
-        "dask-cluster": dask_cluster_job}
+        "dask-cluster": dask_cluster_job, "dask-address": dask_address_job}
 
 
 def main(argv=None) -> None:
