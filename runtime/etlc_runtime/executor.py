@@ -412,10 +412,11 @@ class _Run:
             dataset = self.dataset(step, "write")
             (src, *_) = _sources(step) or [None]
             rel = self.inputs([src], engine)[src]
+            self.quality(engine, rel, step, ctx, extra)   # a failed check writes nothing
             written = self.write_to(engine, rel, dataset, step.get("mode"), ctx)
             rows = written["rows"]
-            extra = {"path": written["path"], "partitions": written["partitions"],
-                     "bytes": written["bytes"]}
+            extra.update(path=written["path"], partitions=written["partitions"],
+                         bytes=written["bytes"])
         elif kind == "operator":
             from .call import run_operator
             from .operator_map import is_mapped, run_mapped
@@ -438,13 +439,7 @@ class _Run:
         if name in self.frames and engine is not None:
             owner, rel = self.frames[name]
             rows = owner.count(rel)
-            if step.get("checks"):
-                owner.check(rel, step["checks"], ctx)
-            if step.get("metrics"):
-                values = owner.metrics(rel, step["metrics"], ctx)   # plain values
-                self.metrics[name] = values
-                log.info("etlc metrics of step %s: %s", name, values)
-                extra["metrics"] = values
+            self.quality(owner, rel, step, ctx, extra)
         seconds = time.perf_counter() - started
         stat = {"step": name, "kind": kind, "rows": rows, "seconds": round(seconds, 6)}
         if "path" in extra:
@@ -455,6 +450,19 @@ class _Run:
         _metrics.emit_step(self.pipeline, name, rows=rows, seconds=seconds,
                            nbytes=extra.get("bytes"))
         self.emit("step_finished", step=name, kind=kind, rows=rows, seconds=seconds, **extra)
+
+    def quality(self, owner, rel, step: Mapping[str, Any], ctx: StepContext,
+                extra: dict) -> None:
+        """The step's checks and metrics over its rows: a data step's output, or the rows
+        a write step is about to write (checked before the write, so a failure writes nothing)."""
+        name = step.get("name")
+        if step.get("checks"):
+            owner.check(rel, step["checks"], ctx)
+        if step.get("metrics"):
+            values = owner.metrics(rel, step["metrics"], ctx)   # plain values
+            self.metrics[name] = values
+            log.info("etlc metrics of step %s: %s", name, values)
+            extra["metrics"] = values
 
     def stage_output(self, output: str) -> dict:
         from .staging import read_manifest, step_dir
