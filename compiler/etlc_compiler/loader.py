@@ -23,6 +23,8 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic
+from .string_positions import offset_map
+from .yaml_core import resolve_plain
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 250_000  # distinct YAML nodes (keys and values) in the document
@@ -34,15 +36,6 @@ JsonPath = tuple[Any, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML = "tag:yaml.org,2002:"
 _STD_SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_NULL = {"", "~", "null", "Null", "NULL"}
-_TRUE = {"true", "True", "TRUE"}
-_FALSE = {"false", "False", "FALSE"}
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_INT_OCT = re.compile(r"^0o[0-7]+$")
-_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
-_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 _resolver = yaml.resolver.Resolver()
 
 
@@ -111,7 +104,7 @@ class LoadedSpec:
         pos = self.values.get(tuple(path))
         if pos is None:
             return self.value_pos(path)
-        mapping = _offset_map(self.text, pos)
+        mapping = offset_map(self.text, pos)
         value = _get(self.data, path)
         if not isinstance(value, str) or len(mapping) < len(value):
             return (pos.line, pos.col)
@@ -396,122 +389,3 @@ class _Builder:
         if tag == _YAML + "str" or tag == _YAML + "timestamp":
             return value
         return resolve_plain(value)
-
-
-def resolve_plain(value: str) -> Any:
-    """YAML 1.2 core schema resolution of a plain scalar."""
-    if value in _NULL:
-        return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    if _INT.match(value):
-        return int(value)
-    if _INT_OCT.match(value):
-        return int(value[2:], 8)
-    if _INT_HEX.match(value):
-        return int(value[2:], 16)
-    if _FLOAT.match(value):
-        return float(value)
-    if _INF.match(value):
-        return float("-inf") if value.startswith("-") else float("inf")
-    if _NAN.match(value):
-        return float("nan")
-    return value
-
-
-_ESCAPE_WIDTH = {"x": 2, "u": 4, "U": 8}
-
-
-def _offset_map(text: str, pos: NodePos) -> list[tuple[int, int]]:
-    """For each character of a decoded scalar, its 1-based (line, col) in the file."""
-    if pos.style in ("|", ">"):
-        return _block_map(text, pos)
-    out: list[tuple[int, int]] = []
-    i, end = pos.start_index, pos.end_index
-    quote = pos.style if pos.style in ("'", '"') else None
-    if quote:
-        i += 1
-        end -= 1
-    line, col = pos.line, pos.col + (1 if quote else 0)
-    line_start = len(out)
-    while i < end:
-        ch = text[i]
-        if ch == "\n":
-            while len(out) > line_start and text[_index_of(text, out[-1])] in " \t":
-                out.pop()
-            blank = 0
-            j = i + 1
-            line += 1
-            while True:
-                k = j
-                while k < end and text[k] in " \t":
-                    k += 1
-                if k < end and text[k] == "\n":
-                    blank += 1
-                    out.append((line, 1))
-                    line += 1
-                    j = k + 1
-                    continue
-                break
-            if blank == 0:
-                out.append((line - 1, col))
-            col = 1 + (k - j)
-            i = k
-            line_start = len(out)
-            continue
-        if quote == '"' and ch == "\\" and i + 1 < end:
-            nxt = text[i + 1]
-            if nxt == "\n":
-                i += 2
-                line += 1
-                col = 1
-                while i < end and text[i] in " \t":
-                    i += 1
-                    col += 1
-                continue
-            width = 2 + _ESCAPE_WIDTH.get(nxt, 0)
-            out.append((line, col))
-            i += width
-            col += width
-            continue
-        if quote == "'" and ch == "'" and i + 1 < end and text[i + 1] == "'":
-            out.append((line, col))
-            i += 2
-            col += 2
-            continue
-        out.append((line, col))
-        i += 1
-        col += 1
-    return out
-
-
-def _index_of(text: str, line_col: tuple[int, int]) -> int:
-    line, col = line_col
-    start = 0
-    for _ in range(line - 1):
-        start = text.index("\n", start) + 1
-    return start + col - 1
-
-
-def _block_map(text: str, pos: NodePos) -> list[tuple[int, int]]:
-    lines = text[pos.start_index: pos.end_index].split("\n")
-    body = lines[1:]
-    indent = None
-    for ln in body:
-        if ln.strip():
-            indent = len(ln) - len(ln.lstrip(" "))
-            break
-    if indent is None:
-        return []
-    out: list[tuple[int, int]] = []
-    for n, ln in enumerate(body):
-        line = pos.line + 1 + n
-        if not ln.strip():
-            out.append((line, 1))
-            continue
-        for c in range(indent, len(ln)):
-            out.append((line, c + 1))
-        out.append((line, len(ln) + 1))
-    return out
