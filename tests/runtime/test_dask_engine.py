@@ -156,6 +156,24 @@ def test_each_file_is_read_once(tmp_path, monkeypatch, files, parts, reads):
         sorted(str(root / "in" / f"f{i}.parquet") for i in range(files))
 
 
+def test_a_second_task_reads_the_same_files(tmp_path):
+    """The first partition's read is a Future its graph names by key; the same read in a
+    later task of the process (etlc run runs tasks one after another, each engine with its
+    own cluster) has the same key, and must find its rows on that task's cluster."""
+    _root, ctx = _project(tmp_path, 4)
+    for _task in range(2):
+        engine = get_engine("dask", TaskResources(partitions=3))
+        try:
+            rel = engine.read(IN, ctx)
+            rel = engine.transform({"filter": "id >= 0", "derive": {"u": "upper(g)"}},
+                                   {"t": rel}, ctx, base=rel)
+            got = engine.to_pandas(rel)
+        finally:
+            engine.close()
+        assert sorted(got["id"].tolist()) == list(range(16))
+        assert got["u"].tolist() == [f"G{v % 3}" for v in got["id"]]
+
+
 def test_parts_of_empty_partitions_are_not_written(tmp_path):
     root, ctx = _project(tmp_path, 3)
     engine = get_engine("dask", TaskResources(partitions=3))

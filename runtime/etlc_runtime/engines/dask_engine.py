@@ -48,6 +48,7 @@ class DaskEngine:
         self._types: dict[str, dict] = {}   # relation name -> etlc types derived on it
         self._snapshots: list = []   # PostgreSQL transactions holding a read's snapshot
         self._read_errors: dict[str, Any] = {}   # read relation -> tally, or what counts it
+        self._held: list = []   # Futures the graphs use: the cluster keeps their data while held
 
     def compute(self, *objs):
         return self.cluster.compute(*objs)
@@ -76,6 +77,7 @@ class DaskEngine:
         # the first read, made now for the column types, stays on the cluster for the
         # relation's partitions (not read again when the relation runs)
         reads, first_read = _read.share_reads(shares, *args, submit=self.cluster.submit)
+        self._held.append(first_read)   # the graph names its key only
         first = first_read.result()
         rel = dd.from_delayed(reads, meta=first.iloc[:0], verify_meta=False)
         if (dataset.get("options") or {}).get("on_error") in ("null", "skip"):
@@ -233,6 +235,7 @@ class DaskEngine:
         return stage(self.cluster, rel, folder, meta=meta, before_commit=before_commit)
 
     def close(self) -> None:
+        self._held.clear()
         self.cluster.close()
         for conn in self._snapshots:
             conn.close()
