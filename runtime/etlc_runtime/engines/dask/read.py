@@ -86,7 +86,9 @@ def share_reads(shares: Sequence[Share], dataset: Mapping[str, Any], *args,
     """A ``dask.delayed`` read per share (``args``: read_share's after the dataset), and the
     first read made, passed through ``submit`` (the engine starts it on the cluster, where
     its result stays, and takes the column types from it).  The pieces of a file cut by rows
-    share one read of the whole file, each keeping its slice (not ``pieces`` reads)."""
+    share one read of the whole file, each keeping its slice (not ``pieces`` reads).  The
+    reads are impure: a key named by the arguments alone (the paths) would hand a later read
+    of a rewritten file the result Dask still holds for the old one."""
     import dask
 
     whole: dict = {}
@@ -94,12 +96,12 @@ def share_reads(shares: Sequence[Share], dataset: Mapping[str, Any], *args,
     for share in shares:
         if share.pieces > 1 and _row_groups(share, dataset) is None:
             if share.files not in whole:
-                read = dask.delayed(read_share, pure=True)(Share(share.files), dataset, *args)
+                read = dask.delayed(read_share, pure=False)(Share(share.files), dataset, *args)
                 whole[share.files] = read if first is not None else submit(read)
                 first = whole[share.files] if first is None else first
             out.append(dask.delayed(_slice, pure=True)(whole[share.files], share))
         else:
-            read = dask.delayed(read_share, pure=True)(share, dataset, *args)
+            read = dask.delayed(read_share, pure=False)(share, dataset, *args)
             if first is None:
                 read = first = submit(read)
             out.append(read)
