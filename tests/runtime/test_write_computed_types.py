@@ -5,6 +5,7 @@ plan's decimal and date). The written schema and values must equal the duckdb en
 
 from __future__ import annotations
 
+import decimal
 import textwrap
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from etlc_compiler.api import check_text
 from etlc_compiler.compile import plan_checked
+from etlc_runtime.expr.errors import EvalError
 from etlc_runtime.local import run_pipeline
 
 SPEC = textwrap.dedent("""\
@@ -66,3 +68,32 @@ def test_computed_decimals_and_dates_are_written_as_the_plan_types_them(tmp_path
     for name in ("first_day", "next_day"):
         assert got_types[name] == want_types[name] == pa.date32(), name
     assert got_rows == want_rows
+
+
+
+def run(root, engine: str, rows: str) -> dict:
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "in.csv").write_text(rows)
+    text = SPEC.replace("ENGINE", engine)
+    checked = check_text(text, str(root / "s.yaml"))
+    assert checked.ok, checked.diagnostics
+    return run_pipeline(plan_checked(checked, root).pipeline_payload(), project_root=str(root))
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_a_decimal_beyond_15_digits_stops_the_float_backed_engines(tmp_path, engine):
+    """sum(v) is 12000000000000.03, 16 significant digits at scale 2, more than a double
+    holds exactly: the duckdb engine computes it exactly; the engines that hold decimals as
+    doubles stop with R041 naming the value instead of writing a rounded one."""
+    rows = "k,v,d\na,6000000000000.01,2024-01-01\na,6000000000000.02,2024-01-02\n"
+    exact = run(tmp_path / "duckdb", "duckdb", rows)
+    assert exact["status"] == "success", exact.get("error")
+    got = pq.read_table(tmp_path / "duckdb" / "out").column("total").to_pylist()
+    assert got == [decimal.Decimal("12000000000000.03")]
+    summary = run(tmp_path / engine, engine, rows)
+    err = summary["error"]
+    cause = err if isinstance(err, EvalError) else getattr(err, "cause", None) or err.__cause__
+    assert summary["status"] == "failed" and isinstance(cause, EvalError), err
+    assert cause.code == "R041" and cause.row == 0 and cause.value > 1.2e13
+    assert not (tmp_path / engine / "out").exists()

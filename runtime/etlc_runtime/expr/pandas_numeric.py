@@ -82,12 +82,34 @@ def round_exact(values: np.ndarray, digits) -> np.ndarray:
     return out
 
 
+# a decimal held as a double is exact at its scale while its scaled value has at most 15
+# digits (every such decimal has its own nearest double); beyond, digits would be lost
+EXACT_SCALED = 1e15
+
+
 def snap(s: pd.Series, scale: int) -> pd.Series:
-    """Round decimal values (held as floats) to their scale, removing float noise."""
+    """Round decimal values (held as floats) to their scale, removing float noise; a value
+    beyond what a double holds exactly at that scale is an R041 error, never a rounded
+    value (the duckdb engine computes such decimals exactly)."""
     if not isinstance(s, pd.Series):
+        if s is not None and abs(float(s)) * 10.0 ** scale >= EXACT_SCALED:
+            raise _beyond(float(s), scale, None)
         return None if s is None else round(float(s), scale)
     v, mask = floats(s)
+    with np.errstate(invalid="ignore", over="ignore"):
+        big = ~mask & (np.abs(v) * 10.0 ** scale >= EXACT_SCALED)
+    if big.any():
+        row = int(np.flatnonzero(big)[0])
+        raise _beyond(float(v[row]), scale, row)
     return float_series(np.round(v, scale), mask, s.index)
+
+
+def _beyond(value: float, scale: int, row: int | None) -> Exception:
+    from .errors import EvalError
+
+    return EvalError(f"a decimal({scale}) value of about {value:.17g} has more than 15 significant "
+                     f"digits, more than the pandas and dask engines compute exactly "
+                     f"(engine: duckdb computes it exactly)", value=value, row=row)
 
 
 def dec_mod(a, b, scale: int) -> pd.Series:
