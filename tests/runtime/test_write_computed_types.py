@@ -44,16 +44,9 @@ ROWS = "k,v,d\na,1.10,2024-01-31\nb,20.05,2023-12-31\na,300.01,2024-02-29\nb,,\n
 
 
 def written(tmp_path, engine: str):
-    root = tmp_path / engine
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    (root / "in.csv").write_text(ROWS)
-    text = SPEC.replace("ENGINE", engine)
-    checked = check_text(text, str(root / "s.yaml"))
-    assert checked.ok, checked.diagnostics
-    summary = run_pipeline(plan_checked(checked, root).pipeline_payload(), project_root=str(root))
+    summary = run(tmp_path / engine, engine, ROWS)
     assert summary["status"] == "success", summary.get("error")
-    table = pq.read_table(root / "out")
+    table = pq.read_table(tmp_path / engine / "out")
     return {f.name: f.type for f in table.schema}, table.to_pylist()
 
 
