@@ -272,6 +272,10 @@ def airflow_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(s.scheduler_health_port),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(s.log_server_port),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        # a task's calls to the execution API time out after 5 s by default; on a loaded
+        # machine the supervisor's first call timed out and it killed the task (SIGKILL)
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT":
+            os.environ.get("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60"),
     })
     extra_dags = s.extra.get("extra_dags") or []
     if extra_dags:
