@@ -163,31 +163,22 @@ def file_columns(declared: Mapping | None, json: list[str]) -> Mapping | None:
 
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
                   macros: Mapping[str, Any], root, run_id: str,
-                  connections: Mapping[str, Any] | None = None, json: list[str] = (),
-                  types: Mapping[str, Any] | None = None) -> dict:
+                  connections: Mapping[str, Any] | None = None, json: list[str] = ()) -> dict:
     """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}.
 
     ``run_id`` is the run's append key (:func:`etlc_runtime.commit.append_key` of its logical date);
-    ``json``: the columns the plan types json (:func:`file_columns`); ``types``: the step's
-    plan types, for the columns the dataset does not declare (:func:`undeclared_types`)."""
-    from .plan_types import undeclared_types
-
+    ``json``: the columns the plan types json (:func:`file_columns`)."""
     spot = write_target(dataset, mode, macros, root, run_id, [str(c) for c in df.columns])
-    extra = undeclared_types(spot.declared, types, [str(c) for c in df.columns])
     if spot.fmt == "postgres":
         from .io_postgres import write_postgres
-        if extra:
-            dataset = {**dataset, "columns": {**(spot.declared or {}), **extra}}
         return write_postgres(df, dataset, spot.mode, macros, connections, append_key=run_id)
-    fmt, opts, target = spot.fmt, dict(spot.options), spot.path
-    declared = spot.declared or {}
-    columns = {**declared, **extra} or None
+    fmt, opts, columns, target = spot.fmt, dict(spot.options), spot.declared, spot.path
     if columns:
         convert = {c: v for c, v in columns.items() if c in df.columns
                    and not _holds(df[c].dtype, v)}
         df = dtypes.conform(df, convert, keep_extra=True) if convert else df
-        order = [c for c in declared if c in df.columns]   # declared columns first
-        df = df[order + [c for c in df.columns if c not in declared]]
+        order = [c for c in columns if c in df.columns]   # declared columns first
+        df = df[order + [c for c in df.columns if c not in columns]]
     files = file_columns(columns, list(json))
     with Commit(target, fmt=fmt, single=spot.single) as tx:
         if spot.single:
