@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from etlc_runtime import steps
-from etlc_runtime.engines.duckdb.sql_build import cast_sql
+from etlc_runtime.engines.duckdb.conversions import cast_sql
 from etlc_runtime.errors import StepError
 from etlc_runtime.expr import EvalError, Type, check, evaluate, parse
 from etlc_runtime.expr.casts import CASTS, allowed, rule

@@ -1,14 +1,14 @@
 """The duckdb engine's text conversion takes a cast's result where the text is the cast's own
 rendering (engines/duckdb/text_canonical.py); that shortcut must never change a value or let
 a refused one through.  Differential: the SQL with the shortcut against the exact rules alone
-(sql_build._exact_from_text), on canonical text, near-canonical variants, and DuckDB's
+(conversions._exact_from_text), on canonical text, near-canonical variants, and DuckDB's
 renderings of what was drawn, for every type it covers."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
-from etlc_runtime.engines.duckdb.sql_build import _exact_from_text, from_text
+from etlc_runtime.engines.duckdb.conversions import _exact_from_text, from_text
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

@@ -1,5 +1,6 @@
-"""The DuckDB engine's parts: relations as SQL (``sql_build``), reads and writes (``io``),
-checks and metrics (``quality``); the engine class is ``engines.duckdb_engine.DuckDBEngine``.
+"""The DuckDB engine's parts: relations as SQL (``sql_build``), conversions to declared types
+(``conversions``), reads and writes (``read``, ``write``), checks and metrics (``quality``);
+the engine class is ``engines.duckdb_engine.DuckDBEngine``.
 
 A fused chain is SQL text with one CTE per stage, bound (``DESCRIBE``) but never executed
 until a write, a stage, a check, a metric or ``to_arrow`` asks for rows; DuckDB then plans

@@ -4,7 +4,7 @@
 paths.ensure_readable), Hive ``col=value`` folders decoded by hive.py (not by DuckDB's
 hive_partitioning: the values join in from a small VALUES table keyed by file name).
 Declared columns come in exactly or the query raises R040 (docs/types.md, Reading files):
-text through sql_build.from_text, typed Parquet columns through read_sql.lossless, a
+text through conversions.from_text, typed Parquet columns through read_sql.lossless, a
 declared column a Parquet file lacks refused from its schema before any row moves.  CSV
 files are read one by one with their header's columns (VARCHAR when declared, the sniffer's
 types otherwise), strict: a row with more or fewer fields than the header stops the read
@@ -37,8 +37,9 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...read_text import csv_header
 from ...s3_read import LISTING
+from .conversions import MARK, decimal_sql, from_text
 from .read_sql import lossless
-from .sql_build import MARK, Builder, Rel, decimal_sql, etlc_type, from_text, typed
+from .sql_build import Builder, Rel, etlc_type, typed
 
 FILE_COLUMN = "__etlc_file"
 LINE_COLUMN = "__etlc_line"   # a fixed-width row's line in its file

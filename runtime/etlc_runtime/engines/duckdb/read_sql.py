@@ -1,7 +1,7 @@
 """SQL of the duckdb engine's reads: a column as DuckDB read it to its declared type, only
 where no value changes (arrow_convert.typed_to is the pandas engine's twin).
 
-Text is parsed by sql_build.from_text; typed values are converted when the conversion is
+Text is parsed by conversions.from_text; typed values are converted when the conversion is
 exact: a float ``1.5`` into ``int``, an int beyond 2**53 into ``float``, a decimal with more
 digits than the declared scale or precision, a timestamp finer than the microsecond, a
 timestamp with a time of day into ``date`` are R040 errors raised in SQL (``error()``, with
@@ -14,7 +14,7 @@ from typing import Any
 
 from ...errors import DataError
 from ...expr.types import Type
-from .sql_build import data_error, decimal_sql, from_text
+from .conversions import data_error, decimal_sql, from_text
 
 _INTS = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
          "USMALLINT", "UTINYINT", "UHUGEINT")

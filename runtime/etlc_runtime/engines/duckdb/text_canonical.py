@@ -1,7 +1,7 @@
 """The fast path of text conversion on the duckdb engine: a value written exactly as DuckDB
 writes its own result takes that result, every other value goes through the exact rules.
 
-sql_build.from_text converts text to a declared type with etlc's rules (docs/types.md): a
+conversions.from_text converts text to a declared type with etlc's rules (docs/types.md): a
 few regular expressions, a trim and a check per value, several times DuckDB's own parse of a
 typed CSV column.  Most files hold canonical text (``26``, ``37061.18``, ``1998-08-12``), and
 for such text the exact rules give what ``TRY_CAST`` gives.  So the SQL first casts, renders

@@ -20,7 +20,8 @@ from ...expr.sql import sql_literal
 from ...expr.types import Type
 from ...file_layout import key_files, outside, part_name, write_target
 from ...staging import _split, commit_parts
-from .sql_build import Builder, Rel, conform, data_error, typed
+from .conversions import conform, data_error
+from .sql_build import Builder, Rel, typed
 
 MODES = ("append", "overwrite", "overwrite_partitions")
 
