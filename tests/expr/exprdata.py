@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import struct
 from decimal import Decimal
 
 import duckdb
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 from etlc_runtime.expr import Type
 from etlc_runtime.expr.pandas_columns import coerce_frame
+from exact_rows import same_value
 
 D = dt.date
 TS = dt.datetime
@@ -145,28 +145,7 @@ def duck_value(v, t: Type):
     return v
 
 
-def ulps(a: float, b: float) -> int:
-    """Distance between two finite floats in units in the last place (0: the same bits)."""
-    ia, ib = (struct.unpack("<q", struct.pack("<d", x))[0] for x in (a, b))
-    ia, ib = (x if x >= 0 else -(x & 0x7FFFFFFFFFFFFFFF) for x in (ia, ib))
-    return abs(ia - ib)
-
-
-def same(a, b, max_ulps: int = 0) -> bool:
-    """Exactly the same value of exactly the same type; floats the same bits, or at most
-    max_ulps apart (an explicit bound, given where a computation may differ in rounding)."""
-    if a is None or b is None:
-        return a is None and b is None
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
-            return struct.pack("<d", a) == struct.pack("<d", b)
-        return ulps(a, b) <= max_ulps
-    return a == b
-
-
 def assert_same_lists(ours: list, ref: list, what: str, max_ulps: int = 0):
     assert len(ours) == len(ref), f"{what}: {len(ours)} rows vs {len(ref)}"
-    bad = [(k, x, y) for k, (x, y) in enumerate(zip(ours, ref)) if not same(x, y, max_ulps)]
+    bad = [(k, x, y) for k, (x, y) in enumerate(zip(ours, ref)) if not same_value(x, y, max_ulps)]
     assert not bad, f"{what}: rows differ (row, etlc, oracle): {bad[:5]}"

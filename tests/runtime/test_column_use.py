@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import column_use
 from etlc_runtime.executor import run_task
-from rt_helpers import same_rows, task_plan
+from exact_rows import assert_same
+from rt_helpers import task_plan
 
 COLUMNS = {"id": {"type": "int"}, "grp": {"type": "string"}, "amount": {"type": "decimal", "scale": 2},
            "qty": {"type": "int"}, "note": {"type": "string"}, "grp_code": {"type": "string"}}
@@ -66,7 +67,7 @@ def test_pruned_reads_give_the_same_output(project, monkeypatch, engine, chain):
     plan_steps = task_plan([READ, *steps], DATASETS, output=steps[-1]["name"])["steps"]
     assert column_use.used_columns(plan_steps, "src", DATASETS["src"], steps[-1]["name"]) == \
         [c for c in COLUMNS if c in kept]
-    same_rows(_output(project, steps, engine, monkeypatch, True),
+    assert_same(_output(project, steps, engine, monkeypatch, True),
               _output(project, steps, engine, monkeypatch, False))
 
 

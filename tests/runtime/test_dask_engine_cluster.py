@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import executor
 from etlc_runtime.engines.dask import cluster
-from rt_helpers import normalise, task_plan
+from exact_rows import assert_same
+from rt_helpers import task_plan
 
 BIN = Path(sys.executable).parent
 COLUMNS = {"id": {"type": "int"}, "g": {"type": "string"}, "v": {"type": "decimal", "scale": 2}}
@@ -73,6 +75,12 @@ def dask_cluster(tmp_path):
                 proc.kill()
 
 
+DECIMAL_AS_DOUBLE = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug: the pandas and dask engines write a computed decimal (sum(w)) as a double when the "
+    "dataset declares no columns (fix 08eb98e taken back in 5268bec)"))
+
+
+@DECIMAL_AS_DOUBLE
 def test_a_chain_runs_on_two_worker_processes(project, dask_cluster, monkeypatch):
     (project / "data").mkdir()
     for i in range(4):
@@ -87,14 +95,18 @@ def test_a_chain_runs_on_two_worker_processes(project, dask_cluster, monkeypatch
         result = executor.run_task(task_plan(STEPS, DATASETS, engine=engine, partitions=4),
                                    {"run_id": f"r-{engine}"})
         assert result["rows"] == 3 and result["metrics"] == {"by_g": {"groups": 3}}
-        results[engine] = normalise(pq.read_table(project / "out" / "res").to_pandas())
-    assert results["dask"] == results["pandas"]
-    kept = [i for i in range(20) if i + 0.25 > 1]
-    assert results["dask"] == [(f"g{k}", len([i for i in kept if i % 3 == k]),
-                                round(sum(2 * (i + 0.25) for i in kept if i % 3 == k), 6))
-                               for k in range(3)]
+        results[engine] = pq.read_table(project / "out" / "res")
+    assert_same(results["dask"], results["pandas"])
     # the work ran on both worker processes (each made task transitions)
     from distributed import Client
     with Client(dask_cluster, timeout=30) as client:
         counts = client.run(lambda dask_worker: dask_worker.state.transition_counter)
     assert len(counts) == 2 and all(n > 0 for n in counts.values()), counts
+    # last, as it fails while the decimal write bug is open (DECIMAL_AS_DOUBLE)
+    kept = [i for i in range(20) if i + 0.25 > 1]
+    want = pa.table({
+        "g": [f"g{k}" for k in range(3)],
+        "n": pa.array([len([i for i in kept if i % 3 == k]) for k in range(3)], pa.int64()),
+        "total": pa.array([sum(2 * (Decimal(i) + Decimal("0.25")) for i in kept if i % 3 == k)
+                           for k in range(3)], pa.decimal128(38, 2))})
+    assert_same(results["dask"], want, ordered=True)

@@ -21,7 +21,8 @@ from etlc_runtime import executor
 from etlc_runtime.expr import pandas_eval as pe
 from etlc_runtime.expr.types import DATE, TIMESTAMP
 from etlc_runtime.io_read import read_dataset
-from rt_helpers import normalise, task_plan
+from exact_rows import assert_same, rows
+from rt_helpers import task_plan
 
 D = dt.date
 TS = dt.datetime
@@ -231,9 +232,8 @@ def test_run_task_filters_a_date_column_read_from_csv(project):
         table = pq.read_table(project / "out" / engine)
         for column in ("v", "after"):   # a date, and a date plus days, are dates
             assert pa.types.is_date(table.schema.field(column).type), (engine, table.schema)
-        frame = table.to_pandas()
-        outputs[engine] = normalise(frame[["i", "v", "after"]])
-    assert outputs["pandas"] == [(1, D(2025, 1, 3), D(2025, 1, 4)),
-                                 (5, D(2025, 1, 4), D(2025, 1, 5))]
-    for engine, rows in outputs.items():
-        assert rows == outputs["pandas"], engine
+        outputs[engine] = table.select(["i", "v", "after"])
+    assert rows(outputs["pandas"]) == [(1, D(2025, 1, 3), D(2025, 1, 4)),
+                                       (5, D(2025, 1, 4), D(2025, 1, 5))]
+    for table in outputs.values():
+        assert_same(table, outputs["pandas"])

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,7 +19,8 @@ import rt_engine_helpers as helpers
 from etlc_runtime import _expr, engines, executor
 from etlc_runtime.engines.base import ALL_CAPABILITIES, TaskResources
 from etlc_runtime.errors import EngineNotAvailable, PlanVersionError, StepError
-from rt_helpers import normalise, task_plan
+from exact_rows import kinds, rows
+from rt_helpers import task_plan
 
 HERE = Path(__file__).resolve().parent
 ROWS = ("id,day,region,amount\n1,2025-01-02,north,10.50\n2,2025-01-03,south,3.25\n"
@@ -40,8 +42,16 @@ CHAIN = [
     {"name": "save", "from": "tagged", "write": "out", "mode": "overwrite"},
 ]
 
-# (orders, region, total) of CHAIN's by_region, columns sorted by name: 1 and 3 filtered out
-EXPECTED = [(1, "east", 700), (1, "north", 125), (1, "south", 325)]
+# (orders, region, total) of CHAIN's by_region, columns sorted by name: 1 and 3 filtered out;
+# total is the sum of a decimal(2) times 100, a decimal of scale 2 on every engine
+EXPECTED = [(1, "east", Decimal("700.00")), (1, "north", Decimal("125.00")),
+            (1, "south", Decimal("325.00"))]
+KINDS = {"orders": "int64", "region": "string", "total": "decimal(scale=2)"}
+# a runtime bug these tests found (issue 15), open until the write path is fixed
+DECIMAL_AS_DOUBLE = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug: the pandas engine writes and stages a computed decimal (sum(cents)) as a double "
+    "when the dataset declares no columns; the duckdb engine writes decimal(38,2) "
+    "(fix 08eb98e taken back in 5268bec)"))
 
 
 @pytest.fixture
@@ -72,9 +82,13 @@ def _python(code: str, project: Path | None = None) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def _output(project: Path) -> list[tuple]:
-    frame = pq.read_table(project / "out" / "res").to_pandas()
-    return normalise(frame[sorted(frame.columns)])
+def _output(project: Path, with_tag: bool = False) -> list[tuple]:
+    """The written rows, columns sorted by name, after checking the Parquet types exactly."""
+    table = pq.read_table(project / "out" / "res")
+    table = table.select(sorted(table.column_names))
+    assert kinds(table) == dict(sorted({**KINDS, **({"tag": "string"} if with_tag else {})}
+                                       .items())), table.schema
+    return rows(table)
 
 
 # -- no dataframe library on the executor's path ------------------------------------------
@@ -104,7 +118,7 @@ def test_a_task_on_duckdb_imports_no_pandas(src):
                           "metrics": result["metrics"]}}))
     """, src))
     assert out == {"pandas": False, "rows": 3, "metrics": {"by_region": {"regions": 3}}}
-    assert sorted(_output(src)) == EXPECTED
+    assert _output(src) == EXPECTED
 
 
 # -- steps on their own engines, Arrow in between -------------------------------------------
@@ -115,15 +129,16 @@ def _engines_of(chain, mapping):
 
 
 @pytest.mark.parametrize("plan_engine,per_step", [
-    ("pandas", {}),
+    pytest.param("pandas", {}, marks=DECIMAL_AS_DOUBLE),
     ("duckdb", {}),
-    ("duckdb", {"clean": "pandas", "save": "pandas"}),
-    ("pandas", {"raw": "duckdb", "by_region": "duckdb", "tagged": "duckdb"}),
+    pytest.param("duckdb", {"clean": "pandas", "save": "pandas"}, marks=DECIMAL_AS_DOUBLE),
+    pytest.param("pandas", {"raw": "duckdb", "by_region": "duckdb", "tagged": "duckdb"},
+                 marks=DECIMAL_AS_DOUBLE),
 ])
 def test_mixed_engines_give_the_same_output(src, plan_engine, per_step):
     plan = task_plan(_engines_of(CHAIN, per_step), DATASETS, engine=plan_engine)
     result = executor.run_task(plan, {"run_id": "r1"})
-    assert sorted(_output(src)) == [(o, r, "x", t) for o, r, t in EXPECTED]
+    assert _output(src, with_tag=True) == [(o, r, "x", t) for o, r, t in EXPECTED]
     assert result["metrics"] == {"by_region": {"regions": 3}}
     # the call step got a pandas DataFrame whatever the chain's engine
     assert helpers.SEEN == [("call", "x", True)]
@@ -132,6 +147,7 @@ def test_mixed_engines_give_the_same_output(src, plan_engine, per_step):
     assert stats["clean"] in (None, 3) and stats["by_region"] in (None, 3)
 
 
+@DECIMAL_AS_DOUBLE
 @pytest.mark.parametrize("first,second", [("duckdb", "pandas"), ("pandas", "duckdb")])
 def test_staged_hand_off_between_engines(src, first, second):
     ctx = {"run_id": "r1"}
@@ -143,7 +159,7 @@ def test_staged_hand_off_between_engines(src, first, second):
     staged = executor.run_task(one, ctx)
     assert staged["rows"] == 3 and staged["partitions"] == 2
     assert executor.run_task(two, ctx)["rows"] == 3
-    assert sorted(_output(src)) == EXPECTED
+    assert _output(src) == EXPECTED
 
 
 def test_lazy_count_is_reported_as_none(src, extra_engines):

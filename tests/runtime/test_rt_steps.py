@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from etlc_runtime import steps
 from etlc_runtime.errors import StepError
-from rt_helpers import same_rows
+from exact_rows import assert_same
 
 D = pd.ArrowDtype(pa.date32())
 
@@ -45,13 +45,13 @@ def customers():
 def test_join(orders, customers, duck, how, sql):
     o, c = orders, customers  # noqa: F841 - DuckDB reads the frames by name
     ours = steps.join(orders, customers, ["cust"], how)
-    same_rows(ours, duck.sql(sql).df())
+    assert_same(ours, duck.sql(sql).to_arrow_table())
 
 
 def test_join_on_mapping_keeps_both_columns(orders, customers, duck):
     o, c = orders, customers.rename(columns={"cust": "code"})
     ours = steps.join(o, c, {"cust": "code"}, "left")
-    same_rows(ours, duck.sql("select * from o left join c on o.cust = c.code").df())
+    assert_same(ours, duck.sql("select * from o left join c on o.cust = c.code").to_arrow_table())
 
 
 def test_join_unknown_column(orders, customers):
@@ -62,7 +62,7 @@ def test_join_unknown_column(orders, customers):
 def test_union_all_by_name(orders, duck):
     a, b = orders, orders[list(reversed(orders.columns))].head(2)
     ours = steps.union(a, [b])
-    same_rows(ours, duck.sql("select * from a union all by name select * from b").df())
+    assert_same(ours, duck.sql("select * from a union all by name select * from b").to_arrow_table())
     with pytest.raises(StepError, match="different columns"):
         steps.union(a, [b.drop(columns=["day"])])
 
@@ -81,8 +81,8 @@ def test_cast(orders, duck):
     o = orders  # noqa: F841
     ours = steps.cast(orders, {"order_id": "string", "amount": "int", "day": "timestamp"})
     ref = duck.sql("select order_id::varchar order_id, cust, amount::bigint amount, "
-                   "day::timestamp \"day\" from o").df()
-    same_rows(ours, ref)
+                   "day::timestamp \"day\" from o").to_arrow_table()
+    assert_same(ours, ref)
     texts = pd.DataFrame({"v": pd.array(["1", "2.50", None], dtype="string"),
                           "d": pd.array(["2025-01-02", None, "2025-12-31"], dtype="string"),
                           "b": pd.array(["true", "false", None], dtype="string")})
@@ -95,7 +95,7 @@ def test_cast(orders, duck):
 
 def test_distinct(orders, duck):
     o = orders[["cust", "amount"]]
-    same_rows(steps.distinct(o, True), duck.sql("select distinct * from o").df())
+    assert_same(steps.distinct(o, True), duck.sql("select distinct * from o").to_arrow_table())
     firsts = steps.distinct(orders, ["cust"])
     assert firsts["order_id"].tolist() == [1, 2, 4, 5]
 
@@ -103,11 +103,11 @@ def test_distinct(orders, duck):
 def test_sort_nulls_last_and_limit(orders, duck):
     o = orders  # noqa: F841
     ours = steps.limit(steps.sort(orders, ["-amount", "order_id"]), 4)
-    ref = duck.sql("select * from o order by amount desc nulls last, order_id limit 4").df()
-    same_rows(ours, ref, ordered=True)
+    ref = duck.sql("select * from o order by amount desc nulls last, order_id limit 4").to_arrow_table()
+    assert_same(ours, ref, ordered=True)
     ours = steps.sort(orders, ["cust", "-day"])
-    ref = duck.sql("select * from o order by cust nulls last, day desc").df()
-    same_rows(ours, ref, ordered=True)
+    ref = duck.sql("select * from o order by cust nulls last, day desc").to_arrow_table()
+    assert_same(ours, ref, ordered=True)
     assert len(steps.limit(orders, 0)) == 0
 
 
@@ -128,5 +128,5 @@ def test_apply_transform_order_without_expressions(orders, customers, duck):
         with j as (select * from o join c using (cust)),
              u as (select * from j union all by name select * from m)
         select distinct order_id::varchar order_id, region as area from u
-        order by order_id desc limit 3""").df()
-    same_rows(ours, ref, ordered=True)
+        order by order_id desc limit 3""").to_arrow_table()
+    assert_same(ours, ref, ordered=True)
