@@ -16,10 +16,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -246,12 +244,12 @@ def test_spec_connections_are_wired_in_every_airflow_service():
             assert conn.get("conn_type"), f"{name}: {var} has no conn_type"
 
 
-def test_spec_connections_are_wired_in_the_native_stack():
-    spec = importlib.util.spec_from_file_location("etlc_stack_script", ROOT / "scripts" / "stack.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    env = mod.connections(mod.Settings(state_dir="/tmp/x", dags_folder="/tmp/d"))
+def test_spec_connections_are_wired_in_the_native_stack(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from native_stack.environment import connections
+    from native_stack.settings import Settings
+
+    env = connections(Settings(state_dir="/tmp/x", dags_folder="/tmp/d"))
     for cid in spec_connection_ids():
         assert f"AIRFLOW_CONN_{cid.upper()}" in env, f"native stack lacks connection {cid}"
     for value in env.values():
