@@ -2,7 +2,9 @@
 
 Exit codes: 0 clean (warnings allowed), 1 diagnostics (or a failed run), 2 usage: every
 argument error (unknown option, a bad `--date` or `--param`) is one line on stderr and exit 2.
-Imports stay lazy so that a cold `etlc validate` starts fast.
+Imports stay lazy so that a cold `etlc validate` starts fast: every subcommand's arguments are
+declared here, and a command's module is imported only when that command runs (`etlc run`
+does not pay for explain's or convert's imports).
 """
 
 from __future__ import annotations
@@ -68,12 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--older-than", metavar="DURATION", help="only what was last written before (7d, 12h, 0)")
     k.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
 
-    from .explain import add_arguments as explain_arguments
-    explain_arguments(sub.add_parser("explain", help="each DAG-level value of a spec and where it came from "
-                                                     "(the spec, a shared defaults.yaml, a default)"))
+    e = sub.add_parser("explain", help="each DAG-level value of a spec and where it came from "
+                                       "(the spec, a shared defaults.yaml, a default)")
+    e.add_argument("spec", help="the spec file")
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
-    from .convert import add_arguments as convert_arguments
-    convert_arguments(sub.add_parser("convert", help="write etlc specs from dag-factory YAML files"))
+    d = sub.add_parser("convert", help="write etlc specs from dag-factory YAML files")
+    d.add_argument("kind", choices=("dag-factory",), help="the format of the files")
+    d.add_argument("files", nargs="+", help="dag-factory YAML files")
+    d.add_argument("-o", "--output", default="specs", help="folder the specs are written to (default: specs)")
     return p
 
 

@@ -297,12 +297,6 @@ def dump(spec: dict[str, Any], source: str) -> str:
     return head + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
 
 
-def add_arguments(p) -> None:
-    p.add_argument("kind", choices=("dag-factory",), help="the format of the files")
-    p.add_argument("files", nargs="+", help="dag-factory YAML files")
-    p.add_argument("-o", "--output", default="specs", help="folder the specs are written to (default: specs)")
-
-
 def command(args) -> int:
     from .callables import project_root
 

@@ -86,8 +86,3 @@ def command(args) -> int:
         print(text(args.spec, found))
     return 0
 
-
-def add_arguments(parser) -> None:
-    parser.add_argument("spec", help="the spec file")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")

@@ -16,36 +16,29 @@ renders an expression as DuckDB SQL.
 """
 from __future__ import annotations
 
-from .ast import Expr, unparse
-from .ast_cache import parse  # the trees parser.parse gave earlier processes; lark on a miss
-from .errors import EvalError, ExprError
-from .functions import FUNCTIONS
-from .typecheck import check, columns_used, is_aggregate, params_used
-from .types import Type
+# every name is imported on first use (PEP 562), so that importing one submodule (the
+# executor's ``expr.types``, the duckdb engine's ``expr.ast``) does not load the function
+# table, the type checker and difflib
+_WHERE = {
+    "Expr": "ast", "unparse": "ast",
+    "parse": "ast_cache",   # the trees parser.parse gave earlier processes; lark on a miss
+    "EvalError": "errors", "ExprError": "errors",
+    "FUNCTIONS": "functions",
+    "check": "typecheck", "columns_used": "typecheck", "is_aggregate": "typecheck",
+    "params_used": "typecheck",
+    "Type": "types",
+    "evaluate": "pandas_eval", "apply_filter": "pandas_eval", "aggregate": "pandas_eval",
+    "metric": "pandas_eval",
+}
 
-__all__ = [
-    "FUNCTIONS",
-    "EvalError",
-    "Expr",
-    "ExprError",
-    "Type",
-    "aggregate",
-    "apply_filter",
-    "check",
-    "columns_used",
-    "evaluate",
-    "is_aggregate",
-    "metric",
-    "params_used",
-    "parse",
-    "unparse",
-]
-
-_LAZY = {"evaluate", "apply_filter", "aggregate", "metric"}
+__all__ = sorted(_WHERE, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        from . import pandas_eval
-        return getattr(pandas_eval, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value

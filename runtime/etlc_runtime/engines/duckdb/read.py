@@ -35,7 +35,6 @@ from ...file_layout import (
     list_files,
 )
 from ...paths import ensure_readable, local_path
-from ...read_text import csv_header
 from ...s3_read import LISTING
 from .conversions import MARK, decimal_sql, from_text
 from .read_sql import lossless
@@ -94,6 +93,8 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
         args = [_list(files), f"header = {'true' if header else 'false'}",
                 "union_by_name = true", *common]
         return f"read_csv({', '.join(args)})"
+    from ...read_text import csv_header   # CSV reads only: not on a Parquet job's path
+
     parts = []
     for f in files:
         names = csv_header(f, opts) if header else list(declared)
