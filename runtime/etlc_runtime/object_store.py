@@ -7,9 +7,10 @@ the target, swap it in) cannot work there.  Instead a dataset ``s3://bucket/pref
   ``prefix/[col=value/]part-<token>-NNNNN.<ext>`` (append: ``part-<key>-<token>-NNNNN``), so
   two attempts never write the same object;
 - one manifest object, ``prefix/_etlc_manifest.json``: the list of parts that make up the
-  current version (with their rows), the format and the attempt's token.  **Publishing the
-  manifest (one PUT, atomic on S3) is the commit point**; etlc's reads list the manifest's
-  parts only, so a reader sees the whole old version or the whole new one, never a mix.
+  current version (with their rows and bytes), the format and the attempt's token.
+  **Publishing the manifest (one PUT, atomic on S3) is the commit point**; etlc's reads
+  list the manifest's parts only, so a reader sees the whole old version or the whole new
+  one, never a mix.
 
 :class:`ObjectCommit` writes a version: ``part_url(i, partition)`` names each new part;
 ``commit(parts)`` publishes the manifest, carrying over the previous manifest's parts that the
@@ -123,8 +124,7 @@ def read_manifest(fs, url: str) -> dict | None:
     """The dataset's committed manifest, or None when it has none."""
     path = f"{split(url)}/{MANIFEST}"
     try:
-        with fs.open(path, "rb") as f:
-            body = f.read()
+        body = fs.cat_file(path)        # one GET (an open asks for the size first)
     except FileNotFoundError:
         return None
     try:
@@ -142,23 +142,37 @@ def current_parts(fs, url: str) -> list[str]:
     without a manifest (data not written by etlc), every object under the prefix whose name
     does not start with ``.`` or ``_`` at any level, less etlc's own part names (the parts of
     a first write killed before its commit)."""
-    return version_parts(fs, url)[0]
+    return list(version_parts(fs, url).parts)
 
 
-def version_parts(fs, url: str) -> tuple[list[str], bool]:
-    """:func:`current_parts`, and whether they come from etlc's manifest (whose partitioned
-    parts never hold their partition columns, so their folders alone give those values)."""
+@dataclass(frozen=True)
+class Version:
+    """A dataset's current version: its part URLs, whether etlc's manifest lists them (its
+    partitioned parts never hold their partition columns, so their folders alone give those
+    values) and the byte sizes the manifest records (parts are never rewritten: a part's name
+    carries its attempt's random token, so a recorded size stays true)."""
+
+    parts: tuple[str, ...]
+    ours: bool
+    sizes: Mapping[str, int] = field(default_factory=dict)
+
+
+def version_parts(fs, url: str) -> Version:
+    """The dataset's current version (:func:`current_parts`, :class:`Version`)."""
     manifest = read_manifest(fs, url)
     base = split(url)
     if manifest is not None:
-        return [f"s3://{base}/{p['path']}" for p in manifest["parts"]], True
+        parts = tuple(f"s3://{base}/{p['path']}" for p in manifest["parts"])
+        sizes = {u: p["bytes"] for u, p in zip(parts, manifest["parts"])
+                 if isinstance(p.get("bytes"), int)}
+        return Version(parts, True, sizes)
     found = []
     for path in sorted(fs.find(base)):
         rel = path[len(base):].lstrip("/")
         if rel and not any(seg.startswith((".", "_")) for seg in rel.split("/")) \
                 and not _ETLC_PART.match(posixpath.basename(rel)):
             found.append(f"s3://{path}")
-    return found, False
+    return Version(tuple(found), False)
 
 
 def _partition_of(rel: str) -> str:
@@ -203,11 +217,12 @@ class ObjectCommit:
         mine = f"part-{self.append_key}-"
         return [p for p in old if not posixpath.basename(p["path"]).startswith(mine)]
 
-    def commit(self, parts: Iterable[tuple[str, int]]) -> dict:
-        """Publish the manifest of the new version (``parts``: (URL, rows or None) of the new
-        part objects, all written), then remove the objects no version lists.  Returns it."""
-        new = [{"path": self._rel(u), "rows": None if rows is None else int(rows)}
-               for u, rows in parts]
+    def commit(self, parts: Iterable[tuple]) -> dict:
+        """Publish the manifest of the new version (``parts``: (URL, rows or None[, bytes])
+        of the new part objects, all written), then remove the objects no version lists.
+        Returns it."""
+        new = [{"path": self._rel(u), "rows": None if rows is None else int(rows),
+                **({"bytes": int(size[0])} if size else {})} for u, rows, *size in parts]
         previous = read_manifest(self.fs, self.url)
         written = {_partition_of(p["path"]) for p in new}
         listed = self._kept(previous, written) + new

@@ -106,7 +106,7 @@ class S3Bridge:
             partition = str(f.parent.relative_to(local))
             target = tx.part_url(i, None if partition == "." else partition)
             fs.put(str(f), ob.split(target))
-            parts.append((target, _rows(f)))
+            parts.append((target, _rows(f), f.stat().st_size))
         tx.commit(parts)
         shutil.rmtree(local, ignore_errors=True)
         return {**written, "path": url}

@@ -33,6 +33,8 @@ from .hive import parse_segment
 
 LISTING = "_etlc_s3"          # the key the executor adds to a read's dataset
 DIRECT = frozenset({"parquet"})
+_EPOCH = dt.datetime.fromtimestamp(0, dt.UTC)
+_KNOWN_MAX = 100_000          # parts whose size a DuckDB filesystem holds (then forgets all)
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,20 @@ def duckdb_filesystem(options: ob.S3Options):
         go of the GIL in both, so a shared position would mix their ranges: each thread
         keeps its own and reads at it (``read_at``)."""
 
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args, shared: bool = False, **kwargs):
+            self._shared, self._done = shared, False
             super().__init__(*args, **kwargs)
             self._at, self._size = threading.local(), self.stream.size()
+
+        @property
+        def closed(self) -> bool:
+            return self._done if self._shared else self.stream.closed
+
+        def close(self) -> None:    # a shared handle (a known part's) stays open
+            if self._shared:
+                self._done = True
+            else:
+                self.stream.close()
 
         def seek(self, offset: int, whence: int = 0) -> int:
             base = {0: 0, 1: self.tell(), 2: self._size}[whence]
@@ -113,19 +126,67 @@ def duckdb_filesystem(options: ob.S3Options):
             return data
 
     class ArrowS3(ArrowFSWrapper):
+        """Parts whose size their manifest records (:meth:`remember`) are known without
+        asking the store, and each is opened once per read (DuckDB asks for a file's
+        existence, size and time and opens it again for every bind and thread, pyarrow's
+        open asks for its size: each a HEAD, 16 for one part in one task here).  A part's
+        name carries its attempt's random token and is never written twice; one that was
+        rewritten all the same (its size differs from the manifest's) is R220 when opened.
+        (pyarrow pads a read past an object's end with zeros, so a handle must not outlive
+        the read it was opened for.)"""
+
         protocol = ("s3", "s3a")
         root_marker = ""
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._sizes: dict[str, int] = {}       # bucket/key -> bytes
+            self._handles: dict[str, Any] = {}     # bucket/key -> open pyarrow file
+
+        def remember(self, sizes: Mapping[str, int]) -> None:
+            """A new read of these parts (``s3://`` URL -> bytes): each is opened afresh,
+            once, its size checked against the manifest's."""
+            if len(self._sizes) + len(sizes) > _KNOWN_MAX:
+                self._sizes.clear()
+                self._handles.clear()
+            for url, size in sizes.items():
+                self._sizes[ob.split(url)] = size
+                self._handles.pop(ob.split(url), None)
+
+        def info(self, path, **kwargs):
+            key = self._strip_protocol(path)
+            if key not in self._sizes:
+                return super().info(path, **kwargs)
+            return {"name": key, "size": self._sizes[key], "type": "file", "mtime": _EPOCH}
+
+        def exists(self, path, **kwargs):
+            return self._strip_protocol(path) in self._sizes or super().exists(path, **kwargs)
+
         def modified(self, path):   # DuckDB asks; a store without one gives the epoch
-            return super().modified(path) or dt.datetime.fromtimestamp(0, dt.UTC)
+            return self.info(path).get("mtime") or _EPOCH
 
         def _open(self, path, mode="rb", block_size=None, seekable=True, **kwargs):
             if mode != "rb" or not seekable:
                 return super()._open(path, mode, block_size, seekable, **kwargs)
-            return PositionalFile(self, self.fs.open_input_file(path), path, mode, block_size,
+            key = self._strip_protocol(path)
+            if key not in self._sizes:
+                return PositionalFile(self, self.fs.open_input_file(key), path, mode,
+                                      block_size, **kwargs)
+            stream = self._handles.get(key)          # read_at is safe from any thread
+            if stream is None:
+                stream = self.fs.open_input_file(key)
+                if stream.size() != self._sizes[key]:
+                    raise _rewritten(key, self._sizes[key])
+                stream = self._handles.setdefault(key, stream)
+            return PositionalFile(self, stream, path, mode, block_size, shared=True,
                                   **kwargs)
 
     return ArrowS3(arrow_filesystem(options))
+
+
+def _rewritten(key: str, size: int) -> ob.ObjectStoreError:
+    return ob.ObjectStoreError(f"s3://{key}", f"the part no longer holds the {size} bytes "
+                               "its manifest lists: it was rewritten after its commit")
 
 
 def _values(rel: str) -> dict[str, str | None]:
@@ -146,8 +207,11 @@ def listing(dataset: Mapping[str, Any], url: str, options: ob.S3Options,
 
     fs = filesystem(options)
     base = ob.split(url)
-    single = fs.isfile(base)
-    parts, ours = ([f"s3://{base}"], False) if single else ob.version_parts(fs, url)
+    single = not url.endswith("/") and fs.isfile(base)      # a folder URL is no object
+    version = ob.Version((f"s3://{base}",), False) if single else ob.version_parts(fs, url)
+    parts, ours = list(version.parts), version.ours
+    if version.sizes:
+        duckdb_filesystem(options).remember(version.sizes)
     if not parts:
         raise FileNotFoundError(f"no {dataset.get('format')} object at {url}")
     hive = {} if single else {p: _values(ob.split(p)[len(base) + 1:]) for p in parts}

@@ -155,3 +155,47 @@ def test_a_foreign_prefix_is_never_pruned(fs, project, engine):
     got = read_back(project, engine, foreign, {"filter": "day = date '2026-01-02'",
                                                "select": ["id"]})
     assert got == [(1,)]
+
+
+def test_the_manifest_records_each_parts_bytes(fs, project):
+    fs, url = fs
+    load(project, url)
+    manifest = ob.read_manifest(fs, url)
+    sizes = {p["path"]: p["bytes"] for p in manifest["parts"]}
+    assert len(sizes) == 3
+    assert sizes == {ob.split(u)[len(ob.split(url)) + 1:]: fs.size(ob.split(u))
+                     for u in ob.current_parts(fs, url)}
+
+
+def test_duckdb_opens_a_listed_part_once(fs, project, caplog):
+    """The sizes come from the manifest and each part is opened once: one HEAD (pyarrow's
+    open) for the one part read (DuckDB asked for existence, size and time and reopened it
+    per bind and thread: 16 HEADs)."""
+    import logging
+
+    fs, url = fs
+    load(project, url)
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    got = read_back(project, "duckdb", url, {"filter": "day = date '2026-01-02'",
+                                             "select": ["id", "note"]})
+    assert got == [(i, f"n{i}") for i in range(30) if i % 3 == 1]
+    requests = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any('"GET /' in m and "/part-" in m for m in requests)      # the log is seen
+    assert len([m for m in requests if '"HEAD /' in m and "/part-" in m]) == 1
+
+
+@pytest.mark.parametrize("day, change", [("2026-01-02", "shorter"), ("2026-01-01", "longer")])
+def test_a_part_rewritten_after_its_commit_fails_naming_it(fs, project, day, change):
+    """Not a silent read of other bytes: a part whose size no longer matches its manifest
+    entry is R220 naming it, whether this process opened it for an earlier read (day 2) or
+    not (day 1, pruned by the first read)."""
+    fs, url = fs
+    load(project, url)
+    part = part_of(fs, url, day)
+    assert read_back(project, "duckdb", url, {"filter": "day = date '2026-01-02'",
+                                              "select": ["id"]})
+    body = fs.cat(ob.split(part))
+    fs.pipe(ob.split(part), body[:-1] if change == "shorter" else body + b"x")
+    with pytest.raises(Exception) as info:
+        read_back(project, "duckdb", url, {"select": ["id"]})
+    assert "R220" in str(info.value) and ob.split(part) in str(info.value)
