@@ -6,7 +6,9 @@ the task plan's), and ``frames`` maps a step's name to ``(engine, relation)``.  
 engine differs from its input's receives the input through Arrow.  Row counts, checks,
 metrics, writes and the staging hand-off are engine methods (:mod:`.engines.base`); nothing
 here imports a dataframe library.  A task plan carries its version under ``etlc``; a version
-not in :data:`PLAN_VERSIONS` is refused (R030) before any work.
+not in :data:`PLAN_VERSIONS` is refused (R030) before any work.  What a read, call or operator
+step does is :mod:`.step_runs`; where a failure points in the spec, :mod:`.step_failure`;
+a step's kind and inputs, :mod:`.step_shape`.
 
 ``run_task(task_plan, context)`` is what ``etlc run`` calls for each task (and what
 ``etlc_runtime.airflow.run_task`` calls inside Airflow).  ``context`` is a plain dict:
@@ -38,28 +40,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import _expr, plan_types
 from . import metrics as _metrics
+from . import plan_types
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
-from .engines.base import TRANSFORM_KEYS, StepContext, TaskResources
-from .errors import (
-    DataError,
-    EtlcRuntimeError,
-    NotAvailable,
-    PlanVersionError,
-    StepError,
-    merge_read_errors,
-)
+from .engines.base import StepContext, TaskResources
+from .errors import NotAvailable, PlanVersionError, StepError
 from .expr.types import LOGICAL_DATE_PARAM
 from .paths import find_project_root
 from .plain import plain
+from .step_failure import located
+from .step_runs import call_step, operator_step, read_step
+from .step_shape import DATA_KINDS, joined, on_s3, sources, step_kind
 from .templating import macros as _macros
 from .templating import resolve_params
 
 log = logging.getLogger("etlc_runtime")
-
-DATA_KINDS = ("read", "transform", "write", "call")
 
 # The task-plan versions this runtime runs (the plan's "etlc" key; compiler/etlc_compiler/
 # plan.py writes it).  1 is today's plan; 2 is the next one, which the compiler may write
@@ -84,37 +80,10 @@ def local_run_id(when: _dt.datetime | None = None) -> str:
     return "local__" + when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+00:00"
 
 
-def step_kind(step: Mapping[str, Any]) -> str:
-    if step.get("kind"):
-        return step["kind"]
-    for kind in ("read", "write", "call", "operator"):
-        if step.get(kind):
-            return kind
-    return "transform"
+class TaskRun:
+    """One run of a task plan: its engines, the relations of its steps (``frames``) and what
+    it reports."""
 
-
-def _sources(step: Mapping[str, Any]) -> list[str]:
-    src = step.get("from") or []
-    return [src] if isinstance(src, str) else list(src)
-
-
-def _joined(step: Mapping[str, Any]) -> list[str]:
-    """The steps a step's join and union name (inputs besides ``from``)."""
-    out = []
-    joins = step.get("join") or []
-    for spec in joins if isinstance(joins, list) else [joins]:
-        if isinstance(spec, Mapping) and spec.get("with"):
-            out.append(spec["with"])
-    unions = step.get("union") or []
-    out += [unions] if isinstance(unions, str) else list(unions)
-    return out
-
-
-def _s3(dataset: Mapping[str, Any]) -> bool:
-    return str(dataset.get("path") or "").lower().startswith("s3://")
-
-
-class _Run:
     def __init__(self, plan: Mapping[str, Any], context: Mapping[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
         check_plan_version(plan)
@@ -167,66 +136,6 @@ class _Run:
         except Exception:
             log.debug("on_event callback failed", exc_info=True)
 
-    def fail(self, step: Mapping[str, Any], exc: BaseException) -> StepError:
-        name, line = step.get("name"), step.get("line")
-        if isinstance(exc, StepError):
-            return exc.with_location(name, self.spec, line)
-        exc = DataError.from_exception(exc) or exc  # R040 raised inside DuckDB's SQL too
-        col = None
-        if isinstance(exc, DataError):   # R040: at the column's declaration in the spec
-            line, col = self.declared_at(step, exc) or (line, None)
-        if not isinstance(exc, (EtlcRuntimeError, *_expr.eval_error_types())):
-            exc = self.explain(exc) or exc  # a DuckDB conversion error: which expression
-        if isinstance(exc, _expr.eval_error_types()):  # R041: where the expression failed
-            from .expr_location import locate
-            steps = self.plan.get("steps") or []
-            if locate(exc, self.spec, self.root, [step, *(s for s in steps if s is not step)]):
-                line, col = exc.line, exc.column
-        if isinstance(exc, (NotAvailable, EtlcRuntimeError)):
-            message = str(exc)
-        else:
-            message = f"{type(exc).__name__}: {exc}"
-        return StepError(name, message, spec=self.spec, line=line, col=col, cause=exc)
-
-    def declared_at(self, step: Mapping[str, Any], err: DataError) -> tuple[int, int] | None:
-        """[line, col] of the declaration of the R040's column (the plan's ``declared_at``):
-        in the dataset the error names, else the failing step's dataset, else the one
-        dataset of the task that declares the column (the duckdb engine raises a read's
-        R040 when a later step runs the query, and its SQL does not name the dataset)."""
-        at = self.plan.get("declared_at") or {}
-        if not err.column:
-            return None
-        own = [d for d in (err.dataset, step.get("read"), step.get("write")) if d in at]
-        holding = [d for d in at if err.column in at[d]]
-        for d in own + (holding if len(holding) == 1 else []):
-            if err.column in at[d]:
-                line, col = at[d][err.column]
-                return int(line), int(col)
-        return None
-
-    def explain(self, exc: BaseException) -> BaseException | None:
-        """The R041 an engine's error stands for (a value one of this task's expressions
-        could not convert, found again by the engine: ``explain_error``), or None."""
-        for step in self.plan.get("steps") or []:
-            name = step.get("name")
-            if step_kind(step) != "transform" or name not in self.frames:
-                continue
-            engine = self.frames[name][0]
-            explain = getattr(engine, "explain_error", None)
-            names = _sources(step)[:1] + _joined(step)
-            if explain is None or any(n not in self.frames and n not in self.staged
-                                      for n in names):
-                continue
-            try:
-                found = explain(exc, step, self.inputs(names, engine), self.expr_params)
-            except Exception:  # the original error is reported then
-                log.debug("explaining %s failed", type(exc).__name__, exc_info=True)
-                continue
-            if found is not None:
-                found.__cause__ = exc
-                return found
-        return None
-
     # -- engines ------------------------------------------------------------------------
     def stage_base(self):
         if self.s3_staging() is not None:     # the local mirror of an s3:// staging root
@@ -270,7 +179,7 @@ class _Run:
             from .qdrant_io import write_qdrant
             return write_qdrant(engine.to_arrow(rel), dataset, mode, ctx.macros,
                                 ctx.connections, self.root)
-        if _s3(dataset):
+        if on_s3(dataset):
             return self.s3_bridge().write(engine, rel, dataset, mode, ctx)
         return engine.write(rel, dataset, mode, ctx)
 
@@ -366,51 +275,15 @@ class _Run:
         rows = None
         extra: dict[str, Any] = {}
         if kind == "read":
-            dataset = self.dataset(step, "read")
-            if _s3(dataset):
-                dataset = self.s3_bridge().read_view(dataset, ctx.macros, step, ctx.params,
-                                                     engine)
-            from .column_use import used_columns  # the columns the task uses, else None
-            pushdown = used_columns(self.plan.get("steps") or [], name, dataset,
-                                    self.plan.get("output"))
-            if dataset.get("format") in ("postgres", "qdrant"):   # the filter goes down too
-                from .pg_pushdown import with_pushdown
-                dataset = with_pushdown(step, dataset, ctx.params)
-            if dataset.get("format") == "qdrant":
-                from .qdrant_io import read_qdrant
-                rel = engine.from_arrow(read_qdrant(dataset, ctx.macros, ctx.connections,
-                                                    self.root, pushdown))
-            elif self.partition is not None:   # parallelism: airflow, one partition's share
-                from .partition_tasks import read_partition
-                rel = read_partition(engine, dataset, ctx, pushdown, *self.partition)
-            else:
-                rel = engine.read(dataset, ctx, columns=pushdown)
-            tally = engine.read_errors(rel)
-            if tally:   # on_error: null | skip let values through: counted in the result
-                self.read_errors[step["read"]] = merge_read_errors(
-                    self.read_errors.get(step["read"], {}), tally)
-                extra["read_errors"] = {step["read"]: tally}
-                log.warning("etlc read of dataset %s (on_error: %s): %s", step["read"],
-                            (dataset.get("options") or {}).get("on_error"), tally)
-            rel = engine.transform(step, self.inputs(_joined(step), engine), ctx, base=rel)
-            self.frames[name] = (engine, rel)
+            self.frames[name] = (engine, read_step(self, step, engine, ctx, extra))
         elif kind == "transform":
-            inputs = self.inputs(_sources(step) + _joined(step), engine)
+            inputs = self.inputs(sources(step) + joined(step), engine)
             self.frames[name] = (engine, engine.transform(step, inputs, ctx))
         elif kind == "call":
-            from .call import frame_for_call, result_from_call, run_call
-            missing = [s for s in _sources(step) if s not in self.frames and s not in self.staged]
-            if missing:
-                raise StepError(name, f"input step(s) {missing} are neither in this task nor "
-                                      f"staged")
-            frames = [frame_for_call(*self.own(s, engine)) for s in _sources(step)]
-            rel = result_from_call(engine, run_call(step, frames, self.macros))
-            rest = {k: v for k, v in step.items() if k in TRANSFORM_KEYS}
-            rel = engine.transform(rest, self.inputs(_joined(step), engine), ctx, base=rel)
-            self.frames[name] = (engine, rel)
+            self.frames[name] = (engine, call_step(self, step, engine, ctx))
         elif kind == "write":
             dataset = self.dataset(step, "write")
-            (src, *_) = _sources(step) or [None]
+            (src, *_) = sources(step) or [None]
             rel = self.inputs([src], engine)[src]
             self.quality(engine, rel, step, ctx, extra)   # a failed check writes nothing
             written = self.write_to(engine, rel, dataset, step.get("mode"), ctx)
@@ -418,21 +291,7 @@ class _Run:
             extra.update(path=written["path"], partitions=written["partitions"],
                          bytes=written["bytes"])
         elif kind == "operator":
-            from .call import run_operator
-            from .operator_map import is_mapped, run_mapped
-            op_ctx = dict(self.ctx)
-            op_ctx.setdefault("run_id", self.run_id)
-            op_ctx.setdefault("logical_date", self.logical_date)
-            op_ctx["params"] = dict(self.params)
-            returned = op_ctx.pop("_returned", None)   # etlc run: earlier operator steps' results
-            if is_mapped(step):
-                result = run_mapped(step, returned or {}, lambda one: run_operator(one, op_ctx, self.macros))
-            else:
-                result = run_operator(step, op_ctx, self.macros)
-            if isinstance(returned, dict):
-                returned[name] = result
-            if result is not None:
-                extra["result"] = plain(result)
+            operator_step(self, step, extra)
         else:
             raise StepError(name, f"unknown step kind {kind!r}")
 
@@ -488,7 +347,7 @@ class _Run:
         except Exception as exc:
             step = next((s for s in self.plan.get("steps") or []
                          if s.get("name") == output), {"name": output})
-            raise self.fail(step, exc) from exc
+            raise located(self, step, exc) from exc
 
     def run(self) -> dict:
         try:
@@ -510,7 +369,7 @@ class _Run:
             try:
                 self.run_step(step)
             except Exception as exc:
-                err = self.fail(step, exc)
+                err = located(self, step, exc)
                 self.emit("step_failed", step=step.get("name"), error=str(err))
                 if err is exc:
                     raise
@@ -537,4 +396,4 @@ class _Run:
 def run_task(task_plan: Mapping[str, Any], context: Mapping[str, Any] | None = None,
              on_event: Callable[[dict], None] | None = None) -> dict:
     """Run one task plan; return the small result dict (see the module doc)."""
-    return _Run(task_plan, context, on_event).run()
+    return TaskRun(task_plan, context, on_event).run()
