@@ -21,12 +21,11 @@ from typing import Any
 
 from .expr import ast as A
 from .expr import columns_used, parse
-from .pg_pushdown import _family, _terms
+from .filter_terms import FLIP, NotPushable, conjuncts, constant, literal_family
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _FAMILY = {"int": "number", "decimal": "number", "string": "string", "bool": "bool",
            "date": "date"}
 
@@ -74,17 +73,11 @@ class _Term:
             raise _Unknown from exc
 
     def constant(self, e, family: str) -> Any:
-        if isinstance(e, A.Unary) and e.op == "-" and isinstance(e.operand, A.Literal) \
-                and e.operand.kind in ("int", "decimal"):
-            value = -e.operand.value
-        elif isinstance(e, A.Literal) and e.kind in ("int", "decimal", "string", "bool",
-                                                     "date"):
-            value = e.value
-        elif isinstance(e, A.Param) and e.name in self.params:
-            value = self.params[e.name]
-        else:
-            raise _Unknown
-        if value is None or _family(value) != family or isinstance(value, dt.datetime):
+        try:
+            value = constant(e, self.params, ("int", "decimal", "string", "bool", "date"))
+        except NotPushable as exc:
+            raise _Unknown from exc
+        if value is None or literal_family(value) != family or isinstance(value, dt.datetime):
             raise _Unknown
         return value
 
@@ -103,7 +96,7 @@ class _Term:
         if isinstance(e, A.Binary) and e.op in _COMPARE:
             left, right, op = e.left, e.right, e.op
             if not isinstance(left, A.Column):
-                left, right, op = right, left, _FLIP.get(op, op)
+                left, right, op = right, left, FLIP.get(op, op)
             v, family = self.column(left, row)
             const = self.constant(right, family)
             return None if v is None else _COMPARE[op](v, const)
@@ -141,7 +134,7 @@ def partition_filter(step: Mapping[str, Any], dataset: Mapping[str, Any],
         kind = (spec.get("type") if isinstance(spec, Mapping) else spec) or "string"
         if kind in _FAMILY:
             kinds[key] = kind
-    terms = [t for t in _terms(parse(text)) if columns_used(t) <= set(kinds)]
+    terms = [t for t in conjuncts(parse(text)) if columns_used(t) <= set(kinds)]
     if not terms:
         return None
     judge = _Term(kinds, dict(params or {}))

@@ -20,13 +20,11 @@ afterwards, so a term that went down only saves the transfer of rows it would dr
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from collections.abc import Mapping
 from typing import Any
 
 from .expr import ast as A
-from .expr import parse
+from .filter_terms import FLIP, NotPushable, constant, literal_family, pushable_terms
 
 PUSHDOWN = "_etlc_pushdown"   # the key the executor adds to a read's dataset (filter, params)
 FAMILY = {"int2": "number", "int4": "number", "int8": "number", "numeric": "number",
@@ -35,25 +33,6 @@ FAMILY = {"int2": "number", "int4": "number", "int8": "number", "numeric": "numb
 ETLC_FAMILY = {"int": "number", "decimal": "number", "string": "string", "bool": "bool",
                "date": "date", "timestamp": "timestamp"}
 COMPARE = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
-
-class _NotPushable(Exception):
-    pass
-
-
-def _family(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, decimal.Decimal)):
-        return "number" if not (isinstance(value, decimal.Decimal)
-                                and not value.is_finite()) else None
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dt.datetime):
-        return None if value.tzinfo else "timestamp"
-    if isinstance(value, dt.date):
-        return "date"
-    return None
 
 
 class _Renderer:
@@ -65,7 +44,7 @@ class _Renderer:
         from psycopg import sql
 
         if not isinstance(e, A.Column) or e.name not in self.families:
-            raise _NotPushable
+            raise NotPushable
         family = self.families[e.name]
         ident = sql.Identifier(e.name)
         if family == "string":
@@ -75,18 +54,10 @@ class _Renderer:
     def constant(self, e, family: str):
         from psycopg import sql
 
-        if isinstance(e, A.Unary) and e.op == "-" and isinstance(e.operand, A.Literal) \
-                and e.operand.kind in ("int", "decimal"):
-            value = -e.operand.value
-        elif isinstance(e, A.Literal) and e.kind in ("int", "decimal", "string", "bool",
-                                                     "date", "timestamp"):
-            value = e.value
-        elif isinstance(e, A.Param) and e.name in self.params:
-            value = self.params[e.name]
-        else:
-            raise _NotPushable
-        if value is None or _family(value) != family:
-            raise _NotPushable
+        value = constant(e, self.params, ("int", "decimal", "string", "bool", "date",
+                                          "timestamp"))
+        if value is None or literal_family(value) != family:
+            raise NotPushable
         return sql.SQL("({})").format(sql.Literal(value))
 
     def r(self, e):
@@ -101,7 +72,7 @@ class _Renderer:
             left, right, op = e.left, e.right, e.op
             if not isinstance(left, A.Column):
                 left, right = right, left
-                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+                op = FLIP.get(op, op)
             col, family = self.column(left)
             return sql.SQL("({} {} {})").format(col, sql.SQL(COMPARE[op]),
                                                 self.constant(right, family))
@@ -122,13 +93,7 @@ class _Renderer:
             col, family = self.column(e)
             if family == "bool":
                 return sql.SQL("({})").format(col)
-        raise _NotPushable
-
-
-def _terms(e) -> list:
-    if isinstance(e, A.Binary) and e.op == "and":
-        return _terms(e.left) + _terms(e.right)
-    return [e]
+        raise NotPushable
 
 
 def families(pg_types: Mapping[str, str], declared: Mapping[str, Any] | None) -> dict[str, str]:
@@ -155,14 +120,7 @@ def render_filter(text: str, params: Mapping[str, Any] | None,
     text (for the log and the tests)."""
     from psycopg import sql
 
-    renderer = _Renderer(column_families, params or {})
-    parts, texts = [], []
-    for term in _terms(parse(text)):
-        try:
-            parts.append(renderer.r(term))
-        except _NotPushable:
-            continue
-        texts.append(A.unparse(term))
+    parts, texts = pushable_terms(text, _Renderer(column_families, params or {}).r)
     if not parts:
         return None, []
     return sql.SQL(" AND ").join(parts), texts

@@ -25,17 +25,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .expr import ast as A
-from .expr import parse
-from .pg_pushdown import _terms  # the top-level `and` terms, as PostgreSQL reads split them
+from .filter_terms import FLIP, NotPushable, constant, pushable_terms
 
 KINDS = ("string", "int", "bool", "date")
 _EXACT = 2 ** 53
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _RANGE = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-
-
-class _NotPushable(Exception):
-    pass
 
 
 def _fits(value: Any, kind: str) -> bool:
@@ -55,21 +49,13 @@ class _Builder:
 
     def column(self, e) -> str:
         if not isinstance(e, A.Column) or e.name not in self.kinds:
-            raise _NotPushable
+            raise NotPushable
         return e.name
 
     def constant(self, e, kind: str):
-        if isinstance(e, A.Unary) and e.op == "-" and isinstance(e.operand, A.Literal) \
-                and e.operand.kind == "int":
-            value = -e.operand.value
-        elif isinstance(e, A.Literal) and e.kind in ("int", "string", "bool", "date"):
-            value = e.value
-        elif isinstance(e, A.Param) and e.name in self.params:
-            value = self.params[e.name]
-        else:
-            raise _NotPushable
+        value = constant(e, self.params, ("int", "string", "bool", "date"))
         if value is None or not _fits(value, kind):
-            raise _NotPushable
+            raise NotPushable
         return value.isoformat() if kind == "date" else value
 
     def equal(self, key: str, kind: str, values: Sequence[Any]):
@@ -92,13 +78,13 @@ class _Builder:
         if isinstance(e, A.Binary) and e.op in ("=", "!=", *_RANGE):
             left, right, op = e.left, e.right, e.op
             if not isinstance(left, A.Column):
-                left, right, op = right, left, _FLIP.get(op, op)
+                left, right, op = right, left, FLIP.get(op, op)
             key = self.column(left)
             kind = self.kinds[key]
             value = self.constant(right, kind)
             if op in _RANGE:
                 if kind != "int":
-                    raise _NotPushable
+                    raise NotPushable
                 return m.FieldCondition(key=key, range=m.Range(**{_RANGE[op]: value}))
             cond = self.equal(key, kind, [value])
             return cond if op == "=" else m.Filter(must_not=[cond])
@@ -110,7 +96,7 @@ class _Builder:
         if isinstance(e, A.Between):
             key = self.column(e.operand)
             if self.kinds[key] != "int":
-                raise _NotPushable
+                raise NotPushable
             cond = m.FieldCondition(key=key, range=m.Range(
                 gte=self.constant(e.low, "int"), lte=self.constant(e.high, "int")))
             return m.Filter(must_not=[cond]) if e.negated else cond
@@ -120,7 +106,7 @@ class _Builder:
             return m.Filter(must_not=[cond]) if e.negated else cond
         if isinstance(e, A.Column) and self.kinds.get(e.name) == "bool":
             return self.equal(e.name, "bool", [True])
-        raise _NotPushable
+        raise NotPushable
 
 
 def payload_kinds(dataset: Mapping[str, Any]) -> dict[str, str]:
@@ -144,13 +130,7 @@ def payload_filter(text: str, params: Mapping[str, Any] | None,
     """The Qdrant ``Filter`` of the terms that go down (None when none does) and their etlc
     text (for the log and the tests)."""
     builder = _Builder(payload_kinds(dataset), params or {})
-    conditions, texts = [], []
-    for term in _terms(parse(text)):
-        try:
-            conditions.append(builder.build(term))
-        except _NotPushable:
-            continue
-        texts.append(A.unparse(term))
+    conditions, texts = pushable_terms(text, builder.build)
     if not conditions:
         return None, []
     return builder.m.Filter(must=conditions), texts
