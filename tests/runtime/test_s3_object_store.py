@@ -8,25 +8,21 @@ import json
 import re
 import secrets
 
-import moto.server as moto_server
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import object_store as ob
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from rt_service_helpers import free_port, service_plan
+from rt_service_helpers import moto_endpoint, service_plan
 
 SECRET = "moto-Secret-Key-123"
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_endpoint() as url:
+        yield url
 
 
 @pytest.fixture
