@@ -12,7 +12,8 @@ gives a read's table to ``engine.from_arrow``.
   instead of adding one; a null key or a vector that is null or of the wrong length stops the
   write with R230 naming the column and row, before anything is sent. The payload holds the
   ``payload`` columns (default: all but the vector); dates and timestamps as ISO text,
-  decimals as their exact text. Upserts go in batches of ``options.batch_size`` (default 256).
+  decimals as their exact text. Upserts go in batches of ``options.batch_size`` (default 256);
+  in local mode the disk is synced once, after the last batch (``qdrant_local``).
   ``append``/``upsert`` upsert into the collection (through its alias when it is one);
   ``overwrite`` fills a new collection ``<name>__etlc_<token>`` and then points the alias
   ``<name>`` at it in one alias operation, and drops the previous one. A write that ends
@@ -108,23 +109,51 @@ def _points(table, dataset: Mapping[str, Any], name: str):
     key = list(dataset.get("key") or [])
     payload_cols = list(dataset.get("payload") or [c for c in table.column_names if c != vector])
     size = ((dataset.get("columns") or {}).get(vector) or {}).get("size")
-    rows = table.select(list(dict.fromkeys([*key, vector, *payload_cols]))).to_pylist()
+    for k in key:
+        _no_null(table.column(k), name, k, "a null key gives no point id")
+    vectors, size = _vectors(table.column(vector), name, vector, size)
+    rows = table.select(list(dict.fromkeys([*key, *payload_cols]))).to_pylist()
     points = []
-    for i, row in enumerate(rows):
-        for k in key:
-            if row[k] is None:
-                raise QdrantDataError(name, k, i, "a null key gives no point id")
-        vec = row[vector]
-        if vec is None:
-            raise QdrantDataError(name, vector, i, "a null vector")
-        size = size or len(vec)
-        if len(vec) != size:
-            raise QdrantDataError(name, vector, i, f"{len(vec)} values, the collection's "
-                                                   f"vectors have {size}")
+    for row, vec in zip(rows, vectors):
         pid = point_id([row[k] for k in key]) if key else str(uuid.uuid4())
-        points.append(models.PointStruct(id=pid, vector=[float(x) for x in vec],
-                                         payload={c: _json(row[c]) for c in payload_cols}))
+        # checked above, so built without pydantic's validation of every float again
+        points.append(models.PointStruct.model_construct(
+            id=pid, vector=vec, payload={c: _json(row[c]) for c in payload_cols}))
     return points, size
+
+
+def _no_null(column, name: str, col: str, reason: str) -> None:
+    if column.null_count:
+        import pyarrow.compute as pc
+
+        first = pc.index(pc.is_null(column), True).as_py()
+        raise QdrantDataError(name, col, first, reason)
+
+
+def _vectors(column, name: str, col: str, size: int | None) -> tuple[list, int | None]:
+    """The vectors as lists of Python floats (each value widened exactly, as ``float``
+    would), after R230 for a null vector, a null inside one or a length other than
+    ``size`` (default: the first vector's)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    _no_null(column, name, col, "a null vector")
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    size = size or (int(lengths[0]) if len(lengths) else None)
+    wrong = np.flatnonzero(lengths != size)
+    if wrong.size:
+        raise QdrantDataError(name, col, int(wrong[0]), f"{lengths[wrong[0]]} values, the "
+                                                        f"collection's vectors have {size}")
+    values = pc.list_flatten(column)
+    if values.null_count:
+        at = pc.index(pc.is_null(values), True).as_py()
+        raise QdrantDataError(name, col, at // size, "a null value inside the vector")
+    if not (pa.types.is_floating(values.type) or pa.types.is_integer(values.type)):
+        return [[float(x) for x in v] for v in column.to_pylist()], size
+    flat = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return flat.reshape(len(column), size or 0).tolist(), size
 
 
 def write_qdrant(table, dataset: Mapping[str, Any], mode: str | None, macros,
@@ -133,6 +162,7 @@ def write_qdrant(table, dataset: Mapping[str, Any], mode: str | None, macros,
     "partitions"} like a file write."""
     from qdrant_client import models
 
+    from .qdrant_local import deferred_sync
     from .templating import render
 
     name = str(render(dataset["collection"], macros))
@@ -149,8 +179,11 @@ def write_qdrant(table, dataset: Mapping[str, Any], mode: str | None, macros,
         if into != current:
             client.create_collection(into, vectors_config=models.VectorParams(
                 size=int(size or 1), distance=distance))
+        durable = deferred_sync(client, into)     # local mode: one disk sync, not one a point
         for start in range(0, len(points), batch):
             client.upsert(into, points[start:start + batch], wait=True)
+        if durable is not None:
+            durable()
         if into != current:
             actions = []
             if current is not None and current == name:      # a plain collection, no alias

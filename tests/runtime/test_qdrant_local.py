@@ -107,3 +107,49 @@ def test_a_null_key_is_r230_before_any_write(project):
         assert not client.collection_exists("docs")
     finally:
         client.close()
+
+
+def _write(project, table, size=3):
+    from etlc_runtime.qdrant_io import write_qdrant
+
+    dataset = {**VEC, "payload": ["doc_id"], "columns": {
+        "doc_id": {"type": "string"}, "embedding": {"type": "vector", "size": size}}}
+    return write_qdrant(table, dataset, "upsert", {}, {}, project)
+
+
+@pytest.mark.parametrize("vectors, row, what", [
+    ([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], None], 2, "null vector"),
+    ([[1.0, 2.0, 3.0], [1.0, 2.0]], 1, "wrong length"),
+    ([[1.0, 2.0, 3.0], [1.0, None, 3.0]], 1, "null value inside")])
+def test_a_bad_vector_is_r230_naming_its_row(project, vectors, row, what):
+    table = pa.table({"doc_id": [f"d{i}" for i in range(len(vectors))],
+                      "embedding": pa.array(vectors, pa.list_(pa.float32()))})
+    with pytest.raises(QdrantDataError) as info:
+        _write(project, table)
+    assert (info.value.code, info.value.column, info.value.row) == ("R230", "embedding", row)
+
+
+@pytest.mark.parametrize("kind", [pa.float32(), pa.float64(), pa.int64()])
+def test_vectors_arrive_as_the_client_would_get_them_and_one_sync(project, kind):
+    """Each value as ``float(x)`` of pyarrow's own value (float32 widened exactly), from a
+    sliced, chunked column; the collection's SQLite file is in WAL mode (qdrant_local)."""
+    import sqlite3
+
+    values = [[0.1, -2.5, 3e38], [1e-45, 7.0, -0.0], [16777217.0, 2.0, 3.0]]
+    if kind == pa.int64():
+        values = [[1, -2, 2**53 + 1], [0, 7, -9], [4, 5, 6]]
+    column = pa.chunked_array([pa.array(values[:1], pa.list_(kind)),
+                               pa.array([[9, 9, 9]] + values[1:], pa.list_(kind)).slice(1)])
+    table = pa.table({"doc_id": ["a", "b", "c"], "embedding": column})
+    _write(project, table)
+    client = qdrant_client.QdrantClient(path=str(project / LOCAL_FOLDER))
+    try:
+        got = {p.payload["doc_id"]: p.vector for p in
+               client.scroll("docs", limit=10, with_vectors=True)[0]}
+    finally:
+        client.close()
+    want = {d: [float(x) for x in v] for d, v in zip(["a", "b", "c"], column.to_pylist())}
+    assert got == want
+    [store] = (project / LOCAL_FOLDER).rglob("storage.sqlite")
+    with sqlite3.connect(store) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
