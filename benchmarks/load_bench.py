@@ -16,6 +16,11 @@ them); one Arrow table, as the duckdb engine hands it to io_postgres.write_postg
   half of the keys (every other id, with another ``score``, loaded before the clock
   starts): half the rows update, half insert.
 
+``--reads`` also reads a table of the same rows back (interleaved, best of ``--repeat``):
+etlc's ``pg_read.read_arrow`` (every column, typed and checked) against hand-written
+psycopg ``COPY ... TO STDOUT (FORMAT csv)`` parsed by ``pyarrow.csv`` with the types given,
+and ``psql \\copy ... TO`` a file; etlc's table must equal psycopg's.
+
 Each is run ``--repeat`` times into fresh tables (``to_sql`` once unless ``--repeat-to-sql``)
 and the best wall time is kept.  Targets: both etlc modes at least 5x faster than
 ``to_sql``, ``append`` within 1.5x of ``\\copy``, ``upsert`` within 3x.
@@ -125,12 +130,94 @@ def bench_etlc(data: pa.Table, schema: str, mode: str, tag: str) -> float:
     return took
 
 
+READ_TYPES = {"id": pa.int64(), "name": pa.string(), "amount": pa.decimal128(14, 2),
+              "day": pa.date32(), "ts": pa.timestamp("us"), "ok": pa.bool_(),
+              "score": pa.float64()}
+
+
+def bench_read_psql(table: str, out: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", URI, "-c",
+                    f"\\copy {table} TO '{out}' (FORMAT csv)"], check=True)
+    return time.perf_counter() - started
+
+
+def read_psycopg(table: str) -> pa.Table:
+    """Hand-written: psycopg's COPY TO STDOUT as CSV, parsed by pyarrow with the types given
+    (an unquoted empty field is null, a quoted one '')."""
+    import io
+
+    import psycopg
+    import pyarrow.csv as pcsv
+
+    buf = io.BytesIO()
+    with psycopg.connect(URI) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy:
+            for chunk in copy:
+                buf.write(chunk)
+    return pcsv.read_csv(io.BytesIO(buf.getvalue()),
+                         pcsv.ReadOptions(column_names=list(READ_TYPES)),
+                         convert_options=pcsv.ConvertOptions(
+                             column_types=READ_TYPES, null_values=[""],   # not NaN
+                             strings_can_be_null=True,
+                             quoted_strings_can_be_null=False, true_values=["t"],
+                             false_values=["f"]))
+
+
+def read_etlc(table: str) -> pa.Table:
+    from etlc_runtime.pg_read import read_arrow
+
+    return read_arrow({"format": "postgres", "connection": "bench", "table": table}, {}, None)
+
+
+def _timed(fn, *args):
+    started = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - started, out
+
+
+def bench_reads(data: pa.Table, schema: str, csv_path: Path, repeat: int, tmp: Path) -> dict:
+    """Reads of one table loaded by ``\\copy``: psql's ``\\copy TO`` a file (the floor),
+    psycopg COPY into pyarrow, etlc's pg_read; interleaved, best of ``repeat``; etlc's rows
+    must equal the hand-written read's."""
+    table = f"{schema}.read_src"
+    _sql(f"CREATE TABLE {table} ({DDL})")
+    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", URI, "-c",
+                    f"\\copy {table} FROM '{csv_path}' (FORMAT csv)"], check=True)
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        best["read psql copy"] = min(best.get("read psql copy", 1e9),
+                                     bench_read_psql(table, tmp / "out.csv"))
+        took, hand = _timed(read_psycopg, table)
+        best["read psycopg"] = min(best.get("read psycopg", 1e9), took)
+        took, ours = _timed(read_etlc, table)
+        best["read etlc"] = min(best.get("read etlc", 1e9), took)
+    hand, ours = hand.sort_by("id"), ours.sort_by("id")
+    assert ours.num_rows == data.num_rows and all(
+        _same(ours.column(c).cast(hand.schema.field(c).type), hand.column(c))
+        for c in READ_TYPES), "etlc's read differs from psycopg's"
+    return best
+
+
+def _same(a, b) -> bool:
+    """Equal values; floats bit for bit (NaN equals NaN, -0.0 is not 0.0)."""
+    if not pa.types.is_floating(a.type):
+        return a.equals(b)
+    import numpy as np
+
+    return a.null_count == b.null_count == 0 and np.array_equal(
+        a.to_numpy().view(np.int64), b.to_numpy().view(np.int64))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--repeat-to-sql", type=int, default=1)
     ap.add_argument("--skip-to-sql", action="store_true", help="leave the slow baseline out")
+    ap.add_argument("--reads", action="store_true",
+                    help="also read the rows back: etlc's pg_read, psycopg COPY into "
+                         "pyarrow, psql \\copy TO a file")
     ap.add_argument("--profile", choices=["append", "upsert"], help="cProfile one etlc load")
     args = ap.parse_args(argv)
     if shutil.which("psql") is None:
@@ -157,6 +244,8 @@ def main(argv=None) -> int:
                     "etlc upsert": lambda t: bench_etlc(data, schema, "upsert", t)}
             for name, run in runs.items():
                 best[name] = min(run(f"{k}") for k in range(args.repeat))
+            if args.reads:
+                best.update(bench_reads(data, schema, csv_path, args.repeat, Path(tmp)))
             if not args.skip_to_sql:
                 best["to_sql"] = min(bench_to_sql(data, schema, f"{k}")
                                      for k in range(args.repeat_to_sql))
@@ -172,6 +261,9 @@ def main(argv=None) -> int:
         print(line)
     checks = {"append <= 1.5x copy": best["etlc append"] <= 1.5 * copy,
               "upsert <= 3x copy": best["etlc upsert"] <= 3 * copy}
+    if "read etlc" in best:
+        print(f"  read etlc: {best['read etlc'] / best['read psycopg']:.2f}x psycopg COPY "
+              f"into pyarrow, {best['read etlc'] / best['read psql copy']:.2f}x psql \\copy")
     if "to_sql" in best:
         checks["append >= 5x to_sql"] = best["to_sql"] >= 5 * best["etlc append"]
         checks["upsert >= 5x to_sql"] = best["to_sql"] >= 5 * best["etlc upsert"]
