@@ -31,8 +31,8 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import StepError
-from .io_postgres import APPEND_KEY
 from .pg_pushdown import PUSHDOWN, families, render_filter
+from .pg_target import APPEND_KEY
 
 log = logging.getLogger(__name__)
 SNAPSHOT = "_etlc_snapshot"   # a dataset key: the exported snapshot every partition reads
@@ -96,9 +96,9 @@ def plan_source(cur, dataset: Mapping[str, Any], macros: Mapping[str, Any],
     """The table's catalog, the columns to read (declared ones, else the table's; only
     ``columns`` when given) and the filter terms that go down."""
     from .arrow_convert import Where
-    from .io_postgres import _table
+    from .pg_target import table_of
 
-    name, _, _, ident = _table(dataset, macros)
+    name, _, _, ident = table_of(dataset, macros)
     text = ident.as_string(cur)
     catalog = _catalog(cur, text)
     declared = dataset.get("columns") or None
@@ -185,9 +185,9 @@ def export_snapshot(dataset: Mapping[str, Any], connections: Mapping[str, Any] |
     dask read's partitions all see the rows as of this moment while it stays open."""
     import psycopg
 
-    from .io_postgres import _connect
+    from .pg_target import open_connection
 
-    conn = _connect(dataset, connections)
+    conn = open_connection(dataset, connections)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     return conn, conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
 
@@ -198,9 +198,9 @@ def connect(dataset: Mapping[str, Any], connections: Mapping[str, Any] | None):
     import psycopg
     from psycopg import sql
 
-    from .io_postgres import _connect
+    from .pg_target import open_connection
 
-    conn = _connect(dataset, connections)
+    conn = open_connection(dataset, connections)
     if dataset.get(SNAPSHOT):
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(

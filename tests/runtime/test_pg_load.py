@@ -16,7 +16,9 @@ import struct
 import psycopg
 import pyarrow as pa
 import pytest
-from etlc_runtime.io_postgres import _csv_ready, _last_per_key, write_postgres
+from etlc_runtime.io_postgres import write_postgres
+from etlc_runtime.pg_copy import csv_ready
+from etlc_runtime.pg_merge import last_per_key
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_postgres_fidelity import CONNS, URI, pg  # noqa: F401  (the server fixture)
@@ -53,7 +55,7 @@ def _bits(v):
 def test_every_value_loads_unchanged(pg, rows):  # noqa: F811
     table = pa.Table.from_arrays([pa.array([r[k] for r in rows], t) for k, t in
                                   enumerate(TYPES)], names=NAMES)
-    assert _csv_ready(table) is not None   # the CSV path, not the row fallback
+    assert csv_ready(table) is not None   # the CSV path, not the row fallback
     ds = {"format": "postgres", "connection": "dwh", "table": f"{pg}.t", "key": ["i"]}
     write_postgres(table, ds, "overwrite", {}, CONNS)
     with psycopg.connect(URI) as conn:
@@ -77,16 +79,16 @@ def test_keyless_append_copies_straight_in_with_its_key(pg):  # noqa: F811
 
 def test_last_row_of_a_repeated_key_wins():
     table = pa.table({"k": [1, 2, 1, 3], "v": ["a", "b", "c", "d"]})
-    assert _last_per_key(table, ["k"], "t").to_pylist() == [
+    assert last_per_key(table, ["k"], "t").to_pylist() == [
         {"k": 2, "v": "b"}, {"k": 1, "v": "c"}, {"k": 3, "v": "d"}]
     unique = pa.table({"k": [3, 1, 2], "v": ["a", "b", "c"]})
-    assert _last_per_key(unique, ["k"], "t") is unique   # the fast path: nothing taken
+    assert last_per_key(unique, ["k"], "t") is unique   # the fast path: nothing taken
 
 
 def test_types_csv_cannot_carry_go_row_by_row():
     nested = pa.table({"v": pa.array([[1.0, 2.0]], pa.list_(pa.float64()))})
-    assert _csv_ready(nested) is None
+    assert csv_ready(nested) is None
     nanos = pa.table({"t": pa.array([1], pa.timestamp("ns"))})
-    assert _csv_ready(nanos) is None
+    assert csv_ready(nanos) is None
     whole = pa.table({"t": pa.array([1000], pa.timestamp("ns"))})
-    assert _csv_ready(whole).schema.field("t").type == pa.timestamp("us")
+    assert csv_ready(whole).schema.field("t").type == pa.timestamp("us")
