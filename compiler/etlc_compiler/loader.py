@@ -104,8 +104,8 @@ class LoadedSpec:
         pos = self.values.get(tuple(path))
         if pos is None:
             return self.value_pos(path)
-        mapping = offset_map(self.text, pos)
         value = _get(self.data, path)
+        mapping = offset_map(self.text, pos, value if isinstance(value, str) else None)
         if not isinstance(value, str) or len(mapping) < len(value):
             return (pos.line, pos.col)
         if offset >= len(mapping):
