@@ -320,7 +320,27 @@ PLAN_PUBLISH_LAKE = {
             'mode': 'overwrite_partitions',
         },
     ],
-    'types': {},
+    'types': {
+        'daily': {
+            'cols': {
+                'tipreg': {'type': 'int'},
+                'trade_date': {'type': 'date'},
+                'codbdi': {'type': 'string'},
+                'ticker': {'type': 'string'},
+                'tpmerc': {'type': 'int'},
+                'especi': {'type': 'string'},
+                'open': {'type': 'decimal', 'scale': 2},
+                'high': {'type': 'decimal', 'scale': 2},
+                'low': {'type': 'decimal', 'scale': 2},
+                'close': {'type': 'decimal', 'scale': 2},
+                'trades': {'type': 'int'},
+                'quantity': {'type': 'int'},
+                'volume': {'type': 'decimal', 'scale': 2},
+                'fatcot': {'type': 'int'},
+                'isin': {'type': 'string'},
+            },
+        },
+    },
     'output': None,
 }
 
@@ -342,7 +362,27 @@ PLAN_PUBLISH_DWH = {
             'mode': 'upsert',
         },
     ],
-    'types': {},
+    'types': {
+        'daily': {
+            'cols': {
+                'tipreg': {'type': 'int'},
+                'trade_date': {'type': 'date'},
+                'codbdi': {'type': 'string'},
+                'ticker': {'type': 'string'},
+                'tpmerc': {'type': 'int'},
+                'especi': {'type': 'string'},
+                'open': {'type': 'decimal', 'scale': 2},
+                'high': {'type': 'decimal', 'scale': 2},
+                'low': {'type': 'decimal', 'scale': 2},
+                'close': {'type': 'decimal', 'scale': 2},
+                'trades': {'type': 'int'},
+                'quantity': {'type': 'int'},
+                'volume': {'type': 'decimal', 'scale': 2},
+                'fatcot': {'type': 'int'},
+                'isin': {'type': 'string'},
+            },
+        },
+    },
     'output': None,
 }
 

@@ -162,7 +162,24 @@ PLAN_LOAD_ORDERS = {
             'mode': 'upsert',
         },
     ],
-    'types': {},
+    'types': {
+        'latest': {
+            'cols': {
+                'order_id': {'type': 'int'},
+                'customer_id': {'type': 'int'},
+                'ordered_at': {'type': 'timestamp'},
+                'status': {'type': 'string'},
+                'currency': {'type': 'string'},
+                'items': {'type': 'int'},
+                'amount': {'type': 'decimal', 'scale': 2},
+                'shipping': {'type': 'decimal', 'scale': 2},
+                'coupon': {'type': 'string'},
+                'order_date': {'type': 'date'},
+                'total': {'type': 'decimal', 'scale': 2},
+                'refunded': {'type': 'bool'},
+            },
+        },
+    },
     'output': None,
 }
 

@@ -160,7 +160,12 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
                                   map_keys))
             continue
         inputs = {u: task_of[u] for s in chain for u in spec.steps[s].inputs if task_of[u] != task_id}
-        typed = [s for s in chain if spec.steps[s].kind in ("read", "transform")]
+        # a write of a staged input needs that input's types (a computed decimal or date is
+        # written as the plan types it, etlc_runtime.plan_types.undeclared_types)
+        staged = [u for s in chain if spec.steps[s].kind == "write"
+                  for u in spec.steps[s].inputs if u in inputs]
+        typed = [*dict.fromkeys(staged),
+                 *(s for s in chain if spec.steps[s].kind in ("read", "transform"))]
         datasets = {d: spec.datasets[d].raw for d in dict.fromkeys(reads + writes) if d in spec.datasets}
         output = task_id if consumers.get(task_id) and last.kind not in ("write",) else None
         payload = {
