@@ -26,6 +26,7 @@ Spark, DuckDB and pyarrow expect.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +86,41 @@ def _holds(dtype, column) -> bool:
 
 
 def _same_floats(values, cast, wanted, name: str) -> None:
-    """R040 for the first float that the decimal does not hold exactly (1.005 -> 1.00)."""
-    import pyarrow.compute as pc
+    """R040 for the first float that the decimal does not hold exactly (1.005 -> 1.00): the
+    decimal's nearest double must be the float itself."""
+    import numpy as np
 
-    back = cast.cast(pa.float64())
-    changed = pc.fill_null(pc.not_equal(back, values), False)
-    if pc.any(changed).as_py():
+    values = values.combine_chunks() if hasattr(values, "combine_chunks") else values
+    floats = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    back = _nearest_doubles(cast.combine_chunks() if hasattr(cast, "combine_chunks") else cast)
+    valid = ~np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    changed = valid & (back != floats)
+    if changed.any():
         from .errors import DataError
-        row = pc.index(changed, True).as_py()
+        row = int(np.flatnonzero(changed)[0])
         raise DataError(f"does not fit the declared type {wanted} without losing digits",
                         column=name, row=row + 1, value=values[row].as_py())
+
+
+def _nearest_doubles(dec: pa.Array):
+    """The nearest double of each decimal (NaN at nulls).  Arrow's own decimal-to-double cast
+    is not correctly rounded (decimal 25.333 gives 25.333000000000002), so an exact value
+    would look changed; an unscaled value of at most 2**53 divided by 10**scale (both exact
+    doubles) is one correctly rounded IEEE division, the rare others go through Python."""
+    import numpy as np
+
+    n = len(dec)
+    out = np.full(n, np.nan)
+    small = np.zeros(n, dtype=bool)
+    valid = ~np.asarray(dec.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if pa.types.is_decimal128(dec.type) and dec.type.scale <= 22 and n:
+        words = np.frombuffer(dec.buffers()[1], dtype="<i8")[2 * dec.offset:2 * (dec.offset + n)]
+        low, high = words[0::2], words[1::2]
+        small = valid & (high == (low >> 63)) & (low >= -2**53) & (low <= 2**53)
+        out[small] = low[small].astype(np.float64) / 10.0 ** dec.type.scale
+    for row in np.flatnonzero(valid & ~small):
+        out[row] = float(dec[int(row)].as_py())
+    return out
 
 
 def _cast_error(values, wanted, name: str, exc: Exception) -> Exception:
@@ -161,26 +187,94 @@ def file_columns(declared: Mapping | None, json: list[str]) -> Mapping | None:
     return {**extra, **declared} if declared and extra else (declared or extra or None)
 
 
+def dataset_name(dataset: Mapping[str, Any]) -> str | None:
+    """What an error calls the dataset: its name where the plan gives it, else its place."""
+    return dataset.get("name") or dataset.get("table") or dataset.get("path")
+
+
+@contextmanager
+def naming(dataset: str | None):
+    """R040s raised inside name ``dataset`` (the file writers know columns and rows only)."""
+    from .errors import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        if exc.dataset or not dataset:
+            raise
+        raise DataError(exc.reason, dataset=dataset, column=exc.column, file=exc.file,
+                        line=exc.line, row=exc.row, value=exc.value) from exc
+
+
+def check_dates(df: pd.DataFrame, columns: Mapping[str, Any], dataset: str | None) -> None:
+    """R040 for the first value with a time of day in a column written as a date (a
+    computed date is held as datetime64 at midnight; anything else is no date, and is never
+    truncated to one, as the duckdb engine refuses it too)."""
+    import numpy as np
+
+    from .errors import DataError
+
+    for col, spec in columns.items():
+        if col not in df.columns or dtypes.spec_of(spec).get("type") != "date":
+            continue
+        s = df[col]
+        if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+            continue
+        timed = (s.notna() & (s != s.dt.normalize())).to_numpy(dtype=bool, na_value=False)
+        if timed.any():
+            row = int(np.flatnonzero(timed)[0])
+            raise DataError("a date with a time of day (a date column holds dates only)",
+                            dataset=dataset, column=str(col), row=row + 1,
+                            value=str(s.iloc[row]))
+
+
+def write_frame(df: pd.DataFrame, declared: Mapping | None, extra: Mapping | None,
+                dataset: str | None) -> pd.DataFrame:
+    """The frame a writer writes: the declared columns and ``extra`` (the plan types of
+    undeclared computed decimals and dates, plan_types.undeclared_types) converted to their
+    types where the frame does not hold them already, the declared columns first and the
+    others in their own order.  A decimal's digits are checked when the file is written
+    (:func:`_arrow_table`)."""
+    declared = declared or {}
+    columns = {**declared, **(extra or {})}
+    if not columns:
+        return df
+    check_dates(df, columns, dataset)
+    convert = {c: v for c, v in columns.items() if c in df.columns
+               and not _holds(df[c].dtype, v)}
+    before = [c for c in df.columns if c not in declared]
+    with naming(dataset):
+        out = dtypes.conform(df, convert, keep_extra=True) if convert else df
+    return out[[c for c in declared if c in out.columns] + before]
+
+
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
                   macros: Mapping[str, Any], root, run_id: str,
-                  connections: Mapping[str, Any] | None = None, json: list[str] = ()) -> dict:
+                  connections: Mapping[str, Any] | None = None, json: list[str] = (),
+                  types: Mapping[str, Any] | None = None) -> dict:
     """Write ``df`` to the dataset.  Returns {"path", "rows", "bytes", "partitions"}.
 
     ``run_id`` is the run's append key (:func:`etlc_runtime.commit.append_key` of its logical date);
-    ``json``: the columns the plan types json (:func:`file_columns`)."""
+    ``json``: the columns the plan types json (:func:`file_columns`); ``types``: the step's
+    plan types, for the columns the dataset does not declare (:func:`undeclared_types`)."""
+    from .plan_types import undeclared_types
+
     spot = write_target(dataset, mode, macros, root, run_id, [str(c) for c in df.columns])
+    extra = undeclared_types(spot.declared, types, [str(c) for c in df.columns])
+    name = dataset_name(dataset)
     if spot.fmt == "postgres":
         from .io_postgres import write_postgres
-        return write_postgres(df, dataset, spot.mode, macros, connections, append_key=run_id)
-    fmt, opts, columns, target = spot.fmt, dict(spot.options), spot.declared, spot.path
-    if columns:
-        convert = {c: v for c, v in columns.items() if c in df.columns
-                   and not _holds(df[c].dtype, v)}
-        df = dtypes.conform(df, convert, keep_extra=True) if convert else df
-        order = [c for c in columns if c in df.columns]   # declared columns first
-        df = df[order + [c for c in df.columns if c not in columns]]
+        check_dates(df, {**(spot.declared or {}), **extra}, name)
+        if extra:
+            dataset = {**dataset, "columns": {**(spot.declared or {}), **extra}}
+        with naming(name):
+            return write_postgres(df, dataset, spot.mode, macros, connections,
+                                  append_key=run_id)
+    fmt, opts, target = spot.fmt, dict(spot.options), spot.path
+    columns = {**(spot.declared or {}), **extra} or None
+    df = write_frame(df, spot.declared, extra, name)
     files = file_columns(columns, list(json))
-    with Commit(target, fmt=fmt, single=spot.single) as tx:
+    with naming(name), Commit(target, fmt=fmt, single=spot.single) as tx:
         if spot.single:
             nbytes = _write_file(df, tx.new, fmt, opts, files)
             _fault("part_written")

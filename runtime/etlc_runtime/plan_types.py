@@ -115,3 +115,20 @@ def json_columns(types: Mapping[str, Any] | None) -> list[str]:
     or a step's types): a JSON Lines file writes their values nested."""
     return [n for n, c in (types or {}).items()
             if (c.get("type") if isinstance(c, Mapping) else c) == "json"]
+
+
+# the types a dataframe engine's frame cannot tell by itself: a decimal is held as Float64 once
+# computed (an aggregate, arithmetic), a date as datetime64 at midnight
+FRAME_AMBIGUOUS = ("decimal", "date")
+
+
+def undeclared_types(declared: Mapping[str, Any] | None, types: Mapping[str, Any] | None,
+                     columns: Sequence[str]) -> dict[str, dict]:
+    """The step's plan types of the ``columns`` a dataset does not declare, where a dataframe
+    engine's frame cannot tell the type itself (:data:`FRAME_AMBIGUOUS`): written as the plan
+    says (a computed decimal as that decimal, every digit checked, R040 when one would be
+    lost), never as a double."""
+    declared = declared or {}
+    return {c: dict(t) for c, t in (types or {}).items()
+            if c in columns and c not in declared and isinstance(t, Mapping)
+            and t.get("type") in FRAME_AMBIGUOUS}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -123,7 +124,8 @@ def _run(name: str, root: Path, case: dict):
                                   append_key="date_2023-12-31", step="s", types=ctx.types)
             first = engine.transform(case["first"], inputs, ctx, base=inputs["t"])
             engine.write(first, out, "append" if mode == "append" else "overwrite", earlier)
-        engine.write(rel, out, mode, ctx)
+        # the write step's types are the step's output types, as the plan gives them
+        engine.write(rel, out, mode, replace(ctx, types={**ctx.types, **case.get("types", {})}))
         return _read_back(root / "out")
     finally:
         engine.close()
@@ -193,7 +195,9 @@ CASES = [
     pytest.param({"step": {"select": ["id", "k", "s"], "rename": {"s": "text"},
                            "drop": ["k"], **SORT}}, id="select-rename-drop"),
     pytest.param({"step": {"cast": {"f": "int", "b": "string", "day": "timestamp"}, **SORT},
-                  "out": {"columns": OUT_COLS}}, id="cast"),
+                  "out": {"columns": OUT_COLS},
+                  "types": {"f": {"type": "int"}, "b": {"type": "string"},
+                            "day": {"type": "timestamp"}}}, id="cast"),
     pytest.param({"step": {"select": ["k", "b"], "distinct": True, "sort": ["k", "b"]}},
                  id="distinct"),
     pytest.param({"step": {"sort": ["-f", "id"], "limit": 4}, "out": {"columns": OUT_COLS}},

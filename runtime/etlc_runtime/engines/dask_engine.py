@@ -226,7 +226,8 @@ class DaskEngine:
         from .dask.write import write
 
         return write(self.cluster, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
-                     connections=ctx.connections, json=json_columns(ctx.types))
+                     connections=ctx.connections, json=json_columns(ctx.types),
+                     types=ctx.types)
 
     def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None) -> dict:

@@ -99,7 +99,8 @@ class PandasEngine:
         from ..plan_types import json_columns
 
         return write_dataset(rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
-                             connections=ctx.connections, json=json_columns(ctx.types))
+                             connections=ctx.connections, json=json_columns(ctx.types),
+                             types=ctx.types)
 
     def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None) -> dict:

@@ -29,54 +29,42 @@ from ...file_layout import key_files, outside, part_name, write_target
 
 
 def _write_partition(part, number: int, folder: str, fmt: str, opts: Mapping,
-                     declared: Mapping | None, partition_by: list[str], run_key: str | None,
+                     typed: tuple, partition_by: list[str], run_key: str | None,
                      files: Mapping | None):
     """One partition's files under ``folder``: a list of (relative path, rows, bytes);
-    ``files``: the column types the files are written with (io_write.file_columns)."""
+    ``typed``: (declared columns, plan types of undeclared computed decimals and dates,
+    dataset name) for io_write.write_frame; ``files``: the column types the files are
+    written with (io_write.file_columns)."""
     import pandas as pd
 
-    from ...io_write import _write_file
+    from ...io_write import _write_file, naming, write_frame
 
-    part = _conform(part, declared)
+    declared, extra, dataset = typed
+    part = write_frame(part, declared, extra, dataset)
     name = part_name(opts, fmt, number, run_key)
     base = Path(folder)
     if not partition_by:
-        nbytes = _write_file(part, base / name, fmt, opts, files)
+        with naming(dataset):
+            nbytes = _write_file(part, base / name, fmt, opts, files)
         return pd.DataFrame({"rel": [name], "rows": [len(part)], "bytes": [nbytes]})
     out = []
     data_cols = [c for c in part.columns if c not in partition_by]
     for key, rows in part.groupby(list(partition_by), dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         rel = "/".join(hive.segment(str(c), v) for c, v in zip(partition_by, key))
-        nbytes = _write_file(rows[data_cols], base / rel / name, fmt, opts, files)
+        with naming(dataset):
+            nbytes = _write_file(rows[data_cols], base / rel / name, fmt, opts, files)
         out.append((f"{rel}/{name}", len(rows), nbytes))
     return pd.DataFrame(out, columns=["rel", "rows", "bytes"])
 
 
-def _conform(part, declared: Mapping | None):
-    """The frame io_write.write_dataset writes: declared columns converted to their type
-    (those that hold it already left as they are) and placed first.  Mirrors write_dataset
-    (io_write has no function of its own for it yet); the conformance tests compare the
-    files of both engines."""
-    from ... import dtypes, io_write
-
-    if not declared:
-        return part
-    holds = getattr(io_write, "_holds", None)
-    convert = {c: v for c, v in declared.items() if c in part.columns
-               and not (holds is not None and holds(part[c].dtype, v))}
-    part = dtypes.conform(part, convert, keep_extra=True) if convert else part
-    order = [c for c in declared if c in part.columns]
-    return part[order + [c for c in part.columns if c not in declared]]
-
-
-def _written(cluster, ddf, folder: Path, target, files: Mapping | None) -> Any:
+def _written(cluster, ddf, folder: Path, target, files: Mapping | None, typed: tuple) -> Any:
     import pandas as pd
 
     meta = pd.DataFrame({"rel": pd.Series([], dtype=object), "rows": pd.Series([], dtype="int64"),
                          "bytes": pd.Series([], dtype="int64")})
     parts = [ddf.partitions[i].map_partitions(
-        _write_partition, i, str(folder), target.fmt, dict(target.options), target.declared,
+        _write_partition, i, str(folder), target.fmt, dict(target.options), typed,
         list(target.partition_by), target.run_key, files, meta=meta, enforce_metadata=False)
         for i in range(ddf.npartitions)]
     frames = cluster.compute(*parts)
@@ -84,33 +72,40 @@ def _written(cluster, ddf, folder: Path, target, files: Mapping | None) -> Any:
 
 
 def write(cluster, ddf, dataset: Mapping[str, Any], mode: str | None, macros, root,
-          append_key: str | None, connections=None, json: list[str] = ()) -> dict:
+          append_key: str | None, connections=None, json: list[str] = (),
+          types: Mapping[str, Any] | None = None) -> dict:
     """Write ``ddf`` to the dataset; {"path", "rows", "bytes", "partitions"} (``json``: the
-    columns the plan types json, io_write.file_columns)."""
-    from ...io_write import file_columns
+    columns the plan types json, io_write.file_columns; ``types``: the step's plan types,
+    which give undeclared computed decimals and dates their type, plan_types.undeclared_types)."""
+    from ...io_write import dataset_name, file_columns
+    from ...plan_types import undeclared_types
 
     target = write_target(dataset, mode, macros, root, append_key, list(ddf.columns))
-    files = file_columns(target.declared, list(json))
     if target.fmt == "postgres":
         from ...io_write import write_dataset
 
         (frame,) = cluster.compute(ddf)
         return write_dataset(frame.reset_index(drop=True), dataset, target.mode, macros, root,
-                             append_key, connections=connections)
+                             append_key, connections=connections, json=json, types=types)
+    extra = undeclared_types(target.declared, types, [str(c) for c in ddf.columns])
+    typed = (target.declared, extra, dataset_name(dataset))
+    files = file_columns({**(target.declared or {}), **extra} or None, list(json))
     if target.single and ddf.npartitions > 1:
         ddf = ddf.repartition(npartitions=1)
     with Commit(target.path, fmt=target.fmt, single=target.single) as tx:
         folder = tx.new.parent if target.single else tx.new
         if target.single:
-            from ...io_write import _write_file
+            from ...io_write import _write_file, naming, write_frame
 
             (frame,) = cluster.compute(ddf)
-            frame = _conform(frame.reset_index(drop=True), target.declared)
-            nbytes = _write_file(frame, tx.new, target.fmt, dict(target.options), files)
+            frame = write_frame(frame.reset_index(drop=True), *typed)
+            with naming(typed[2]):
+                nbytes = _write_file(frame, tx.new, target.fmt, dict(target.options), files)
             tx.commit()
             return {"path": str(target.path), "rows": len(frame), "bytes": nbytes,
                     "partitions": 1}
-        parts = _drop_empty(_written(cluster, ddf, folder, target, files), folder, target)
+        parts = _drop_empty(_written(cluster, ddf, folder, target, files, typed), folder,
+                            target)
         written = sorted({rel.rpartition("/")[0] for rel in parts["rel"]})
         if target.mode == "overwrite":
             tx.commit()
