@@ -12,8 +12,10 @@ import sys
 
 import duckdb
 
+from . import test_run_cli
 from .test_run_cli import SPEC, read_out
-from .test_run_cli import project  # noqa: F401  (the fixture)
+
+project = test_run_cli.project   # the fixture: a project folder with the input CSV
 
 DUCKDB_SPEC = SPEC.replace("params:", "defaults: {engine: duckdb}\nparams:", 1)
 
@@ -44,7 +46,7 @@ def _loaded(found: dict, names) -> list[str]:
     return [m for m in found["modules"] if m in names or m.split(".")[0] in names]
 
 
-def test_duckdb_run_imports_no_pandas_and_skips_validation_when_cached(project):  # noqa: F811
+def test_duckdb_run_imports_no_pandas_and_skips_validation_when_cached(project):
     (project / "tiny.yaml").write_text(DUCKDB_SPEC)
     first = _run(project)   # checks the spec and caches the verdict
     assert _loaded(first, NEVER) == []

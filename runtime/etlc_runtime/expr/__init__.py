@@ -31,7 +31,9 @@ _WHERE = {
     "metric": "pandas_eval",
 }
 
-__all__ = sorted(_WHERE, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+__all__ = ["FUNCTIONS", "EvalError", "Expr", "ExprError", "Type", "aggregate", "apply_filter",
+           "check", "columns_used", "evaluate", "is_aggregate", "metric", "params_used",
+           "parse", "unparse"]
 
 
 def __getattr__(name: str):

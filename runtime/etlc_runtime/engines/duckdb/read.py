@@ -93,7 +93,7 @@ def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | 
         args = [_list(files), f"header = {'true' if header else 'false'}",
                 "union_by_name = true", *common]
         return f"read_csv({', '.join(args)})"
-    from ...read_text import csv_header   # CSV reads only: not on a Parquet job's path
+    from ...read_text import csv_header  # CSV reads only: not on a Parquet job's path
 
     parts = []
     for f in files:
