@@ -193,17 +193,19 @@ def dataset_name(dataset: Mapping[str, Any]) -> str | None:
 
 
 @contextmanager
-def naming(dataset: str | None):
-    """R040s raised inside name ``dataset`` (the file writers know columns and rows only)."""
+def naming(dataset: str | None, file: str | None = None):
+    """R040s raised inside name ``dataset`` (the file writers know columns and rows only) and
+    ``file``, where the row counts from (a dask partition's part file)."""
     from .errors import DataError
 
     try:
         yield
     except DataError as exc:
-        if exc.dataset or not dataset:
+        if (exc.dataset or not dataset) and (exc.file or not file):
             raise
-        raise DataError(exc.reason, dataset=dataset, column=exc.column, file=exc.file,
-                        line=exc.line, row=exc.row, value=exc.value) from exc
+        raise DataError(exc.reason, dataset=exc.dataset or dataset, column=exc.column,
+                        file=exc.file or file, line=exc.line, row=exc.row,
+                        value=exc.value) from exc
 
 
 def check_dates(df: pd.DataFrame, columns: Mapping[str, Any], dataset: str | None) -> None:

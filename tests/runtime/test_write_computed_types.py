@@ -277,3 +277,29 @@ def test_a_date_at_midnight_is_written_as_a_date(tmp_path):
     table = pq.read_table(tmp_path / "out")
     assert table.schema.names == ["n", "day"] and table.schema.field("day").type == pa.date32()
     assert table.column("day").to_pylist() == [dt.date(2024, 1, 31), None]
+
+
+def test_on_dask_the_error_names_the_part_file_its_row_counts_in(tmp_path):
+    """Each dask partition writes its own part: the R040 names the dataset, the column, the
+    part file and the row inside it (the third row of the whole frame is the first of the
+    second partition) and the value; nothing is committed."""
+    from etlc_runtime.engines import get_engine
+    from etlc_runtime.engines.base import StepContext, TaskResources
+
+    frame = pd.DataFrame({"n": [1, 2, 3, 4], "day": pd.to_datetime(
+        ["2024-01-31", "2024-02-01", "2024-02-29 12:00:00", None], format="ISO8601")})
+    engine = get_engine("dask", TaskResources(partitions=2, spill_dir=tmp_path / ".spill"))
+    ctx = StepContext(root=tmp_path, params={}, macros={}, types={"day": {"type": "date"}},
+                      append_key="k", step="save")
+    try:
+        rel = engine.from_pandas(frame)
+        assert rel.npartitions == 2
+        with pytest.raises(DataError) as info:
+            engine.write(rel, {"name": "sink", "format": "parquet", "path": "out/"},
+                         "overwrite", ctx)
+    finally:
+        engine.close()
+    err = info.value
+    assert (err.code, err.dataset, err.column, err.row) == ("R040", "sink", "day", 1)
+    assert err.file.startswith("part-00001") and err.value == "2024-02-29 12:00:00"
+    assert not (tmp_path / "out").exists()

@@ -40,11 +40,12 @@ def _write_partition(part, number: int, folder: str, fmt: str, opts: Mapping,
     from ...io_write import _write_file, naming, write_frame
 
     declared, extra, dataset = typed
-    part = write_frame(part, declared, extra, dataset)
     name = part_name(opts, fmt, number, run_key)
+    with naming(dataset, f"{name} (partition {number})"):  # rows count within the partition
+        part = write_frame(part, declared, extra, dataset)
     base = Path(folder)
     if not partition_by:
-        with naming(dataset):
+        with naming(dataset, name):
             nbytes = _write_file(part, base / name, fmt, opts, files)
         return pd.DataFrame({"rel": [name], "rows": [len(part)], "bytes": [nbytes]})
     out = []
@@ -52,7 +53,7 @@ def _write_partition(part, number: int, folder: str, fmt: str, opts: Mapping,
     for key, rows in part.groupby(list(partition_by), dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         rel = "/".join(hive.segment(str(c), v) for c, v in zip(partition_by, key))
-        with naming(dataset):
+        with naming(dataset, f"{rel}/{name}"):
             nbytes = _write_file(rows[data_cols], base / rel / name, fmt, opts, files)
         out.append((f"{rel}/{name}", len(rows), nbytes))
     return pd.DataFrame(out, columns=["rel", "rows", "bytes"])
