@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import NotAvailable, StepError, UnsafePath
 from .hive import parse_segment
-from .paths import has_glob, scheme_of
+from .paths import ensure_readable, has_glob, local_path, scheme_of
 from .templating import render
 
 EXTENSIONS = {"csv": (".csv", ".txt", ".tsv", ".csv.gz"), "json": (".json", ".jsonl", ".ndjson"),
@@ -70,6 +70,28 @@ def list_files(target: Path, text: str, fmt: str) -> list[Path]:
     else:
         files = []
     return sorted(files)
+
+
+def no_files(fmt: str, target: Path | None, text: str) -> FileNotFoundError:
+    """The error of a read whose path names no file."""
+    return FileNotFoundError(f"no {fmt} file at {target}" +
+                             (f" (from {text!r})" if text != str(target) else ""))
+
+
+def local_files(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
+                files: Sequence[Path] | None = None) -> tuple[str, Path, list[Path]]:
+    """The rendered path of a local file dataset, its local target and the files to read:
+    those it names (:func:`list_files`), or ``files`` when the caller listed a share of
+    them; each inside the project's readable roots.  No file is :func:`no_files`."""
+    fmt = dataset.get("format")
+    text = dataset_location(dataset, macros)
+    target = local_path(text, root)
+    ensure_readable(target, root)
+    found = [f for f in (list_files(target, text, fmt) if files is None else files)
+             if ensure_readable(f, root)]
+    if not found:
+        raise no_files(fmt, target, text)
+    return text, target, found
 
 
 def hive_values(path: Path, base: Path) -> dict[str, str | None]:

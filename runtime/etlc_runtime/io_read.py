@@ -28,10 +28,8 @@ from .arrow_convert import Where, conform_table
 from .errors import ROW, DataError, NotAvailable, count_read_errors
 
 # the file layout lives in one pandas-free place, shared with the duckdb engine
-from .file_layout import dataset_location as _location
 from .file_layout import hive_values as _hive_values
-from .file_layout import list_files
-from .paths import ensure_readable, local_path
+from .file_layout import local_files, no_files
 from .read_text import csv_header, read_fixed_width, read_json_table, read_text_lines
 from .s3_read import LISTING
 
@@ -39,11 +37,6 @@ log = logging.getLogger(__name__)
 
 # where a frame read with on_error null | skip keeps its tally (errors.count_read_errors)
 READ_ERRORS = "etlc_read_errors"
-
-
-def dataset_location(dataset: Mapping[str, Any], macros: Mapping[str, Any], root=None) -> str:
-    """The rendered path of a file dataset (``root`` is accepted for old callers)."""
-    return _location(dataset, macros)
 
 
 def _csv_bytes(path: Path, opts: Mapping[str, Any]):
@@ -200,17 +193,11 @@ def read_dataset(dataset: Mapping[str, Any], macros: Mapping[str, Any], root,
             raise NotAvailable(f"{fmt} objects are read from a local copy (s3_bridge)")
         text, target = remote.url, None
         files = list(remote.files) if files is None else [str(f) for f in files]
-    else:
-        text = dataset_location(dataset, macros, root)
-        target = local_path(text, root)
-        ensure_readable(target, root)
-        # files: a share of the dataset's files its caller listed (a dask partition's)
-        files = [f for f in (list_files(target, text, fmt) if files is None else files)
-                 if ensure_readable(f, root)]
+        if not files:
+            raise no_files(fmt, target, text)
+    else:   # files: a share of the dataset's files its caller listed (a dask partition's)
+        text, target, files = local_files(dataset, macros, root, files)
     name = dataset.get("name") or text
-    if not files:
-        raise FileNotFoundError(f"no {fmt} file at {target}" +
-                                (f" (from {text!r})" if text != str(target) else ""))
     counts: dict[str, dict[str, int]] = {}
     if fmt in ("parquet", "csv", "json", "fixed_width"):
         tables = []

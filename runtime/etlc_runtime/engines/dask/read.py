@@ -39,21 +39,11 @@ def dataset_files(dataset: Mapping[str, Any], macros: Mapping[str, Any], root) -
     """A file dataset's files (file_layout's rules), every one readable; FileNotFoundError
     when there is none.  An ``s3://`` dataset's: its listed parts' URLs (each worker reads
     its own through s3fs, credentials from the listing's options, never in a repr)."""
-    from ...file_layout import list_files
-    from ...io_read import dataset_location
-    from ...paths import ensure_readable, local_path
+    from ...file_layout import local_files
 
     if dataset.get(LISTING) is not None:   # an s3:// dataset's listed parts (s3_read)
         return list(dataset[LISTING].files)
-    fmt = dataset.get("format")
-    text = dataset_location(dataset, macros, root)
-    target = local_path(text, root)
-    ensure_readable(target, root)
-    files = [f for f in list_files(target, text, fmt) if ensure_readable(f, root)]
-    if not files:
-        raise FileNotFoundError(f"no {fmt} file at {target}" +
-                                (f" (from {text!r})" if text != str(target) else ""))
-    return files
+    return local_files(dataset, macros, root)[2]
 
 
 def shares(files: Sequence[Path], partitions: int) -> list[Share]:
