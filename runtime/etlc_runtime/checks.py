@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from . import _expr
-from .errors import CheckFailed, StepError, row_count_violation
+from .errors import CheckFailed, need_check_columns, row_count_violation
 
 EXAMPLES = 5
 
@@ -52,9 +52,7 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
     passed = []
     cols = checks.get("not_null") or []
     if cols:
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise StepError(step, f"check not_null names unknown column(s) {missing}")
+        need_check_columns(step, "not_null", cols, df.columns)
         for col in cols:
             mask = df[col].isna()
             failing = int(mask.sum())
@@ -64,9 +62,7 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
         passed.append("not_null")
     cols = checks.get("unique") or []
     if cols:
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise StepError(step, f"check unique names unknown column(s) {missing}")
+        need_check_columns(step, "unique", cols, df.columns)
         mask = df.duplicated(subset=list(cols), keep=False)
         failing = int(mask.sum())
         if failing:

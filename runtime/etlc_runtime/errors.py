@@ -229,6 +229,14 @@ class CheckFailed(StepError):
         return out
 
 
+def need_check_columns(step: str | None, check: str, cols, columns) -> None:
+    """StepError when check ``check`` (``not_null``, ``unique``) names a column that is not
+    among ``columns``, the same on every engine."""
+    missing = [c for c in cols if c not in columns]
+    if missing:
+        raise StepError(step, f"check {check} names unknown column(s) {missing}")
+
+
 def row_count_violation(step: str | None, n: int, bounds: Mapping[str, Any],
                         examples: Callable[[], list[dict]]) -> CheckFailed | None:
     """The ``row_count`` check's verdict, the same on every engine: ``min`` and ``max`` are

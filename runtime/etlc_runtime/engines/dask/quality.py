@@ -17,7 +17,7 @@ from typing import Any
 
 from ..._expr import parse
 from ...checks import EXAMPLES, _examples
-from ...errors import CheckFailed, StepError, row_count_violation
+from ...errors import CheckFailed, need_check_columns, row_count_violation
 from ...expr import dask_eval
 
 
@@ -65,9 +65,7 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
     not_null = list(checks.get("not_null") or [])
     unique = list(checks.get("unique") or [])
     for what, cols in (("not_null", not_null), ("unique", unique)):
-        missing = [c for c in cols if c not in columns]
-        if missing:
-            raise StepError(step, f"check {what} names unknown column(s) {missing}")
+        need_check_columns(step, what, cols, columns)
     expects = checks.get("expect") or []
     if isinstance(expects, Mapping):
         expects = list(expects.values())

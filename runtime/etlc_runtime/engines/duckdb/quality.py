@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import CheckFailed, StepError, row_count_violation
+from ...errors import CheckFailed, need_check_columns, row_count_violation
 from ...expr.sql import quote_ident as q
 from ...plain import plain
 from .sql_build import Builder, Rel, typed
@@ -39,9 +39,7 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
 
     cols = checks.get("not_null") or []
     if cols:
-        missing = [c for c in cols if c not in rel.columns]
-        if missing:
-            raise StepError(step, f"check not_null names unknown column(s) {missing}")
+        need_check_columns(step, "not_null", cols, rel.columns)
         counts = con.execute(rel.query(", ".join(
             f"count(*) FILTER (WHERE {q(c)} IS NULL)" for c in cols))).fetchall()[0]
         for col, failing in zip(cols, counts):
@@ -52,9 +50,7 @@ def run_checks(b: Builder, rel: Rel, checks: Mapping[str, Any] | None, params,
         passed.append("not_null")
     cols = checks.get("unique") or []
     if cols:
-        missing = [c for c in cols if c not in rel.columns]
-        if missing:
-            raise StepError(step, f"check unique names unknown column(s) {missing}")
+        need_check_columns(step, "unique", cols, rel.columns)
         keys = ", ".join(map(q, cols))
         dup = f"SELECT {keys}, count(*) AS n FROM {q(rel.name)} GROUP BY {keys} HAVING count(*) > 1"
         failing, groups = con.execute(
