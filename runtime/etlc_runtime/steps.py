@@ -19,6 +19,7 @@ from . import _expr
 from .engines.base import TRANSFORM_ORDER
 from .errors import StepError
 from .expr.pandas_cast import step_cast
+from .step_shape import sources
 
 ORDER = TRANSFORM_ORDER  # the order apply_transform follows
 
@@ -199,12 +200,10 @@ def base_of(step: Mapping[str, Any], frames: Mapping[str, Any], base: Any = None
     itself), else its first ``from`` input (any engine's relation)."""
     if base is not None:
         return base
-    sources = step.get("from") or []
-    if isinstance(sources, str):
-        sources = [sources]
-    if not sources:
+    names = sources(step)
+    if not names:
         raise StepError(step.get("name"), "a transform needs `from`")
-    return frames[sources[0]]
+    return frames[names[0]]
 
 
 def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame], params,
@@ -246,24 +245,11 @@ def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
     elif step.get("having"):
         stage("having")
         df = filter_rows(df, step["having"], params, types)
-    if step.get("select"):
-        stage("select")
-        df = select(df, step["select"])
-    if step.get("rename"):
-        stage("rename")
-        df = rename(df, step["rename"])
-    if step.get("drop"):
-        stage("drop")
-        df = drop(df, step["drop"])
-    if step.get("cast"):
-        stage("cast")
-        df = cast(df, step["cast"])
-    if step.get("distinct"):
-        stage("distinct")
-        df = distinct(df, step["distinct"])
-    if step.get("sort"):
-        stage("sort")
-        df = sort(df, step["sort"])
+    for key, fn in (("select", select), ("rename", rename), ("drop", drop), ("cast", cast),
+                    ("distinct", distinct), ("sort", sort)):
+        if step.get(key):
+            stage(key)
+            df = fn(df, step[key])
     if step.get("limit") is not None:
         stage("limit")
         df = limit(df, step["limit"])
