@@ -46,7 +46,7 @@ MODULES = {
                    ["tests/runtime/test_text_write_exact.py"]),
     "evaluator": ("runtime/etlc_runtime/expr/pandas_evaluator.py",
                   ["tests/expr/test_differential.py", "tests/expr/test_api.py",
-                   "tests/expr/test_errors.py"]),
+                   "tests/expr/test_errors.py", "tests/expr/test_evaluator_constants.py"]),
     "typing_pass": ("compiler/etlc_compiler/typing_pass.py",
                     ["tests/test_invalid_corpus.py", "tests/compiler/test_type_guarantees.py",
                      "tests/compiler/test_having_outputs.py", "tests/compiler/test_json_types.py",

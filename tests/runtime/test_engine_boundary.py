@@ -47,11 +47,21 @@ CHAIN = [
 EXPECTED = [(1, "east", Decimal("700.00")), (1, "north", Decimal("125.00")),
             (1, "south", Decimal("325.00"))]
 KINDS = {"orders": "int64", "region": "string", "total": "decimal(scale=2)"}
-# a runtime bug these tests found (issue 15), open until the write path is fixed
-DECIMAL_AS_DOUBLE = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: the pandas engine writes and stages a computed decimal (sum(cents)) as a double "
-    "when the dataset declares no columns; the duckdb engine writes decimal(38,2) "
-    "(fix 08eb98e taken back in 5268bec)"))
+# the column types of CHAIN's steps, as the compiler puts them in the plan (plan_types):
+# without them a pandas-held decimal (Float64) cannot be told from a double
+BY_REGION_TYPES = {"region": {"type": "string"}, "orders": {"type": "int"},
+                   "total": {"type": "decimal", "scale": 2}}
+STEP_TYPES = {"raw": COLUMNS, "clean": {**COLUMNS, "cents": {"type": "decimal", "scale": 2}},
+              "by_region": BY_REGION_TYPES,
+              "tagged": {**BY_REGION_TYPES, "tag": {"type": "string"}}}
+
+
+def typed(plan: dict) -> dict:
+    """``plan`` with the column types of its steps, in version 2's compact table."""
+    from etlc_runtime import plan_types
+    names = [n for n in [*plan["inputs"], *(s["name"] for s in plan["steps"])]
+             if n in STEP_TYPES]
+    return {**plan, "types": plan_types.compact(names, STEP_TYPES)}
 
 
 @pytest.fixture
@@ -129,14 +139,13 @@ def _engines_of(chain, mapping):
 
 
 @pytest.mark.parametrize("plan_engine,per_step", [
-    pytest.param("pandas", {}, marks=DECIMAL_AS_DOUBLE),
+    ("pandas", {}),
     ("duckdb", {}),
-    pytest.param("duckdb", {"clean": "pandas", "save": "pandas"}, marks=DECIMAL_AS_DOUBLE),
-    pytest.param("pandas", {"raw": "duckdb", "by_region": "duckdb", "tagged": "duckdb"},
-                 marks=DECIMAL_AS_DOUBLE),
+    ("duckdb", {"clean": "pandas", "save": "pandas"}),
+    ("pandas", {"raw": "duckdb", "by_region": "duckdb", "tagged": "duckdb"}),
 ])
 def test_mixed_engines_give_the_same_output(src, plan_engine, per_step):
-    plan = task_plan(_engines_of(CHAIN, per_step), DATASETS, engine=plan_engine)
+    plan = typed(task_plan(_engines_of(CHAIN, per_step), DATASETS, engine=plan_engine))
     result = executor.run_task(plan, {"run_id": "r1"})
     assert _output(src, with_tag=True) == [(o, r, "x", t) for o, r, t in EXPECTED]
     assert result["metrics"] == {"by_region": {"regions": 3}}
@@ -147,15 +156,15 @@ def test_mixed_engines_give_the_same_output(src, plan_engine, per_step):
     assert stats["clean"] in (None, 3) and stats["by_region"] in (None, 3)
 
 
-@DECIMAL_AS_DOUBLE
 @pytest.mark.parametrize("first,second", [("duckdb", "pandas"), ("pandas", "duckdb")])
 def test_staged_hand_off_between_engines(src, first, second):
     ctx = {"run_id": "r1"}
-    one = task_plan(CHAIN[:2], DATASETS, engine=first, output="clean", partitions=2)
-    two = task_plan([{"name": "by_region", **{k: v for k, v in CHAIN[2].items()
-                                              if k != "name"}},
-                     {"name": "save", "from": "by_region", "write": "out", "mode": "overwrite"}],
-                    DATASETS, engine=second, inputs={"clean": "clean"})
+    one = typed(task_plan(CHAIN[:2], DATASETS, engine=first, output="clean", partitions=2))
+    two = typed(task_plan([{"name": "by_region", **{k: v for k, v in CHAIN[2].items()
+                                                    if k != "name"}},
+                           {"name": "save", "from": "by_region", "write": "out",
+                            "mode": "overwrite"}],
+                          DATASETS, engine=second, inputs={"clean": "clean"}))
     staged = executor.run_task(one, ctx)
     assert staged["rows"] == 3 and staged["partitions"] == 2
     assert executor.run_task(two, ctx)["rows"] == 3
