@@ -56,6 +56,11 @@ class _Pass:
             self.expr_error(path, err)
         return None if errors else typ
 
+    def unknown(self, col: str, where: str, path: tuple, columns, at: str = "value") -> None:
+        """E402 at ``path``: ``col`` is not one of ``columns`` (with the nearest as help)."""
+        self.diags.append(self.loaded.diag("E402", f"unknown column '{col}' in {where}", path, at=at,
+                                           help=did_you_mean(col, columns)))
+
     def names(self, path: tuple, value: Any, columns: Columns, what: str, strip_minus: bool = False) -> None:
         if columns is None:
             return
@@ -171,8 +176,7 @@ class _Pass:
         if isinstance(rename, dict) and cols is not None:
             for old, new_name in rename.items():
                 if old not in cols:
-                    self.diags.append(self.loaded.diag("E402", f"unknown column '{old}' in rename of step '{name}'",
-                                                       base + ("rename", old), at="key", help=did_you_mean(old, cols)))
+                    self.unknown(old, f"rename of step '{name}'", base + ("rename", old), cols, at="key")
                 elif isinstance(new_name, str):
                     cols = {(new_name if k == old else k): v for k, v in cols.items()}
         if "drop" in raw:
@@ -183,8 +187,7 @@ class _Pass:
         if isinstance(cast, dict) and cols is not None:
             for col, typ in cast.items():
                 if col not in cols:
-                    self.diags.append(self.loaded.diag("E402", f"unknown column '{col}' in cast of step '{name}'",
-                                                       base + ("cast", col), at="key", help=did_you_mean(col, cols)))
+                    self.unknown(col, f"cast of step '{name}'", base + ("cast", col), cols, at="key")
                 else:
                     want = self.expr.Type.from_spec(typ if isinstance(typ, dict) else {"type": typ})
                     if cols[col].name == "json" and want.name not in ("json", "string"):
@@ -233,14 +236,11 @@ class _Pass:
             for k in left_keys:
                 if k not in cols:
                     p = path + ("on", k) if isinstance(on, dict) else path + ("on", left_keys.index(k))
-                    self.diags.append(self.loaded.diag("E402", f"unknown column '{k}' in join", p,
-                                                       at="key" if isinstance(on, dict) else "value",
-                                                       help=did_you_mean(k, cols)))
+                    self.unknown(k, "join", p, cols, at="key" if isinstance(on, dict) else "value")
         if other is not None:
             for k in right_keys:
                 if isinstance(k, str) and k not in other:
-                    self.diags.append(self.loaded.diag("E402", f"unknown column '{k}' in joined step '{j.get('with')}'",
-                                                       path + ("with",), help=did_you_mean(k, other)))
+                    self.unknown(k, f"joined step '{j.get('with')}'", path + ("with",), other)
         self.diags += guarantees.join_keys(self.loaded, path, j, cols, other)
         if cols is None or other is None:
             return None
