@@ -151,10 +151,10 @@ def read_psycopg(table: str) -> pa.Table:
     import pyarrow.csv as pcsv
 
     buf = io.BytesIO()
-    with psycopg.connect(URI) as conn, conn.cursor() as cur:
-        with cur.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy:
-            for chunk in copy:
-                buf.write(chunk)
+    with psycopg.connect(URI) as conn, conn.cursor() as cur, \
+            cur.copy(f"COPY {table} TO STDOUT (FORMAT csv)") as copy:
+        for chunk in copy:
+            buf.write(chunk)
     return pcsv.read_csv(io.BytesIO(buf.getvalue()),
                          pcsv.ReadOptions(column_names=list(READ_TYPES)),
                          convert_options=pcsv.ConvertOptions(

@@ -27,6 +27,7 @@ faster hand-written way each direction.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -188,7 +189,7 @@ def main(argv=None) -> int:
         for _ in range(args.repeat):
             for name, fn in runs.items():
                 given = setup[name]() if name in setup else None
-                wall, cpu = _timed(fn if given is None else lambda: fn(given))
+                wall, cpu = _timed(fn if given is None else functools.partial(fn, given))
                 times[name].append(wall)
                 cpus[name].append(cpu)
         best = {name: min(t) for name, t in times.items()}

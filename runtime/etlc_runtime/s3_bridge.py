@@ -1,9 +1,9 @@
 """``s3://`` file datasets on every engine: what is not read in place goes through a local folder.
 
 Parquet reads go to the object store itself (s3_read: the manifest's parts, pruned by the
-read step's filter, read in place by DuckDB through its registered s3fs and by pandas and
-dask through pyarrow); the rest goes through a private local folder of the task
-(``<project root>/.etlc/s3/<run>-<token>/``, removed when the task ends):
+read step's filter, read in place by DuckDB through pyarrow's S3 client registered with it
+and by pandas and dask through pyarrow); the rest goes through a private local folder of the
+task (``<project root>/.etlc/s3/<run>-<token>/``, removed when the task ends):
 
 - **read** of csv, json and fixed-width objects (whole files either way), or of a second
   S3 connection in one duckdb task: the listed (pruned) parts are downloaded there, keeping

@@ -10,7 +10,8 @@ parts themselves, with the same type rules as local files:
 - duckdb: ``read_parquet`` over the ``s3://`` URLs through pyarrow's S3 client wrapped as an
   fsspec filesystem and registered with its connection (``register_filesystem``; DuckDB 2.0
   has no downloadable httpfs here), so DuckDB fetches only the row groups and columns the
-  query needs;
+  query needs; each listed part's size comes from its manifest and it is opened once per
+  read (``ArrowS3``);
 - pandas (io_read) and dask (each worker reads its share of the parts, the client built
   there from the listing's options): pyarrow's S3 client, the declared columns the task
   uses only.
@@ -160,7 +161,7 @@ def duckdb_filesystem(options: ob.S3Options):
             return {"name": key, "size": self._sizes[key], "type": "file", "mtime": _EPOCH}
 
         def exists(self, path, **kwargs):
-            return self._strip_protocol(path) in self._sizes or super().exists(path, **kwargs)
+            return self._strip_protocol(path) in self._sizes or super().exists(path)
 
         def modified(self, path):   # DuckDB asks; a store without one gives the epoch
             return self.info(path).get("mtime") or _EPOCH
