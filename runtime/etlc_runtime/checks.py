@@ -24,7 +24,9 @@ from .errors import CheckFailed, need_check_columns, row_count_violation
 EXAMPLES = 5
 
 
-def _examples(df: pd.DataFrame, mask, columns=None) -> list[dict]:
+def example_rows(df: pd.DataFrame, mask, columns=None) -> list[dict]:
+    """The first :data:`EXAMPLES` rows where ``mask`` holds (all rows when None), as plain
+    values; only ``columns`` when given (the dask engine reports its failures with it too)."""
     rows = df[mask] if mask is not None else df
     if columns:
         rows = rows[[c for c in columns if c in rows.columns]]
@@ -57,7 +59,7 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
             mask = df[col].isna()
             failing = int(mask.sum())
             if failing:
-                raise CheckFailed(step, f"not_null({col})", failing, _examples(df, mask),
+                raise CheckFailed(step, f"not_null({col})", failing, example_rows(df, mask),
                                   detail=f"{failing} row(s) have a null {col}")
         passed.append("not_null")
     cols = checks.get("unique") or []
@@ -68,7 +70,7 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
         if failing:
             groups = int(df[mask].drop_duplicates(subset=list(cols)).shape[0])
             raise CheckFailed(step, f"unique({', '.join(cols)})", failing,
-                              _examples(df, mask, cols),
+                              example_rows(df, mask, cols),
                               detail=f"{failing} row(s) share a value of ({', '.join(cols)}) "
                                      f"with another row ({groups} duplicated value(s))")
         passed.append("unique")
@@ -83,13 +85,13 @@ def run_checks(df: pd.DataFrame, checks: Mapping[str, Any] | None, params,
         mask = ~ok.to_numpy()
         failing = int(mask.sum())
         if failing:
-            raise CheckFailed(step, f"expect({text})", failing, _examples(df, mask),
+            raise CheckFailed(step, f"expect({text})", failing, example_rows(df, mask),
                               detail=f"{failing} row(s) do not satisfy `{text}`")
     if expects:
         passed.append("expect")
     bounds = checks.get("row_count") or {}
     if bounds:
-        failure = row_count_violation(step, len(df), bounds, lambda: _examples(df, None))
+        failure = row_count_violation(step, len(df), bounds, lambda: example_rows(df, None))
         if failure is not None:
             raise failure
         passed.append("row_count")

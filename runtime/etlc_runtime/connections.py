@@ -46,7 +46,8 @@ def _from_uri(conn_id: str, uri: str) -> Conn:
                 unquote(parts.path.lstrip("/")) or None, extra)
 
 
-def _from_env(conn_id: str) -> Conn | None:
+def from_env(conn_id: str) -> Conn | None:
+    """The connection an ``AIRFLOW_CONN_<ID>`` variable holds (JSON or URI), or None."""
     text = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
     if not text:
         return None
@@ -62,7 +63,8 @@ def _from_env(conn_id: str) -> Conn | None:
     return _from_uri(conn_id, text)
 
 
-def _from_airflow(conn_id: str) -> Conn | None:
+def from_airflow(conn_id: str) -> Conn | None:
+    """The connection Airflow knows by that id (inside Airflow), or None."""
     try:
         from airflow.sdk import BaseHook
     except ImportError:
@@ -83,7 +85,7 @@ def resolve(logical: str | None, mapping: Mapping[str, Any] | None) -> Conn:
     if not logical:
         raise ConnectionNotFound("this dataset names no connection")
     conn_id = (mapping or {}).get(logical, logical)
-    conn = _from_env(conn_id) or _from_airflow(conn_id)
+    conn = from_env(conn_id) or from_airflow(conn_id)
     if conn is None:
         raise ConnectionNotFound(
             f"connection '{logical}' (Airflow connection id '{conn_id}') is not defined: set "

@@ -171,7 +171,8 @@ def _too_wide(folder: Path, homes: set[Path] | frozenset[Path], strictly: bool =
         _inside(h, folder) or (h == folder and not strictly) for h in homes)
 
 
-def _configured(root: Path) -> dict:
+def configured(root: Path) -> dict:
+    """The project's ``[tool.etlc]`` settings in its pyproject.toml ({} without)."""
     try:
         import tomllib
 
@@ -208,7 +209,7 @@ def project_roots(root: str | os.PathLike) -> Roots:
            os.environ.get("HOME"))
     if key not in _CACHE:
         homes = home_folders()
-        config = _configured(project)
+        config = configured(project)
         writable = _declared(config.get("writable_roots"), ENV_WRITABLE, project, homes)
         readable = _declared(config.get("readable_roots"), ENV_READABLE, project, homes)
         _CACHE.clear()

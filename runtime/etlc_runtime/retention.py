@@ -79,9 +79,9 @@ def configured(root: str | os.PathLike | None) -> Retention:
     if os.environ.get(ENV, "").strip():
         value, where = os.environ[ENV], ENV
     else:
-        from .paths import _configured
+        from .paths import configured
 
-        value = _configured(Path(root)).get(SETTING) if root else None
+        value = configured(Path(root)).get(SETTING) if root else None
         where = f"[tool.etlc] {SETTING}"
     if value is None:
         return Retention(DEFAULT_AFTER_SUCCESS, DEFAULT_IDLE, "default")

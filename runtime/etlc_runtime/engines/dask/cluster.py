@@ -46,11 +46,11 @@ def scheduler_address(explicit: str | None = None) -> str | None:
         return str(explicit)
     if os.environ.get(ENV):
         return os.environ[ENV]
-    from ...connections import _from_airflow, _from_env
+    from ...connections import from_airflow, from_env
 
-    conn = _from_env(CONN_ID)
+    conn = from_env(CONN_ID)
     if conn is None and "airflow" in sys.modules:  # inside an Airflow task: its store
-        conn = _from_airflow(CONN_ID)
+        conn = from_airflow(CONN_ID)
     if conn is None or not conn.host:
         return None
     scheme = conn.conn_type if conn.conn_type in ("tcp", "tls", "ucx", "inproc") else "tcp"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..._expr import parse
-from ...checks import EXAMPLES, _examples
+from ...checks import EXAMPLES, example_rows
 from ...errors import CheckFailed, need_check_columns, row_count_violation
 from ...expr import dask_eval
 
@@ -99,7 +99,7 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
                                       meta=ddf._meta[unique], enforce_metadata=False)
             (example,) = cluster.compute(rows.head(EXAMPLES, npartitions=-1, compute=False))
             raise CheckFailed(step, f"unique({', '.join(unique)})", failing,
-                              _examples(example, None, unique),
+                              example_rows(example, None, unique),
                               detail=f"{failing} row(s) share a value of ({', '.join(unique)}) "
                                      f"with another row ({groups} duplicated value(s))")
         passed.append("unique")
@@ -119,13 +119,13 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
 def _fail_on(step, check: str, failing, rows, what: str) -> None:
     """CheckFailed when rows fail (``rows``: up to five of them, as a pandas frame)."""
     if failing:
-        raise CheckFailed(step, check, int(failing), _examples(rows, None),
+        raise CheckFailed(step, check, int(failing), example_rows(rows, None),
                           detail=f"{int(failing)} row(s) {what}")
 
 
 def _first_rows(cluster, ddf) -> list[dict]:
     (rows,) = cluster.compute(ddf.head(EXAMPLES, npartitions=-1, compute=False))
-    return _examples(rows, None)
+    return example_rows(rows, None)
 
 
 def metrics(cluster, ddf, metrics: Mapping[str, str], params,
