@@ -340,7 +340,8 @@ class TaskRun:
                 rel, Path(folder), partitions=int(self.plan.get("partitions") or 1),
                 meta={"pipeline": self.pipeline, "run_id": self.run_id, "step": output,
                       "task": self.plan.get("task")},
-                before_commit=self.ctx.get("_before_commit"))
+                before_commit=self.ctx.get("_before_commit"),
+                types=plan_types.step_types(self.plan, output))
             if self.s3_staging() is not None:
                 return self.s3_staging().publish(manifest, self.pipeline, self.run_id, output)
             return manifest

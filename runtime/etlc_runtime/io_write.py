@@ -250,6 +250,15 @@ def write_frame(df: pd.DataFrame, declared: Mapping | None, extra: Mapping | Non
     return out[[c for c in declared if c in out.columns] + before]
 
 
+def typed_table(df: pd.DataFrame, extra: Mapping[str, Any], dataset: str | None):
+    """``df`` as Arrow with ``extra`` (plan_types.undeclared_types: computed decimals and
+    dates) in their plan types, every digit checked (R040 naming ``dataset``):
+    what a staging hand-off writes, so that the next task, on any engine, reads a decimal as
+    that decimal and a date as a date, never a double or a timestamp."""
+    with naming(dataset):
+        return _arrow_table(write_frame(df, None, extra, dataset), extra or None)
+
+
 def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None,
                   macros: Mapping[str, Any], root, run_id: str,
                   connections: Mapping[str, Any] | None = None, json: list[str] = (),

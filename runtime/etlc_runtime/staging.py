@@ -62,33 +62,52 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = None,
-                before_commit=None) -> dict:
+                before_commit=None, types: dict | None = None) -> dict:
     """Write ``df`` as parts and commit the manifest.  Returns the manifest dict, with
     ``"manifest"`` set to the manifest's path.
 
+    ``types``: the step's plan types; computed decimals and dates (which a pandas frame holds
+    as Float64 and datetime64) are staged in those types (io_write.typed_table).
     ``before_commit`` is a hook called after the parts and before the manifest (tests use
     it to simulate a worker killed at the worst moment).
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .dtypes import type_name
-
     frame = df.reset_index(drop=True)
-    schema = {str(c): type_name(t) for c, t in frame.dtypes.items()}
+    table, schema, dtypes = staged_table(frame, types, (meta or {}).get("step"))
 
     def write_parts(folder: Path, attempt: str):
         names, rows = [], []
         for i, (lo, hi) in enumerate(_split(len(frame), partitions)):
             name = f"part-{i:05d}-{attempt}.parquet"
-            pq.write_table(pa.Table.from_pandas(frame.iloc[lo:hi], preserve_index=False),
-                           folder / name)
+            pq.write_table(table.slice(lo, hi - lo), folder / name)
             names.append(name)
             rows.append(hi - lo)
         return names, rows, schema
 
     return commit_parts(folder, write_parts, meta=meta, before_commit=before_commit,
-                        dtypes={str(c): str(t) for c, t in frame.dtypes.items()})
+                        dtypes=dtypes)
+
+
+def staged_table(frame, types: dict | None, step: str | None):
+    """(Arrow table, manifest schema, manifest dtypes) of a pandas frame to stage: the
+    columns the plan types as computed decimals or dates converted (io_write.typed_table)."""
+    import pyarrow as pa
+
+    from .dtypes import arrow_to_frame, type_name
+    from .plan_types import undeclared_types
+
+    extra = undeclared_types(None, types, [str(c) for c in frame.columns])
+    dtypes = {str(c): str(t) for c, t in frame.dtypes.items()}
+    if not extra:
+        return (pa.Table.from_pandas(frame, preserve_index=False),
+                {c: type_name(t) for c, t in zip(dtypes, frame.dtypes)}, dtypes)
+    from .io_write import typed_table
+
+    table = typed_table(frame, extra, f"the staged output of step {step}")
+    back = arrow_to_frame(table.slice(0, 0)).dtypes
+    dtypes.update({c: str(back[c]) for c in extra})
+    return table, {c: type_name(dtypes[c]) for c in dtypes}, dtypes
 
 
 def _run_of(folder: Path, meta: dict | None) -> tuple[str, str] | None:

@@ -303,3 +303,27 @@ def test_on_dask_the_error_names_the_part_file_its_row_counts_in(tmp_path):
     assert (err.code, err.dataset, err.column, err.row) == ("R040", "sink", "day", 1)
     assert err.file.startswith("part-00001") and err.value == "2024-02-29 12:00:00"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask"])
+def test_computed_types_survive_a_hand_off_to_another_engine(tmp_path, monkeypatch, engine):
+    """The aggregate runs on ``engine`` and the derive on duckdb, two tasks with a staging
+    hand-off between them: the staged parts hold the computed decimals and dates in their plan
+    types, so the duckdb task computes on decimals (not on doubles) and the output is the
+    all-duckdb run's, type for type and value for value."""
+    split = SPEC.replace("  agg:\n    from: raw\n",
+                         f"  agg:\n    engine: {engine}\n    from: raw\n")
+    assert split != SPEC
+    monkeypatch.setenv("ETLC_STAGING_RETENTION", "1d")   # keep the hand-off to look at
+    outs = {}
+    for name, text in (("duckdb", SPEC), ("split", split)):
+        summary = run(tmp_path / name, "duckdb", text, ROWS)
+        assert summary["status"] == "success", summary.get("error")
+        outs[name] = written(tmp_path / name)
+    assert outs["split"] == outs["duckdb"]
+    staged = [pq.read_schema(p) for p in (tmp_path / "split").rglob("part-*.parquet")
+              if "agg" in p.parts]
+    assert staged, "the hand-off went through staging"
+    types = {f.name: f.type for f in staged[0]}
+    assert pa.types.is_decimal(types["total"]) and types["total"].scale == 2
+    assert types["first_day"] == pa.date32()

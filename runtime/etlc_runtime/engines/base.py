@@ -114,10 +114,12 @@ class Engine(Protocol):
         Returns {"path", "rows", "bytes", "partitions"}."""
 
     def stage(self, rel: Any, folder: Path, *, partitions: int, meta: dict,
-              before_commit: Any = None) -> dict:
+              before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         """Write the staging hand-off (Parquet parts + manifest, staging.py's layout and
         commit order; ``before_commit(folder, part_names)`` runs between the two).  Returns
-        the manifest dict with ``"manifest"`` set to its path (as staging.write_stage)."""
+        the manifest dict with ``"manifest"`` set to its path (as staging.write_stage).
+        ``types``: the step's plan types, which every column is staged in (a computed
+        decimal as that decimal, whatever the engine's frame holds it as)."""
 
     def to_arrow(self, rel: Any) -> Any:
         """A pyarrow.Table of the relation (call steps, sinks, other engines)."""

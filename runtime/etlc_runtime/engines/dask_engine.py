@@ -230,10 +230,11 @@ class DaskEngine:
                      types=ctx.types)
 
     def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
-              before_commit: Any = None) -> dict:
+              before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         from .dask.write import stage
 
-        return stage(self.cluster, rel, folder, meta=meta, before_commit=before_commit)
+        return stage(self.cluster, rel, folder, meta=meta, before_commit=before_commit,
+                     types=types)
 
     def close(self) -> None:
         self._held.clear()

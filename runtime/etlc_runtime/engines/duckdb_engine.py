@@ -162,7 +162,8 @@ class DuckDBEngine:
                          connections=ctx.connections, to_arrow=self.to_arrow)
 
     def stage(self, rel: Rel, folder: Path, *, partitions: int, meta: dict,
-              before_commit: Any = None) -> dict:
+              before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
+        # DuckDB holds every column in its exact type already: ``types`` has nothing to add
         return _write.stage(self.b, rel, folder, partitions=partitions, meta=meta,
                          before_commit=before_commit)
 

@@ -103,11 +103,11 @@ class PandasEngine:
                              types=ctx.types)
 
     def stage(self, rel, folder: Path, *, partitions: int, meta: dict,
-              before_commit: Any = None) -> dict:
+              before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         from ..staging import write_stage
 
         return write_stage(rel, folder, partitions=partitions, meta=meta,
-                           before_commit=before_commit)
+                           before_commit=before_commit, types=dict(types or {}))
 
     def close(self) -> None:
         pass

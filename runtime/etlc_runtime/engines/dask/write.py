@@ -131,30 +131,37 @@ def _drop_empty(files, folder: Path, target):
     return files[~empty]
 
 
-def _stage_partition(part, number: int, folder: str, attempt: str):
+def _stage_partition(part, number: int, folder: str, attempt: str, types, step):
     import pandas as pd
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from ...staging import staged_table
+
+    from ...io_write import naming
+
     name = f"part-{number:05d}-{attempt}.parquet"
-    pq.write_table(pa.Table.from_pandas(part.reset_index(drop=True), preserve_index=False),
-                   Path(folder) / name)
+    with naming(None, name):
+        table = staged_table(part.reset_index(drop=True), types, step)[0]
+    pq.write_table(table, Path(folder) / name)
     return pd.DataFrame({"name": [name], "rows": [len(part)]})
 
 
-def stage(cluster, ddf, folder: Path, *, meta: dict, before_commit=None) -> dict:
-    """One Parquet part per partition, then the manifest (staging.commit_parts)."""
+def stage(cluster, ddf, folder: Path, *, meta: dict, before_commit=None,
+          types: Mapping | None = None) -> dict:
+    """One Parquet part per partition, then the manifest (staging.commit_parts); computed
+    decimals and dates in their plan ``types`` (staging.staged_table)."""
     import pandas as pd
 
-    from ...dtypes import type_name
-    from ...staging import commit_parts
+    from ...staging import commit_parts, staged_table
 
-    schema = {str(c): type_name(t) for c, t in ddf._meta.dtypes.items()}
+    types = dict(types or {})
+    _, schema, dtypes = staged_table(ddf._meta, types, meta.get("step"))
     out_meta = pd.DataFrame({"name": pd.Series([], dtype=object),
                              "rows": pd.Series([], dtype="int64")})
 
     def write_parts(folder: Path, attempt: str):
         parts = [ddf.partitions[i].map_partitions(_stage_partition, i, str(folder), attempt,
+                                                  types, meta.get("step"),
                                                   meta=out_meta, enforce_metadata=False)
                  for i in range(ddf.npartitions)]
         done = pd.concat(cluster.compute(*parts), ignore_index=True)
@@ -169,4 +176,4 @@ def stage(cluster, ddf, folder: Path, *, meta: dict, before_commit=None) -> dict
     if not ddf.columns.is_unique:
         raise StepError(None, f"duplicate column names {list(ddf.columns)}")
     return commit_parts(folder, write_parts, meta=meta, before_commit=before_commit,
-                        dtypes={str(c): str(t) for c, t in ddf._meta.dtypes.items()})
+                        dtypes=dtypes)
