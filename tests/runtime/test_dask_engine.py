@@ -29,7 +29,7 @@ from etlc_runtime.engines.base import StepContext, TaskResources
 from etlc_runtime.engines.dask import cluster
 from etlc_runtime.errors import CheckFailed, EngineNotAvailable
 from rt_helpers import task_plan
-from test_engine_boundary import CHAIN, DATASETS, EXPECTED, _engines_of, _output, src  # noqa: F401
+from test_engine_boundary import CHAIN, DATASETS, EXPECTED, _engines_of, _output, src, typed  # noqa: F401
 
 # dask runs per partition the pandas engine's code: every case, xfails of pandas vs duckdb
 # included, must give the pandas engine's files
@@ -251,19 +251,19 @@ def test_checks_name_the_failing_check_across_partitions(tmp_path):
 
 @pytest.mark.parametrize("per_step", [{}, {"clean": "duckdb", "save": "pandas"}])
 def test_a_chain_on_dask_gives_the_pandas_output(src, per_step):  # noqa: F811
-    plan = task_plan(_engines_of(CHAIN, per_step), DATASETS, engine="dask", partitions=2)
+    plan = typed(task_plan(_engines_of(CHAIN, per_step), DATASETS, engine="dask", partitions=2))
     result = executor.run_task(plan, {"run_id": "r1"})
-    assert sorted(_output(src)) == [(o, r, "x", t) for o, r, t in EXPECTED]
+    assert sorted(_output(src, with_tag=True)) == [(o, r, "x", t) for o, r, t in EXPECTED]
     assert result["metrics"] == {"by_region": {"regions": 3}}
 
 
 def test_staged_hand_off_from_dask(src):  # noqa: F811
     ctx = {"run_id": "r1"}
-    one = task_plan(CHAIN[:2], DATASETS, engine="dask", output="clean", partitions=2)
-    two = task_plan([{"name": "by_region", **{k: v for k, v in CHAIN[2].items()
+    one = typed(task_plan(CHAIN[:2], DATASETS, engine="dask", output="clean", partitions=2))
+    two = typed(task_plan([{"name": "by_region", **{k: v for k, v in CHAIN[2].items()
                                               if k != "name"}},
                      {"name": "save", "from": "by_region", "write": "out", "mode": "overwrite"}],
-                    DATASETS, engine="duckdb", inputs={"clean": "clean"})
+                    DATASETS, engine="duckdb", inputs={"clean": "clean"}))
     assert executor.run_task(one, ctx)["rows"] == 3
     assert executor.run_task(two, ctx)["rows"] == 3
     assert sorted(_output(src)) == EXPECTED
