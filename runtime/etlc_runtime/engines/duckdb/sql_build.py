@@ -2,7 +2,10 @@
 
 A :class:`Rel` is the SQL of a relation: the CTEs it needs (in dependency order, shared by
 name with the relations it came from) and the name of its own CTE, plus the column names
-and etlc types DuckDB binds it to (``DESCRIBE``, which plans but reads no rows).  Why text
+and etlc types DuckDB binds it to: known from what the stage selects (a column passed
+through keeps its type, SQL cast to a type has it), else asked by ``DESCRIBE``, which reads
+no rows but binds the whole chain again, the reads' file footers included (a source's
+DuckDB types decide its exact conversions, so a read is always described).  Why text
 with CTEs rather than ``DuckDBPyRelation`` chains: a relation object is tied to the
 connection's replacement scans and grows opaque nested subqueries, while the text is one
 readable query (``EXPLAIN`` shows it step by step), joins and unions of two chains just
@@ -94,6 +97,14 @@ def _need(rel: Rel, cols: Sequence[str], what: str) -> None:
                               f"{list(rel.columns)}")
 
 
+def bound_type(t: Type | None) -> Type | None:
+    """The etlc type DuckDB binds ``typed(sql, t)`` to; None where ``typed`` leaves the SQL
+    as it is (its type is then DuckDB's to say)."""
+    if t is None or t.name in ("null", "unknown", "vector"):
+        return None
+    return etlc_type(sql_type(t))
+
+
 def typed(sql: str, t: Type | None) -> str:
     """``sql`` cast to the SQL type of etlc type ``t`` (DuckDB's own result type can be wider:
     HUGEINT sums, INTEGER literals)."""
@@ -103,8 +114,8 @@ def typed(sql: str, t: Type | None) -> str:
 
 
 class Builder:
-    """Makes relations over one connection: each stage is a new CTE, bound to learn its
-    columns and types."""
+    """Makes relations over one connection: each stage is a new CTE whose columns and types
+    are known from what it selects, or asked of DuckDB (``DESCRIBE``) where they are not."""
 
     def __init__(self, con):
         self.con = con
@@ -116,8 +127,8 @@ class Builder:
     def new(self, sql: str, *parents: Rel, prefix: str = "s",
             types: Mapping[str, Type] | None = None) -> Rel:
         """A relation for ``sql`` over ``parents``: bound by DESCRIBE to learn its columns,
-        unless the caller knows them (``types``: a stage that keeps its input's columns, a
-        read cast to its declared types); binding a chain costs more with each stage."""
+        unless the caller knows them (``types``); binding a chain costs more with each
+        stage, and the reads' files are opened again by each bind."""
         name = f"__etlc_{prefix}{next(self._ids)}"
         ctes = _merge(*parents) + ((name, sql),)
         if types is not None:
@@ -127,12 +138,21 @@ class Builder:
         return Rel(ctes, name, tuple(c for c, _ in cols), {c: etlc_type(t) for c, t in cols},
                    dict(cols))
 
+    def _known(self, sql: str, parents: Sequence[Rel],
+               columns: Sequence[tuple[str, Type | None]]) -> Rel:
+        """A stage whose columns are ``columns`` in order, each with the type DuckDB binds
+        it to, where every one is known: a column of a parent passed through unchanged, or
+        SQL cast to a type (``bound_type``).  Asked of DuckDB where one is not known or a
+        name repeats, in any case (DuckDB renames the repeat: ``a``, ``A_1``)."""
+        names = {c.casefold() for c, _ in columns}
+        if len(names) < len(columns) or any(t is None for _, t in columns):
+            return self.new(sql, *parents)
+        return self.new(sql, *parents, types=dict(columns))
+
     def _same(self, sql: str, rel: Rel, cols: Sequence[str] | None = None) -> Rel:
         """A stage whose columns are ``cols`` (default: all) of ``rel``, types unchanged."""
         cols = list(rel.columns if cols is None else cols)
-        if len(set(cols)) < len(cols):   # DuckDB renames a repeated column: ask it
-            return self.new(sql, rel)
-        return self.new(sql, rel, types={c: rel.types[c] for c in cols})
+        return self._known(sql, [rel], [(c, rel.types.get(c)) for c in cols])
 
     def source(self, sql: str) -> Rel:
         """A relation over a FROM-able SQL text (a table function call, a view name)."""
@@ -150,24 +170,28 @@ class Builder:
         cond = " AND ".join(f"l.{q(a)} = r.{q(b)}" for a, b in zip(lk, rk))
         src = f"{q(left.name)} AS l {{}} JOIN {q(right.name)} AS r ON {cond}"
         if how in ("semi", "anti"):
-            return self.new(f"SELECT l.* FROM {src.format(how.upper())}", left, right)
+            return self._known(f"SELECT l.* FROM {src.format(how.upper())}", [left, right],
+                               [(c, left.types.get(c)) for c in left.columns])
         kinds = {"inner": "INNER", "left": "LEFT", "right": "RIGHT", "outer": "FULL"}
         if how not in kinds:
             raise StepError(None, f"unknown join type {how!r}")
         same = lk == rk
-        items = []
+        items, out = [], []   # out: (name, type); a COALESCE's type is DuckDB's to say
         for c in left.columns:
             if same and c in lk and how in ("right", "outer"):
                 items.append(f"COALESCE(l.{q(c)}, r.{q(c)}) AS {q(c)}")
+                out.append((c, None))
             else:
                 items.append(f"l.{q(c)}")
+                out.append((c, left.types.get(c)))
         for c in right.columns:
             if same and c in rk:
                 continue
             alias = c + "__right" if c in left.columns else c
             items.append(f"r.{q(c)} AS {q(alias)}")
-        return self.new(f"SELECT {', '.join(items)} FROM {src.format(kinds[how])}", left,
-                        right)
+            out.append((alias, right.types.get(c)))
+        return self._known(f"SELECT {', '.join(items)} FROM {src.format(kinds[how])}",
+                           [left, right], out)
 
     def union(self, base: Rel, others: Sequence[Rel]) -> Rel:
         cols = list(base.columns)
@@ -196,21 +220,23 @@ class Builder:
 
     def filter(self, rel: Rel, text: str, params) -> Rel:
         sql, _ = self.expr(rel, text, params, "filter")
-        return self.new(f"SELECT * FROM {q(rel.name)} WHERE {sql}", rel)
+        return self._same(f"SELECT * FROM {q(rel.name)} WHERE {sql}", rel)
 
     def qualify(self, rel: Rel, text: str, params) -> Rel:
         sql, _ = self.expr(rel, text, params, "qualify")
         # DuckDB refuses a QUALIFY without a window function: that one is a WHERE
         clause = "QUALIFY" if has_window(_expr.parse(text)) else "WHERE"
-        return self.new(f"SELECT * FROM {q(rel.name)} {clause} {sql}", rel)
+        return self._same(f"SELECT * FROM {q(rel.name)} {clause} {sql}", rel)
 
     def derive(self, rel: Rel, columns: Mapping[str, str], params) -> Rel:
-        layer: dict[str, str] = {}
+        layer: dict[str, tuple[str, Type | None]] = {}   # column -> (SQL, bound type)
 
         def flush(rel: Rel) -> Rel:
-            items = [f"{layer[c]} AS {q(c)}" if c in layer else q(c) for c in rel.columns]
-            items += [f"{sql} AS {q(c)}" for c, sql in layer.items() if c not in rel.columns]
-            out = self.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+            cols = list(rel.columns) + [c for c in layer if c not in rel.columns]
+            items = [f"{layer[c][0]} AS {q(c)}" if c in layer else q(c) for c in cols]
+            out = self._known(f"SELECT {', '.join(items)} FROM {q(rel.name)}", [rel],
+                              [(c, layer[c][1] if c in layer else rel.types.get(c))
+                               for c in cols])
             layer.clear()
             return out
 
@@ -218,7 +244,7 @@ class Builder:
             if columns_used(_expr.parse(text)) & set(layer):
                 rel = flush(rel)
             sql, t = self.expr(rel, text, params)
-            layer[name] = typed(sql, t)
+            layer[name] = (typed(sql, t), bound_type(t))
         return flush(rel) if layer else rel
 
     def aggregate(self, rel: Rel, group_by: Sequence[str], aggs: Mapping[str, str] | None,
@@ -227,23 +253,29 @@ class Builder:
         _need(rel, keys, "group_by")
         key_sql = ", ".join(map(q, keys))
         if not aggs:
-            out = self.new(f"SELECT DISTINCT {key_sql} FROM {q(rel.name)}", rel)
+            out = self._same(f"SELECT DISTINCT {key_sql} FROM {q(rel.name)}", rel, keys)
             return self.filter(out, having, params) if having else out
         texts = list(aggs.values()) + ([having] if having else [])
         order_by = None
         if any(isinstance(n, A.Call) and n.name in ("first", "last")
                for text in texts for n in A.walk(_expr.parse(text))):
             # first/last follow row order: number the rows as they come
-            rel = self.new(f"SELECT *, row_number() OVER () AS {q(ROW_NUMBER)} "
-                           f"FROM {q(rel.name)}", rel)
+            rel = self._known(f"SELECT *, row_number() OVER () AS {q(ROW_NUMBER)} "
+                              f"FROM {q(rel.name)}", [rel],
+                              [*((c, rel.types.get(c)) for c in rel.columns),
+                               (ROW_NUMBER, etlc_type("BIGINT"))])
             order_by = q(ROW_NUMBER)
         outputs: dict[str, tuple[str, Type]] = {}
+        out = [(k, rel.types.get(k)) for k in keys]
         for name, text in aggs.items():
             sql, t = self.expr(rel, text, params, "aggregate", keys, order_by)
             if t.name == "decimal":  # a sum outgrows 18 digits long before its input does
-                outputs[name] = (f"CAST({sql} AS DECIMAL(38, {t.scale or 0}))", t)
+                wide = f"DECIMAL(38, {t.scale or 0})"
+                outputs[name] = (f"CAST({sql} AS {wide})", t)
+                out.append((name, etlc_type(wide)))
             else:
                 outputs[name] = (typed(sql, t), t)
+                out.append((name, bound_type(t)))
         items = [q(k) for k in keys] + [f"{sql} AS {q(n)}" for n, (sql, _) in outputs.items()]
         sql = f"SELECT {', '.join(items)} FROM {q(rel.name)}"
         if keys:
@@ -251,7 +283,7 @@ class Builder:
         if having:
             cond, _ = self.expr(rel, having, params, "having", keys, order_by, outputs)
             sql += f" HAVING {cond}"
-        return self.new(sql, rel)
+        return self._known(sql, [rel], out)
 
     def select(self, rel: Rel, cols: Sequence[str]) -> Rel:
         _need(rel, cols, "select")
@@ -260,7 +292,8 @@ class Builder:
     def rename(self, rel: Rel, mapping: Mapping[str, str]) -> Rel:
         _need(rel, list(mapping), "rename")
         items = [f"{q(c)} AS {q(mapping[c])}" if c in mapping else q(c) for c in rel.columns]
-        return self.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}", rel)
+        return self._known(f"SELECT {', '.join(items)} FROM {q(rel.name)}", [rel],
+                           [(mapping.get(c, c), rel.types.get(c)) for c in rel.columns])
 
     def drop(self, rel: Rel, cols: Sequence[str]) -> Rel:
         _need(rel, cols, "drop")
