@@ -16,7 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 STYLES = [None, "'", '"', "|", ">"]
-ALPHABET = "ab z'\"\\\té\n#:-"
+ALPHABET = "ab z'\"\\\té\n#:-X"  # X: a letter the mutants of " \t" add
 ESCAPE_WIDTH = {"x": 4, "u": 6, "U": 10}
 
 
@@ -54,6 +54,9 @@ def _check(text: str) -> None:
 @example("a and tickr > 1", "|", 80)
 @example("x > 1 and\ntickr > 1", ">", 80)
 @example("it's é\ttab\\ and \"q\"", '"', 8)
+@example("aaaX bbbX Xccc", "'", 8)              # a line that ends or starts with X at a fold
+@example("aaaX bbbX Xccc", '"', 8)
+@example("aaaX bbbX Xccc", None, 8)
 @example("a\n\nb c\n  d\ne", ">", 80)       # folded: blank lines, a more-indented line
 @example(" :\n x", "|", 80)                   # an indentation indicator (|2)
 @example("  a b\n\nc", ">", 8)
