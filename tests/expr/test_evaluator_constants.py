@@ -13,6 +13,7 @@ from exprdata import (
     PARAMS,
     TYPES,
     assert_same_lists,
+    duck_value,
     duckdb_con,
     etlc_values,
     pandas_frame,
@@ -68,3 +69,21 @@ def test_filters_keep_only_true(df, con, text):
     kept = filter_mask(text, df, PARAMS, types=TYPES).tolist()
     want = [r[0] is True for r in con.execute(f"SELECT ({text}) FROM t ORDER BY id").fetchall()]
     assert kept == want, text
+
+
+@pytest.mark.parametrize("text", MIXED + [
+    "coalesce(i, j)", "if(b, i, j)", "i in (3, j)", "upper(s)", "round(f, 1)",
+    "b and (i in (3, null))", "c or (dt = '2020-01-02')", "b or (ts < '2020-06-01')",
+    "not (s in ('Ab', null)) and c", "(i > 0) = b"])
+def test_a_frame_whose_index_has_gaps_and_runs_backwards(df, con, text):
+    """After a filter and a sort the engine's frame has neither 0..n-1 nor ascending labels:
+    every result must stay with its own row (a Series built on a default index would not)."""
+    part = df[df["id"] % 2 == 0].iloc[::-1]
+    t, errors = check(parse(text), TYPES, P_TYPES, "row")
+    assert not errors, errors
+    got = evaluate(text, part, PARAMS, types=TYPES)
+    assert list(got.index) == list(part.index), text
+    ours = etlc_values(got, t, len(part))
+    rows = con.execute(f"SELECT {text} FROM t WHERE id % 2 = 0 ORDER BY id DESC").fetchall()
+    ref = [duck_value(r[0], t) for r in rows]
+    assert_same_lists(ours, ref, text)
