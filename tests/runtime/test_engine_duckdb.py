@@ -129,6 +129,16 @@ def test_decimal_sum_wider_than_its_input(engine, project):
     assert rows(engine, g) == [{"s": big * 20}]
 
 
+def test_a_derived_copy_keeps_a_wide_decimal(engine, project):
+    """``derive: {w: v}`` of a DECIMAL(38, 2) value with 19 digits: the copy is the value
+    (a cast to the expression default DECIMAL(18, 2) would stop the run on it)."""
+    big = decimal.Decimal("12345678901234567.89")
+    rel = engine.from_arrow(pa.table({"v": pa.array([big, None], pa.decimal128(38, 2))}))
+    d = engine.transform({"from": ["r"], "derive": {"w": "v"}}, {"r": rel}, ctx_of(project))
+    assert rows(engine, d) == [{"v": big, "w": big}, {"v": None, "w": None}]
+    assert engine.to_arrow(d).schema.field("w").type == pa.decimal128(38, 2)
+
+
 def test_sort_puts_nulls_last_both_ways(engine, project):
     rel = engine.from_arrow(pa.table({"k": [2, None, 1]}))
     for keys, want in ((["k"], [1, 2, None]), (["-k"], [2, 1, None])):

@@ -243,6 +243,11 @@ class Builder:
         for name, text in columns.items():
             if columns_used(_expr.parse(text)) & set(layer):
                 rel = flush(rel)
+            node = _expr.parse(text)
+            if isinstance(node, A.Column) and node.name in rel.types:
+                # a copy keeps its column's exact type (a DECIMAL(38, s) is no DECIMAL(18, s))
+                layer[name] = (q(node.name), rel.types[node.name])
+                continue
             sql, t = self.expr(rel, text, params)
             layer[name] = (typed(sql, t), bound_type(t))
         return flush(rel) if layer else rel
