@@ -14,7 +14,6 @@ run (a retry): no output row may be duplicated.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import duckdb  # required (dev extra): a missing package fails the run
 import pytest
 from airflow_support import DAGS_FOLDER, ROOT, load_dagbag, run_etlc
+from exact_rows import assert_same
 
 LOGICAL = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
 
@@ -52,27 +52,18 @@ def run_dag(pipeline: str, logical_date=LOGICAL):
     return dag, dr
 
 
-def rows(con, sql: str) -> list[tuple]:
-    return [tuple(r) for r in con.execute(sql).fetchall()]
+def rows(con, sql: str):
+    """A query's result as Arrow (its exact types and values; never through pandas)."""
+    return con.sql(sql).to_arrow_table()
 
 
-def same(a, b, tol=1e-6) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is None and b is None
-        if isinstance(a, float) and math.isnan(a):
-            return isinstance(b, float) and math.isnan(b)
-        return math.isclose(float(a), float(b), rel_tol=tol, abs_tol=tol)
-    if hasattr(a, "isoformat") and hasattr(b, "isoformat"):
-        return str(a)[:10] == str(b)[:10]
-    return a == b or str(a) == str(b)
-
-
-def assert_rows_equal(got: list[tuple], want: list[tuple], what: str, tol=1e-6):
-    assert len(got) == len(want), f"{what}: {len(got)} rows, DuckDB says {len(want)}\ngot={got}\nwant={want}"
-    for i, (g, w) in enumerate(zip(got, want)):
-        assert len(g) == len(w) and all(same(x, y, tol) for x, y in zip(g, w)), \
-            f"{what}: row {i} differs\n got {g}\nwant {w}"
+def assert_rows_equal(got, want, what: str, ulps_of: dict | None = None) -> None:
+    """The same columns, types and values in the same order (exact_rows.assert_same): floats
+    the same bits unless ``ulps_of`` gives a column a bound, with its reason at the call."""
+    try:
+        assert_same(got, want, ordered=True, ulps_of=ulps_of)
+    except AssertionError as exc:
+        raise AssertionError(f"{what}: {exc}") from None
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -101,17 +92,19 @@ DEMO_VALID = """
            month(order_date) AS month
     FROM read_csv('{csv}', header = true, columns = {{
         'order_id': 'BIGINT', 'order_date': 'DATE', 'region': 'VARCHAR', 'channel': 'VARCHAR',
-        'product': 'VARCHAR', 'category': 'VARCHAR', 'quantity': 'BIGINT', 'unit_price': 'DOUBLE',
+        'product': 'VARCHAR', 'category': 'VARCHAR', 'quantity': 'BIGINT', 'unit_price': 'DECIMAL(18,2)',
         'discount': 'DOUBLE', 'customer': 'VARCHAR'}})
     WHERE quantity >= 1 AND unit_price > 0
 """
+# the spec's types (unit_price decimal(2)); a sum of ints is an int64 in etlc (an overflow is
+# an error), where DuckDB's sum is a HUGEINT: the one deliberate difference, cast here
 DEMO_BY_REGION = """
     SELECT region, month, count(*) AS orders, count(DISTINCT customer) AS customers,
-           sum(quantity) AS units, round(sum(revenue), 2) AS revenue, avg(discount) AS mean_discount
+           sum(quantity)::BIGINT AS units, round(sum(revenue), 2) AS revenue, avg(discount) AS mean_discount
     FROM valid GROUP BY region, month ORDER BY region, month
 """
 DEMO_TOP = """
-    SELECT product, category, sum(quantity) AS units, round(sum(revenue), 2) AS revenue
+    SELECT product, category, sum(quantity)::BIGINT AS units, round(sum(revenue), 2) AS revenue
     FROM valid GROUP BY product, category HAVING count(*) >= 3
     ORDER BY revenue DESC, product LIMIT 5
 """
@@ -137,12 +130,11 @@ def test_demo_sales_under_dag_test_matches_duckdb(demo_project, airflow_db):
     want_by_region = rows(con, DEMO_BY_REGION)
     want_top = rows(con, DEMO_TOP)
     got_by_region, got_top = demo_outputs(con, proj)
-    assert want_by_region and want_top
-    # revenue: a sum of values rounded to cents, rounded again; allow one cent of float noise
-    assert_rows_equal(got_by_region, want_by_region, "sales_by_region", tol=0.006)
-    assert_rows_equal(got_top, want_top, "top_products", tol=0.006)
+    assert want_by_region.num_rows and want_top.num_rows
+    assert_rows_equal(got_by_region, want_by_region, "sales_by_region")
+    assert_rows_equal(got_top, want_top, "top_products")
     # partitions are Hive folders region=<value>/, one per region
-    regions = {r[0] for r in want_by_region}
+    regions = set(want_by_region.column("region").to_pylist())
     visible = {p.name for p in (proj / "data" / "out" / "sales_by_region").iterdir()
                if not p.name.startswith((".", "_"))}  # the commit protocol's marker is hidden
     assert visible == {f"region={r}" for r in regions}
@@ -151,9 +143,10 @@ def test_demo_sales_under_dag_test_matches_duckdb(demo_project, airflow_db):
     assert manifests, "no committed staging manifest under the project copy"
 
     # run again for the same logical date: the same rows, none duplicated
-    before = (got_by_region, got_top)
     run_dag("demo_sales")
-    assert demo_outputs(con, proj) == before
+    again = demo_outputs(con, proj)
+    assert_rows_equal(again[0], got_by_region, "sales_by_region, run again")
+    assert_rows_equal(again[1], got_top, "top_products, run again")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,8 +288,11 @@ SHOP_SCORED = """
     FROM paid p JOIN read_csv('{customers}', header = true, columns = {{
         'customer_id': 'BIGINT', 'country': 'VARCHAR', 'segment': 'VARCHAR'}}) c USING (customer_id)
 """
+# revenue is a double: sum(net) follows the call step, whose output has no plan types, so the
+# pandas engine cannot tell its decimal net from a double (docs/types.md, an open gap)
 SHOP_BY_COUNTRY = """
-    SELECT country, segment, count(*) AS orders, sum(net)::DOUBLE AS revenue, sum(score) AS score
+    SELECT country, segment, count(*) AS orders, sum(net)::DOUBLE AS revenue,
+           sum(score)::BIGINT AS score
     FROM scored GROUP BY country, segment ORDER BY country, segment
 """
 SHOP_SEGMENTS = """
@@ -322,12 +318,12 @@ def shop_project(tmp_path, monkeypatch) -> Path:
 def shop_outputs(con, proj: Path):
     out = proj / "data" / "out"
     by_country = rows(con, f"""
-        SELECT country, segment, orders, revenue::DOUBLE, score
+        SELECT country, segment, orders, revenue, score
         FROM read_parquet('{out}/by_country/**/*.parquet', hive_partitioning = true)
         ORDER BY country, segment""")
     segments = rows(con, f"SELECT segment, customers, mean_net FROM read_csv('{out}/segments.csv', header = true)")
     log = rows(con, f"""
-        SELECT order_id, customer_id, order_date, status, amount::DOUBLE, qty, net::DOUBLE, year
+        SELECT order_id, customer_id, order_date, status, amount, qty, net, year
         FROM read_parquet('{out}/order_log/**/*.parquet') ORDER BY order_id""")
     return by_country, segments, log
 
@@ -342,9 +338,9 @@ def test_second_pipeline_under_dag_test_matches_duckdb(shop_project, airflow_db)
     con.execute("CREATE TABLE scored AS " + SHOP_SCORED.format(customers=proj / "data" / "in" / "customers.csv"))
     want_by_country = rows(con, SHOP_BY_COUNTRY)
     want_segments = rows(con, SHOP_SEGMENTS)
-    want_log = rows(con, """SELECT order_id, customer_id, order_date, status, amount::DOUBLE, qty, net::DOUBLE, year
+    want_log = rows(con, """SELECT order_id, customer_id, order_date, status, amount, qty, net, year
                             FROM paid ORDER BY order_id""")
-    assert len(want_log) > 100 and len(want_by_country) > 5
+    assert want_log.num_rows > 100 and want_by_country.num_rows > 5
 
     got_by_country, got_segments, got_log = shop_outputs(con, proj)
     assert_rows_equal(got_by_country, want_by_country, "by_country")
@@ -352,7 +348,7 @@ def test_second_pipeline_under_dag_test_matches_duckdb(shop_project, airflow_db)
     assert_rows_equal(got_log, want_log, "order_log")
     assert {p.name for p in (proj / "data" / "out" / "by_country").iterdir()
             if not p.name.startswith((".", "_"))} == \
-        {f"country={r[0]}" for r in want_by_country}
+        {f"country={c}" for c in want_by_country.column("country").to_pylist()}
     # the operator step ran, after the writes, with the run's templates rendered
     assert (proj / "data" / "out" / "notify.txt").read_text().strip() == f"shop_orders {LOGICAL:%Y-%m-%d} done"
 
@@ -363,18 +359,18 @@ def test_second_pipeline_under_dag_test_matches_duckdb(shop_project, airflow_db)
     log_files = snapshot(proj / "data" / "out" / "order_log")
     result = run_task(log_plan, run_id=dr.run_id, logical_date=dr.logical_date, params={"min_amount": 5},
                       dag=dag)
-    assert result["rows"] == len(want_log)
-    assert shop_outputs(con, proj)[2] == got_log
+    assert result["rows"] == want_log.num_rows
+    assert_rows_equal(shop_outputs(con, proj)[2], got_log, "order_log after the retry")
     assert set(snapshot(proj / "data" / "out" / "order_log")) == set(log_files)
 
     # the whole DAG again for the same logical date: overwrite sinks hold the same rows, none twice
     run_dag("shop_orders")
     again_by_country, again_segments, again_log = shop_outputs(con, proj)
-    assert again_by_country == got_by_country
-    assert again_segments == got_segments
+    assert_rows_equal(again_by_country, got_by_country, "by_country, run again")
+    assert_rows_equal(again_segments, got_segments, "segments, run again")
     assert dag_file.is_file()
     # the append log is keyed by the logical date: the rerun replaces that date's rows
-    assert again_log == got_log
+    assert_rows_equal(again_log, got_log, "order_log, run again")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +425,7 @@ def test_braces_in_spec_text_under_etlc_run(braces_project):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     con = duckdb.connect()
     got = rows(con, f"SELECT k, v FROM read_csv('{braces_project}/data/out.csv', header = true) ORDER BY v")
-    assert got == [("a", 1), ("b", 3)]
+    assert got.to_pylist() == [{"k": "a", "v": 1}, {"k": "b", "v": 3}]
 
 
 def test_braces_in_spec_text_under_dag_test(braces_project, airflow_db):
@@ -437,4 +433,4 @@ def test_braces_in_spec_text_under_dag_test(braces_project, airflow_db):
     run_dag("braces")
     con = duckdb.connect()
     got = rows(con, f"SELECT k, v FROM read_csv('{braces_project}/data/out.csv', header = true) ORDER BY v")
-    assert got == [("a", 1), ("b", 3)]
+    assert got.to_pylist() == [{"k": "a", "v": 1}, {"k": "b", "v": 3}]
