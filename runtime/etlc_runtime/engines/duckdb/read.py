@@ -219,6 +219,10 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         if fmt != "parquet":
             raise NotAvailable(f"{fmt} objects are read from a local copy (s3_bridge)")
         text, target, files = remote.url, None, list(remote.files)
+        # each part's footer is fetched once, not once per pass (R040's schema check, the
+        # bind, the scan): parts are never rewritten (s3_read: R220 at open all the same),
+        # and DuckDB re-reads the footer of a file modified within 10 s of caching it
+        b.con.execute("SET parquet_metadata_cache = true")
     else:
         text = dataset_location(dataset, macros)
         target = local_path(text, root)
