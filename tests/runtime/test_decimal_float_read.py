@@ -1,0 +1,62 @@
+"""Reading a decimal column declared ``float`` (issue #11): a decimal of at most 15 digits
+skips the value-by-value round-trip check (arrow_convert._float_round_trips), so this proves,
+against pyarrow's own casts, that the check it skips could not have fired; wider decimals
+keep the check (R040 names the column, row and value)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from etlc_runtime.arrow_convert import FLOAT64_DIGITS, _float_round_trips, typed_to
+from etlc_runtime.errors import DataError
+
+
+@st.composite
+def decimals(draw):
+    precision = draw(st.integers(1, FLOAT64_DIGITS))
+    scale = draw(st.integers(0, precision))
+    limit = 10 ** precision - 1
+    edge = st.sampled_from([0, 1, -1, limit, -limit, limit // 2, 10 ** (precision - 1)])
+    units = draw(st.lists(st.one_of(edge, st.integers(-limit, limit)), min_size=1, max_size=50))
+    return pa.decimal128(precision, scale), [Decimal(u).scaleb(-scale) for u in units]
+
+
+@settings(max_examples=300, deadline=None)
+@given(decimals())
+def test_short_decimals_round_trip_through_float64(case):
+    dtype, values = case
+    source = pa.array(values, dtype)
+    assert _float_round_trips(dtype)
+    out = typed_to(source, {"type": "float"}, "price")
+    assert out.type == pa.float64()
+    # the check typed_to skips: back to the decimal, every value unchanged
+    assert pc.all(pc.equal(pc.cast(out, dtype, safe=False), source)).as_py()
+    # and independently of pyarrow's decimal casts: each double is within one step of the
+    # nearest one (pyarrow's cast is not always correctly rounded: 49.9 -> 49.900000000000006)
+    # and rounds back to the value at its scale
+    step = Decimal(1).scaleb(-dtype.scale)
+    for value, got in zip(values, out.to_pylist()):
+        assert abs(got - float(value)) <= math.ulp(float(value))
+        assert Decimal(got).quantize(step) == value
+
+
+def test_wide_decimals_keep_the_check():
+    dtype = pa.decimal128(17, 0)
+    assert not _float_round_trips(dtype)
+    source = pa.array([Decimal(1), Decimal(2 ** 53 + 1)], dtype)
+    with pytest.raises(DataError) as err:
+        typed_to(source, {"type": "float"}, "price")
+    assert (err.value.code, err.value.column, err.value.row) == ("R040", "price", 2)  # rows count from 1
+    assert err.value.value == Decimal(2 ** 53 + 1)
+
+
+@pytest.mark.parametrize("dtype", [pa.decimal128(15, -2), pa.int64(), pa.decimal256(16, 2)])
+def test_only_short_decimals_skip_the_check(dtype):
+    assert not _float_round_trips(dtype)
