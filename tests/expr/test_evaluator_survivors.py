@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from etlc_runtime.expr import EvalError, Type, check, parse
 from etlc_runtime.expr.pandas_eval import evaluate
+from etlc_runtime.expr.types import LOGICAL_DATE_PARAM
 from oracle import P_TYPES, oracle_column
 
 CALLS = [
@@ -24,6 +25,9 @@ CALLS = [
     # a constant unit first stays a scalar
     "date_diff('day', dt, date '2020-03-01')", "date_trunc('month', ts)",
     "date_diff('month', date '2019-01-31', dt)",
+    # a constant subject with column options, and all-constant calls with options
+    "left('hello', m)", "round(2.555, 1) + f", "left('hello', 2) || s",
+    "substr('hello', 2, 3) || s",
     # a string constant beside a timestamp or date column is parsed as one first
     "ts < '2020-06-01 12:30:00'", "'2020-06-01 00:00:01' = ts", "ts >= '2020-01-02'",
     "ts in ('2020-01-02 03:04:05', '2020-01-01')", "ts not in ('2020-01-01', null)",
@@ -99,3 +103,14 @@ def test_cast_error_names_the_row_label(text, index, row, value):
     assert f["row"] == row and isinstance(f["row"], int)
     assert f["value"] == value
     assert (ei.value.start, ei.value.end) == (0, len(text))
+
+
+@pytest.mark.parametrize("text,want", [("today()", "2024-03-05"),
+                                       ("now()", "2024-03-05 10:11:12")])
+def test_now_and_today_read_the_logical_date(text, want):
+    """now()/today() take the run's logical date from the parameters, broadcast per row."""
+    frame = pd.DataFrame({"x": pd.Series([1, 2], index=[7, 3], dtype="Int64")})
+    got = evaluate(text, frame, {LOGICAL_DATE_PARAM: "2024-03-05T10:11:12"},
+                   types={"x": Type("int")})
+    assert list(got.index) == [7, 3]
+    assert list(got) == [pd.Timestamp(want)] * 2
