@@ -11,7 +11,7 @@ import pytest
 from etlc_runtime.expr import EvalError, Type, check, parse
 from etlc_runtime.expr.pandas_eval import evaluate
 from etlc_runtime.expr.types import LOGICAL_DATE_PARAM
-from oracle import P_TYPES, oracle_column
+from oracle import P_TYPES, oracle_column, params_of
 
 CALLS = [
     # null-aware functions over columns: they read the evaluator (ev.series) and the result
@@ -28,6 +28,8 @@ CALLS = [
     # a constant subject with column options, and all-constant calls with options
     "left('hello', m)", "round(2.555, 1) + f", "left('hello', 2) || s",
     "substr('hello', 2, 3) || s",
+    # negating a scalar (a parameter)
+    "-$p_int + i", "f * -$p_float",
     # a string constant beside a timestamp or date column is parsed as one first
     "ts < '2020-06-01 12:30:00'", "'2020-06-01 00:00:01' = ts", "ts >= '2020-01-02'",
     "ts in ('2020-01-02 03:04:05', '2020-01-01')", "ts not in ('2020-01-01', null)",
@@ -69,7 +71,8 @@ def test_on_a_frame_with_gaps_running_backwards(table, text):
     t = _check(text)
     got = evaluate(text, part, xd.PARAMS, types=xd.TYPES)
     assert list(got.index) == list(part.index), text
-    rows = con.execute(f"SELECT {text} FROM t WHERE id % 3 != 1 ORDER BY id DESC").fetchall()
+    sql = f"SELECT {text} FROM t WHERE id % 3 != 1 ORDER BY id DESC"
+    rows = con.execute(sql, params_of(sql)).fetchall()
     xd.assert_same_lists(xd.etlc_values(got, t, len(part)), [xd.duck_value(r[0], t) for r in rows],
                       text)
 
