@@ -257,6 +257,32 @@ def _float_round_trips(src: pa.DataType) -> bool:
     return pa.types.is_decimal(src) and 0 <= src.scale <= src.precision <= FLOAT64_DIGITS
 
 
+def _short_decimal_floats(values: pa.Array) -> pa.Array:
+    """A decimal(p <= 15) column as float64, correctly rounded: its unscaled integers (exact
+    in a double) divided by 10**scale (exact), one IEEE division. Arrow's own cast can be a
+    step off the nearest double (49.9 -> 49.900000000000006), which DuckDB's is not."""
+    import sys
+
+    import numpy as np
+
+    t = values.type
+    n = len(values)
+    if values.null_count == n:
+        return pa.nulls(n, pa.float64())
+    if sys.byteorder != "little" or t.bit_width < 32:
+        return values.cast(pa.float64())
+    raw = values.buffers()[1]
+    off = values.offset
+    if t.bit_width == 32:
+        units = np.frombuffer(raw, dtype="<i4")[off:off + n]
+    else:   # the low 64-bit word holds the two's complement of an integer below 10**15
+        k = t.bit_width // 64
+        units = np.frombuffer(raw, dtype="<i8")[off * k:(off + n) * k:k]
+    floats = units.astype(np.float64) / (10.0 ** t.scale)
+    nulls = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else None
+    return pa.array(floats, pa.float64(), mask=nulls)
+
+
 def json_texts(values: pa.Array, name: str, where: Where = Where()) -> pa.Array:
     """JSON text in canonical form (DuckDB's json(), expr/json_text); text that is not one
     JSON value is R040."""
@@ -297,9 +323,9 @@ def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -
         if pa.types.is_floating(src):
             return values.cast(pa.float64())
         if _is_int(src) or pa.types.is_decimal(src):
-            out = lossy(f"a {src} value that a float64 cannot hold exactly")()
             if _float_round_trips(src):
-                return out
+                return _short_decimal_floats(values)
+            out = lossy(f"a {src} value that a float64 cannot hold exactly")()
             _refuse(pc.not_equal(pc.cast(out, src, safe=False), values), values, name, where,
                     f"a {src} value that a float64 cannot hold exactly")
             return out

@@ -5,17 +5,15 @@ keep the check (R040 names the column, row and value)."""
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from etlc_runtime.arrow_convert import FLOAT64_DIGITS, _float_round_trips, typed_to
 from etlc_runtime.errors import DataError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @st.composite
@@ -38,13 +36,24 @@ def test_short_decimals_round_trip_through_float64(case):
     assert out.type == pa.float64()
     # the check typed_to skips: back to the decimal, every value unchanged
     assert pc.all(pc.equal(pc.cast(out, dtype, safe=False), source)).as_py()
-    # and independently of pyarrow's decimal casts: each double is within one step of the
-    # nearest one (pyarrow's cast is not always correctly rounded: 49.9 -> 49.900000000000006)
-    # and rounds back to the value at its scale
+    # and independently of pyarrow's decimal casts: each double is the nearest one, bit for
+    # bit (Python's float(Decimal) rounds correctly; pyarrow's cast does not always: 49.9 ->
+    # 49.900000000000006), and rounds back to the value at its scale
     step = Decimal(1).scaleb(-dtype.scale)
     for value, got in zip(values, out.to_pylist()):
-        assert abs(got - float(value)) <= math.ulp(float(value))
+        assert got.hex() == float(value).hex(), (value, got)
         assert Decimal(got).quantize(step) == value
+
+
+@pytest.mark.parametrize("dtype", [pa.decimal128(3, 1), pa.decimal256(15, 1)])
+def test_short_decimals_read_as_the_nearest_double(dtype):
+    """49.9 through pyarrow's cast is 49.900000000000006; etlc's read gives 49.9 (as DuckDB's
+    cast does), nulls kept, a sliced array's offset honoured."""
+    source = pa.array([Decimal("1.0"), None, Decimal("49.9"), Decimal("-49.9")], dtype)
+    out = typed_to(source.slice(1), {"type": "float"}, "price")
+    assert out.to_pylist() == [None, 49.9, -49.9]
+    assert [v.hex() if v is not None else None for v in out.to_pylist()] == [
+        None, (49.9).hex(), (-49.9).hex()]
 
 
 def test_wide_decimals_keep_the_check():
