@@ -69,3 +69,31 @@ def test_wide_decimals_keep_the_check():
 @pytest.mark.parametrize("dtype", [pa.decimal128(15, -2), pa.int64(), pa.decimal256(16, 2)])
 def test_only_short_decimals_skip_the_check(dtype):
     assert not _float_round_trips(dtype)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "dask", "duckdb"])
+def test_a_parquet_decimal_read_as_float_is_the_nearest_double_on_every_engine(tmp_path, engine):
+    """End to end: a Parquet file written by pyarrow with decimal(5, 1) values, declared
+    ``float``, read and written back by ``etlc run`` on each engine; pyarrow reads the output
+    and every double is the one Python's float(Decimal) gives, bit for bit."""
+    import pyarrow.parquet as pq
+    from etlc_compiler.api import check_text
+    from etlc_compiler.compile import plan_checked
+    from etlc_runtime.local import run_pipeline
+
+    values = [Decimal("49.9"), None, Decimal("-0.3"), Decimal("1234.5"), Decimal("0.1")]
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    pq.write_table(pa.table({"v": pa.array(values, pa.decimal128(5, 1))}), tmp_path / "in.parquet")
+    text = (f"etlc: 1\npipeline: dec_float\ndefaults: {{engine: {engine}}}\ndatasets:\n"
+            "  src: {format: parquet, path: in.parquet, columns: {v: {type: float}}}\n"
+            "  out: {format: parquet, path: out.parquet}\n"
+            "steps:\n  raw: {read: src}\n  save: {from: raw, write: out, mode: overwrite}\n")
+    checked = check_text(text, str(tmp_path / "s.yaml"))
+    assert checked.ok, checked.diagnostics
+    summary = run_pipeline(plan_checked(checked, tmp_path).pipeline_payload(),
+                           project_root=str(tmp_path))
+    assert summary["status"] == "success", summary.get("error")
+    got = pq.read_table(tmp_path / "out.parquet").column("v")
+    assert got.type == pa.float64()
+    assert [None if v is None else v.hex() for v in got.to_pylist()] == [
+        None if v is None else float(v).hex() for v in values]
