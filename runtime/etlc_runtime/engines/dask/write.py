@@ -135,9 +135,8 @@ def _stage_partition(part, number: int, folder: str, attempt: str, types, step):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from ...staging import staged_table
-
     from ...io_write import naming
+    from ...staging import staged_table
 
     name = f"part-{number:05d}-{attempt}.parquet"
     with naming(None, name):
