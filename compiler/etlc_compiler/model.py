@@ -28,7 +28,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "read": ("read", "filter", "select"),
     "transform": ("from",) + TRANSFORM_KEYS,
     "write": ("write", "from", "mode"),
-    "call": ("call", "from", "args", "per_partition"),
+    "call": ("call", "from", "args", "per_partition", "returns"),
     "operator": ("operator", "args", "python") + mapping.KEYS,
 }
 # `python: module:function` is an operator step of this class, the function its python_callable
@@ -78,6 +78,11 @@ class Step:
         return any(k in self.raw for k in SHUFFLE_KEYS)
 
     @property
+    def returns(self) -> tuple[Column, ...] | None:
+        """A call step's declared `returns:` columns, else None (unknown until run time)."""
+        return columns_of(self.raw.get("returns")) if self.kind == "call" else None
+
+    @property
     def upstream(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.inputs + self.after))
 
@@ -102,12 +107,17 @@ def as_list(value: Any) -> tuple:
     return (value,)
 
 
+def columns_of(cols: Any) -> tuple[Column, ...] | None:
+    """The columns of a `columns:` mapping (a dataset's, a call step's `returns:`); None
+    when there is none."""
+    if not isinstance(cols, dict):
+        return None
+    return tuple(Column(n, (c or {}).get("type", "string") if isinstance(c, dict) else str(c),
+                        c if isinstance(c, dict) else {"type": c}) for n, c in cols.items())
+
+
 def _dataset(name: str, raw: Mapping[str, Any]) -> Dataset:
-    cols = raw.get("columns")
-    columns = None
-    if isinstance(cols, dict):
-        columns = tuple(Column(n, (c or {}).get("type", "string") if isinstance(c, dict) else str(c),
-                               c if isinstance(c, dict) else {"type": c}) for n, c in cols.items())
+    columns = columns_of(raw.get("columns"))
     return Dataset(name, raw.get("format", ""), raw.get("connection"), columns,
                    as_list(raw.get("key")), as_list(raw.get("partition_by")), raw)
 

@@ -165,7 +165,7 @@ def build(spec: PipelineSpec, spec_path: str, text: str, lines: dict[str, int], 
         staged = [u for s in chain if spec.steps[s].kind == "write"
                   for u in spec.steps[s].inputs if u in inputs]
         typed = [*dict.fromkeys(staged),
-                 *(s for s in chain if spec.steps[s].kind in ("read", "transform"))]
+                 *(s for s in chain if spec.steps[s].kind in ("read", "transform", "call"))]
         datasets = {d: spec.datasets[d].raw for d in dict.fromkeys(reads + writes) if d in spec.datasets}
         output = task_id if consumers.get(task_id) and last.kind not in ("write",) else None
         payload = {

@@ -3,9 +3,10 @@
 Column types start at the sources' declared columns and flow step by step: `derive` adds
 (and a window in it needs a shuffle: W301 under `parallelism: airflow`), `qualify` filters,
 `select`/`drop`/`rename`/`cast` reshape, `aggregate` replaces, `join` merges (clashing names
-are E409), `union` requires matching columns (E410). A source without declared columns
-makes everything downstream unknown: expressions there are parsed, and typed at run time
-(one W401 per such source).
+are E409), `union` requires matching columns (E410). A `call` step's output is its
+declared `returns:` (checked against the frame at run time: R042), else unknown. A source
+without declared columns makes everything downstream unknown: expressions there are parsed,
+and typed at run time (one W401 per such source).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class _Pass:
                 ds = self.spec.datasets.get(step.reads or "")
                 cols = None
                 if ds is not None and ds.columns is not None:
-                    cols = {c.name: self.expr.Type.from_spec(c.spec) for c in ds.columns}
+                    cols = self.declared(ds.columns)
                 elif ds is not None and ds.name not in warned:
                     warned.add(ds.name)
                     self.diags.append(self.loaded.diag(
@@ -103,10 +104,12 @@ class _Pass:
                 self.out[name] = cols
             elif step.kind == "transform":
                 self.out[name] = self.transform(name, base, raw)
-            elif step.kind in ("write", "call"):
+            elif step.kind == "call":   # its output: the declared `returns`, else unknown
+                self.out[name] = self.declared(step.returns) if step.returns is not None else None
+            elif step.kind == "write":
                 src = [self.out.get(f) for f in as_list(raw.get("from")) if isinstance(f, str)]
-                self.out[name] = src[0] if step.kind == "write" and src else None
-                ds = self.spec.datasets.get(step.writes or "") if step.kind == "write" else None
+                self.out[name] = src[0] if src else None
+                ds = self.spec.datasets.get(step.writes or "")
                 if ds is not None:
                     self.diags += guarantees.write_columns(self.loaded, name, ds.name, ds.raw,
                                                            self.out[name])
@@ -116,6 +119,10 @@ class _Pass:
             self.note(name, cols)  # the output's types: an aggregate's or a derive's may differ
             self.checks(name, base, raw, cols)
         return self.diags
+
+    def declared(self, columns) -> dict:
+        """The types of declared columns (a dataset's `columns:`, a call's `returns:`)."""
+        return {c.name: self.expr.Type.from_spec(c.spec) for c in columns}
 
     def note(self, name: str, cols: Columns) -> None:
         for col, t in (cols or {}).items():

@@ -5,7 +5,8 @@ for several ``from`` steps) and returns one, whatever engine runs the chain arou
 executor hands it the input through :func:`frame_for_call` and takes the result back with
 :func:`result_from_call`: Arrow in between, or the engine's own ``to_pandas`` /
 ``from_pandas`` where it has them (the pandas engine passes its frame unchanged).  The chain
-continues on the step's engine.
+continues on the step's engine; a step that declares ``returns`` has the frame checked
+against it and held in the declared types first (:mod:`etlc_runtime.call_returns`).
 """
 
 from __future__ import annotations
@@ -56,8 +57,12 @@ def frame_for_call(engine, rel):
     return engine.to_arrow(rel).to_pandas()
 
 
-def result_from_call(engine, df):
-    """``engine``'s relation over the DataFrame a call function returned."""
+def result_from_call(engine, df, step: Mapping[str, Any] | None = None):
+    """``engine``'s relation over the DataFrame a call function returned: with the step's
+    ``returns``, checked and held in the declared types (call_returns, R042)."""
+    if step is not None and step.get("returns") is not None:
+        from .call_returns import conform_result
+        return engine.from_arrow(conform_result(df, step["returns"], step.get("name")))
     from_pandas = getattr(engine, "from_pandas", None)
     if from_pandas is not None:
         return from_pandas(df)

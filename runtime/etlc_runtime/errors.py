@@ -207,6 +207,29 @@ class StepError(EtlcRuntimeError):
         }
 
 
+class CallResultError(StepError):
+    """R042: the frame a ``call`` step's function returned does not match the step's
+    ``returns``: a declared column missing, a column not declared, or a value its declared
+    type cannot hold unchanged.  Names the step, the column, the row (0-based, in the
+    returned frame) and the value."""
+
+    code = "R042"
+
+    def __init__(self, step: str | None, reason: str, *, column: str | None = None,
+                 row: int | None = None, value: Any = None):
+        self.reason, self.column, self.row, self.value = reason, column, row, value
+        where = ", ".join(w for w in (f"column {column!r}" if column is not None else "",
+                                      f"row {row}" if row is not None else "") if w)
+        shown = f": value {value!r}" if row is not None else ""
+        super().__init__(step, f"{self.code} the result of call does not match `returns`"
+                               f"{', ' + where if where else ''}{shown}: {reason}")
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(code=self.code, column=self.column, row=self.row, value=repr(self.value))
+        return out
+
+
 class CheckFailed(StepError):
     """A data-quality check of a step was violated."""
 

@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import dtypes, hive
+from .arrow_convert import nearest_doubles
 from .commit import Commit, _fault
 from .errors import NotAvailable, StepError
 from .file_layout import key_files as _key_files
@@ -92,7 +93,7 @@ def _same_floats(values, cast, wanted, name: str) -> None:
 
     values = values.combine_chunks() if hasattr(values, "combine_chunks") else values
     floats = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    back = _nearest_doubles(cast.combine_chunks() if hasattr(cast, "combine_chunks") else cast)
+    back = nearest_doubles(cast.combine_chunks() if hasattr(cast, "combine_chunks") else cast)
     valid = ~np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     changed = valid & (back != floats)
     if changed.any():
@@ -100,27 +101,6 @@ def _same_floats(values, cast, wanted, name: str) -> None:
         row = int(np.flatnonzero(changed)[0])
         raise DataError(f"does not fit the declared type {wanted} without losing digits",
                         column=name, row=row + 1, value=values[row].as_py())
-
-
-def _nearest_doubles(dec: pa.Array):
-    """The nearest double of each decimal (NaN at nulls).  Arrow's own decimal-to-double cast
-    is not correctly rounded (decimal 25.333 gives 25.333000000000002), so an exact value
-    would look changed; an unscaled value of at most 2**53 divided by 10**scale (both exact
-    doubles) is one correctly rounded IEEE division, the rare others go through Python."""
-    import numpy as np
-
-    n = len(dec)
-    out = np.full(n, np.nan)
-    small = np.zeros(n, dtype=bool)
-    valid = ~np.asarray(dec.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    if pa.types.is_decimal128(dec.type) and dec.type.scale <= 22 and n:
-        words = np.frombuffer(dec.buffers()[1], dtype="<i8")[2 * dec.offset:2 * (dec.offset + n)]
-        low, high = words[0::2], words[1::2]
-        small = valid & (high == (low >> 63)) & (low >= -2**53) & (low <= 2**53)
-        out[small] = low[small].astype(np.float64) / 10.0 ** dec.type.scale
-    for row in np.flatnonzero(valid & ~small):
-        out[row] = float(dec[int(row)].as_py())
-    return out
 
 
 def _cast_error(values, wanted, name: str, exc: Exception) -> Exception:

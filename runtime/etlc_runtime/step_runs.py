@@ -64,7 +64,7 @@ def call_step(run: TaskRun, step: Mapping[str, Any], engine, ctx: StepContext) -
         raise StepError(step.get("name"), f"input step(s) {missing} are neither in this task "
                                           f"nor staged")
     frames = [frame_for_call(*run.own(s, engine)) for s in sources(step)]
-    rel = result_from_call(engine, run_call(step, frames, run.macros))
+    rel = result_from_call(engine, run_call(step, frames, run.macros), step)
     rest = {k: v for k, v in step.items() if k in TRANSFORM_KEYS}
     return engine.transform(rest, run.inputs(joined(step), engine), ctx, base=rel)
 
