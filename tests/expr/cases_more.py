@@ -151,4 +151,7 @@ AGG_MORE = [
     (["m"], {"words": "count(*)", "b": "max(regexp_extract(s, '[a-z]+'))",
              "h": "sum(hour(ts))"}, "sum(i // 2) > 0"),
     ([], {"span": "date_diff('day', min(dt), max(dt))", "first_ab": "min(s) like 'a%'"}, None),
+    # calls sharing an argument (evaluated and reduced once per argument), nulls among them
+    (["k"], {"s": "sum(f)", "mf": "mean(f)", "n": "count(f)", "sd": "std(f)", "lo": "min(f)",
+             "hi": "max(f)", "ni": "count(i)", "mi": "mean(i)", "si": "sum(i)"}, None),
 ]

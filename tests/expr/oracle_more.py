@@ -80,4 +80,6 @@ MORE_AGG_SQL = [
     ({"words": "count(*)", "b": "max(regexp_extract(s, '[a-z]+'))",
       "h": "CAST(sum(hour(ts)) AS BIGINT)"}, "sum(i // NULLIF(2, 0)) > 0"),
     ({"span": "date_diff('day', min(dt), max(dt))", "first_ab": "min(s) LIKE 'a%'"}, None),
+    ({"s": "sum(f)", "mf": "avg(f)", "n": "count(f)", "sd": "stddev_samp(f)", "lo": "min(f)",
+      "hi": "max(f)", "ni": "count(i)", "mi": "avg(i)", "si": "CAST(sum(i) AS BIGINT)"}, None),
 ]

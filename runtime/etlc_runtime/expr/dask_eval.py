@@ -99,14 +99,15 @@ def _partials(pdf: pd.DataFrame, plan: AggPlan, partition_info=None) -> pd.DataF
     keys = plan.group_by
     if keys:
         g = work.groupby(keys, dropna=False, sort=False, observed=True)
+        reduced = _reduce_grouped(g, plan)
         cols = {}
         for col, call, kind, arg_t in plan.calls:
-            for suffix, values in _partial_columns(g, col, kind):
+            for suffix, values in _partial_columns(reduced, plan.arg_col.get(col), kind):
                 cols[col + suffix] = values
         if not cols:
             out = g.size().rename("__n").reset_index()
         else:
-            out = pd.DataFrame(cols).reset_index()
+            out = pd.DataFrame(cols, copy=False).reset_index()
     else:
         cols = {}
         for col, call, kind, arg_t in plan.calls:
@@ -116,6 +117,57 @@ def _partials(pdf: pd.DataFrame, plan: AggPlan, partition_info=None) -> pd.DataF
         out = pd.DataFrame(cols, index=pd.RangeIndex(1))
     out["__part"] = part
     return out
+
+
+# the per-group reductions each kind's partial columns are made of
+_REDUCTIONS = {"count_star": ("size",), "count": ("count",), "sum": ("sum",),
+               "mean": ("sum", "count"), "min": ("min",), "max": ("max",),
+               "first": ("first",), "last": ("last",), "std": ("count", "sum", "var"),
+               "var": ("count", "sum", "var"), "count_distinct": ()}
+
+
+def _reduce_grouped(g, plan: AggPlan) -> dict[tuple[str | None, str], pd.Series]:
+    """Every reduction the calls need, keyed by (argument column, reduction): one grouped
+    call per reduction over all the argument columns that need it, and a column shared by
+    several calls (``sum(x)``, ``mean(x)``) reduced once."""
+    wanted: dict[str, list[str]] = {}
+    for col, call, kind, arg_t in plan.calls:
+        for how in _REDUCTIONS[kind]:
+            if how != "size":
+                names = wanted.setdefault(how, [])
+                if plan.arg_col[col] not in names:
+                    names.append(plan.arg_col[col])
+    out: dict[tuple[str | None, str], pd.Series] = {(None, "size"): g.size()}
+    for how, names in wanted.items():
+        sg = g[names]
+        if how == "sum":
+            frame = sg.sum(min_count=1)
+        elif how == "var":
+            frame = sg.var(ddof=0)
+        else:
+            frame = getattr(sg, how)()
+        out.update(((name, how), frame[name]) for name in names)
+    return out
+
+
+def _partial_columns(reduced, arg, kind):
+    if kind == "count_star":
+        return [("_n", reduced[None, "size"])]
+    if kind == "count":
+        return [("_n", reduced[arg, "count"])]
+    if kind == "sum":
+        return [("_s", reduced[arg, "sum"])]
+    if kind == "mean":
+        return [("_s", reduced[arg, "sum"]), ("_n", reduced[arg, "count"])]
+    if kind in ("min", "max", "first", "last"):
+        return [("_v", reduced[arg, kind])]
+    if kind in ("std", "var"):
+        n = reduced[arg, "count"]
+        m2 = reduced[arg, "var"].astype("Float64") * n
+        return [("_n", n), ("_s", reduced[arg, "sum"].astype("Float64")), ("_m2", m2)]
+    if kind == "count_distinct":
+        return []  # handled with the distinct pairs
+    raise AssertionError(kind)
 
 
 def _box(v, like: pd.Series | None) -> pd.Series:
@@ -130,28 +182,6 @@ def _box(v, like: pd.Series | None) -> pd.Series:
         except (TypeError, ValueError):
             return pd.Series([v])
     return pd.Series([v])
-
-
-def _partial_columns(g, col, kind):
-    if kind == "count_star":
-        return [("_n", g.size())]
-    sg = g[col]
-    if kind == "count":
-        return [("_n", sg.count())]
-    if kind == "sum":
-        return [("_s", sg.sum(min_count=1))]
-    if kind == "mean":
-        return [("_s", sg.sum(min_count=1)), ("_n", sg.count())]
-    if kind in ("min", "max", "first", "last"):
-        return [("_v", getattr(sg, kind)())]
-    if kind in ("std", "var"):
-        n = sg.count()
-        s = sg.sum(min_count=1)
-        m2 = sg.var(ddof=0).astype("Float64") * n
-        return [("_n", n), ("_s", s.astype("Float64")), ("_m2", m2)]
-    if kind == "count_distinct":
-        return []  # handled with the distinct pairs
-    raise AssertionError(kind)
 
 
 def _partial_whole(s, kind, n):

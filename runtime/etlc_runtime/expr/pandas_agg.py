@@ -78,6 +78,13 @@ class AggPlan:
         self.node_types = {}
         for _, _, _, nt in self.outputs:
             self.node_types.update(nt)
+        # each call's temp column -> the first call's with the same argument and type
+        # (``sum(x)`` and ``mean(x)`` evaluate and reduce ``x`` once)
+        self.arg_col: dict[str, str] = {}
+        firsts: dict[tuple[str, Type], str] = {}
+        for col, call, kind, arg_t in self.calls:
+            if kind != "count_star":
+                self.arg_col[col] = firsts.setdefault((A.unparse(call.args[0]), arg_t), col)
 
     def __reduce__(self):
         # node types are keyed by id(node): rebuild them after unpickling (Dask workers)
@@ -92,11 +99,14 @@ class AggPlan:
         for col, call, kind, arg_t in self.calls:
             if kind == "count_star":
                 continue
+            if self.arg_col[col] != col:
+                cols[col] = cols[self.arg_col[col]]
+                continue
             arg = call.args[0]
             nt = _sub_types(self.node_types, arg)
             ev = Evaluator(df, self.params, nt, self.col_types, A.unparse(arg))
             cols[col] = ev.series(ev.ev(arg), arg_t)
-        return pd.DataFrame(cols, index=df.index)
+        return pd.DataFrame(cols, index=df.index, copy=False)
 
     def finish(self, keys: pd.DataFrame, values: dict[str, pd.Series]) -> pd.DataFrame:
         """Outer expressions over per-group results (``keys`` holds the group keys,
