@@ -215,6 +215,18 @@ steps:
     from: enriched
     call: shop_fns:add_score
     args: {factor: 3}
+    returns:
+      order_id: {type: int, nullable: false}
+      customer_id: {type: int}
+      order_date: {type: date}
+      status: {type: string}
+      amount: {type: decimal, scale: 2}
+      qty: {type: int}
+      net: {type: decimal, scale: 2}
+      year: {type: int}
+      country: {type: string}
+      segment: {type: string}
+      score: {type: int}
   by_country:
     from: scored
     group_by: [country, segment]
@@ -288,10 +300,10 @@ SHOP_SCORED = """
     FROM paid p JOIN read_csv('{customers}', header = true, columns = {{
         'customer_id': 'BIGINT', 'country': 'VARCHAR', 'segment': 'VARCHAR'}}) c USING (customer_id)
 """
-# revenue is a double: sum(net) follows the call step, whose output has no plan types, so the
-# pandas engine cannot tell its decimal net from a double (docs/types.md, an open gap)
+# revenue is a decimal, as in a plain chain: sum(net) follows the call step, whose `returns:`
+# gives the plan its types (without it, the pandas engine wrote a double: docs/types.md)
 SHOP_BY_COUNTRY = """
-    SELECT country, segment, count(*) AS orders, sum(net)::DOUBLE AS revenue,
+    SELECT country, segment, count(*) AS orders, sum(net) AS revenue,
            sum(score)::BIGINT AS score
     FROM scored GROUP BY country, segment ORDER BY country, segment
 """
