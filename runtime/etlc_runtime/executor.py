@@ -233,6 +233,21 @@ class TaskRun:
                            append_key=self.append_key, step=step.get("name"))
 
     # -- data ---------------------------------------------------------------------------
+    def check_param_text(self) -> None:
+        """R041 before any work, whatever the engine: a ``$param`` whose value is time text
+        with a UTC offset, read as a zone-less timestamp or date (``expr.zone_text``)."""
+        from . import _expr
+        from .expr import zone_text
+        from .expr_location import expression_paths
+
+        if all(zone_text.offset(v) is None for v in self.params.values()):
+            return
+        for step in self.plan.get("steps") or []:
+            for _path, text in expression_paths(step):
+                err = zone_text.param_error(_expr.parse(text), self.params, text)
+                if err is not None:
+                    raise located(self, step, err)
+
     def load_inputs(self):
         """Find the committed manifests of the staged inputs (their data is read when a
         step asks for it, by that step's engine)."""
@@ -365,6 +380,7 @@ class TaskRun:
 
     def _run(self) -> dict:
         started = time.perf_counter()
+        self.check_param_text()
         self.load_inputs()
         for step in self.plan.get("steps") or []:
             try:

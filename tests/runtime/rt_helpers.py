@@ -26,3 +26,19 @@ def task_plan(steps, datasets=None, *, output=None, inputs=None, params=None, ta
         "params": params or {}, "datasets": datasets or {}, "inputs": inputs or {},
         "steps": steps, "output": output,
     }
+
+
+def run_spec(folder, text: str, rows: str, params=None) -> dict:
+    """Compile spec ``text`` (which reads ``in.csv``, holding ``rows``) in project ``folder``
+    and run it with ``etlc run``'s runner: the run's summary."""
+    from etlc_compiler.api import check_text
+    from etlc_compiler.compile import plan_checked
+    from etlc_runtime.local import run_pipeline
+
+    (folder / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (folder / "in.csv").write_text(rows)
+    (folder / "s.yaml").write_text(text)
+    checked = check_text(text, str(folder / "s.yaml"))
+    assert checked.ok, checked.diagnostics
+    return run_pipeline(plan_checked(checked, folder).pipeline_payload(), params,
+                        project_root=str(folder))

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Mapping
 
 from . import ast as A
-from . import casts
+from . import casts, zone_text
 from .errors import ExprError
 from .fn_base import NOT_CONST
 from .functions import AGGREGATES, FUNCTIONS, WINDOW_AGGREGATES
@@ -99,6 +99,9 @@ class Checker:
     def visit(self, e: A.Expr, agg: A.Call | None) -> Type:
         t = self._visit(e, agg)
         self.types[id(e)] = t
+        read = zone_text.read_as(e)
+        if read is not None and t.name != "unknown":
+            self._zone_text(*read)
         return t
 
     # ------------------------------------------------------------------------------
@@ -200,9 +203,17 @@ class Checker:
     def _comparable(self, le, lt: Type, re_, rt: Type) -> bool:
         if comparable(lt, rt):
             return True
-        if is_temporal(lt) and _temporal_literal_ok(re_, lt):
-            return True
-        return is_temporal(rt) and _temporal_literal_ok(le, rt)
+        for text, other in ((re_, lt), (le, rt)):
+            if is_temporal(other) and _temporal_literal_ok(text, other):
+                self._zone_text(text, other.name)
+                return True
+        return False
+
+    def _zone_text(self, node: A.Expr, target: str) -> None:
+        """E419: a string constant with a UTC offset read as a zone-less timestamp or date."""
+        err = zone_text.literal_error(node, target) if target in zone_text.ZONELESS else None
+        if err is not None and err not in self.errors:  # `'...' between a and b`: once
+            self.errors.append(err)
 
     def _binary(self, e: A.Binary, agg) -> Type:
         lt = self.visit(e.left, agg)
