@@ -1,7 +1,8 @@
 """Tests aimed at the pandas evaluator's surviving mutants (issue #15): the row an evaluation
 error names, the null-aware functions and a constant subject with column arguments, a
 string constant beside a timestamp column (compare and IN), and division whose float result
-must stay nullable.  Oracles: DuckDB running the same text over the same table (exprdata),
+must stay nullable; the errors of now() without a logical date and of a constant that
+cannot be cast.  Oracles: DuckDB running the same text over the same table (exprdata),
 or literal expected values; errors are checked by code, value, row and span, never wording."""
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ CALLS = [
     # a constant subject with column options, and all-constant calls with options
     "left('hello', m)", "round(2.555, 1) + f", "left('hello', 2) || s",
     "substr('hello', 2, 3) || s",
-    # negating a scalar (a parameter)
-    "-$p_int + i", "f * -$p_float",
+    # negating a scalar (a parameter), and a typed constant that is null
+    "-$p_int + i", "f * -$p_float", "-nullif(1, 1)", "-nullif(2.5, 2.5) + f",
     # a string constant beside a timestamp or date column is parsed as one first
     "ts < '2020-06-01 12:30:00'", "'2020-06-01 00:00:01' = ts", "ts >= '2020-01-02'",
     "ts in ('2020-01-02 03:04:05', '2020-01-01')", "ts not in ('2020-01-01', null)",
@@ -108,12 +109,44 @@ def test_cast_error_names_the_row_label(text, index, row, value):
     assert (ei.value.start, ei.value.end) == (0, len(text))
 
 
+def _labelled() -> pd.DataFrame:
+    """Two rows labelled 7 and 3 (a frame after a filter and a sort)."""
+    return pd.DataFrame({"x": pd.Series([1, 2], index=[7, 3], dtype="Int64")})
+
+
 @pytest.mark.parametrize("text,want", [("today()", "2024-03-05"),
                                        ("now()", "2024-03-05 10:11:12")])
 def test_now_and_today_read_the_logical_date(text, want):
     """now()/today() take the run's logical date from the parameters, broadcast per row."""
-    frame = pd.DataFrame({"x": pd.Series([1, 2], index=[7, 3], dtype="Int64")})
+    frame = _labelled()
     got = evaluate(text, frame, {LOGICAL_DATE_PARAM: "2024-03-05T10:11:12"},
                    types={"x": Type("int")})
     assert list(got.index) == [7, 3]
     assert list(got) == [pd.Timestamp(want)] * 2
+
+
+@pytest.mark.parametrize("text,end", [("now()", 5), ("today() - 1", 7)])
+def test_now_without_a_logical_date(text, end):
+    """Without the run's logical date now()/today() stop the run with R041; no row is named
+    (the failure is not one row's)."""
+    frame = _labelled()
+    with pytest.raises(EvalError) as ei:
+        evaluate(text, frame, {}, types={"x": Type("int")})
+    f = ei.value.fields()
+    assert (f["code"], f["row"], f["value"]) == ("R041", None, None)
+    assert (ei.value.start, ei.value.end) == (0, end)
+
+
+@pytest.mark.parametrize("text,value,start,end", [
+    ("cast('x7' as int) + x", "x7", 0, 17),
+    ("cast('2' as bool) or x > 1", "2", 0, 17),
+    ("x + cast('1.5x' as float)", "1.5x", 4, 25),
+])
+def test_a_constant_that_cannot_be_cast(text, value, start, end):
+    """A constant cast fails like a column's: R041 with the value, spanning the cast."""
+    frame = _labelled()
+    with pytest.raises(EvalError) as ei:
+        evaluate(text, frame, {}, types={"x": Type("int")})
+    f = ei.value.fields()
+    assert (f["code"], f["value"]) == ("R041", value)
+    assert (ei.value.start, ei.value.end) == (start, end)
