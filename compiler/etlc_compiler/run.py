@@ -183,8 +183,12 @@ def run_command(args) -> int:
                               getattr(cause, "code", None) or diag.code, diag.message,
                               end_line=int(error.line) if end else None, end_col=int(end) if end else None)
         elif getattr(error, "step", None) in spec.steps:
-            line, col = loaded.key_pos(("steps", error.step))
-            diag = Diagnostic(diag.path, line, col, diag.code, diag.message)
+            at = ("steps", error.step)
+            if at + ("returns", getattr(error, "column", None)) in loaded.keys:   # R042
+                at += ("returns", error.column)
+            line, col = loaded.key_pos(at)
+            diag = Diagnostic(diag.path, line, col, getattr(error, "code", None) or diag.code,
+                              diag.message)
         print("\n" + render_text(diag, loaded.lines, _use_color(args.color)), file=sys.stderr)
         return 1
     outputs = sorted({s.get("path") for t in summary["tasks"] for s in t.get("steps", []) if s.get("path")})

@@ -102,3 +102,24 @@ def test_the_plan_types_after_the_call_come_from_returns(tmp_path: Path):
     # the same spec gives the same DAG file, byte for byte
     assert render_checked(checked, tmp_path) == render_checked(
         check_text(text, str(tmp_path / "t.yaml")), tmp_path)
+
+
+def test_etlc_run_prints_r042_at_the_declared_column(tmp_path: Path):
+    """A frame that does not match `returns:` stops `etlc run` with R042 at the column's entry
+    under `returns:`; nothing is written."""
+    from .conftest import run_cli
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.csv").write_text("id,amount\n1,2.50\n2,1.25\n")
+    (tmp_path / "fns.py").write_text("def score(df):\n    return df.assign(score=df['id'] * 0.25)\n")
+    text = (HEAD + RETURNS.replace("{type: decimal, scale: 1, precision: 10}", "{type: int}")
+            + "  save: {from: scored, write: out, mode: overwrite}\n")
+    (tmp_path / "t.yaml").write_text(text)
+    r = run_cli("run", str(tmp_path / "t.yaml"), "--color", "never", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    line, col, _ = at(text, "score: {type: int}", "score")
+    assert f"t.yaml:{line}:{col}: error[R042]: step 'scored' failed" in r.stderr, r.stderr
+    assert all(s in r.stderr for s in ("'score'", "row 0", "0.25"))   # column, row, value
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "data" / "out").exists()

@@ -153,6 +153,11 @@ def test_a_frame_that_does_not_match_is_r042(tmp_path, fns, engine, func, args, 
     assert (err.column, err.row, err.value) == (column, row, value)
 
 
+def test_dask_refuses_as_the_others(tmp_path, fns):
+    err = failure(tmp_path, "dask", "as_given", "{column: qty, values: [1.0, 2.5]}")
+    assert (err.column, err.row, err.value) == ("qty", 1, 2.5)
+
+
 def test_r042_fields_of_each_refusal():
     """conform_result alone: the reason's subject per refusal, by fields."""
     returns = {"k": {"type": "int"}, "d": {"type": "decimal", "scale": 2, "precision": 4},
