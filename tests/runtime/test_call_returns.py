@@ -190,3 +190,18 @@ def test_r042_fields_of_each_refusal():
     with pytest.raises(CallResultError) as caught:
         conform_result(dup, returns, "st")
     assert caught.value.column == "k"
+
+
+def test_a_double_into_a_decimal_is_judged_by_its_nearest_double():
+    """The rule `returns` shares with a typed Parquet read (arrow_convert.typed_to): a double
+    goes into a decimal when it is the nearest double of that decimal, judged by the correctly
+    rounded division (Arrow's decimal-to-double cast gives 25.333000000000002 for 25.333)."""
+    from etlc_runtime.arrow_convert import typed_to
+    from etlc_runtime.errors import DataError
+
+    dec3 = {"type": "decimal", "scale": 3}
+    got = typed_to(pa.array([25.333, 50.666, None, -0.001]), dec3, "x")
+    assert got.to_pylist() == [D("25.333"), D("50.666"), None, D("-0.001")]
+    with pytest.raises(DataError) as caught:
+        typed_to(pa.array([25.333, 1.0005]), dec3, "x")
+    assert (caught.value.column, caught.value.row, caught.value.value) == ("x", 2, 1.0005)
