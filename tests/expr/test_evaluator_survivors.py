@@ -38,6 +38,9 @@ CALLS = [
     # division: a float result stays nullable (Float64), nulls stay null
     "i / nullif(j, 0)", "f / nullif(g, 0)", "i / 2", "d / nullif(e, 0)",
     "i % nullif(j, 0)", "f * i", "i - f",
+    # modulo by a constant 1 (0 everywhere, not null) and decimal modulo, exact (not fmod of
+    # the doubles: 0.3 % 0.1 is 0.0, not 0.1)
+    "i % 1", "f % 1", "d % 1", "0.3 % 0.1", "d % 0.1", "e % 0.2",
 ]
 
 
