@@ -181,6 +181,26 @@ DATASETS = {
     },
 }
 
+TYPES = {
+    'raw': {
+        'tipreg': {'type': 'int'},
+        'trade_date': {'type': 'date'},
+        'codbdi': {'type': 'string'},
+        'ticker': {'type': 'string'},
+        'tpmerc': {'type': 'int'},
+        'especi': {'type': 'string'},
+        'open': {'type': 'decimal', 'scale': 2},
+        'high': {'type': 'decimal', 'scale': 2},
+        'low': {'type': 'decimal', 'scale': 2},
+        'close': {'type': 'decimal', 'scale': 2},
+        'trades': {'type': 'int'},
+        'quantity': {'type': 'int'},
+        'volume': {'type': 'decimal', 'scale': 2},
+        'fatcot': {'type': 'int'},
+        'isin': {'type': 'string'},
+    },
+}
+
 PLAN_DAILY = {
     **COMMON,
     'datasets': {'cotahist': DATASETS['cotahist']},
@@ -247,25 +267,7 @@ PLAN_DAILY = {
         },
     ],
     'types': {
-        'raw': {
-            'cols': {
-                'tipreg': {'type': 'int'},
-                'trade_date': {'type': 'date'},
-                'codbdi': {'type': 'string'},
-                'ticker': {'type': 'string'},
-                'tpmerc': {'type': 'int'},
-                'especi': {'type': 'string'},
-                'open': {'type': 'decimal', 'scale': 2},
-                'high': {'type': 'decimal', 'scale': 2},
-                'low': {'type': 'decimal', 'scale': 2},
-                'close': {'type': 'decimal', 'scale': 2},
-                'trades': {'type': 'int'},
-                'quantity': {'type': 'int'},
-                'volume': {'type': 'decimal', 'scale': 2},
-                'fatcot': {'type': 'int'},
-                'isin': {'type': 'string'},
-            },
-        },
+        'raw': {'cols': TYPES['raw']},
         'equities': {'base': 'raw'},
         'daily': {'base': 'equities'},
     },
@@ -320,27 +322,7 @@ PLAN_PUBLISH_LAKE = {
             'mode': 'overwrite_partitions',
         },
     ],
-    'types': {
-        'daily': {
-            'cols': {
-                'tipreg': {'type': 'int'},
-                'trade_date': {'type': 'date'},
-                'codbdi': {'type': 'string'},
-                'ticker': {'type': 'string'},
-                'tpmerc': {'type': 'int'},
-                'especi': {'type': 'string'},
-                'open': {'type': 'decimal', 'scale': 2},
-                'high': {'type': 'decimal', 'scale': 2},
-                'low': {'type': 'decimal', 'scale': 2},
-                'close': {'type': 'decimal', 'scale': 2},
-                'trades': {'type': 'int'},
-                'quantity': {'type': 'int'},
-                'volume': {'type': 'decimal', 'scale': 2},
-                'fatcot': {'type': 'int'},
-                'isin': {'type': 'string'},
-            },
-        },
-    },
+    'types': {'daily': {'cols': TYPES['raw']}},
     'output': None,
 }
 
@@ -362,27 +344,7 @@ PLAN_PUBLISH_DWH = {
             'mode': 'upsert',
         },
     ],
-    'types': {
-        'daily': {
-            'cols': {
-                'tipreg': {'type': 'int'},
-                'trade_date': {'type': 'date'},
-                'codbdi': {'type': 'string'},
-                'ticker': {'type': 'string'},
-                'tpmerc': {'type': 'int'},
-                'especi': {'type': 'string'},
-                'open': {'type': 'decimal', 'scale': 2},
-                'high': {'type': 'decimal', 'scale': 2},
-                'low': {'type': 'decimal', 'scale': 2},
-                'close': {'type': 'decimal', 'scale': 2},
-                'trades': {'type': 'int'},
-                'quantity': {'type': 'int'},
-                'volume': {'type': 'decimal', 'scale': 2},
-                'fatcot': {'type': 'int'},
-                'isin': {'type': 'string'},
-            },
-        },
-    },
+    'types': {'daily': {'cols': TYPES['raw']}},
     'output': None,
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import groups, mapping, pyobjects, schedules, task_settings
 from .plan import Plan
-from .pyliteral import escape, pyliteral, unescape
+from .pyliteral import Ref, escape, pyliteral, unescape
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -147,6 +147,8 @@ def render(plan: Plan, version: str) -> str:
     extra_defaults = [(k, task_settings.render(k, v, fn_alias, duration)) for k, v in defaults.items()
                       if k in task_settings.SETTINGS and k != "owner" and v is not None]
     names = {t.task_id: f"t_{identifier(t.task_id)}" for t in plan.tasks}
+    common, datasets = _shared(plan)
+    shared_types = _shared_types(plan)
     for t in plan.tasks:
         settings = []
         s = t.settings
@@ -177,7 +179,7 @@ def render(plan: Plan, version: str) -> str:
             "outlets": "[" + ", ".join(f"Asset({pyliteral(a)})" for a in t.outlets) + "]" if t.outlets else "",
         }
         if t.kind == "python":
-            entry["payload"] = _plan_source(t.payload)
+            entry["payload"] = _plan_source(t.payload, shared_types)
             if t.mapped:  # parallelism: airflow: one mapped instance per partition
                 entry["expand"] = f".expand(partition={pyliteral(list(range(t.mapped)))})"
         else:
@@ -228,9 +230,9 @@ def render(plan: Plan, version: str) -> str:
         lines[f"{module} {fn}"] = line
     # one block, sorted as isort/ruff sort third-party `from` imports
     import_lines = [lines[k] for k in sorted(lines, key=lambda k: (k.split()[0].lower(), k.split()[0], k))]
-    common, datasets = _shared(plan)
     return _template().render(
         common=pyliteral(common), datasets=pyliteral(datasets), has_python=bool(common),
+        types=[(pyliteral(name), pyliteral(table, 4)) for name, (table, _) in shared_types.items()],
         header=header(version, plan.spec_path), spec_text=escape(plan.spec_path), sha=escape(plan.spec_sha256),
         pipeline=identifier(plan.pipeline), import_lines=import_lines,
         doc_md=pyliteral(doc_md(plan)), tasks=tasks,
@@ -262,12 +264,41 @@ def _shared(plan: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
     return common, datasets
 
 
-def _plan_source(payload: dict[str, Any]) -> str:
-    """A task plan as `{**COMMON, 'datasets': {...DATASETS[...]}, ...}`: equal to the payload."""
+def _shared_types(plan: Plan) -> dict[str, tuple[dict, str]]:
+    """The column-type tables (a `types` entry's `cols`) that more than one place of the task
+    plans holds, written once as `TYPES[name]`: name -> (table, its source), named by the
+    first step that holds it (a write task repeats the table of the staged step it writes)."""
+    seen: dict[str, tuple[str, dict, int]] = {}   # table source -> (first step, table, uses)
+    for t in plan.tasks:
+        if t.kind != "python":
+            continue
+        for step, entry in (t.payload.get("types") or {}).items():
+            if entry.get("cols"):
+                text = pyliteral(entry["cols"])
+                first, table, uses = seen.get(text, (step, entry["cols"], 0))
+                seen[text] = (first, table, uses + 1)
+    shared: dict[str, tuple[dict, str]] = {}
+    for text, (step, table, uses) in seen.items():
+        if uses > 1:
+            name, n = step, 1
+            while name in shared:
+                n += 1
+                name = f"{step} ({n})"
+            shared[name] = (table, text)
+    return shared
+
+
+def _plan_source(payload: dict[str, Any], shared_types: dict[str, tuple[dict, str]]) -> str:
+    """A task plan as `{**COMMON, 'datasets': {...DATASETS[...]}, 'types': {...TYPES[...]},
+    ...}`: equal to the payload."""
     parts = ["    **COMMON,"]
     names = ", ".join(f"{pyliteral(n)}: DATASETS[{pyliteral(n)}]" for n in payload.get("datasets") or {})
     parts.append(f"    'datasets': {{{names}}},")
+    refs = {text: Ref("TYPES", name) for name, (_, text) in shared_types.items()}
     for key, value in payload.items():
+        if key == "types":
+            value = {step: {k: refs.get(pyliteral(v), v) if k == "cols" else v for k, v in entry.items()}
+                     for step, entry in value.items()}
         if key not in COMMON_KEYS and key != "datasets":
             parts.append(f"    {pyliteral(key)}: {pyliteral(value, 4)},")
     return "{\n" + "\n".join(parts) + "\n}"

@@ -2,7 +2,8 @@
 
 Strings go through `repr()`, which always yields a valid, closed Python string literal, so no
 spec content (quotes, backslashes, newlines, `{{ }}`, Unicode) can end a string early or
-become code. Only dict/list/str/int/float/bool/None are accepted; anything else is a bug.
+become code. Only dict/list/str/int/float/bool/None are accepted, and `Ref`, a part of the
+file written once elsewhere (`TYPES['daily']`); anything else is a bug.
 
 Text that sits inside a comment or a docstring (the spec path in the header) goes through
 `escape()`: the body of a string literal, valid between any quotes, on one line, and never an
@@ -19,6 +20,18 @@ from typing import Any
 _WIDTH = 88
 
 
+class Ref:
+    """A shared part of the generated file, `NAME[key]`: the name an identifier, the key a
+    string through `repr()`, so it is no way for spec text to become code."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, name: str, key: str):
+        if not (name.isidentifier() and name.isascii() and name.isupper() and isinstance(key, str)):
+            raise ValueError(f"not a shared part: {name!r}[{key!r}]")
+        self.source = f"{name}[{key!r}]"
+
+
 def pyliteral(value: Any, indent: int = 0) -> str:
     flat = _flat(value)
     if len(flat) + indent <= _WIDTH or not isinstance(value, (dict, list, tuple)) or not value:
@@ -32,6 +45,8 @@ def pyliteral(value: Any, indent: int = 0) -> str:
 
 
 def _flat(value: Any) -> str:
+    if isinstance(value, Ref):
+        return value.source
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
