@@ -82,6 +82,12 @@ def check_steps(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
         for key in step.raw:
             if key not in allowed:
                 diags.append(loaded.diag("E310", f"'{key}' does not belong to a {step.kind} step", base + (key,), at="key"))
+        if step.kind == "call" and step.raw.get("per_partition") is True \
+                and isinstance(step.raw.get("from"), list) and len(step.raw["from"]) > 1:
+            diags.append(loaded.diag("E319", f"per_partition with {len(step.raw['from'])} inputs: a function applied "
+                                     "to each partition takes one input", base + ("per_partition",), at="key",
+                                     help="drop per_partition (the function gets the whole frames), or join or "
+                                          "union the inputs in a step before"))
         if step.kind in ("write",) and "from" not in step.raw:
             diags.append(loaded.diag("E202", "a write step needs 'from'", base, at="key"))
         if step.kind == "write" and "mode" not in step.raw:

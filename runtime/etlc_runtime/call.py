@@ -6,7 +6,9 @@ executor hands it the input through :func:`frame_for_call` and takes the result 
 :func:`result_from_call`: Arrow in between, or the engine's own ``to_pandas`` /
 ``from_pandas`` where it has them (the pandas engine passes its frame unchanged).  The chain
 continues on the step's engine; a step that declares ``returns`` has the frame checked
-against it and held in the declared types first (:mod:`etlc_runtime.call_returns`).
+against it and held in the declared types first (:mod:`etlc_runtime.call_returns`).  With
+``per_partition: true`` the dask engines call it on each partition, on the workers, instead
+(:mod:`etlc_runtime.engines.dask.partition_call`).
 """
 
 from __future__ import annotations
@@ -71,25 +73,39 @@ def result_from_call(engine, df, step: Mapping[str, Any] | None = None):
     return engine.from_arrow(pa.Table.from_pandas(df, preserve_index=False))
 
 
+def user_function(step: Mapping[str, Any], macros: Mapping[str, Any]):
+    """(the call step's function, its ``args`` rendered with ``macros``)."""
+    return callable_of(step["call"]), render_args(dict(step.get("args") or {}), macros)
+
+
+def callable_of(ref: str):
+    func = load_object(ref, "call")
+    if not callable(func):
+        raise StepError(None, f"call {ref!r} is not callable")
+    return func
+
+
+def called(ref: str, func, data, args: Mapping[str, Any]):
+    """``func(data, **args)``, which must be a pandas DataFrame (its index dropped)."""
+    import pandas as pd
+
+    result = func(data, **args)
+    if not isinstance(result, pd.DataFrame):
+        raise StepError(None, f"call {ref!r} returned {type(result).__name__}, "
+                              f"not a pandas DataFrame")
+    return result.reset_index(drop=True)
+
+
 def run_call(step: Mapping[str, Any], inputs: list, macros: Mapping[str, Any]):
     """Call the user function with the input DataFrame(s) and ``args``.
 
     One ``from`` step: ``func(df, **args)``; several: ``func([df1, df2, ...], **args)``.
-    With the pandas engine ``per_partition: true`` calls the function once, on the whole
-    DataFrame (which is the engine's only partition).
+    On the pandas and duckdb engines ``per_partition: true`` calls the function once, on the
+    whole DataFrame (their only partition); the dask engines map it over their partitions
+    (engines/dask/partition_call.py).
     """
-    import pandas as pd
-
-    func = load_object(step["call"], "call")
-    if not callable(func):
-        raise StepError(None, f"call {step['call']!r} is not callable")
-    args = render_args(dict(step.get("args") or {}), macros)
-    data = inputs[0] if len(inputs) == 1 else list(inputs)
-    result = func(data, **args)
-    if not isinstance(result, pd.DataFrame):
-        raise StepError(None, f"call {step['call']!r} returned {type(result).__name__}, "
-                              f"not a pandas DataFrame")
-    return result.reset_index(drop=True)
+    func, args = user_function(step, macros)
+    return called(step["call"], func, inputs[0] if len(inputs) == 1 else list(inputs), args)
 
 
 def run_operator(step: Mapping[str, Any], context: Mapping[str, Any],

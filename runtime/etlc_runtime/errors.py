@@ -196,6 +196,9 @@ class StepError(EtlcRuntimeError):
     def __str__(self) -> str:  # keep str() in step with a later with_location()
         return self._format()
 
+    def __reduce__(self):   # raised on a Dask worker: comes back with its fields
+        return (_restored, (type(self), dict(self.__dict__)))
+
     def to_dict(self) -> dict:
         return {
             "step": self.step,
@@ -207,18 +210,29 @@ class StepError(EtlcRuntimeError):
         }
 
 
+def _restored(cls: type, state: dict) -> StepError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    err.args = (err._format(),)
+    return err
+
+
 class CallResultError(StepError):
     """R042: the frame a ``call`` step's function returned does not match the step's
     ``returns``: a declared column missing, a column not declared, or a value its declared
     type cannot hold unchanged.  Names the step, the column, the row (0-based, in the
-    returned frame) and the value."""
+    returned frame) and the value; with ``per_partition: true`` on the dask engines, the
+    partition (0-based) whose result it is, the row counted within that result."""
 
     code = "R042"
 
     def __init__(self, step: str | None, reason: str, *, column: str | None = None,
-                 row: int | None = None, value: Any = None):
+                 row: int | None = None, value: Any = None, partition: int | None = None):
         self.reason, self.column, self.row, self.value = reason, column, row, value
+        self.partition = partition
         where = ", ".join(w for w in (f"column {column!r}" if column is not None else "",
+                                      f"partition {partition}" if partition is not None
+                                      else "",
                                       f"row {row}" if row is not None else "") if w)
         shown = f": value {value!r}" if row is not None else ""
         super().__init__(step, f"{self.code} the result of call does not match `returns`"
@@ -226,7 +240,32 @@ class CallResultError(StepError):
 
     def to_dict(self) -> dict:
         out = super().to_dict()
-        out.update(code=self.code, column=self.column, row=self.row, value=repr(self.value))
+        out.update(code=self.code, column=self.column, row=self.row, value=repr(self.value),
+                   partition=self.partition)
+        return out
+
+
+class PartitionCallError(StepError):
+    """R043: a ``call`` step with ``per_partition: true`` on the dask engines that cannot go
+    on: a partition's result has other columns (names, order) or other dtypes than the first
+    partition's (which gave Dask the columns), or the step has several inputs.  Names the
+    step, the partition (0-based) and the column."""
+
+    code = "R043"
+
+    def __init__(self, step: str | None, reason: str, *, partition: int | None = None,
+                 column: str | None = None):
+        self.reason, self.partition, self.column = reason, partition, column
+        where = ", ".join(w for w in (f"partition {partition}" if partition is not None
+                                      else "",
+                                      f"column {column!r}" if column is not None else "")
+                          if w)
+        super().__init__(step, f"{self.code} per_partition call{' at ' + where if where else ''}"
+                               f": {reason}")
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(code=self.code, partition=self.partition, column=self.column)
         return out
 
 

@@ -4,7 +4,8 @@ call each and stay in the executor).
 A read resolves its dataset (an ``s3://`` view, the columns the task uses, a PostgreSQL or
 Qdrant filter pushed down), reads it on the step's engine (one partition's share in a mapped
 instance), counts what ``on_error: null | skip`` let through, then applies the step's own
-transform keys.  A call step hands its inputs to the user's function as pandas DataFrames.
+transform keys.  A call step hands its inputs to the user's function as pandas DataFrames
+(with ``per_partition: true`` on the dask engines, each partition on the workers).
 An operator step runs an Airflow operator (mapped over an earlier result when it says so).
 """
 
@@ -63,8 +64,13 @@ def call_step(run: TaskRun, step: Mapping[str, Any], engine, ctx: StepContext) -
     if missing:
         raise StepError(step.get("name"), f"input step(s) {missing} are neither in this task "
                                           f"nor staged")
-    frames = [frame_for_call(*run.own(s, engine)) for s in sources(step)]
-    rel = result_from_call(engine, run_call(step, frames, run.macros), step)
+    per_partition = getattr(engine, "call_partitions", None) if step.get("per_partition") \
+        else None
+    if per_partition is not None:   # the dask engines: on the workers, a call per partition
+        rel = per_partition([run.relation(s, engine) for s in sources(step)], step, run.macros)
+    else:   # one call on the whole frame(s), here (the only partition of pandas and duckdb)
+        frames = [frame_for_call(*run.own(s, engine)) for s in sources(step)]
+        rel = result_from_call(engine, run_call(step, frames, run.macros), step)
     rest = {k: v for k, v in step.items() if k in TRANSFORM_KEYS}
     return engine.transform(rest, run.inputs(joined(step), engine), ctx, base=rel)
 

@@ -196,6 +196,15 @@ class DaskEngine:
         self._types[out._name] = types
         return out
 
+    def call_partitions(self, inputs: list, step: Mapping[str, Any],
+                        macros: Mapping[str, Any]):
+        """A ``per_partition`` call step: the function on each partition, on the workers."""
+        from .dask.partition_call import map_call
+
+        out, types = map_call(self.cluster, inputs, step, macros, hold=self._held.append)
+        self._types[out._name] = types
+        return out
+
     def _known(self, rel, ctx: StepContext) -> dict | None:
         """The etlc types of the relation's columns: the plan's, and those derived."""
         from .. import _expr
