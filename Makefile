@@ -28,7 +28,7 @@ test: install
 ## a failure found becomes an @example in its test (docs/testing.md)
 FUZZ_SECONDS ?= 900
 FUZZ_TESTS ?= tests/expr/test_hypothesis.py tests/compiler/test_fuzz.py tests/codegen/test_codegen_strings.py \
-	tests/compiler/test_string_positions_exact.py
+	tests/compiler/test_string_positions_exact.py tests/expr/test_zone_text.py
 fuzz: install
 	timeout --signal=INT $(FUZZ_SECONDS) $(BIN)/python -m pytest -p no:cacheprovider \
 		--hypothesis-profile=fuzz --hypothesis-show-statistics $(FUZZ_TESTS)

@@ -154,7 +154,7 @@ def _frame(walls: list[dt.datetime]) -> pa.Table:
                      "ts": pa.array(walls, pa.timestamp("us"))})
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(a=stamp_text(), b=stamp_text(), shape=st.sampled_from(SHAPES))
 def test_what_the_checks_let_through_the_engines_compute_alike(a, b, shape):
     text = shape.format(a=a[0], b=b[0])
