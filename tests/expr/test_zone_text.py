@@ -90,6 +90,18 @@ def test_no_offset_a_zero_offset_or_a_zoned_side_compiles(expr, tmp_path):
     assert list(_diagnostics(expr, tmp_path)) == []
 
 
+@pytest.mark.parametrize("text", ["coalesce(ts, '2020-01-02 05:04:05+02')",
+                                  "case when id > 0 then ts else '2020-01-02 05:04:05+02' end",
+                                  "if(id > 0, ts, '2020-01-02 05:04:05+02')"])
+def test_text_never_mixes_with_a_timestamp_as_a_value(text):
+    """coalesce, if and case results take no string beside a timestamp, offset or not (E405
+    at the string), so no text reaches a timestamp there."""
+    for t in (text, text.replace("+02", "")):
+        errors = check(parse(t), TYPES, {}, "row")[1]
+        start = t.index("'")
+        assert [(e.code, e.start, e.end) for e in errors] == [("E405", start, t.index("'", start + 1) + 1)]
+
+
 def test_a_timestamp_literal_with_a_zone_stays_a_syntax_error():
     with pytest.raises(Exception) as info:
         parse("ts > timestamp '2020-01-02 05:04:05+02'")
