@@ -7,11 +7,13 @@ a version etlc wrote, whose parts hold no partition columns).  The executor hand
 the dataset with the :class:`S3Listing` under :data:`LISTING`; the engines read the listed
 parts themselves, with the same type rules as local files:
 
-- duckdb: ``read_parquet`` over the ``s3://`` URLs through pyarrow's S3 client wrapped as an
-  fsspec filesystem and registered with its connection (``register_filesystem``; DuckDB 2.0
-  has no downloadable httpfs here), so DuckDB fetches only the row groups and columns the
-  query needs; each listed part's size comes from its manifest and it is opened once per
-  read (``ArrowS3``);
+- duckdb: the listed parts as one pyarrow dataset on :func:`arrow_filesystem`, scanned by
+  DuckDB with its columns and filter pushed down (engines/duckdb/s3_scan); parts whose types
+  that scan would not give as ``read_parquet`` does are read by ``read_parquet`` over the
+  ``s3://`` URLs through pyarrow's S3 client wrapped as an fsspec filesystem and registered
+  with the connection (``register_filesystem``; DuckDB 2.0 has no downloadable httpfs
+  here), each listed part's size from its manifest and opened once per read (``ArrowS3``).
+  Either way DuckDB fetches only the row groups and columns the query needs;
 - pandas (io_read) and dask (each worker reads its share of the parts, the client built
   there from the listing's options): pyarrow's S3 client, the declared columns the task
   uses only.
@@ -47,6 +49,7 @@ class S3Listing:
     hive: Mapping[str, Mapping[str, str | None]]
     options: ob.S3Options = field(repr=False)
     listed: int = 0               # parts in the version, before pruning
+    sizes: Mapping[str, int] = field(default_factory=dict, repr=False)  # the manifest's bytes
 
     def key(self, url: str) -> str:
         """The ``bucket/key`` form of a part URL (what s3fs and pyarrow take)."""
@@ -177,7 +180,7 @@ def duckdb_filesystem(options: ob.S3Options):
             if stream is None:
                 stream = self.fs.open_input_file(key)
                 if stream.size() != self._sizes[key]:
-                    raise _rewritten(key, self._sizes[key])
+                    raise rewritten(key, self._sizes[key])
                 stream = self._handles.setdefault(key, stream)
             return PositionalFile(self, stream, path, mode, block_size, shared=True,
                                   **kwargs)
@@ -185,7 +188,7 @@ def duckdb_filesystem(options: ob.S3Options):
     return ArrowS3(arrow_filesystem(options))
 
 
-def _rewritten(key: str, size: int) -> ob.ObjectStoreError:
+def rewritten(key: str, size: int) -> ob.ObjectStoreError:
     return ob.ObjectStoreError(f"s3://{key}", f"the part no longer holds the {size} bytes "
                                "its manifest lists: it was rewritten after its commit")
 
@@ -221,4 +224,5 @@ def listing(dataset: Mapping[str, Any], url: str, options: ob.S3Options,
     # builds the result's columns and types as for any read
     files = [p for p in parts if keep is None or keep(hive[p])] or parts[:1]
     return S3Listing(url, tuple(files), {p: hive[p] for p in files} if hive else {},
-                     options, len(parts))
+                     options, len(parts), {p: version.sizes[p] for p in files
+                                           if p in version.sizes})

@@ -16,7 +16,9 @@ counts what it let through (``counts``: one extra scan; CSV rows with more or fe
 than the header that ``skip`` leaves out from DuckDB's rejects tables, a second scan).
 PostgreSQL tables are read by pg_read (COPY into Arrow, the step's columns and filter pushed
 down) and handed in.  An ``s3://`` Parquet dataset comes with its listed parts (s3_read:
-pruned, with their Hive values) and is read in place through the registered s3fs.
+pruned, with their Hive values) and is read in place: as one pyarrow dataset (s3_scan) where
+its types read as ``read_parquet`` reads them, else by ``read_parquet`` through the
+registered filesystem.
 """
 
 from __future__ import annotations
@@ -215,14 +217,19 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
     opts = dict(dataset.get("options") or {})
     declared = dataset.get("columns") or None
     remote = dataset.get(LISTING)   # an s3:// dataset's parts (s3_read), read in place
+    scan = None
     if remote is not None:
         if fmt != "parquet":
             raise NotAvailable(f"{fmt} objects are read from a local copy (s3_bridge)")
         text, target, files = remote.url, None, list(remote.files)
-        # each part's footer is fetched once, not once per pass (R040's schema check, the
-        # bind, the scan): parts are never rewritten (s3_read: R220 at open all the same),
-        # and DuckDB re-reads the footer of a file modified within 10 s of caching it
-        b.con.execute("SET parquet_metadata_cache = true")
+        from .s3_scan import parquet_dataset
+        scan = parquet_dataset(remote, FILE_COLUMN)    # None: read_parquet's types needed
+        if scan is None:
+            # each part's footer is fetched once, not once per pass (R040's schema check,
+            # the bind, the scan): parts are never rewritten (s3_read: R220 at open all the
+            # same), and DuckDB re-reads the footer of a file modified within 10 s of
+            # caching it
+            b.con.execute("SET parquet_metadata_cache = true")
     else:
         text = dataset_location(dataset, macros)
         target = local_path(text, root)
@@ -243,7 +250,13 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
     else:
         hive = {f: hive_values(f, target) for f in files} if target.is_dir() else {}
     keys = list(dict.fromkeys(k for v in hive.values() for k in v))
-    if fmt == "parquet":
+    if fmt == "parquet" and scan is not None:
+        dataset_, schemas = scan
+        if declared:
+            _declared_present(files, {f: set(schemas[f].names) for f in files}, declared,
+                              hive, name)
+        rel = from_arrow(dataset_)
+    elif fmt == "parquet":
         if declared:
             _parquet_columns(b, files, declared, hive, name)
         src = f"read_parquet({_list(files)}, union_by_name = true, hive_partitioning = false"
@@ -292,8 +305,14 @@ def _parquet_columns(b: Builder, files: list[Path], declared: Mapping, hive: Map
     have: dict[str, set] = {}
     for file_name, col in rows:
         have.setdefault(str(file_name), set()).add(col)
+    _declared_present(files, {f: have.get(str(f), set()) for f in files}, declared, hive,
+                      name)
+
+
+def _declared_present(files, have: Mapping[Any, set], declared: Mapping, hive: Mapping,
+                      name: str) -> None:
     for f in files:
-        present = have.get(str(f), set()) | set(hive.get(f, {}))
+        present = set(have[f]) | set(hive.get(f, {}))
         for col in declared:
             if col not in present:
                 raise DataError("a declared column is absent from the file", dataset=name,
