@@ -4,7 +4,8 @@ rows equal the pandas engine's (one call on the whole frame) with 1, 3 and 8 par
 and without `returns:`.  The task process never holds the whole frame: the function saw only
 partition-sized frames, and the engine's to_pandas/to_arrow (which gather it) are never asked.
 A partition that does not match is R042 (with `returns`) or R043 (without), naming the
-partition; several inputs are E319 at compile time and R043 for a plan that has them."""
+partition; several inputs are E319 at compile time and R043 for a plan that has them.  One
+test runs the call on a `dask scheduler` with two `dask worker` processes."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ import pytest
 import test_call_returns as call_returns
 from etlc_compiler.api import check_text
 from etlc_compiler.compile import plan_checked
+from etlc_runtime.engines.dask import cluster
 from etlc_runtime.engines.dask_engine import DaskEngine
 from etlc_runtime.errors import CallResultError, PartitionCallError
 from etlc_runtime.local import run_pipeline
 from exact_rows import assert_same
+from test_dask_engine_cluster import dask_cluster  # noqa: F401 - the two-process cluster
 
 FNS = '''\
 """User functions of the per-partition tests."""
@@ -111,10 +114,10 @@ def test_each_partition_on_the_workers_gives_the_pandas_rows(tmp_path, fns, no_g
     assert max(seen()) == (WHOLE if parts == 1 else -(-WHOLE // parts))
 
 
-def failed(tmp_path, func_args: str, returns: str | None):
-    summary = run(tmp_path / "dask", "dask", 3, "later", func_args, returns)
+def failed(tmp_path, func_args: str, returns: str | None, root: str = "dask"):
+    summary = run(tmp_path / root, "dask", 3, "later", func_args, returns)
     assert summary["status"] == "failed"
-    assert not (tmp_path / "dask" / "out.parquet").exists()
+    assert not (tmp_path / root / "out.parquet").exists()
     err = summary["error"]
     assert err.step == "scored" and err.line == SPEC.splitlines().index("  scored:") + 1
     return err
@@ -134,6 +137,22 @@ def test_a_partition_unlike_the_first_is_r043(tmp_path, fns, what, column):
     err = failed(tmp_path, f"{{what: {what}}}", None)
     assert isinstance(err, PartitionCallError), repr(err)
     assert (err.code, err.partition, err.column) == ("R043", 1, column)
+
+
+def test_on_two_worker_processes(tmp_path, fns, dask_cluster, monkeypatch):  # noqa: F811
+    """The function imported and run by `dask worker` processes (the user module on their
+    path), the rows the pandas engine's; an R042 raised in a worker process comes back with
+    its fields."""
+    monkeypatch.setenv(cluster.ENV, dask_cluster)
+    for engine in ("pandas", "dask"):
+        summary = run(tmp_path / engine, engine, 3)
+        assert summary["status"] == "success", summary["error"]
+    assert_same(pq.read_table(tmp_path / "dask" / "out.parquet"),
+                pq.read_table(tmp_path / "pandas" / "out.parquet"), ordered=True)
+    assert seen() == [WHOLE]   # here only the pandas engine's call: dask's ran in the workers
+    err = failed(tmp_path, "{what: fraction}", RETURNS, root="refused")
+    assert isinstance(err, CallResultError), repr(err)
+    assert (err.column, err.partition, err.row, err.value) == ("qty", 1, 1, 2.5)
 
 
 def test_several_inputs_in_a_plan_are_r043():
