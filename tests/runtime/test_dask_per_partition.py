@@ -36,6 +36,11 @@ def score(df, factor):
     return df.assign(score=df["qty"] * factor)
 
 
+def labels(df):
+    SEEN.append(len(df))   # on no rows, map gives Int64 here; on rows, strings
+    return df.assign(label=df["id"].map(lambda i: f"r{i}"))
+
+
 def later(df, what):
     """score's frame, changed in the second of three partitions only (ids 5 to 8)."""
     out = score(df, 2)
@@ -153,6 +158,31 @@ def test_on_two_worker_processes(tmp_path, fns, dask_cluster, monkeypatch):  # n
     err = failed(tmp_path, "{what: fraction}", RETURNS, root="refused")
     assert isinstance(err, CallResultError), repr(err)
     assert (err.column, err.partition, err.row, err.value) == ("qty", 1, 1, 2.5)
+
+
+def test_the_columns_come_from_the_first_result_with_rows(fns):
+    """Partitions 0 and 1 hold no row after the filter: the function's result on no rows
+    has other dtypes than on rows, so the meta is that of partition 2's result, and the empty
+    results take its dtypes (no value changes); the function ran once per partition."""
+    import pandas as pd
+    from etlc_runtime.engines.base import TaskResources
+
+    df = pd.DataFrame({"id": pd.array(range(1, 13), dtype="Int64")})
+    import fns as user
+    want = user.labels(df[df["id"] > 6].reset_index(drop=True))
+    seen().clear()
+    engine = DaskEngine(TaskResources(partitions=4))
+    try:
+        rel = engine.from_pandas(df)
+        out = engine.call_partitions([rel[rel["id"] > 6]], {"name": "lab", "call": "fns:labels"},
+                                     {})
+        assert out._meta.dtypes.to_dict() == want.dtypes.to_dict()
+        parts = engine.compute(*out.to_delayed())
+    finally:
+        engine.close()
+    assert [len(p) for p in parts] == [0, 0, 3, 3] and sorted(seen()) == [0, 0, 3, 3]
+    assert all(p.dtypes.to_dict() == want.dtypes.to_dict() for p in parts)
+    assert_same(pd.concat(parts, ignore_index=True), want, ordered=True)
 
 
 def test_several_inputs_in_a_plan_are_r043():

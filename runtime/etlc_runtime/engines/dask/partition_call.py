@@ -9,14 +9,16 @@ Dask needs the result's columns and dtypes (its meta) before anything runs:
   checked and held in them on its worker, as the whole frame is on the other engines
   (:func:`etlc_runtime.call_returns.conform_result`): R042 names the partition and the row
   within that partition's result;
-- without, the result of the function on the first partition.  That call is made on the
-  cluster when the step is built and its result stays there as the result's first partition
-  (the function runs once per partition, never on made-up or empty rows: Dask's own meta
-  inference calls it on fake rows, which user functions often refuse, and an empty frame
-  says nothing of object columns); the task process receives its empty head and its column
-  types only.  Every other partition's result must have the same columns in the same order
-  and, where both have rows, the same dtypes (for object columns, the same kind of value):
-  else R043 naming the partition and the column.  Nothing is reordered or cast.
+- without, the function's result on the first partition, or on the first one whose
+  result has rows (the partitions before it give none, and an empty result says nothing of
+  the dtypes a computed column takes).  Those calls are made on the cluster when the step
+  is built and their results stay there as the result's partitions (the function runs once
+  per partition, never on made-up or empty rows: Dask's own meta inference calls it on fake
+  rows, which user functions often refuse); the task process receives the empty head and
+  column types of one result only.  Every other partition's result must have the same
+  columns in the same order and, where both have rows, the same dtypes (for object
+  columns, the same kind of value): else R043 naming the partition and the column.
+  Nothing is reordered or cast; a result without rows takes the meta's dtypes.
 """
 
 from __future__ import annotations
@@ -51,28 +53,46 @@ def map_call(cluster, inputs: list, step: Mapping[str, Any], macros: Mapping[str
                 for i, p in enumerate(parts)]
         return (dd.from_delayed(outs, meta=declared_meta(returns), verify_meta=False),
                 _expr.types_of(dict(returns)) or {})
-    first = cluster.submit(dask.delayed(one_call, pure=False)(parts[0], 0, call))
-    hold(first)
-    ((meta, kinds, rows, types),) = cluster.compute(dask.delayed(shape_of)(first))
-    outs = [first] + [dask.delayed(one_call, pure=False)(p, i, call, (meta, kinds, rows))
-                      for i, p in enumerate(parts[1:], 1)]
+    made: list = []   # the results computed for the meta: the empty ones, then one with rows
+    for i, part in enumerate(parts):
+        made.append(cluster.submit(dask.delayed(one_call, pure=False)(part, i, call)))
+        hold(made[-1])
+        ((meta, kinds, rows, types),) = cluster.compute(dask.delayed(shape_of)(made[-1]))
+        if rows:
+            break
+    like = (meta, kinds, rows)
+    outs = [*(dask.delayed(fitted, pure=True)(f, i, call, like) for i, f in enumerate(made[:-1])),
+            made[-1], *(dask.delayed(one_call, pure=False)(p, i, call, like)
+                        for i, p in enumerate(parts[len(made):], len(made)))]
     return dd.from_delayed(outs, meta=meta, verify_meta=False), types
 
 
-def one_call(part, number: int, call: tuple, first: tuple | None = None):
-    """The function's result on partition ``number`` (on a worker); with ``first`` (the first
-    partition's shape), R043 where the result's columns or dtypes differ from it."""
+def one_call(part, number: int, call: tuple, like: tuple | None = None):
+    """The function's result on partition ``number`` (on a worker); with ``like`` (the shape
+    of the result that gave the meta), fitted to it (:func:`fitted`)."""
     ref, args, name, _ = call
     try:
         out = called(ref, callable_of(ref), part, args)
-        if first is not None:
-            same_shape(out, *first, name, number)
+        return out if like is None else fitted(out, number, call, like)
     except StepError as err:
         raise _at(err, call) from None
     except Exception as exc:   # the user's function: this step failed, not the one computing
         raise _at(StepError(name, f"call {ref!r} failed on partition {number}: "
                                   f"{type(exc).__name__}: {exc}", cause=exc), call) from exc
-    return out
+
+
+def fitted(out, number: int, call: tuple, like: tuple):
+    """``out`` checked against the meta's shape (:func:`same_shape`); a result without rows
+    takes the meta's dtypes (no value changes: there is none), so that no empty partition
+    turns a column into another type where partitions are put together."""
+    meta, kinds, rows = like
+    try:
+        same_shape(out, meta, kinds, rows, call[2], number)
+    except StepError as err:
+        raise _at(err, call) from None
+    if len(out) or not rows:
+        return out
+    return out.astype(meta.dtypes.to_dict())
 
 
 def conformed(part, number: int, call: tuple, returns: Mapping[str, Any]):
