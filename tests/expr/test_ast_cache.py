@@ -72,3 +72,23 @@ def test_text_that_does_not_parse_raises_and_is_not_stored(tmp_path, monkeypatch
     with ast_cache.cache_file().open("rb") as fh:
         import pickle
         assert "a +" not in pickle.load(fh)
+
+
+EVAL_CHILD = """
+import json, sys
+import pandas as pd
+from etlc_runtime.expr import dask_eval, parse, pandas_eval
+tree = parse(TEXTS[0])
+v = pandas_eval.evaluate(tree, pd.DataFrame({"l_extendedprice": [10.0], "l_discount": [0.5]}))
+print(json.dumps({"lark": "lark" in sys.modules, "v": [float(x) for x in v]}))
+"""
+
+
+def test_evaluating_cached_trees_does_not_import_lark(tmp_path):
+    # the evaluators (pandas, and dask's per partition) take trees; lark is for text only
+    _child(tmp_path)
+    env = dict(os.environ, ETLC_CACHE_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", f"TEXTS = {TEXTS!r}\n" + EVAL_CHILD],
+                          env=env, capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout)
+    assert out == {"lark": False, "v": [5.0]}

@@ -28,7 +28,6 @@ from .pandas_fn_dates import as_timedelta, interval_arith
 from .pandas_fn_numbers import case, int_div
 from .pandas_numeric import dec_mod, snap
 from .pandas_window import window
-from .parser import parse
 from .types import FLOAT, NULL, UNKNOWN, Type
 
 __all__ = ["FUNCS", "Evaluator", "as_expr"]
@@ -42,7 +41,11 @@ UNIT_FIRST = frozenset({"date_trunc", "date_diff"})
 
 
 def as_expr(expr) -> A.Expr:
-    return parse(expr) if isinstance(expr, str) else expr
+    if isinstance(expr, str):   # lark only for text: the engines hand over trees
+        from .parser import parse
+
+        return parse(expr)
+    return expr
 
 
 class Evaluator:
