@@ -16,12 +16,14 @@ Per run: wall seconds from Airflow's own clock (the run's end_date minus its que
 scheduler's latency is part of the price of a task), rows/s of input rows, the task instances
 and the sum of their durations (what ran; the rest of the wall is scheduling); the loaded rows
 are counted against pyarrow's count of the input (not etlc's), and a mismatch stops the sweep.
-Best of --repeat. `--runner local` times `etlc run` of the same specs instead (no scheduler:
+Best of --repeat; each run records the 1-minute load average at its end (`--shuffle SEED` runs
+the configurations in a seeded random order, so a load that drifts does not follow e, t, l).
+`--runner local` times `etlc run` of the same specs instead (no scheduler:
 mapped instances run one after another), for a machine where the stack cannot start.
 
     python benchmarks/parallelism_sweep.py [--rows 20000 1000000] [--repeat 1] [--full]
         [--modes dask airflow] [--runner scheduler|local] [--dask-cluster stack|task]
-        [--configs 111 333 ...] [--out DIR] [--project DIR]
+        [--configs 111 333 ...] [--shuffle SEED] [--out DIR] [--project DIR]
 
 Writes results.csv, results.md and heatmap-<mode>-r<rows>.png into --out (default
 $ETLC_BENCH_DIR/sweep/results); the data and the project under --project (default
@@ -36,6 +38,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -54,7 +57,7 @@ from throughput_data import bench_dir
 STACK = ROOT / "scripts" / "stack.py"
 AIRFLOW_DB = "etlc_airflow_sweep"
 RUN_TIMEOUT = 900.0
-FIELDS = ("mode", "rows", "e", "t", "l", "wall_s", "rows_per_s", "tasks", "task_s", "runs")
+FIELDS = ("mode", "rows", "e", "t", "l", "wall_s", "rows_per_s", "tasks", "task_s", "runs", "load")
 
 
 def etlc() -> str:
@@ -62,6 +65,7 @@ def etlc() -> str:
 
 
 CHOSEN: list[tuple[int, int, int]] = []  # --configs: only these
+SHUFFLE: list[int] = []  # --shuffle SEED: run the configurations in a seeded random order
 
 
 def configurations(top: int) -> list[tuple[int, int, int]]:
@@ -194,11 +198,14 @@ def sweep(project: Path, sizes: list[int], modes: list[str], top: int, repeat: i
     best: dict[tuple, dict] = {}
     expected = {rows: sp.expected_rows(project, rows) for rows in sizes}
     for r in range(repeat):
-        for i, ((e, t, l), rows) in enumerate(itertools.product(configurations(top), sizes)):
+        confs = configurations(top)
+        if SHUFFLE:  # a load that drifts during the sweep then does not follow e, t or l
+            random.Random(SHUFFLE[0] + r).shuffle(confs)
+        for i, ((e, t, l), rows) in enumerate(itertools.product(confs, sizes)):
             order = modes if (i + r) % 2 == 0 else modes[::-1]  # neither mode always first
             for mode in order:
                 dag_id = sp.pipeline_id(mode, rows, e, t, l)
-                got = runner(dag_id)
+                got = {**runner(dag_id), "load": round(os.getloadavg()[0], 1)}
                 kept = loaded_rows(sp.output_dir(project, mode, rows, e, t, l))
                 if kept != expected[rows]:
                     raise SystemExit(f"{dag_id} loaded {kept} rows, the input keeps {expected[rows]}")
@@ -210,7 +217,7 @@ def sweep(project: Path, sizes: list[int], modes: list[str], top: int, repeat: i
                 best[key]["runs"] = (prev["runs"] if prev else 0) + 1
                 task_s = "-" if got["task_s"] is None else f"{got['task_s']:.1f}"
                 print(f"{dag_id:40s} {got['wall_s']:7.2f} s  tasks {got['tasks']}  task seconds {task_s}  "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                      f"load {got['load']:.1f}", flush=True)
                 if progress is not None:
                     write_csv(list(best.values()), progress)
     return list(best.values())
@@ -232,15 +239,19 @@ def markdown(results: list[dict], sizes: list[int], modes: list[str], top: int) 
     out = []
     for rows in sizes:
         out.append(f"\n### {rows:,} rows\n")
-        out.append("| e t l | " + " | ".join(f"{m}: s | {m}: rows/s" for m in modes) + " | tasks (airflow) |")
-        out.append("|---|" + "---|---|" * len(modes) + "---|")
+        out.append("| e t l | " + " | ".join(f"{m}: s | {m}: rows/s" for m in modes)
+                   + " | tasks (airflow) | load (" + " / ".join(modes) + ") |")
+        out.append("|---|" + "---|---|" * len(modes) + "---|---|")
         for e, t, l in configurations(top):
             cells = []
             for m in modes:
                 r = at.get((m, rows, e, t, l))
                 cells += [f"{r['wall_s']:.1f}", f"{r['rows_per_s']:,.0f}"] if r else ["-", "-"]
             tasks = (at.get(("airflow", rows, e, t, l)) or {}).get("tasks")
-            out.append(f"| {e} {t} {l} | " + " | ".join(cells) + f" | {tasks if tasks is not None else '-'} |")
+            load = " / ".join(f"{r['load']:.1f}" if r and r.get("load") is not None else "-"
+                              for r in (at.get((m, rows, e, t, l)) for m in modes))
+            out.append(f"| {e} {t} {l} | " + " | ".join(cells)
+                       + f" | {tasks if tasks is not None else '-'} | {load} |")
         for m in modes:
             rs = [r for r in results if r["mode"] == m and r["rows"] == rows]
             if rs:
@@ -305,9 +316,13 @@ def main(argv: list[str] | None = None) -> int:
                          "or on a LocalCluster each task starts")
     ap.add_argument("--configs", nargs="+", default=[], metavar="ETL",
                     help="only these configurations, as digits: 111 232")
+    ap.add_argument("--shuffle", type=int, default=None, metavar="SEED",
+                    help="run the configurations in a random order from SEED (tables keep e, t, l "
+                         "order): a machine whose load drifts then does not bias large e")
     args = ap.parse_args(argv)
     top = 5 if args.full else 3
     CHOSEN[:] = [tuple(int(d) for d in c) for c in args.configs]
+    SHUFFLE[:] = [] if args.shuffle is None else [args.shuffle]
     project = args.project.resolve()
     out = (args.out or project / "results").resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -105,6 +105,7 @@ def test_one_configuration_of_each_mode_under_dag_test(project, airflow_db, tmp_
     with open(tmp_path / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["mode"], r["e"], r["t"], r["l"]) for r in rows] == [(m, *map(str, CONFIG)) for m in sp.MODES]
+    assert all(float(r["load"]) >= 0 for r in rows)  # each run's load average, beside its time
     table = sweep.markdown(results, [ROWS], list(sp.MODES), 3)
     assert "| 2 3 2 |" in table and f"| {sum(CONFIG) + 3} |" in table
     pytest.importorskip("matplotlib")
