@@ -70,6 +70,10 @@ def test_strings_and_other_values():
     assert csv_of([[1.0, None]], pa.list_(pa.float32()), fmt="json") == ["[1.0,null]"]
     fixed = pa.array([[0.5, 1.0]], pa.list_(pa.float64(), 2))
     assert value_text(fixed, "json").to_pylist() == ["[0.5,1.0]"]
+    assert value_text(fixed, "csv").to_pylist() == ["[0.5, 1.0]"]
+    # values JSON has no type for are written as their text
+    nested = pa.array([{"d": dt.date(2024, 1, 31), "x": [decimal.Decimal("-0.50"), None]}])
+    assert value_text(nested, "csv").to_pylist() == ['{"d":"2024-01-31","x":["-0.50",null]}']
     assert csv_of([[1, 2]], pa.list_(pa.int64())) == ["[1,2]"]
     assert csv_of([{"k": "é", "n": 1}], fmt="json") == ['{"k":"é","n":1}']
     chunked = pa.chunked_array([[1], [2]])
