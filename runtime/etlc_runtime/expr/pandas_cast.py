@@ -198,10 +198,25 @@ def parse_numbers(ev, s: pd.Series, what: str) -> pd.Series:
         raise ev.fail(f"cannot cast to {what}", s[bad].iloc[0], s.index[bad][0])
     return num
 
+def _zone_free(obj: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """(the text with a zone of offset zero dropped, as DuckDB reads it; the rows naming a
+    zone other than UTC, which a zone-less type refuses: ``zone_text``)."""
+    from . import zone_text
+
+    text = obj.where(obj.notna(), "").astype(str)
+    zoned = (text.str.contains(zone_text.ZONED, regex=True)
+             & ~text.str.contains(zone_text.UTC_TAIL, regex=True)).to_numpy(bool)
+    bare = text.str.replace(f"({zone_text.WALL}){zone_text.ZERO}", r"\1", regex=True)
+    return bare.where(obj.notna() & ~zoned, None).astype(object), zoned
+
+
 def parse_dates(ev, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
     """Date or timestamp text (ISO 8601, or the strptime ``fmt``) as naive ``datetime64``;
     text that does not parse is an error."""
     obj = s.astype(object)
+    zoned = np.zeros(len(s), bool)
+    if fmt is None:
+        obj, zoned = _zone_free(obj)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fmt is None:
@@ -210,11 +225,15 @@ def parse_dates(ev, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
         else:
             out = pd.to_datetime(obj, errors="coerce", format=fmt)
     out = pd.Series(out, index=s.index)
-    bad = out.isna().to_numpy() & s.notna().to_numpy()
+    bad = out.isna().to_numpy() & s.notna().to_numpy() | zoned
     if bad.any():
         what = "date" if date else "timestamp"
+        k = int(np.flatnonzero(bad)[0])
+        if zoned[k]:
+            from .zone_text import row_message
+            raise ev.fail(row_message(what), s.iloc[k], s.index[k])
         raise ev.fail(f"cannot read {what}" + (f" with format '{fmt}'" if fmt else ""),
-                      s[bad].iloc[0], s.index[bad][0])
+                      s.iloc[k], s.index[k])
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     return out.dt.normalize() if date else out

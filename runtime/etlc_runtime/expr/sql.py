@@ -133,7 +133,7 @@ class _Renderer:
                 return f"json({self.r(e.operand)})"
             if src is not None and src.name == "json":  # a VARCHAR column may hold it
                 return f"CAST(CAST({self.r(e.operand)} AS JSON) AS {sql_type(e.target)})"
-            return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
+            return f"CAST({self.zone_free(e.operand, e.target.name)} AS {sql_type(e.target)})"
         if isinstance(e, A.Call):
             return self.call(e)
         if isinstance(e, A.Window):
@@ -216,8 +216,19 @@ class _Renderer:
             if t is not None and t.name in ("int", "float", "decimal"):
                 ts = f"make_timestamp(CAST(round({args[0]} * 1000000) AS BIGINT))"
                 return f"CAST({ts} AS {target})"
-            return f"CAST({args[0]} AS {target})"
+            return f"CAST({self.zone_free(e.args[0], n[3:], args[0])} AS {target})"
         return f"{n}({', '.join(args)})"
+
+    def zone_free(self, e: A.Expr, target: str, sql: str | None = None) -> str:
+        """SQL of ``e`` read as a zone-less ``target``: text naming a zone other than UTC
+        raises there (``zone_text.guard_sql``), as the pandas evaluator refuses it."""
+        sql = self.r(e) if sql is None else sql
+        t = self.typ(e)
+        if target not in ("date", "timestamp") or t is None or t.name != "string" \
+                or isinstance(e, A.Literal):  # a constant: E419 at compile time
+            return sql
+        from .zone_text import guard_sql
+        return guard_sql(sql, target)
 
 
 def render(expr: A.Expr, params: Mapping[str, Any] | None, *, types: Mapping[str, Type],

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import StepError
-from ...expr import casts
+from ...expr import casts, zone_text
 from ...expr.sql import sql_literal, sql_type
 from ...expr.types import Type
 
@@ -51,14 +51,16 @@ def _tstz_text(v: str, bad) -> str:
 
 
 def _ts_text(v: str, bad) -> str:
-    """ISO 8601 text to TIMESTAMP: zoned values as UTC, no digit below the microsecond."""
+    """ISO 8601 text to TIMESTAMP: zoned values as UTC, no digit below the microsecond; a
+    zone name (which DuckDB's CAST would drop) is R040, as the pandas engine's parser."""
     return (f"(CASE WHEN {v} IS NULL THEN NULL "
             f"WHEN regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]') "
             f"THEN CAST({bad('timestamp finer than the microsecond')} AS TIMESTAMP) "
             f"WHEN regexp_matches({v}, {sql_literal(ZONE_TEXT)}) THEN (CASE WHEN "
             f"TRY_CAST({v} AS TIMESTAMPTZ) IS NULL THEN CAST({bad('valid timestamp')} AS "
             f"TIMESTAMP) ELSE timezone('UTC', CAST({v} AS TIMESTAMPTZ)) END) "
-            f"WHEN TRY_CAST({v} AS TIMESTAMP) IS NULL "
+            f"WHEN TRY_CAST({v} AS TIMESTAMP) IS NULL OR regexp_matches({v}, "
+            f"{sql_literal(zone_text.ZONED)}) "
             f"THEN CAST({bad('valid timestamp')} AS TIMESTAMP) "
             f"ELSE CAST({v} AS TIMESTAMP) END)")
 

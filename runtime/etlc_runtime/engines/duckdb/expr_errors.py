@@ -7,9 +7,9 @@ the step's own inputs (:func:`step_stages`: the relation a ``filter`` saw, the o
 ``derive`` entry saw, ...; the executor asks after a failed step), or a check's ``expect``
 rows and the metrics over the step's output (:func:`quality_stages`; the engine asks after a
 failed check or metric query). Every sub-expression that can fail at run
-time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text, ``lpad``/``rpad``
-with an empty pad) is tried on every row with DuckDB's ``TRY_`` forms (or the condition of
-the failure): the first row where its argument is not null and it fails is the offending one. Only the plans' SQL is built; the probe reads one row.
+time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text, text naming a time
+zone read as a zone-less timestamp or date (``zone_text``), ``lpad``/``rpad`` with an empty
+pad) is tried on every row with DuckDB's ``TRY_`` forms (or the condition of the failure): the first row where its argument is not null and it fails is the offending one. Only the plans' SQL is built; the probe reads one row.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import duckdb
 
 from ... import _expr
 from ...expr import ast as A
+from ...expr import zone_text
 from ...expr.errors import EvalError, ExprError
 from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_literal
@@ -72,7 +73,8 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
         if target in NUMBERS:
             return f"cannot cast to {target}", a, f"TRY_CAST(trim({a}) AS DOUBLE) IS NULL"
         if target in ("date", "timestamp"):
-            return f"cannot read {target}", a, f"TRY_CAST(trim({a}) AS TIMESTAMP) IS NULL"
+            return (f"cannot read {target}", a,
+                    f"TRY_CAST(trim({a}) AS TIMESTAMP) IS NULL OR {zone_text.zoned_sql(a)}")
         if target == "bool":
             words = "'true', 't', 'yes', 'y', '1', 'on', 'false', 'f', 'no', 'n', '0', 'off'"
             return "cannot cast to bool", a, f"lower(trim({a})) NOT IN ({words})"
@@ -83,7 +85,8 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
         what = "date" if node.name == "to_date" else "timestamp"
         fmt = node.args[1] if len(node.args) > 1 else None
         if fmt is None:
-            return f"cannot read {what}", a, f"TRY_CAST({a} AS TIMESTAMP) IS NULL"
+            return (f"cannot read {what}", a,
+                    f"TRY_CAST({a} AS TIMESTAMP) IS NULL OR {zone_text.zoned_sql(a)}")
         if isinstance(fmt, A.Literal) and isinstance(fmt.value, str):
             return (f"cannot read {what} with format '{fmt.value}'", a,
                     f"try_strptime({a}, {sql_literal(fmt.value)}) IS NULL")
@@ -144,6 +147,8 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
                 continue
             if found:
                 row, value = found[0]
+                if what.startswith("cannot read ") and zone_text.zoned(value):
+                    what = zone_text.row_message(what.split()[-1])
                 err = EvalError(f"{what}: {value!r}", text, value, row=int(row),
                                 start=node.start, end=node.end)
                 err.source = text
