@@ -97,6 +97,12 @@ def test_a_hand_off_table_holds_the_plan_types():
     err = info.value
     assert (err.code, err.dataset, err.column, err.row, err.value) == ("R040", "mid", "x", 2,
                                                                         1.005)
+    timed = pd.DataFrame({"day": pd.to_datetime(DAYS, format="ISO8601")})
+    with pytest.raises(DataError) as info:
+        typed_table(timed, {"day": extra["day"]}, "mid")
+    err = info.value
+    assert (err.code, err.dataset, err.column, err.row, err.value) == (
+        "R040", "mid", "day", 3, "2024-02-29 00:00:01")
 
 
 @pytest.mark.parametrize("options,codec", [({}, "SNAPPY"), ({"compression": "zstd"}, "ZSTD"),
