@@ -72,14 +72,21 @@ class DaskEngine:
             from ..io_read import READ_ERRORS
             self._read_errors[rel._name] = dict(frame.attrs.get(READ_ERRORS) or {})
             return rel
-        shares = _read.shares(_read.dataset_files(dataset, ctx.macros, ctx.root), self.partitions)
+        files = _read.dataset_files(dataset, ctx.macros, ctx.root)
+        shares = _read.shares(files, self.partitions)
         args = (dict(dataset), shippable(ctx.macros), str(ctx.root), select)
-        # the first read, made now for the column types, stays on the cluster for the
-        # relation's partitions (not read again when the relation runs)
-        reads, first_read = _read.share_reads(shares, *args, submit=self.cluster.submit)
-        self._held.append(first_read)   # the graph names its key only
-        first = first_read.result()
-        rel = dd.from_delayed(reads, meta=first.iloc[:0], verify_meta=False)
+        meta = _read.declared_meta(dataset, files, select)
+        if meta is not None:   # every column declared: nothing is read until the graph runs
+            reads, first = _read.share_reads(shares, *args)[0], None
+            # each partition's dtypes checked against the declared ones when it is read
+            rel = dd.from_delayed(reads, meta=meta, verify_meta=True)
+        else:
+            # the first read, made now for the column types, stays on the cluster for the
+            # relation's partitions (not read again when the relation runs)
+            reads, first_read = _read.share_reads(shares, *args, submit=self.cluster.submit)
+            self._held.append(first_read)   # the graph names its key only
+            first = first_read.result()
+            rel = dd.from_delayed(reads, meta=first.iloc[:0], verify_meta=False)
         if (dataset.get("options") or {}).get("on_error") in ("null", "skip"):
             self._read_errors[rel._name] = [(_read.share_errors, (s, *args)) for s in shares]
         return self._declared(rel, dataset, first)

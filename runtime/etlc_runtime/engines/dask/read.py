@@ -98,6 +98,40 @@ def share_reads(shares: Sequence[Share], dataset: Mapping[str, Any], *args,
     return out, first
 
 
+def declared_meta(dataset: Mapping[str, Any], files: Sequence, select: list | None):
+    """The empty frame every share's read gives when every column read is declared, built
+    without reading a row: io_read's own conversion (conform_table, then
+    dtypes.arrow_to_frame) applied to no rows of what the reader gets from a file: text for
+    the declared columns of CSV and JSON Lines, the first file's stored types for Parquet
+    (its footer; a Hive folder's value is text).  None when a column read is not declared,
+    for an ``s3://`` dataset, or when the conversion refuses the stored types (the read
+    itself reports that, with its position)."""
+    import pyarrow as pa
+
+    from ...arrow_convert import conform_table
+    from ...dtypes import arrow_to_frame
+    from ...errors import DataError
+
+    columns = dict(dataset.get("columns") or {})
+    fmt = dataset.get("format")
+    if fmt not in ("parquet", "csv", "json") or not columns or not files \
+            or dataset.get(LISTING) is not None or any(c not in columns for c in select or ()):
+        return None
+    if select:   # each column converts on its own: those read are enough
+        columns = {c: t for c, t in columns.items() if c in select}
+    stored = {}
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        stored = {f.name: f.type for f in pq.read_schema(files[0]) if f.name in columns}
+    empty = pa.schema([(c, stored.get(c, pa.string())) for c in columns]).empty_table()
+    try:
+        frame = arrow_to_frame(conform_table(empty, columns, text=fmt != "parquet"))
+    except DataError:
+        return None
+    return frame[list(select)] if select else frame
+
+
 def _slice(frame, share: Share):
     lo, hi = _split(len(frame), share.pieces)[share.piece] if len(frame) else (0, 0)
     return frame.iloc[lo:hi].reset_index(drop=True)
