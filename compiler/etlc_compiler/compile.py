@@ -10,7 +10,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import generate
 from . import plan as plan_mod
 from .api import Checked, check_paths
 from .check_cache import check_in_project
@@ -64,6 +63,8 @@ def plan_checked(checked: Checked, root: Path) -> plan_mod.Plan:
 
 
 def render_checked(checked: Checked, root: Path) -> str:
+    from . import generate   # the DAG file's writer: not on `etlc run`'s path
+
     return generate.render(plan_checked(checked, root), version())
 
 
@@ -87,6 +88,8 @@ def header_spec(path: Path) -> str | None:
             first = fh.readline()
     except (OSError, UnicodeDecodeError):
         return None
+    from . import generate
+
     return generate.spec_of_header(first)
 
 

@@ -236,12 +236,15 @@ class TaskRun:
     def check_param_text(self) -> None:
         """R041 before any work, whatever the engine: a ``$param`` whose value is time text
         with a UTC offset, read as a zone-less timestamp or date (``expr.zone_text``)."""
-        from . import _expr
+        if not self.params:
+            return
         from .expr import zone_text
-        from .expr_location import expression_paths
 
         if all(zone_text.offset(v) is None for v in self.params.values()):
             return
+        from . import _expr
+        from .expr_location import expression_paths
+
         for step in self.plan.get("steps") or []:
             for _path, text in expression_paths(step):
                 err = zone_text.param_error(_expr.parse(text), self.params, text)

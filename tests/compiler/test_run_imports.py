@@ -1,7 +1,8 @@
-"""What `etlc run` of a duckdb pipeline imports (issue 9's fixed overhead): never pandas; and
-once the spec's check verdict is cached, none of the validation's libraries (the JSON
-Schema validator, the expression grammar's parser), no Airflow, no explain/convert modules.
-Each run is a fresh process, so ``sys.modules`` is that run's own imports."""
+"""What `etlc run` imports (issues 9 and 11: the fixed overhead). A duckdb pipeline: never
+pandas; and once the spec's check verdict is cached, none of the validation's libraries
+(the JSON Schema validator, the expression grammar's parser), no Airflow, no explain/convert
+modules, no DAG file writer. A dask pipeline: the same skips once cached, and no other
+engine's library. Each run is a fresh process, so ``sys.modules`` is that run's own imports."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from .test_run_cli import SPEC, read_out
 project = test_run_cli.project   # the fixture: a project folder with the input CSV
 
 DUCKDB_SPEC = SPEC.replace("params:", "defaults: {engine: duckdb}\nparams:", 1)
+DASK_SPEC = SPEC.replace("params:", "defaults: {engine: dask}\nparams:", 1)
 
 NEVER = ("pandas", "airflow", "dask", "polars")
 CACHED_SKIPS = ("jsonschema_rs", "lark", "etlc_compiler.typing_pass", "etlc_compiler.explain",
-                "etlc_compiler.convert")
+                "etlc_compiler.convert", "etlc_compiler.generate")
 
 SCRIPT = """\
 import contextlib, io, json, sys
@@ -55,7 +57,20 @@ def test_duckdb_run_imports_no_pandas_and_skips_validation_when_cached(project):
     assert _loaded(second, NEVER) == []
     assert _loaded(second, CACHED_SKIPS) == []
     assert "duckdb" in second["modules"]
-    want = duckdb.sql(f"select item, sum(qty * price), count(*) from "
+    assert read_out(project) == _want(project)
+
+
+def _want(project) -> list[tuple]:
+    return duckdb.sql(f"select item, sum(qty * price), count(*) from "
                       f"read_csv_auto('{project}/in/items.csv') where qty >= 2 "
                       f"group by item order by item").fetchall()
-    assert read_out(project) == [(i, v, n) for i, v, n in want]
+
+
+def test_dask_run_skips_validation_when_cached(project):
+    (project / "tiny.yaml").write_text(DASK_SPEC)
+    first = _run(project)
+    assert "jsonschema_rs" in first["modules"]   # the check did run: the next one is a hit
+    second = _run(project)
+    assert _loaded(second, ("airflow", "polars", "duckdb") + CACHED_SKIPS) == []
+    assert "dask.dataframe" in second["modules"]
+    assert read_out(project) == _want(project)
