@@ -52,6 +52,10 @@ class DuckDBEngine:
         # timestamptz values are shown and computed in UTC (docs/types.md), whatever the host's zone
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = {_read.sql_literal(str(spill))}")
+        # Parquet min/max statistics leave NaN out (pyarrow's, by the spec): without this,
+        # DuckDB prunes row groups and answers min/max from them as if no NaN were there
+        # (`f > 1.5` dropped a NaN row, duckdb/duckdb#25521; docs/expressions.md, "NaN")
+        self.con.execute("SET parquet_can_have_nan = true")
         if self.resources.memory_limit:
             self.con.execute(f"SET memory_limit = {_read.sql_literal(str(self.resources.memory_limit))}")
         if self.resources.threads:

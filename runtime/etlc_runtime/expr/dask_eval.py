@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import pandas_eval as P
+from . import pandas_nan
 from .errors import EvalError
 from .pandas_agg import AggPlan, reduce_whole
 from .pandas_columns import coerce, frame_types, to_python
@@ -99,7 +100,7 @@ def _partials(pdf: pd.DataFrame, plan: AggPlan, partition_info=None) -> pd.DataF
     keys = plan.group_by
     if keys:
         g = work.groupby(keys, dropna=False, sort=False, observed=True)
-        reduced = _reduce_grouped(g, plan)
+        reduced = _reduce_grouped(g, plan, [work[k] for k in keys])
         cols = {}
         for col, call, kind, arg_t in plan.calls:
             for suffix, values in _partial_columns(reduced, plan.arg_col.get(col), kind):
@@ -126,7 +127,7 @@ _REDUCTIONS = {"count_star": ("size",), "count": ("count",), "sum": ("sum",),
                "var": ("count", "sum", "var"), "count_distinct": ()}
 
 
-def _reduce_grouped(g, plan: AggPlan) -> dict[tuple[str | None, str], pd.Series]:
+def _reduce_grouped(g, plan: AggPlan, by: list) -> dict[tuple[str | None, str], pd.Series]:
     """Every reduction the calls need, keyed by (argument column, reduction): one grouped
     call per reduction over all the argument columns that need it, and a column shared by
     several calls (``sum(x)``, ``mean(x)``) reduced once."""
@@ -146,8 +147,19 @@ def _reduce_grouped(g, plan: AggPlan) -> dict[tuple[str | None, str], pd.Series]
             frame = sg.var(ddof=0)
         else:
             frame = getattr(sg, how)()
-        out.update(((name, how), frame[name]) for name in names)
+        out.update(((name, how), _nan_grouped(g.obj[name], by, how, frame[name]))
+                   for name in names)
     return out
+
+
+def _nan_grouped(s: pd.Series, by: list, how: str, plain_result: pd.Series) -> pd.Series:
+    """``plain_result`` (pandas' grouped ``how`` of ``s``) with NaN's meaning (pandas_nan)."""
+    if how not in ("sum", "min", "max"):
+        return plain_result
+    r = pandas_nan.reduce_grouped(
+        s, by, how, (lambda x: x.sum(min_count=1)) if how == "sum" else
+        (lambda x: getattr(x, how)()))
+    return plain_result if r is None else r.reindex(plain_result.index)
 
 
 def _partial_columns(reduced, arg, kind):
@@ -171,6 +183,8 @@ def _partial_columns(reduced, arg, kind):
 
 
 def _box(v, like: pd.Series | None) -> pd.Series:
+    if pandas_nan.nan_flags(v):   # a NaN partial or result stays NaN, never null
+        return pd.Series(pd.arrays.FloatingArray(np.array([np.nan]), np.array([False])))
     v = to_python(v)
     if like is not None and v is None:
         return pd.Series(pd.array([None], dtype=like.dtype)) \
@@ -190,9 +204,9 @@ def _partial_whole(s, kind, n):
     if kind == "count":
         return [("_n", int(s.count()))]
     if kind == "sum":
-        return [("_s", s.sum(min_count=1))]
+        return [("_s", reduce_whole(s, "sum", n))]
     if kind == "mean":
-        return [("_s", s.sum(min_count=1)), ("_n", int(s.count()))]
+        return [("_s", reduce_whole(s, "sum", n)), ("_n", int(s.count()))]
     if kind in ("min", "max", "first", "last"):
         return [("_v", reduce_whole(s, kind, n))]
     if kind in ("std", "var"):
@@ -228,13 +242,11 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
     def red(name, how):
         if g is not None:
             sg = g[name]
-            if how == "sum":
-                return sg.sum(min_count=1).reindex(index)
-            return getattr(sg, how)().reindex(index)
+            plain = sg.sum(min_count=1) if how == "sum" else getattr(sg, how)()
+            return _nan_grouped(partials[name], [partials[k] for k in keys], how,
+                                plain).reindex(index)
         s = partials[name]
-        if how == "sum":
-            v = s.sum(min_count=1)
-        elif how in ("first", "last"):
+        if how in ("sum", "first", "last", "min", "max"):
             v = reduce_whole(s, how, len(s))
         else:
             v = getattr(s, how)() if s.count() else None

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import ast as A
+from . import pandas_nan
 from .errors import EvalError
 from .pandas_columns import (
     TEMPORAL,
@@ -178,11 +179,10 @@ def reduce_whole(s: pd.Series | None, kind: str, n: int):
     if kind == "count_distinct":
         return int(s.nunique(dropna=True))
     if kind == "sum":
-        return s.sum(min_count=1)
-    if kind == "mean":
-        return s.mean() if s.count() else None
-    if kind in ("min", "max"):
-        return getattr(s, kind)() if s.count() else None
+        return pandas_nan.reduce_whole(s, kind, lambda v: v.sum(min_count=1))
+    if kind in ("mean", "min", "max"):
+        return pandas_nan.reduce_whole(s, kind,
+                                       lambda v: getattr(v, kind)() if v.count() else None)
     if kind in ("first", "last"):
         nn = s.dropna()
         if not len(nn):
@@ -193,10 +193,16 @@ def reduce_whole(s: pd.Series | None, kind: str, n: int):
     raise AssertionError(kind)
 
 
-def _reduce_grouped(g, col: str | None, kind: str):
+def _reduce_grouped(g, col: str | None, kind: str, by: list | None = None):
     if kind == "count_star":
         return g.size()
     sg = g[col]
+    if by is not None:
+        plain = (lambda x: x.sum(min_count=1)) if kind == "sum" else \
+            (lambda x: getattr(x, kind)())
+        r = pandas_nan.reduce_grouped(sg.obj, by, kind, plain)
+        if r is not None:
+            return r
     if kind == "count":
         return sg.count()
     if kind == "count_distinct":
@@ -215,7 +221,7 @@ def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
         g = work.groupby(plan.group_by, dropna=False, sort=False, observed=True)
         keys = None
         for col, call, kind, arg_t in plan.calls:
-            r = _reduce_grouped(g, col, kind)
+            r = _reduce_grouped(g, col, kind, [work[k] for k in plan.group_by])
             values[col] = r
             if keys is None:
                 keys = r.index.to_frame(index=False)
@@ -236,6 +242,8 @@ def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _one(v, t: Type) -> pd.Series:
+    if t.name == "float" and pandas_nan.nan_flags(v):   # a NaN result stays NaN, never null
+        return pd.Series(pd.arrays.FloatingArray(np.array([np.nan]), np.array([False])))
     v = to_python(v)
     dtype = pandas_dtype(t)
     if dtype is object:

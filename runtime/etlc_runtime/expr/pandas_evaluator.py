@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from . import ast as A
-from . import pandas_fn_dates, pandas_fn_numbers, pandas_fn_text, pandas_json, pandas_tz
+from . import (
+    pandas_fn_dates,
+    pandas_fn_numbers,
+    pandas_fn_text,
+    pandas_json,
+    pandas_nan,
+    pandas_tz,
+)
 from .errors import EvalError
 from .pandas_cast import cast_series
 from .pandas_columns import (
@@ -221,6 +228,10 @@ class Evaluator:
         if a is None or b is None:
             return None
         fn = _CMP[op]
+        if "float" in (ta.name, tb.name):
+            r = pandas_nan.compare(fn, a, b)
+            if r is not None:
+                return r
         if not is_series(a) and not is_series(b):
             return bool(fn(a, b))
         out = fn(a, b)

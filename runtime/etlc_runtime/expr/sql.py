@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal as _decimal
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,6 +50,8 @@ def sql_literal(v: Any) -> str:
     if isinstance(v, int):
         return f"CAST({v} AS BIGINT)"
     if isinstance(v, float):
+        if not math.isfinite(v):   # nan, inf, -inf: text DuckDB reads as the DOUBLE
+            return f"CAST('{v!r}' AS DOUBLE)"
         return f"CAST({v!r} AS DOUBLE)"
     if isinstance(v, _decimal.Decimal):
         return str(v)

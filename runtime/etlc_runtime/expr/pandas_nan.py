@@ -1,0 +1,98 @@
+"""NaN in the pandas evaluators with DuckDB's and PostgreSQL's meaning (docs/expressions.md,
+"NaN"): NaN is a value, equal to itself and above every number (``inf`` included), apart
+from null.  pandas compares NaN as IEEE does (every comparison false, ``<>`` true) and its
+masked reductions read NaN as missing (``max`` of a group of NaN is ``-inf``, ``sum`` null),
+so the comparisons and the reductions over float columns go through here."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def nan_flags(v: Any) -> Any:
+    """Where ``v`` is NaN (never at a null): a numpy bool array for a float Series, a bool
+    for a scalar, None when ``v`` cannot hold NaN."""
+    if isinstance(v, pd.Series):
+        arr = v.array
+        if isinstance(arr, pd.arrays.FloatingArray):
+            flags = np.isnan(arr._data) & ~arr._mask
+        elif isinstance(v.dtype, np.dtype) and v.dtype.kind == "f":
+            flags = np.isnan(v.to_numpy())
+        else:
+            return None
+        return flags if flags.any() else None
+    if isinstance(v, float | np.floating) and math.isnan(v):
+        return True
+    return None
+
+
+def compare(fn: Callable, a: Any, b: Any) -> Any:
+    """``fn(a, b)`` for a comparison operator ``fn``, NaN ordered above every number and equal
+    to itself; None when neither side holds a NaN (the caller's plain comparison applies)."""
+    na, nb = nan_flags(a), nan_flags(b)
+    if na is None and nb is None:
+        return None
+    if not isinstance(a, pd.Series) and not isinstance(b, pd.Series):
+        return bool(fn(bool(na), bool(nb))) if bool(na) != bool(nb) else bool(fn(0, 0))
+    n = len(a) if isinstance(a, pd.Series) else len(b)
+    fa = np.zeros(n, bool) if na is None else np.broadcast_to(na, n)
+    fb = np.zeros(n, bool) if nb is None else np.broadcast_to(nb, n)
+    out = fn(_zeroed(a, fa), _zeroed(b, fb))   # both NaN: 0 against 0, equal
+    differ = fa != fb
+    if differ.any():
+        arr = out.array
+        values = arr._data.copy() if isinstance(arr, pd.arrays.BooleanArray) else \
+            out.to_numpy(dtype=bool, na_value=False).copy()
+        mask = arr._mask if isinstance(arr, pd.arrays.BooleanArray) else \
+            out.isna().to_numpy()
+        values[differ] = fn(fa[differ].astype(int), fb[differ].astype(int))
+        out = pd.Series(pd.arrays.BooleanArray(values, mask.copy()), index=out.index,
+                        copy=False)
+    return out
+
+
+def _zeroed(v: Any, flags: np.ndarray) -> Any:
+    if not isinstance(v, pd.Series):
+        return 0.0 if isinstance(v, float | np.floating) and math.isnan(v) else v
+    if not flags.any():
+        return v
+    return v.mask(pd.Series(flags, index=v.index), 0.0)
+
+
+# the reductions a NaN decides (min: only in a group of NaN alone); std and var are left
+# to pandas
+_NAN_WINS = {"sum", "mean", "max"}
+
+
+def reduce_whole(s: pd.Series, kind: str, plain: Callable[[pd.Series], Any]) -> Any:
+    """``plain`` (the reduction over values that are no NaN) with DuckDB's NaN rules."""
+    flags = nan_flags(s)
+    if flags is None or kind not in _NAN_WINS | {"min"}:
+        return plain(s)
+    if kind in _NAN_WINS:
+        return math.nan
+    rest = s[~flags]
+    return plain(rest) if rest.count() else math.nan
+
+
+def reduce_grouped(s: pd.Series, by: list, kind: str,
+                   plain: Callable[[Any], pd.Series]) -> pd.Series | None:
+    """The grouped form of :func:`reduce_whole` (``by``: the key Series of the grouping,
+    ``plain`` the reduction of a SeriesGroupBy); None when ``s`` holds no NaN."""
+    flags = nan_flags(s)
+    if flags is None or kind not in _NAN_WINS | {"min"}:
+        return None
+    cleaned = s.mask(pd.Series(flags, index=s.index))      # NaN -> null for pandas' reductions
+    group = {"dropna": False, "sort": False, "observed": True}
+    out = plain(cleaned.groupby(by, **group)).astype("Float64")
+    has_nan = pd.Series(flags, index=s.index).groupby(by, **group).any().reindex(out.index)
+    put = has_nan.to_numpy(bool)
+    if kind == "min":
+        put = put & out.isna().to_numpy()
+    data, mask = out.array._data.copy(), out.array._mask.copy()
+    data[put], mask[put] = np.nan, False
+    return pd.Series(pd.arrays.FloatingArray(data, mask), index=out.index, name=out.name)
