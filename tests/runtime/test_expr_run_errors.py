@@ -35,10 +35,10 @@ SPEC = textwrap.dedent("""\
 ROWS = "id,n,d\n0,1,2025-01-01\n1,2,2025-01-02\n2,x7,2025-01-03\n3,4,2025-13-45\n"
 
 
-def _run(tmp_path, engine: str, rows: str):
+def _run(tmp_path, engine: str, rows: str, v: str = "coalesce(cast(n as int), 0) + 1"):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
     (tmp_path / "in.csv").write_text(rows)
-    text = SPEC.replace("ENGINE", engine)
+    text = SPEC.replace("ENGINE", engine).replace("coalesce(cast(n as int), 0) + 1", v)
     (tmp_path / "s.yaml").write_text(text)
     checked = check_text(text, str(tmp_path / "s.yaml"))
     assert checked.ok, checked.diagnostics
@@ -79,6 +79,9 @@ FAILING = [
     {"group_by": ["b"], "aggregate": {"c": "count(*)", "s": "sum(cast(n as int)) + 1"}},
     {"derive": {"r": "row_number() over (order by id)"},
      "qualify": "r > 1 and to_date(d, '%Y-%m-%d') > date '2000-01-01'"},
+    {"derive": {"v": "json_extract_string(n, '$.k')"}},
+    {"derive": {"v": "json_type(cast(n as json))"}},
+    {"derive": {"v": "cast('abc' as int) + id"}},
 ]
 TABLE = {"id": [0, 1, 2, 3], "n": ["1", " 2 ", "x7", None], "b": ["true", "no", "maybe", "1"],
          "d": ["2025-01-01", None, "2025-01-03", "2025-13-45"]}
@@ -118,3 +121,13 @@ def test_on_dask_the_place_is_found_from_the_evaluated_tree(tmp_path):
     assert (cause.code, cause.line, cause.column, cause.end_column) == ("R041", 15, 20, 34)
     assert cause.value == "x7" and cause.row is not None
     assert err.line == 15
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+@pytest.mark.parametrize("v, row, value", [
+    ("json_extract_string(n, '$.k')", 2, "x7"),  # text that is not JSON: its first row
+    ("cast('abc' as int) + id", None, "abc"),  # a constant's failure is no row's
+])
+def test_every_engine_names_the_same_row_and_value(tmp_path, engine, v, row, value):
+    _, cause = _run(tmp_path, engine, ROWS, v)
+    assert (cause.code, cause.line, cause.row, cause.value) == ("R041", 15, row, value)

@@ -70,12 +70,14 @@ class Evaluator:
         self.text = text
         self.agg_values = agg_values or {}
         self._cols: dict[str, pd.Series] = {}
+        self.constant = False  # inside scalar_apply: a failing value is no row's
 
     # utilities ------------------------------------------------------------------------
     def fail(self, message: str, value: Any = None, row: Any = None) -> EvalError:
-        """``row``: the offending row's index label (its position in the step's relation)."""
+        """``row``: the offending row's index label (its position in the step's relation);
+        None for a constant."""
         return EvalError(message + (f": {value!r}" if value is not None else ""), self.text,
-                         value, row=None if row is None else int(row))
+                         value, row=None if row is None or self.constant else int(row))
 
     def typ(self, e: A.Expr) -> Type:
         return self.T.get(id(e), UNKNOWN)
@@ -96,14 +98,14 @@ class Evaluator:
         """Evaluate fn on all-scalar arguments through the Series code path (so scalars
         and columns share one implementation), returning a scalar.  With ``first_only``
         the other arguments stay scalars (function options such as round's digits)."""
-        saved = (self.index, self.n)
-        self.index, self.n = pd.RangeIndex(1), 1
+        saved = (self.index, self.n, self.constant)
+        self.index, self.n, self.constant = pd.RangeIndex(1), 1, True
         try:
             ser = [self.series(a, t) if (k == 0 or not first_only) else a
                    for k, (a, t) in enumerate(zip(args, types))]
             out = fn(*ser)
         finally:
-            self.index, self.n = saved
+            self.index, self.n, self.constant = saved
         if is_series(out):
             return to_python(out.iloc[0], result) if result.name not in TEMPORAL \
                 else (None if pd.isna(out.iloc[0]) else pd.Timestamp(out.iloc[0]))

@@ -3,7 +3,7 @@
 A json column is a ``string`` column of JSON text.  Each function parses each distinct text
 once (``json_text``), walks the path (``json_path``) and gives what DuckDB gives: canonical
 JSON text, a string, a type name, a length; null where nothing is at the path.  Text that is
-not JSON is a run-time error naming the value, as DuckDB's.
+not JSON is a run-time error naming its first row and the value, as DuckDB's.
 """
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ def _per_text(ev, s: pd.Series, fn, dtype) -> pd.Series:
     """fn(parsed value) for each distinct text of s (None where s is null)."""
     codes, uniques = pd.factorize(s)
     vals = []
-    for u in uniques.tolist():
+    for k, u in enumerate(uniques.tolist()):
         try:
             vals.append(fn(parse(u)))
-        except JsonError as exc:
-            raise ev.fail(f"{exc} in {u!r}") from None
+        except JsonError as exc:  # uniques come in order of appearance: its first row
+            raise ev.fail(str(exc), u, s.index[int(np.argmax(codes == k))]) from None
     out = [None if c < 0 else vals[c] for c in codes.tolist()]
     return pd.Series(pd.array(out, dtype=dtype), index=s.index)
 

@@ -9,7 +9,10 @@ rows and the metrics over the step's output (:func:`quality_stages`; the engine 
 failed check or metric query). Every sub-expression that can fail at run
 time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text, text naming a time
 zone read as a zone-less timestamp or date (``zone_text``), ``lpad``/``rpad`` with an empty
-pad) is tried on every row with DuckDB's ``TRY_`` forms (or the condition of the failure): the first row where its argument is not null and it fails is the offending one. Only the plans' SQL is built; the probe reads one row.
+pad, a JSON function or cast of text that is not JSON) is tried on every row with DuckDB's
+``TRY_`` forms (or the condition of the failure): the first row where its argument is not
+null and it fails is the offending one; a constant that fails is no row's (row None). Only
+the plans' SQL is built; the probe reads one row.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ... import _expr
 from ...expr import ast as A
 from ...expr import zone_text
 from ...expr.errors import EvalError, ExprError
+from ...expr.functions import AGGREGATES
 from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_literal
 from ...expr.typecheck import infer
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 Stage = tuple[str, str, Rel, list]   # (context, expression text, the relation it runs over, group keys)
 
 PARSES = ("strptime", "to_date", "to_timestamp")
+JSON_READS = ("json_extract", "json_extract_string", "json_array_length", "json_type")
 NUMBERS = {"int": "DOUBLE", "float": "DOUBLE", "decimal": "DOUBLE"}
 
 
@@ -70,6 +75,8 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
 
     if isinstance(node, A.Cast) and kind(node.operand) == "string":
         a, target = sql(node.operand), node.target.name
+        if target == "json":
+            return "not JSON", a, f"NOT json_valid({a})"
         if target in NUMBERS:
             return f"cannot cast to {target}", a, f"TRY_CAST(trim({a}) AS DOUBLE) IS NULL"
         if target in ("date", "timestamp"):
@@ -90,6 +97,10 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
         if isinstance(fmt, A.Literal) and isinstance(fmt.value, str):
             return (f"cannot read {what} with format '{fmt.value}'", a,
                     f"try_strptime({a}, {sql_literal(fmt.value)}) IS NULL")
+    if isinstance(node, A.Call) and node.name in JSON_READS and node.args \
+            and kind(node.args[0]) in ("string", "json"):
+        a = sql(node.args[0])
+        return "not JSON", a, f"NOT json_valid({a})"
     if isinstance(node, A.Call) and node.name in ("lpad", "rpad") and len(node.args) == 3:
         a, n, pad = (sql(x) for x in node.args)
         return "an empty pad", a, f"{pad} = '' AND length({a}) < {n}"
@@ -149,11 +160,18 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
                 row, value = found[0]
                 if what.startswith("cannot read ") and zone_text.zoned(value):
                     what = zone_text.row_message(what.split()[-1])
-                err = EvalError(f"{what}: {value!r}", text, value, row=int(row),
+                err = EvalError(f"{what}: {value!r}", text, value,
+                                row=int(row) if _of_rows(node) else None,
                                 start=node.start, end=node.end)
                 err.source = text
                 return err
     return None
+
+
+def _of_rows(node: A.Expr) -> bool:
+    """Whether node's value can differ between rows (a constant's failure is no row's)."""
+    return any(isinstance(n, A.Column | A.Window) or isinstance(n, A.Call)
+               and n.name in AGGREGATES for n in A.walk(node))
 
 
 def _with(rel: Rel, select_sql: str) -> str:
