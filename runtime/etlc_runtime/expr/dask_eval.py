@@ -10,6 +10,7 @@ partition order.  Everything stays lazy until the caller computes.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -162,6 +163,22 @@ def _nan_grouped(s: pd.Series, by: list, how: str, plain_result: pd.Series) -> p
     return plain_result if r is None else r.reindex(plain_result.index)
 
 
+def _nan_spread(var: pd.Series, partial_sums: pd.Series, tmp: pd.DataFrame, keys, index,
+                n: pd.Series) -> pd.Series:
+    """``var`` NaN where a partial sum is NaN (its group held a NaN) and the group has two
+    values or more (pandas_nan: pandas' masked arithmetic above made those null)."""
+    flags = pandas_nan.nan_flags(partial_sums)
+    if flags is None:
+        return var
+    flag = pd.Series(flags, index=partial_sums.index)
+    has = flag.groupby([tmp[k] for k in keys], dropna=False, sort=False,
+                       observed=True).any().reindex(index) if keys else pd.Series([flag.any()])
+    put = has.to_numpy(bool) & (n.fillna(0).to_numpy() > 1)
+    data, mask = var.array._data.copy(), var.array._mask.copy()
+    data[put], mask[put] = np.nan, False
+    return pd.Series(pd.arrays.FloatingArray(data, mask), index=var.index)
+
+
 def _partial_columns(reduced, arg, kind):
     if kind == "count_star":
         return [("_n", reduced[None, "size"])]
@@ -211,8 +228,9 @@ def _partial_whole(s, kind, n):
         return [("_v", reduce_whole(s, kind, n))]
     if kind in ("std", "var"):
         c = int(s.count())
-        m2 = float(s.var(ddof=0)) * c if c else None
-        return [("_n", c), ("_s", s.sum(min_count=1)), ("_m2", m2)]
+        m2 = math.nan if pandas_nan.nan_flags(s) is not None else \
+            float(s.var(ddof=0)) * c if c else None
+        return [("_n", c), ("_s", reduce_whole(s, "sum", n)), ("_m2", m2)]
     if kind == "count_distinct":
         return []
     raise AssertionError(kind)
@@ -260,7 +278,7 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
         elif kind == "mean":
             s = red(col + "_s", "sum").astype("Float64")
             n = red(col + "_n", "sum").astype("Float64")
-            values[col] = s / n.mask(n == 0)
+            values[col] = pandas_nan.divide(s, n.mask(n == 0))
         elif kind in ("min", "max", "first", "last"):
             values[col] = red(col + "_v", kind)
         elif kind in ("std", "var"):
@@ -280,7 +298,8 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
             n = agg["n"].astype("Float64")
             m2 = agg["m2"] + agg["q"] - agg["s"] * agg["s"] / n.mask(n == 0)
             var = (m2.clip(lower=0) / (n - 1).mask(n < 2)).astype("Float64")
-            values[col] = np.sqrt(var) if kind == "std" else var
+            var = _nan_spread(var, s_i, tmp, keys, index, n)
+            values[col] = pandas_nan.sqrt(var) if kind == "std" else var
         elif kind == "count_distinct":
             pairs = pd.concat([d for c, d in zip(distinct_cols, distinct) if c == col])
             pairs = pairs.drop_duplicates()

@@ -189,7 +189,8 @@ def reduce_whole(s: pd.Series | None, kind: str, n: int):
             return None
         return nn.iloc[0] if kind == "first" else nn.iloc[-1]
     if kind in ("std", "var"):
-        return getattr(s, kind)(ddof=1) if s.count() > 1 else None
+        return pandas_nan.reduce_whole(
+            s, kind, lambda v: getattr(v, kind)(ddof=1) if v.count() > 1 else None)
     raise AssertionError(kind)
 
 
@@ -199,6 +200,7 @@ def _reduce_grouped(g, col: str | None, kind: str, by: list | None = None):
     sg = g[col]
     if by is not None:
         plain = (lambda x: x.sum(min_count=1)) if kind == "sum" else \
+            (lambda x: getattr(x, kind)(ddof=1)) if kind in ("std", "var") else \
             (lambda x: getattr(x, kind)())
         r = pandas_nan.reduce_grouped(sg.obj, by, kind, plain)
         if r is not None:

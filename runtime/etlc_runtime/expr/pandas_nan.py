@@ -63,18 +63,21 @@ def _zeroed(v: Any, flags: np.ndarray) -> Any:
     return v.mask(pd.Series(flags, index=v.index), 0.0)
 
 
-# the reductions a NaN decides (min: only in a group of NaN alone); std and var are left
-# to pandas
+# the reductions a NaN decides (min: only in a group of NaN alone; std and var: from two
+# values on, below that they are null)
 _NAN_WINS = {"sum", "mean", "max"}
+_SPREAD = {"std", "var"}
 
 
 def reduce_whole(s: pd.Series, kind: str, plain: Callable[[pd.Series], Any]) -> Any:
     """``plain`` (the reduction over values that are no NaN) with DuckDB's NaN rules."""
     flags = nan_flags(s)
-    if flags is None or kind not in _NAN_WINS | {"min"}:
+    if flags is None or kind not in _NAN_WINS | _SPREAD | {"min"}:
         return plain(s)
-    if kind in _NAN_WINS:
+    if kind in _NAN_WINS or (kind in _SPREAD and s.count() > 1):
         return math.nan
+    if kind in _SPREAD:
+        return plain(s)
     rest = s[~flags]
     return plain(rest) if rest.count() else math.nan
 
@@ -84,7 +87,7 @@ def reduce_grouped(s: pd.Series, by: list, kind: str,
     """The grouped form of :func:`reduce_whole` (``by``: the key Series of the grouping,
     ``plain`` the reduction of a SeriesGroupBy); None when ``s`` holds no NaN."""
     flags = nan_flags(s)
-    if flags is None or kind not in _NAN_WINS | {"min"}:
+    if flags is None or kind not in _NAN_WINS | _SPREAD | {"min"}:
         return None
     cleaned = s.mask(pd.Series(flags, index=s.index))      # NaN -> null for pandas' reductions
     group = {"dropna": False, "sort": False, "observed": True}
@@ -93,6 +96,27 @@ def reduce_grouped(s: pd.Series, by: list, kind: str,
     put = has_nan.to_numpy(bool)
     if kind == "min":
         put = put & out.isna().to_numpy()
+    elif kind in _SPREAD:
+        put = put & (s.groupby(by, **group).count().reindex(out.index).to_numpy() > 1)
     data, mask = out.array._data.copy(), out.array._mask.copy()
     data[put], mask[put] = np.nan, False
     return pd.Series(pd.arrays.FloatingArray(data, mask), index=out.index, name=out.name)
+
+
+def divide(a: pd.Series, b: pd.Series) -> pd.Series:
+    """``a / b`` of two Float64 Series keeping a NaN quotient NaN (pandas' masked division
+    makes it null); null where either side is."""
+    x, y = a.astype("Float64").array, b.astype("Float64").array
+    with np.errstate(all="ignore"):
+        data = x._data / y._data
+    return pd.Series(pd.arrays.FloatingArray(data, x._mask | y._mask), index=a.index,
+                     copy=False)
+
+
+def sqrt(v: pd.Series) -> pd.Series:
+    """The square root of a Float64 Series keeping NaN NaN (numpy's ufunc on a masked array
+    makes it null)."""
+    arr = v.astype("Float64").array
+    with np.errstate(all="ignore"):
+        data = np.sqrt(arr._data)
+    return pd.Series(pd.arrays.FloatingArray(data, arr._mask.copy()), index=v.index, copy=False)
