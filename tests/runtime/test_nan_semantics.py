@@ -1,6 +1,7 @@
 """NaN has one meaning on every engine (docs/expressions.md, "NaN"): a value apart from null,
-equal to itself and above every number. Filters, sort, group_by, distinct and min/max over
-float columns holding NaN, nulls, +-inf and -0.0, read from Parquet files written by pyarrow
+equal to itself and above every number, kept by arithmetic. Filters, sort, group_by, distinct,
+min/max, std/var and arithmetic (+ - * / %, unary minus, abs, round, floor, ceil) over float
+columns holding NaN, nulls, +-inf and -0.0, read from Parquet files written by pyarrow
 (whose row-group min/max statistics leave NaN out) in several row-group layouts, give exactly
 the same rows on pandas, dask and duckdb (tests/exact_rows.py)."""
 from __future__ import annotations
@@ -65,9 +66,16 @@ STEPS = [{"sort": ["f", "id"]}, {"sort": ["g", "f", "id"]},
                                            "s": "sum(g)", "m": "mean(g)"}},
          {"distinct": True, "select": ["f"]},
          {"aggregate": {"mx": "max(f)", "mn": "min(f)", "n": "count(f)", "m": "mean(f)"}},
-         {"join": {"with": "t", "on": ["f"]}, "select": ["id", "f", "id__right"]}]
+         {"join": {"with": "t", "on": ["f"]}, "select": ["id", "f", "id__right"]},
+         {"group_by": ["g"], "aggregate": {"v": "var(f)", "sd": "std(f)"}}]
+# arithmetic on float columns: NaN stays NaN, a null stays null, x / 0 and x % 0 are null
+ARITH = ["f * 1.0", "f + 1", "-f", "f / 2", "f - g", "f * g", "f / g", "f % g", "abs(f)",
+         "round(f)", "round(f, 1)", "floor(f)", "ceil(f)", "f * $nan", "-$nan + f",
+         "1 / g", "f / 0"]
+STEPS.append({"derive": {f"c{i}": e for i, e in enumerate(ARITH)},
+              "select": ["id"] + [f"c{i}" for i in range(len(ARITH))], "sort": ["id"]})
 # pandas and DuckDB sum in other orders (tests/expr/test_differential.py)
-ULPS = {"m": 1}
+ULPS = {"m": 1, "v": 2, "sd": 2}
 
 
 @settings(max_examples=30, deadline=None,
@@ -127,4 +135,33 @@ def test_spread_of_a_nan_group(tmp_path):
         assert got[1][1:] == (None, None), (name, got)
     step = {"aggregate": {"v": "var(f)", "sd": "std(f)"}}
     for name in ENGINES:
+        assert all(math.isnan(v) for v in rows(_run(name, tmp_path, step))[0]), name
+
+
+def test_arithmetic_keeps_nan(tmp_path):
+    """The regression: pandas' masked Float64 arithmetic made a NaN result null (`f * 1.0`,
+    `f + 1`, `f / 2`, `round(f)` of a NaN row) where DuckDB gives NaN."""
+    _write(tmp_path, [NAN, None, INF, -INF, 2.0, -0.0, 1.5], [1.0, 2.0, INF, 0.0, NAN, None, 0.0], 3)
+    step = {"derive": {f"c{i}": e for i, e in enumerate(ARITH)},
+            "select": ["id"] + [f"c{i}" for i in range(len(ARITH))], "sort": ["id"]}
+    ref = _one_nan(_run("duckdb", tmp_path, step))
+    got = rows(ref, ordered=True)
+    assert math.isnan(got[0][1]) and got[1][1] is None, got   # f * 1.0: NaN, null
+    assert got[0][4] is not None and math.isnan(got[0][4]), got   # f / 2
+    for name in ("pandas", "dask"):
+        assert_same(_one_nan(_run(name, tmp_path, step)), ref, ordered=True)
+
+
+def test_spread_of_an_inf_group(tmp_path):
+    """std and var over +-inf are NaN from two values on (inf - inf), null below; sum and
+    mean over +inf and -inf NaN."""
+    _write(tmp_path, [INF, INF, 1.0, -INF, INF], [1.0, 1.0, 2.0, 2.0, 3.0], 1)
+    step = {"group_by": ["g"], "aggregate": {"v": "var(f)", "sd": "std(f)"}, "sort": ["g"]}
+    for name in ENGINES:
+        got = rows(_run(name, tmp_path, step), ordered=True)
+        assert [r[0] for r in got] == [1.0, 2.0, 3.0], name
+        assert all(math.isnan(v) for r in got[:2] for v in r[1:]), (name, got)
+        assert got[2][1:] == (None, None), (name, got)
+    step = {"aggregate": {"v": "var(f)", "sd": "std(f)", "s": "sum(f)", "m": "mean(f)"}}
+    for name in ENGINES:   # inf + -inf: NaN
         assert all(math.isnan(v) for v in rows(_run(name, tmp_path, step))[0]), name

@@ -165,9 +165,10 @@ def _nan_grouped(s: pd.Series, by: list, how: str, plain_result: pd.Series) -> p
 
 def _nan_spread(var: pd.Series, partial_sums: pd.Series, tmp: pd.DataFrame, keys, index,
                 n: pd.Series) -> pd.Series:
-    """``var`` NaN where a partial sum is NaN (its group held a NaN) and the group has two
-    values or more (pandas_nan: pandas' masked arithmetic above made those null)."""
-    flags = pandas_nan.nan_flags(partial_sums)
+    """``var`` NaN where a partial sum is NaN or +-inf (its group held a NaN or an inf) and
+    the group has two values or more (pandas_nan: pandas' masked arithmetic above made those
+    null)."""
+    flags = pandas_nan.spread_flags(partial_sums)
     if flags is None:
         return var
     flag = pd.Series(flags, index=partial_sums.index)
@@ -228,7 +229,7 @@ def _partial_whole(s, kind, n):
         return [("_v", reduce_whole(s, kind, n))]
     if kind in ("std", "var"):
         c = int(s.count())
-        m2 = math.nan if pandas_nan.nan_flags(s) is not None else \
+        m2 = math.nan if pandas_nan.spread_flags(s) is not None else \
             float(s.var(ddof=0)) * c if c else None
         return [("_n", c), ("_s", reduce_whole(s, "sum", n)), ("_m2", m2)]
     if kind == "count_distinct":

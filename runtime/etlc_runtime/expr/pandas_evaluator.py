@@ -33,7 +33,7 @@ from .pandas_columns import (
 )
 from .pandas_fn_dates import as_timedelta, interval_arith
 from .pandas_fn_numbers import case, int_div
-from .pandas_numeric import dec_mod, snap
+from .pandas_numeric import dec_mod, float_arith, float_values, snap
 from .pandas_window import window
 from .types import FLOAT, NULL, UNKNOWN, Type
 
@@ -91,6 +91,8 @@ class Evaluator:
         dtype = pandas_dtype(t)
         if v is None:
             v = None if dtype is object else (pd.NaT if t.name in TEMPORAL else pd.NA)
+        elif dtype == "Float64":   # a NaN constant stays NaN, never null
+            return float_values(np.float64(v), False, self.index)
         return pd.Series(v, index=self.index, dtype=dtype)
 
     def scalar_apply(self, fn, args: list, types: list[Type], result: Type,
@@ -106,6 +108,9 @@ class Evaluator:
             out = fn(*ser)
         finally:
             self.index, self.n, self.constant = saved
+        if is_series(out) and result.name == "float" \
+                and isinstance(out.array, pd.arrays.FloatingArray):   # NaN stays NaN
+            return None if out.array._mask[0] else float(out.array._data[0])
         if is_series(out):
             return to_python(out.iloc[0], result) if result.name not in TEMPORAL \
                 else (None if pd.isna(out.iloc[0]) else pd.Timestamp(out.iloc[0]))
@@ -298,15 +303,14 @@ class Evaluator:
             return int_div(self, a, b)
         if tr.name == "date" or (ta.name == "date" and tb.name == "date"):
             return self.date_arith(op, a, b, ta, tb)
+        if tr.name == "float":
+            return float_arith(op, a, b, (a if is_series(a) else b).index)
         if op == "/":
             if is_series(b):
                 b = b.mask(b == 0)
             elif b == 0:
                 return self.series(None, FLOAT)
-            r = a / b
-            if tr.name == "float" and is_series(r) and r.dtype != "Float64":
-                r = r.astype("Float64")
-            return r
+            return a / b
         if op == "%":
             if is_series(b):
                 b = b.mask(b == 0)
@@ -318,11 +322,7 @@ class Evaluator:
                 r = np.fmod(a, b)
         else:
             r = _ARITH[op](a, b)
-        if tr.name == "decimal":
-            r = snap(r, tr.scale or 0)
-        elif tr.name == "float" and r.dtype != "Float64":
-            r = r.astype("Float64")
-        return r
+        return snap(r, tr.scale or 0) if tr.name == "decimal" else r
 
     def date_arith(self, op, a, b, ta, tb):
         if ta.name == "date" and tb.name == "date":

@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from .pandas_columns import is_series
-from .pandas_numeric import dec_round, float_series, floats, round_exact, round_half_away
+from .pandas_numeric import (
+    dec_round,
+    float_series,
+    float_values,
+    floats,
+    round_exact,
+    round_half_away,
+)
 from .types import FLOAT, INT
 
 __all__ = ["FUNCS", "case", "int_div"]
@@ -37,10 +44,10 @@ def _f_round(ev, a, t, tr):
                          index=ev.index, copy=False)
     v, mask = floats(ev.series(x, FLOAT))
     if not is_series(n):
-        return float_series(round_exact(v, n), mask, ev.index)
+        return float_values(round_exact(v, n), mask, ev.index)   # NaN stays NaN
     ns = ev.series(n, INT)
     nv = ns.to_numpy(dtype=float, na_value=0)
-    return float_series(round_exact(v, nv), mask | ns.isna().to_numpy(), ev.index)
+    return float_values(round_exact(v, nv), mask | ns.isna().to_numpy(), ev.index)
 
 
 def _f_floor_ceil(fn):
@@ -51,7 +58,7 @@ def _f_floor_ceil(fn):
         v, mask = floats(x)
         if t[0].name == "decimal":
             v = np.round(v, t[0].scale or 0)
-        return float_series(fn(v), mask, x.index)
+        return float_values(fn(v), mask, x.index)   # NaN stays NaN
     return impl
 
 

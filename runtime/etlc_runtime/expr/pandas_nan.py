@@ -30,6 +30,30 @@ def nan_flags(v: Any) -> Any:
     return None
 
 
+def spread_flags(v: pd.Series) -> np.ndarray | None:
+    """Where a float Series is NaN or +-inf (never at a null), None when nowhere: std and
+    var of two values or more are NaN over such a value (DuckDB: inf - inf), where pandas'
+    masked reductions give null."""
+    arr = v.array
+    if isinstance(arr, pd.arrays.FloatingArray):
+        flags = ~np.isfinite(arr._data) & ~arr._mask
+    elif isinstance(v.dtype, np.dtype) and v.dtype.kind == "f":
+        flags = np.isinf(v.to_numpy())
+    else:
+        return None
+    return flags if flags.any() else None
+
+
+def _infs_of_both_signs(v: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(where +inf, where -inf) of a float Series holding both, else None (pandas' masked
+    sum of the two is null, IEEE's and DuckDB's NaN)."""
+    arr = v.array
+    if not isinstance(arr, pd.arrays.FloatingArray):
+        return None
+    pos, neg = (arr._data == np.inf) & ~arr._mask, (arr._data == -np.inf) & ~arr._mask
+    return (pos, neg) if pos.any() and neg.any() else None
+
+
 def compare(fn: Callable, a: Any, b: Any) -> Any:
     """``fn(a, b)`` for a comparison operator ``fn``, NaN ordered above every number and equal
     to itself; None when neither side holds a NaN (the caller's plain comparison applies)."""
@@ -64,14 +88,17 @@ def _zeroed(v: Any, flags: np.ndarray) -> Any:
 
 
 # the reductions a NaN decides (min: only in a group of NaN alone; std and var: from two
-# values on, below that they are null)
+# values on, below that they are null, and +-inf decides them as NaN does)
 _NAN_WINS = {"sum", "mean", "max"}
+_SUMS = {"sum", "mean"}   # NaN also over +inf and -inf together
 _SPREAD = {"std", "var"}
 
 
 def reduce_whole(s: pd.Series, kind: str, plain: Callable[[pd.Series], Any]) -> Any:
     """``plain`` (the reduction over values that are no NaN) with DuckDB's NaN rules."""
-    flags = nan_flags(s)
+    if kind in _SUMS and _infs_of_both_signs(s) is not None:
+        return math.nan   # inf + -inf
+    flags = spread_flags(s) if kind in _SPREAD else nan_flags(s)
     if flags is None or kind not in _NAN_WINS | _SPREAD | {"min"}:
         return plain(s)
     if kind in _NAN_WINS or (kind in _SPREAD and s.count() > 1):
@@ -86,14 +113,21 @@ def reduce_grouped(s: pd.Series, by: list, kind: str,
                    plain: Callable[[Any], pd.Series]) -> pd.Series | None:
     """The grouped form of :func:`reduce_whole` (``by``: the key Series of the grouping,
     ``plain`` the reduction of a SeriesGroupBy); None when ``s`` holds no NaN."""
-    flags = nan_flags(s)
-    if flags is None or kind not in _NAN_WINS | _SPREAD | {"min"}:
+    flags = spread_flags(s) if kind in _SPREAD else nan_flags(s)
+    infs = _infs_of_both_signs(s) if kind in _SUMS else None
+    if (flags is None and infs is None) or kind not in _NAN_WINS | _SPREAD | {"min"}:
         return None
+    flags = np.zeros(len(s), bool) if flags is None else flags
     cleaned = s.mask(pd.Series(flags, index=s.index))      # NaN -> null for pandas' reductions
     group = {"dropna": False, "sort": False, "observed": True}
     out = plain(cleaned.groupby(by, **group)).astype("Float64")
-    has_nan = pd.Series(flags, index=s.index).groupby(by, **group).any().reindex(out.index)
-    put = has_nan.to_numpy(bool)
+
+    def any_of(f: np.ndarray) -> np.ndarray:
+        return pd.Series(f, index=s.index).groupby(by, **group).any().reindex(out.index) \
+            .to_numpy(bool)
+    put = any_of(flags)
+    if infs is not None:   # inf + -inf in one group
+        put = put | (any_of(infs[0]) & any_of(infs[1]))
     if kind == "min":
         put = put & out.isna().to_numpy()
     elif kind in _SPREAD:

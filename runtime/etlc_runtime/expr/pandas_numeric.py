@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["dec_mod", "dec_round", "float_series", "floats", "round_exact", "round_half_away",
-           "snap"]
+__all__ = ["dec_mod", "dec_round", "float_arith", "float_series", "float_values", "floats",
+           "round_exact", "round_half_away", "snap"]
 
 
 def floats(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -21,8 +21,34 @@ def floats(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def float_series(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
-    mask = mask | np.isnan(values)
+    """A Float64 Series, null where ``mask`` is true or a value is NaN."""
+    return float_values(values, mask | np.isnan(values), index)
+
+
+def float_values(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
+    """A Float64 Series, null only where ``mask`` is true: a NaN value stays NaN (pandas'
+    masked arithmetic and ufuncs would make it null)."""
+    n = len(index)
+    values = np.array(np.broadcast_to(values, n), dtype=np.float64)
+    mask = np.array(np.broadcast_to(mask, n), dtype=bool)
     return pd.Series(pd.arrays.FloatingArray(values, mask), index=index, copy=False)
+
+
+_FLOAT_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.fmod}
+
+
+def float_arith(op: str, a, b, index) -> pd.Series:
+    """``a op b`` with a float result, on the raw doubles with the null mask carried apart,
+    so that NaN stays NaN; ``x / 0`` and ``x % 0`` are null (docs/expressions.md, div_zero
+    and mod_zero)."""
+    (x, mx), (y, my) = (floats(v) if isinstance(v, pd.Series) else (np.float64(v), False)
+                        for v in (a, b))
+    mask = mx | my
+    if op in ("/", "%"):
+        mask = mask | (y == 0)
+    with np.errstate(all="ignore"):
+        r = _FLOAT_OPS[op](x, y)
+    return float_values(r, mask, index)
 
 
 def round_half_away(values: np.ndarray, digits) -> np.ndarray:
