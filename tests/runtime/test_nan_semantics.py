@@ -1,9 +1,10 @@
 """NaN has one meaning on every engine (docs/expressions.md, "NaN"): a value apart from null,
 equal to itself and above every number, kept by arithmetic. Filters, sort, group_by, distinct,
-min/max, std/var and arithmetic (+ - * / %, unary minus, abs, round, floor, ceil) over float
-columns holding NaN, nulls, +-inf and -0.0, read from Parquet files written by pyarrow
-(whose row-group min/max statistics leave NaN out) in several row-group layouts, give exactly
-the same rows on pandas, dask and duckdb (tests/exact_rows.py)."""
+min/max, std/var, arithmetic (+ - * / %, unary minus, abs, round, floor, ceil), sqrt, exp,
+ln, log10, greatest and least over float columns holding NaN, nulls, +-inf and -0.0, read
+from Parquet files written by pyarrow (whose row-group min/max statistics leave NaN out) in
+several row-group layouts, give exactly the same rows on pandas, dask and duckdb
+(tests/exact_rows.py)."""
 from __future__ import annotations
 
 import math
@@ -68,10 +69,12 @@ STEPS = [{"sort": ["f", "id"]}, {"sort": ["g", "f", "id"]},
          {"aggregate": {"mx": "max(f)", "mn": "min(f)", "n": "count(f)", "m": "mean(f)"}},
          {"join": {"with": "t", "on": ["f"]}, "select": ["id", "f", "id__right"]},
          {"group_by": ["g"], "aggregate": {"v": "var(f)", "sd": "std(f)"}}]
-# arithmetic on float columns: NaN stays NaN, a null stays null, x / 0 and x % 0 are null
+# arithmetic on float columns: NaN stays NaN, a null stays null, x / 0 and x % 0 are null;
+# greatest and least order NaN above every number
 ARITH = ["f * 1.0", "f + 1", "-f", "f / 2", "f - g", "f * g", "f / g", "f % g", "abs(f)",
          "round(f)", "round(f, 1)", "floor(f)", "ceil(f)", "f * $nan", "-$nan + f",
-         "1 / g", "f / 0"]
+         "1 / g", "f / 0", "sqrt(f)", "exp(f)", "ln(f)", "log10(f)", "greatest(f, g)",
+         "least(f, g)"]
 STEPS.append({"derive": {f"c{i}": e for i, e in enumerate(ARITH)},
               "select": ["id"] + [f"c{i}" for i in range(len(ARITH))], "sort": ["id"]})
 # pandas and DuckDB sum in other orders (tests/expr/test_differential.py)

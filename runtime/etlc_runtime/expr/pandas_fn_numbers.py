@@ -65,10 +65,10 @@ def _f_floor_ceil(fn):
 def _f_unary_float(fn, valid):
     def impl(ev, a, t, tr):
         v, mask = floats(a[0])
-        bad = ~valid(np.where(mask, 1.0, v))
+        bad = ~valid(np.where(mask, 1.0, v)) & ~np.isnan(v)   # NaN in, NaN out
         with np.errstate(all="ignore"):
             r = fn(v)
-        return float_series(r, mask | bad, a[0].index)
+        return float_values(r, mask | bad, a[0].index)
     return impl
 
 
@@ -117,7 +117,7 @@ def _extreme(largest: bool):
         res = ev.series(vals[0], tr)
         for v in vals[1:]:
             other = ev.series(v, tr)
-            better = (other > res) if largest else (other < res)
+            better = ev.compare(">" if largest else "<", other, res, tr, tr)  # NaN's order
             take = better.fillna(False).to_numpy(dtype=bool) | (res.isna().to_numpy()
                                                                 & other.notna().to_numpy())
             res = res.mask(take, other)
