@@ -1,9 +1,9 @@
 """NaN has one meaning on every engine (docs/expressions.md, "NaN"): a value apart from null,
 equal to itself and above every number, kept by arithmetic. Filters, sort, group_by, distinct,
 min/max, std/var, arithmetic (+ - * / %, unary minus, abs, round, floor, ceil), sqrt, exp,
-ln, log10, greatest and least over float columns holding NaN, nulls, +-inf and -0.0, read
-from Parquet files written by pyarrow (whose row-group min/max statistics leave NaN out) in
-several row-group layouts, give exactly the same rows on pandas, dask and duckdb
+ln, log10, greatest, least and window sums over float columns holding NaN, nulls, +-inf and
+-0.0, read from Parquet files written by pyarrow (whose row-group min/max statistics leave NaN
+out) in several row-group layouts, give exactly the same rows on pandas, dask and duckdb
 (tests/exact_rows.py)."""
 from __future__ import annotations
 
@@ -70,11 +70,12 @@ STEPS = [{"sort": ["f", "id"]}, {"sort": ["g", "f", "id"]},
          {"join": {"with": "t", "on": ["f"]}, "select": ["id", "f", "id__right"]},
          {"group_by": ["g"], "aggregate": {"v": "var(f)", "sd": "std(f)"}}]
 # arithmetic on float columns: NaN stays NaN, a null stays null, x / 0 and x % 0 are null;
-# greatest and least order NaN above every number
+# greatest and least order NaN above every number; window sums are NaN over a NaN (the values
+# drawn are dyadic, so sums in any order are exact)
 ARITH = ["f * 1.0", "f + 1", "-f", "f / 2", "f - g", "f * g", "f / g", "f % g", "abs(f)",
          "round(f)", "round(f, 1)", "floor(f)", "ceil(f)", "f * $nan", "-$nan + f",
          "1 / g", "f / 0", "sqrt(f)", "exp(f)", "ln(f)", "log10(f)", "greatest(f, g)",
-         "least(f, g)"]
+         "least(f, g)", "sum(f) over (order by id)", "mean(g) over ()"]
 STEPS.append({"derive": {f"c{i}": e for i, e in enumerate(ARITH)},
               "select": ["id"] + [f"c{i}" for i in range(len(ARITH))], "sort": ["id"]})
 # pandas and DuckDB sum in other orders (tests/expr/test_differential.py)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import ast as A
 from .pandas_columns import is_series
-from .pandas_numeric import float_series, floats
+from .pandas_numeric import float_values, floats
 
 __all__ = ["window"]
 
@@ -142,18 +142,28 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
             v = xs.to_numpy(dtype=np.int64, na_value=0) if xs.dtype == "Int64" else None
         else:
             v = None
+        odd = None
         if v is None:
             fv, _ = floats(xs)
-            v = np.where(valid, fv, 0.0)
-        total = pd.Series(v).groupby(part).transform("sum").to_numpy() if not running else \
-            _peer_last(pd.Series(v).groupby(part).cumsum().to_numpy(), new_peer)
+            # pandas' sums skip NaN and its running sums turn inf into NaN: NaN and +-inf
+            # are counted apart and decide the sum as IEEE does
+            odd = [valid & np.isnan(fv), valid & (fv == np.inf), valid & (fv == -np.inf)]
+            v = np.where(valid & np.isfinite(fv), fv, 0.0)
+
+        def total_of(w: np.ndarray) -> np.ndarray:
+            return pd.Series(w).groupby(part).transform("sum").to_numpy() if not running \
+                else _peer_last(pd.Series(w).groupby(part).cumsum().to_numpy(), new_peer)
+        total = total_of(v)
+        if odd is not None and any(o.any() for o in odd):
+            nan, pos, neg = (total_of(o.astype(np.int64)) > 0 for o in odd)
+            total = np.select([nan | (pos & neg), pos, neg], [np.nan, np.inf, -np.inf], total)
         none = ccount == 0
         if name == "mean":
             with np.errstate(all="ignore"):
-                return float_series(total / np.where(none, 1, ccount), none, pd.RangeIndex(n))
+                return float_values(total / np.where(none, 1, ccount), none, pd.RangeIndex(n))
         if tr.name == "int":
             return pd.Series(pd.arrays.IntegerArray(total.astype(np.int64), none))
-        out = float_series(total.astype(np.float64), none, pd.RangeIndex(n))
+        out = float_values(total.astype(np.float64), none, pd.RangeIndex(n))
         return out.round(tr.scale or 0) if tr.name == "decimal" else out
     # min / max
     if not running:
