@@ -75,7 +75,8 @@ STEPS = [{"sort": ["f", "id"]}, {"sort": ["g", "f", "id"]},
 ARITH = ["f * 1.0", "f + 1", "-f", "f / 2", "f - g", "f * g", "f / g", "f % g", "abs(f)",
          "round(f)", "round(f, 1)", "floor(f)", "ceil(f)", "f * $nan", "-$nan + f",
          "1 / g", "f / 0", "sqrt(f)", "exp(f)", "ln(f)", "log10(f)", "greatest(f, g)",
-         "least(f, g)", "sum(f) over (order by id)", "mean(g) over ()"]
+         "least(f, g)", "sum(f) over (order by id)", "mean(g) over ()",
+         "max(f) over (order by id)", "min(g) over ()"]
 STEPS.append({"derive": {f"c{i}": e for i, e in enumerate(ARITH)},
               "select": ["id"] + [f"c{i}" for i in range(len(ARITH))], "sort": ["id"]})
 # pandas and DuckDB sum in other orders (tests/expr/test_differential.py)
@@ -169,3 +170,26 @@ def test_spread_of_an_inf_group(tmp_path):
     step = {"aggregate": {"v": "var(f)", "sd": "std(f)", "s": "sum(f)", "m": "mean(f)"}}
     for name in ENGINES:   # inf + -inf: NaN
         assert all(math.isnan(v) for v in rows(_run(name, tmp_path, step))[0]), name
+
+
+WINDOWS = ["max(f) over ()", "min(f) over ()", "max(f) over (partition by g)",
+           "min(f) over (partition by g)", "max(f) over (order by id)",
+           "min(f) over (order by id)", "max(f) over (partition by g order by id desc)",
+           "min(f) over (partition by g order by f)", "max(f) over (order by g)"]
+
+
+def test_window_min_max_of_nan(tmp_path):
+    """The regression: pandas' grouped and running max read NaN as missing (`max(f) over ()`
+    over inf and NaN was inf where DuckDB gives NaN); min is NaN only over NaN alone."""
+    _write(tmp_path, [1.0, INF, NAN, None, -INF, NAN, NAN, 2.0],
+           [1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0, 4.0], 3)
+    step = {"derive": {f"w{i}": e for i, e in enumerate(WINDOWS)},
+            "select": ["id"] + [f"w{i}" for i in range(len(WINDOWS))], "sort": ["id"]}
+    ref = _one_nan(_run("duckdb", tmp_path, step))
+    got = rows(ref, ordered=True)
+    assert math.isnan(got[0][1]) and got[0][2] == -INF, got          # over (): NaN, -inf
+    assert got[0][3] == INF and math.isnan(got[2][3]), got            # by g: inf; NaN
+    assert math.isnan(got[5][4]) and got[0][5] == 1.0, got            # g = 3: NaN alone
+    assert [r[5] for r in got[:3]] == [1.0, INF] + [got[2][5]] and math.isnan(got[2][5])
+    for name in ("pandas", "dask"):
+        assert_same(_one_nan(_run(name, tmp_path, step)), ref, ordered=True)

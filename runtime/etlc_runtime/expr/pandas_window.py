@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import ast as A
 from .pandas_columns import is_series
+from .pandas_nan import nan_flags
 from .pandas_numeric import float_values, floats
 
 __all__ = ["window"]
@@ -130,7 +131,6 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
     else:
         valid = xs.notna().to_numpy()
         cnt = valid.astype(np.int64)
-    gp = pd.Series(part)
     if not running:
         ccount = pd.Series(cnt).groupby(part).transform("sum").to_numpy()
     else:
@@ -165,12 +165,27 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
             return pd.Series(pd.arrays.IntegerArray(total.astype(np.int64), none))
         out = float_values(total.astype(np.float64), none, pd.RangeIndex(n))
         return out.round(tr.scale or 0) if tr.name == "decimal" else out
-    # min / max
+    return _min_max(ev, name, xs, part, new_peer, running, tr)
+
+
+def _min_max(ev, name, xs, part, new_peer, running: bool, tr) -> pd.Series:
+    """``min``/``max`` over the window, NaN above every number (docs/expressions.md, "NaN"):
+    pandas' reductions read NaN as missing, so NaN rows are counted apart: ``max`` is NaN
+    once the frame holds one, ``min`` only when the frame holds nothing else."""
+    flags = nan_flags(xs) if tr.name == "float" else None
+    if flags is not None:
+        xs = xs.mask(pd.Series(flags, index=xs.index))
     if not running:
-        return xs.groupby(part).transform(name)
-    how = "cummin" if name == "min" else "cummax"
-    acc = getattr(xs.groupby(part), how)()
-    acc = acc.groupby(part).ffill()
-    vals = acc.to_numpy(dtype=object)
-    _ = gp
-    return pd.Series(_peer_last(vals, new_peer))
+        res = xs.groupby(part).transform(name)
+    else:
+        how = "cummin" if name == "min" else "cummax"
+        acc = getattr(xs.groupby(part), how)().groupby(part).ffill()
+        res = ev.series(pd.Series(_peer_last(acc.to_numpy(dtype=object), new_peer)), tr)
+    if flags is None:
+        return res
+    seen = pd.Series(flags.astype(np.int64)).groupby(part)
+    seen = (seen.transform("sum").to_numpy() if not running
+            else _peer_last(seen.cumsum().to_numpy(), new_peer)) > 0
+    values, mask = floats(res)
+    put = seen if name == "max" else seen & mask
+    return float_values(np.where(put, np.nan, values), mask & ~put, res.index)
