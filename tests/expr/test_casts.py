@@ -135,3 +135,33 @@ def test_number_text_duckdb_reads_but_etlc_refuses(text):
                 cast_sql('"x"', Type("string"), Type("int"), "x")):
         with pytest.raises(duckdb.Error):
             con.execute(f"SELECT {sql} FROM t").fetchall()
+
+
+def test_float_text_is_one_rendering_on_every_path():
+    """docs/types.md: a float's text is the shortest that reads back the same double, so -0.0
+    keeps its sign (pandas' cast() wrote '0.0') and every NaN is 'nan' (DuckDB writes a NaN
+    whose sign bit is set, as x86 computes inf - inf, '-nan'): the same text from cast() and
+    from the cast: step, on pandas and on duckdb."""
+    import numpy as np
+    from etlc_runtime.expr.sql import to_sql
+
+    values = [-0.0, 0.0, math.nan, -math.nan, math.inf, -math.inf, 1e20, 0.1, None]
+    want = ["-0.0", "0.0", "nan", "nan", "inf", "-inf", "1e+20", "0.1", None]
+    con = _duck("float", "string", values)
+    plain = [r[0] for r in con.execute("SELECT CAST(x AS VARCHAR) FROM t ORDER BY id").fetchall()]
+    assert plain[3] == "-nan", plain   # the input holds a NaN with its sign bit set
+    mask = np.array([v is None for v in values])
+    data = np.array([0.0 if v is None else v for v in values], dtype=np.float64)
+    df = pd.DataFrame({"x": pd.Series(pd.arrays.FloatingArray(data, mask))})
+    got = {"cast() pandas": evaluate("cast(x as string)", df, types={"x": Type("float")}),
+           "cast: pandas": steps.cast(df, {"x": "string"})["x"]}
+    for path, sql in [("cast() duckdb", to_sql("cast(x as string)", {},
+                                               types={"x": Type("float")})),
+                      ("cast: duckdb", cast_sql('"x"', Type("float"), Type("string"), "x"))]:
+        got[path] = [r[0] for r in con.execute(f"SELECT {sql} FROM t ORDER BY id").fetchall()]
+    for path, out in got.items():
+        assert [None if v is None or v is pd.NA else v for v in list(out)] == want, path
+    # a decimal has no negative zero: 0.0 * -1.0 (decimal(2)) is '0.00' on both engines
+    text = "cast(0.0 * -1.0 as string)"
+    assert con.execute(f"SELECT {to_sql(text, {})}").fetchone()[0] == "0.00"
+    assert list(evaluate(text, df.head(1))) == ["0.00"]

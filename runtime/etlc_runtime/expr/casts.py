@@ -29,12 +29,14 @@ CASTS: dict[tuple[str, str], str] = {
     ("float", "int"): "rounded half to even (2.5 -> 2, -2.5 -> -2, 0.5 -> 0); NaN, inf or "
                       "beyond 64 bits is an error",
     ("float", "decimal"): "rounded half away from zero to the scale (2.25 -> 2.3)",
-    ("float", "string"): "shortest text that reads back the same double ('1.0', '1e+20')",
+    ("float", "string"): "shortest text that reads back the same double ('1.0', '1e+20', "
+                        "'-0.0'); every NaN is 'nan'",
     ("float", "bool"): "x <> 0",
     ("decimal", "int"): "rounded half away from zero (2.5 -> 3, -2.5 -> -3)",
     ("decimal", "float"): "the nearest double",
     ("decimal", "decimal"): "rounded half away from zero to the new scale",
-    ("decimal", "string"): "every digit of the scale ('1.50' for decimal(2))",
+    ("decimal", "string"): "every digit of the scale ('1.50' for decimal(2)); no negative "
+                          "zero ('0.00')",
     ("decimal", "bool"): "x <> 0",
     ("string", "int"): "surrounding spaces ignored; digits, a fraction or an exponent "
                        "('2.5', '1e3'), rounded half away from zero; anything else is an error",
@@ -111,6 +113,8 @@ def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None
     parsed by the readers' rules, decimals kept exact)."""
     if (src, dst) == ("float", "int"):
         return f"CAST({x} AS BIGINT)"  # DuckDB rounds a double half to even
+    if (src, dst) == ("float", "string"):  # DuckDB writes a NaN with its sign bit '-nan'
+        return f"replace(CAST({x} AS VARCHAR), '-nan', 'nan')"
     if (src, dst) == ("string", "int"):
         fail = (bad or _error)("not a valid int")
         return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN regexp_full_match({x}, "

@@ -115,14 +115,16 @@ def cast_series(ev, s: pd.Series, src: Type, dst: Type) -> pd.Series:
             return out.astype(STRING_DTYPE)
         if sn == "float":
             v, mask = floats(s)
-            txt = np.array([repr(x + 0.0) for x in v.tolist()], dtype=object) if len(v) else \
+            # -0.0 keeps its sign, every NaN is 'nan' (docs/types.md: text that reads back)
+            txt = np.array([repr(x) for x in v.tolist()], dtype=object) if len(v) else \
                 np.array([], dtype=object)
             txt[mask] = None
             return pd.Series(txt, index=s.index).astype(STRING_DTYPE)
         if sn == "decimal":
             scale = src.scale or 0
             v, mask = floats(s)
-            txt = np.array([f"{x:.{scale}f}" for x in v.tolist()], dtype=object) \
+            # a decimal has no negative zero (DuckDB's and PostgreSQL's): + 0.0 drops it
+            txt = np.array([f"{x + 0.0:.{scale}f}" for x in v.tolist()], dtype=object) \
                 if len(v) else np.array([], dtype=object)
             txt[mask] = None
             return pd.Series(txt, index=s.index).astype(STRING_DTYPE)

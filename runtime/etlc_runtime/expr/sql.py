@@ -129,9 +129,10 @@ class _Renderer:
                     f"{self.r(e.low)} AND {self.r(e.high)})")
         if isinstance(e, A.Cast):
             src = self.typ(e.operand)
-            if src is not None and src.name == "string" and e.target.name == "int":
-                from .casts import step_sql  # number text as the table reads it
-                return step_sql(self.r(e.operand), "string", "int")
+            if src is not None and (src.name, e.target.name) in (("string", "int"),
+                                                                 ("float", "string")):
+                from .casts import step_sql  # number text as the table reads and writes it
+                return step_sql(self.r(e.operand), src.name, e.target.name)
             if e.target.name == "json":  # canonical text, as every json value (json_text)
                 return f"json({self.r(e.operand)})"
             if src is not None and src.name == "json":  # a VARCHAR column may hold it
