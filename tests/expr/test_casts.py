@@ -165,3 +165,39 @@ def test_float_text_is_one_rendering_on_every_path():
     text = "cast(0.0 * -1.0 as string)"
     assert con.execute(f"SELECT {to_sql(text, {})}").fetchone()[0] == "0.00"
     assert list(evaluate(text, df.head(1))) == ["0.00"]
+
+
+def test_nan_text_is_a_float_on_every_path():
+    """The cast table: 'nan' (any case, a sign, spaces around) and 'inf' are floats, as DuckDB
+    reads them; pandas' cast() refused 'nan' (a constant and a column: its parse made the NaN
+    null, then took it for text that is no number). A decimal or an int of such text is an
+    error everywhere, at its row."""
+    from etlc_runtime.expr.sql import to_sql
+
+    texts = ["nan", " -NaN ", "+nan", "inf", "-Infinity", "1.5", None]
+    con = _duck("string", "float", texts)
+    want = [r[0] for r in con.execute("SELECT CAST(x AS DOUBLE) FROM t ORDER BY id").fetchall()]
+    assert math.isnan(want[0]) and want[3] == math.inf and want[-1] is None, want
+    df = _frame("string", texts)
+    sql = to_sql("cast(x as float)", {}, types={"x": Type("string")})
+    got = {"cast() pandas": list(evaluate("cast(x as float)", df, types={"x": Type("string")})),
+           "cast: pandas": list(steps.cast(df, {"x": "float"})["x"]),
+           "cast() duckdb": [r[0] for r in con.execute(f"SELECT {sql} FROM t ORDER BY id")
+                             .fetchall()]}
+    for path, out in got.items():
+        out = [None if v is None or v is pd.NA else float(v) for v in out]
+        assert [repr(v) for v in out] == [repr(v) for v in want], path
+    for text in texts[:3]:   # a constant: NaN, never null
+        value = evaluate(f"cast('{text}' as float)", df.head(2)).tolist()
+        assert len(value) == 2 and all(math.isnan(v) for v in value), (text, value)
+        assert math.isnan(con.execute(f"SELECT {to_sql(f'cast({text!r} as float)', {})}")
+                          .fetchone()[0])
+    for dst in ("int", "decimal(2)"):
+        for k, text in enumerate(texts[:5]):
+            frame = _frame("string", [None, text])
+            with pytest.raises(EvalError) as err:
+                evaluate(f"cast(x as {dst})", frame, types={"x": Type("string")})
+            assert err.value.row == 1 and err.value.value == text, (dst, text)
+            with pytest.raises(duckdb.Error):
+                con.execute(f"SELECT {to_sql(f'cast(x as {dst})', {}, types={'x': Type('string')})}"
+                            f" FROM t WHERE id = {k}").fetchall()

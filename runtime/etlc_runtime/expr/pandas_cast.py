@@ -17,7 +17,7 @@ import pandas as pd
 from . import casts
 from .casts import BOOL_FALSE, BOOL_TRUE, NUMBER_TEXT
 from .pandas_columns import STRING_DTYPE, runtime_type
-from .pandas_numeric import dec_round, float_series, floats, round_half_away
+from .pandas_numeric import dec_round, float_series, float_values, floats, round_half_away
 from .types import FLOAT, Type
 
 __all__ = ["cast_series", "float_to_int", "parse_dates", "parse_numbers", "step_cast",
@@ -191,14 +191,21 @@ def cast_series(ev, s: pd.Series, src: Type, dst: Type) -> pd.Series:
     raise ev.fail(f"cannot cast {src} to {dst}")
 
 def parse_numbers(ev, s: pd.Series, what: str) -> pd.Series:
-    """Number text as Float64 (spaces around ignored); other text is an error."""
+    """Number text as Float64 (spaces around ignored); other text is an error. 'nan' and
+    'inf' (any case, a sign) are floats, as DuckDB reads them, and no int or decimal."""
     stripped = s.str.strip()
+    present = s.notna().to_numpy()
     num = pd.to_numeric(stripped.astype(object), errors="coerce")
-    num = pd.Series(num, index=s.index).astype("Float64")
-    bad = num.isna().to_numpy() & s.notna().to_numpy()
+    values = np.asarray(num, dtype=np.float64)   # NaN where no number: told apart below
+    if what == "float":
+        nan_text = stripped.str.fullmatch(r"[+-]?nan", case=False)
+        bad = np.isnan(values) & ~nan_text.to_numpy(dtype=bool, na_value=False)
+    else:
+        bad = ~np.isfinite(values)
+    bad &= present
     if bad.any():
         raise ev.fail(f"cannot cast to {what}", s[bad].iloc[0], s.index[bad][0])
-    return num
+    return float_values(values, ~present, s.index)
 
 def _zone_free(obj: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """(the text with a zone of offset zero dropped, as DuckDB reads it; the rows naming a
