@@ -9,7 +9,8 @@ rows and the metrics over the step's output (:func:`quality_stages`; the engine 
 failed check or metric query). Every sub-expression that can fail at run
 time (a cast from text, ``strptime``/``to_date``/``to_timestamp`` of text, text naming a time
 zone read as a zone-less timestamp or date (``zone_text``), ``lpad``/``rpad`` with an empty
-pad, a JSON function or cast of text that is not JSON) is tried on every row with DuckDB's
+pad, a JSON function or cast of text that is not JSON, a cast of a JSON value that is no int,
+float or bool) is tried on every row with DuckDB's
 ``TRY_`` forms (or the condition of the failure): the first row where its argument is not
 null and it fails is the offending one; a constant that fails is no row's (row None). Only
 the plans' SQL is built; the probe reads one row.
@@ -40,6 +41,7 @@ Stage = tuple[str, str, Rel, list]   # (context, expression text, the relation i
 PARSES = ("strptime", "to_date", "to_timestamp")
 JSON_READS = ("json_extract", "json_extract_string", "json_array_length", "json_type")
 NUMBERS = {"int": "DOUBLE", "float": "DOUBLE", "decimal": "DOUBLE"}
+JSON_VALUES = {"int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN"}
 
 
 def is_conversion_error(exc: BaseException) -> bool:
@@ -86,6 +88,12 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
             words = "'true', 't', 'yes', 'y', '1', 'on', 'false', 'f', 'no', 'n', '0', 'off'"
             return "cannot cast to bool", a, f"lower(trim({a})) NOT IN ({words})"
         return None
+    if isinstance(node, A.Cast) and kind(node.operand) == "json" \
+            and node.target.name in JSON_VALUES:   # as expr/sql.py renders it; JSON null is null
+        a, target = sql(node.operand), node.target.name
+        return (f"cannot cast json to {target}", a,
+                f"TRY_CAST(CAST({a} AS JSON) AS {JSON_VALUES[target]}) IS NULL AND "
+                f"json_type(CAST({a} AS JSON)) <> 'NULL'")
     if isinstance(node, A.Call) and node.name in PARSES and node.args \
             and kind(node.args[0]) == "string":
         a = sql(node.args[0])
