@@ -136,3 +136,50 @@ def test_on_dask_the_place_is_found_from_the_evaluated_tree(tmp_path):
 def test_every_engine_names_the_same_row_and_value(tmp_path, engine, v, row, value):
     _, cause = _run(tmp_path, engine, ROWS, v)
     assert (cause.code, cause.line, cause.row, cause.value) == ("R041", 15, row, value)
+
+
+# a constant is evaluated for each row of the relation its expression runs over, as a column
+# is (docs/expressions.md, "Errors at run time"): over no rows nothing fails, on every engine
+ZERO_ROWS = [
+    ({"filter": "id > 9", "derive": {"c": "cast('abc' as int) + id"}, "select": ["id", "c"]},
+     []),
+    ({"filter": "id > 9", "derive": {"c": "to_date('2025-13-45')"}, "select": ["id", "c"]}, []),
+    ({"filter": "id > 9", "group_by": ["n"], "aggregate": {"c": "count(*) + cast('x' as int)"}},
+     []),
+    ({"filter": "id > 9", "aggregate": {"c": "sum(cast('abc' as int))"}}, [{"c": None}]),
+    # no group_by: one row over no rows, and the constant is evaluated for it
+    ({"filter": "id > 9", "aggregate": {"c": "count(*) + cast('abc' as int)"}}, EvalError),
+    ({"derive": {"c": "cast('abc' as int) + id"}}, EvalError),
+]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+@pytest.mark.parametrize("step, want", ZERO_ROWS, ids=[str(k) for k in range(len(ZERO_ROWS))])
+def test_a_failing_constant_fails_only_where_a_row_evaluates_it(tmp_path, engine, step, want):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from etlc_runtime.engines import get_engine
+    from etlc_runtime.engines.base import StepContext, TaskResources
+
+    step = {"from": "t", **step}
+    cols = {"id": {"type": "int"}, "n": {"type": "string"}}
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    pq.write_table(pa.table({"id": pa.array([0, 1], pa.int64()), "n": ["a", "b"]}),
+                   tmp_path / "in.parquet")
+    ctx = StepContext(root=tmp_path, params={}, macros={}, append_key="date_2024-01-01",
+                      step="s", types=cols)
+    eng = get_engine(engine, TaskResources(spill_dir=tmp_path / ".etlc" / "spill"))
+    try:
+        rel = eng.read({"format": "parquet", "path": "in.parquet", "columns": cols}, ctx)
+        if want is not EvalError:
+            assert eng.to_arrow(eng.transform(step, {"t": rel}, ctx, base=rel)).to_pylist() \
+                == want
+            return
+        with pytest.raises(Exception) as info:
+            eng.to_arrow(eng.transform(step, {"t": rel}, ctx, base=rel))
+        err = info.value
+        if engine == "duckdb":   # as the executor explains DuckDB's error
+            err = eng.explain_error(err, step, {"t": rel}, {})
+        assert isinstance(err, EvalError) and (err.row, err.value) == (None, "abc"), err
+    finally:
+        eng.close()

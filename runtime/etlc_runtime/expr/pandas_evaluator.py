@@ -99,13 +99,19 @@ class Evaluator:
                      first_only: bool = False):
         """Evaluate fn on all-scalar arguments through the Series code path (so scalars
         and columns share one implementation), returning a scalar.  With ``first_only``
-        the other arguments stay scalars (function options such as round's digits)."""
+        the other arguments stay scalars (function options such as round's digits).
+        A constant is evaluated for each row, as a column is: over no rows one that fails is
+        no error (null), as on DuckDB (docs/expressions.md, "Errors at run time")."""
         saved = (self.index, self.n, self.constant)
         self.index, self.n, self.constant = pd.RangeIndex(1), 1, True
         try:
             ser = [self.series(a, t) if (k == 0 or not first_only) else a
                    for k, (a, t) in enumerate(zip(args, types))]
             out = fn(*ser)
+        except EvalError:
+            if saved[1]:
+                raise
+            return None
         finally:
             self.index, self.n, self.constant = saved
         if is_series(out) and result.name == "float" \

@@ -152,14 +152,20 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
         def sql(e, rel=rel):
             return render(e, params, types=dict(rel.types), column=q)[0]
 
+        once = _once_per_group(expr) if context in ("aggregate", "metric") and not keys \
+            else set()
         for node in reversed(list(A.walk(expr))):  # descendants before their ancestors
             try:
                 probe = _probe(node, types, sql)
                 if probe is None:
                     continue
                 what, arg_sql, fails = probe
-                sql_text = (f"SELECT __etlc_row, CAST({arg_sql} AS VARCHAR) FROM (SELECT "
-                            f"row_number() OVER () - 1 AS __etlc_row, * FROM {q(rel.name)}) "
+                # a constant outside the aggregates of a keyless aggregate is evaluated for
+                # its one row, which exists over no input rows too
+                rows = "(SELECT NULL AS __etlc_row)" if id(node) in once and not \
+                    _of_rows(node) else (f"(SELECT row_number() OVER () - 1 AS __etlc_row, * "
+                                         f"FROM {q(rel.name)})")
+                sql_text = (f"SELECT __etlc_row, CAST({arg_sql} AS VARCHAR) FROM {rows} "
                             f"AS r WHERE {arg_sql} IS NOT NULL AND ({fails}) LIMIT 1")
                 found = b.con.execute(_with(rel, sql_text)).fetchall()
             except (ExprError, duckdb.Error):  # a part that cannot stand alone: not this one
@@ -174,6 +180,13 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
                 err.source = text
                 return err
     return None
+
+
+def _once_per_group(expr: A.Expr) -> set[int]:
+    """The ids of the nodes of an aggregate expression outside its aggregate calls."""
+    inside = {id(n) for c in A.walk(expr) if isinstance(c, A.Call) and c.name in AGGREGATES
+              for n in A.walk(c)}
+    return {id(n) for n in A.walk(expr)} - inside
 
 
 def _of_rows(node: A.Expr) -> bool:
