@@ -175,9 +175,7 @@ def _nan_spread(var: pd.Series, partial_sums: pd.Series, tmp: pd.DataFrame, keys
     has = flag.groupby([tmp[k] for k in keys], dropna=False, sort=False,
                        observed=True).any().reindex(index) if keys else pd.Series([flag.any()])
     put = has.to_numpy(bool) & (n.fillna(0).to_numpy() > 1)
-    data, mask = var.array._data.copy(), var.array._mask.copy()
-    data[put], mask[put] = np.nan, False
-    return pd.Series(pd.arrays.FloatingArray(data, mask), index=var.index)
+    return pandas_nan.put_nan(var, put)
 
 
 def _partial_columns(reduced, arg, kind):

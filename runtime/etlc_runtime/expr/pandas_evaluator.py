@@ -116,7 +116,8 @@ class Evaluator:
             self.index, self.n, self.constant = saved
         if is_series(out) and result.name == "float" \
                 and isinstance(out.array, pd.arrays.FloatingArray):   # NaN stays NaN
-            return None if out.array._mask[0] else float(out.array._data[0])
+            first = out.array[0]
+            return None if first is pd.NA else float(first)
         if is_series(out):
             return to_python(out.iloc[0], result) if result.name not in TEMPORAL \
                 else (None if pd.isna(out.iloc[0]) else pd.Timestamp(out.iloc[0]))

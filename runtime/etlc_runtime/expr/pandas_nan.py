@@ -2,7 +2,9 @@
 "NaN"): NaN is a value, equal to itself and above every number (``inf`` included), apart
 from null.  pandas compares NaN as IEEE does (every comparison false, ``<>`` true) and its
 masked reductions read NaN as missing (``max`` of a group of NaN is ``-inf``, ``sum`` null),
-so the comparisons and the reductions over float columns go through here."""
+so the comparisons and the reductions over float columns go through here.  Masked arrays are
+read through pandas' public API only (``to_numpy``, ``isna``, the ``FloatingArray`` and
+``BooleanArray`` constructors), never ``_data``/``_mask`` (tests/expr/test_no_private_api.py)."""
 from __future__ import annotations
 
 import math
@@ -12,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .pandas_numeric import float_or_zero, floats
+
 
 def nan_flags(v: Any) -> Any:
     """Where ``v`` is NaN (never at a null): a numpy bool array for a float Series, a bool
@@ -19,7 +23,7 @@ def nan_flags(v: Any) -> Any:
     if isinstance(v, pd.Series):
         arr = v.array
         if isinstance(arr, pd.arrays.FloatingArray):
-            flags = np.isnan(arr._data) & ~arr._mask
+            flags = np.isnan(float_or_zero(arr))
         elif isinstance(v.dtype, np.dtype) and v.dtype.kind == "f":
             flags = np.isnan(v.to_numpy())
         else:
@@ -36,7 +40,7 @@ def spread_flags(v: pd.Series) -> np.ndarray | None:
     masked reductions give null."""
     arr = v.array
     if isinstance(arr, pd.arrays.FloatingArray):
-        flags = ~np.isfinite(arr._data) & ~arr._mask
+        flags = ~np.isfinite(float_or_zero(arr))
     elif isinstance(v.dtype, np.dtype) and v.dtype.kind == "f":
         flags = np.isinf(v.to_numpy())
     else:
@@ -50,7 +54,8 @@ def _infs_of_both_signs(v: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     arr = v.array
     if not isinstance(arr, pd.arrays.FloatingArray):
         return None
-    pos, neg = (arr._data == np.inf) & ~arr._mask, (arr._data == -np.inf) & ~arr._mask
+    values = float_or_zero(arr)
+    pos, neg = values == np.inf, values == -np.inf
     return (pos, neg) if pos.any() and neg.any() else None
 
 
@@ -68,14 +73,10 @@ def compare(fn: Callable, a: Any, b: Any) -> Any:
     out = fn(_zeroed(a, fa), _zeroed(b, fb))   # both NaN: 0 against 0, equal
     differ = fa != fb
     if differ.any():
-        arr = out.array
-        values = arr._data.copy() if isinstance(arr, pd.arrays.BooleanArray) else \
-            out.to_numpy(dtype=bool, na_value=False).copy()
-        mask = arr._mask if isinstance(arr, pd.arrays.BooleanArray) else \
-            out.isna().to_numpy()
+        values = out.to_numpy(dtype=bool, na_value=False, copy=True)
+        mask = out.isna().to_numpy(copy=True)
         values[differ] = fn(fa[differ].astype(int), fb[differ].astype(int))
-        out = pd.Series(pd.arrays.BooleanArray(values, mask.copy()), index=out.index,
-                        copy=False)
+        out = pd.Series(pd.arrays.BooleanArray(values, mask), index=out.index, copy=False)
     return out
 
 
@@ -132,25 +133,30 @@ def reduce_grouped(s: pd.Series, by: list, kind: str,
         put = put & out.isna().to_numpy()
     elif kind in _SPREAD:
         put = put & (s.groupby(by, **group).count().reindex(out.index).to_numpy() > 1)
-    data, mask = out.array._data.copy(), out.array._mask.copy()
+    return put_nan(out, put)
+
+
+def put_nan(s: pd.Series, put: np.ndarray) -> pd.Series:
+    """A Float64 copy of ``s`` that is NaN (not null) where ``put`` is true."""
+    data, mask = floats(s)
+    data, mask = data.copy(), mask.copy()
     data[put], mask[put] = np.nan, False
-    return pd.Series(pd.arrays.FloatingArray(data, mask), index=out.index, name=out.name)
+    return pd.Series(pd.arrays.FloatingArray(data, mask), index=s.index, name=s.name)
 
 
 def divide(a: pd.Series, b: pd.Series) -> pd.Series:
     """``a / b`` of two Float64 Series keeping a NaN quotient NaN (pandas' masked division
     makes it null); null where either side is."""
-    x, y = a.astype("Float64").array, b.astype("Float64").array
+    (x, mx), (y, my) = floats(a.astype("Float64")), floats(b.astype("Float64"))
     with np.errstate(all="ignore"):
-        data = x._data / y._data
-    return pd.Series(pd.arrays.FloatingArray(data, x._mask | y._mask), index=a.index,
-                     copy=False)
+        data = x / y
+    return pd.Series(pd.arrays.FloatingArray(data, mx | my), index=a.index, copy=False)
 
 
 def sqrt(v: pd.Series) -> pd.Series:
     """The square root of a Float64 Series keeping NaN NaN (numpy's ufunc on a masked array
     makes it null)."""
-    arr = v.astype("Float64").array
+    x, mask = floats(v.astype("Float64"))
     with np.errstate(all="ignore"):
-        data = np.sqrt(arr._data)
-    return pd.Series(pd.arrays.FloatingArray(data, arr._mask.copy()), index=v.index, copy=False)
+        data = np.sqrt(x)
+    return pd.Series(pd.arrays.FloatingArray(data, mask), index=v.index, copy=False)

@@ -6,18 +6,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["dec_mod", "dec_round", "float_arith", "float_series", "float_values", "floats",
-           "round_exact", "round_half_away", "snap"]
+__all__ = ["dec_mod", "dec_round", "float_arith", "float_or_zero", "float_series",
+           "float_values", "floats", "round_exact", "round_half_away", "snap"]
 
 
 def floats(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(float values with NaN at nulls, null mask)."""
+    """(float values with NaN at nulls, null mask); a NaN value of a masked float column
+    stays NaN with no null.  Public API only (``to_numpy``, ``isna``), no pandas internals
+    (``_data``/``_mask``), so that other array back ends (cuDF) can follow."""
     arr = s.array
     if isinstance(arr, pd.arrays.FloatingArray | pd.arrays.IntegerArray):
-        mask = arr._mask
-        return arr._data.astype(np.float64, copy=False), mask
+        return arr.to_numpy(dtype=np.float64, na_value=np.nan), arr.isna()
     v = s.to_numpy(dtype=np.float64, na_value=np.nan)
     return v, np.isnan(v)
+
+
+def float_or_zero(arr: pd.arrays.FloatingArray) -> np.ndarray:
+    """The doubles of a masked float array, 0.0 at nulls (so NaN only where a value is
+    NaN): the array's own buffer where it has no null, never written to."""
+    return arr.to_numpy(dtype=np.float64, na_value=0.0)
 
 
 def float_series(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
