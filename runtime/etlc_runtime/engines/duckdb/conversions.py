@@ -24,6 +24,7 @@ INT_TEXT = r"[+-]?[0-9]+(\.0*)?"
 ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 DEC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
 EXP_TEXT = r"[eE][+-]?[0-9]+"
+_SPACES = " \t\n\r\v\f"  # surrounding whitespace of a date or timestamp
 
 
 def data_error(reason: str, name: str, value: str, file_sql: str | None = None) -> str:
@@ -147,6 +148,8 @@ def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
     if t.name in ("date", "timestamp"):
         fmt = spec.get("format") if isinstance(spec, Mapping) else None
         target = "DATE" if t.name == "date" else "TIMESTAMP"
+        if null_value is None:   # tabs and line ends too, as the pandas engine and the typed
+            v = f"trim({x}, {sql_literal(_SPACES)})"  # CSV scan (csv_typed) strip them
         if fmt:
             fn = "strptime" if strict else "try_strptime"
             return f"CAST({fn}({v}, {sql_literal(fmt)}) AS {target})"

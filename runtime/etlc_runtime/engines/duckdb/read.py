@@ -39,86 +39,11 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...s3_read import LISTING
 from .conversions import MARK, decimal_sql, from_text
+from .csv_source import FILE_COLUMN, _list, csv_files, csv_source
 from .read_sql import lossless
 from .sql_build import Builder, Rel, etlc_type, typed
 
-FILE_COLUMN = "__etlc_file"
 LINE_COLUMN = "__etlc_line"   # a fixed-width row's line in its file
-
-
-def _list(paths: list[Path] | list[str]) -> str:
-    return "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]"
-
-
-def _sniffed(b: Builder, f: Path, names: list[str], common: list[str]) -> dict[str, str]:
-    """Column types DuckDB's sniffer finds for the file, when it sees the header's columns
-    (it may take a ragged first row for the header: then every column is VARCHAR and the
-    strict read stops at that row)."""
-    import duckdb
-    try:
-        found = b.con.execute(f"SELECT Columns FROM sniff_csv({sql_literal(str(f))}, "
-                              f"{', '.join(c for c in common if not c.startswith('hive'))})"
-                              ).fetchall()
-    except duckdb.Error:  # a file it cannot sniff: read as text, strictly
-        found = []
-    cols = found[0][0] if found else []
-    if [c["name"] for c in cols] == names:
-        return {c["name"]: c["type"] for c in cols}
-    return dict.fromkeys(names, "VARCHAR")
-
-
-def _csv_source(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
-                b: Builder | None = None, rejects: list | None = None) -> str:
-    """``read_csv`` of the files.  Declared columns: each file read with its own header's
-    names as VARCHAR (no sniffing: a row with more or fewer fields than the header is an
-    error naming file and line, never a shifted row), nulls only the unquoted
-    ``null_value``; the files are unioned by name."""
-    if int(opts.get("skip_footer", 0) or 0):
-        raise NotAvailable("csv option skip_footer is not supported by the duckdb engine yet; "
-                           "use `engine: pandas` for this read")
-    common = [f"delim = {sql_literal(opts.get('delimiter', ','))}",
-              f"quote = {sql_literal(opts.get('quote', chr(34)))}",
-              f"skip = {int(opts.get('skip_rows', 0) or 0)}", "hive_partitioning = false",
-              f"nullstr = {sql_literal(opts.get('null_value', ''))}",
-              "allow_quoted_nulls = false"]
-    if opts.get("escape"):
-        common.append(f"escape = {sql_literal(opts['escape'])}")
-    if opts.get("comment"):
-        common.append(f"comment = {sql_literal(opts['comment'])}")
-    if opts.get("encoding"):
-        common.append(f"encoding = {sql_literal(opts['encoding'])}")
-    comp = opts.get("compression")
-    if comp and comp not in ("none", "infer"):
-        common.append(f"compression = {sql_literal(comp)}")
-    header = opts.get("header", True)
-    if not declared and (not header or b is None):
-        args = [_list(files), f"header = {'true' if header else 'false'}",
-                "union_by_name = true", *common]
-        return f"read_csv({', '.join(args)})"
-    from ...read_text import csv_header  # CSV reads only: not on a Parquet job's path
-
-    parts = []
-    for f in files:
-        names = csv_header(f, opts) if header else list(declared)
-        if not names:
-            names = list(declared or ())
-        types = dict.fromkeys(names, "VARCHAR")
-        if not declared:
-            types = _sniffed(b, f, names, common)
-        cols = "{" + ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in
-                               types.items()) + "}"
-        if opts.get("on_error") == "skip":  # rows with more or fewer fields left out
-            cols += ", ignore_errors = true"
-            if rejects is not None and b is not None:   # a source to count them (_count)
-                table = f"__etlc_rejects{next(b._ids)}"
-                rejects.append(table)
-                cols += (f", store_rejects = true, rejects_table = {sql_literal(table)}, "
-                         f"rejects_scan = {sql_literal(table + '_scan')}")
-        args = [_list([f]), f"header = {'true' if header else 'false'}", f"columns = {cols}",
-                "auto_detect = false", "strict_mode = true", "null_padding = false",
-                f"filename = {sql_literal(FILE_COLUMN)}", *common]
-        parts.append(f"SELECT * FROM read_csv({', '.join(args)})")
-    return "(" + "\nUNION ALL BY NAME\n".join(parts) + ")"
 
 
 def _json_table(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
@@ -206,9 +131,12 @@ def _fixed_width_error(col: str, spec: Any) -> str:
 
 
 def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
-         connections=None, from_arrow=None, counts: dict | None = None) -> Rel:
+         connections=None, from_arrow=None, counts: dict | None = None,
+         fallbacks: dict | None = None) -> Rel:
     """A relation over the dataset, typed by its declared columns (``counts``: the tally of
-    values ``on_error: null | skip`` let through, errors.count_read_errors' shape)."""
+    values ``on_error: null | skip`` let through, errors.count_read_errors' shape;
+    ``fallbacks``: where a CSV read's dates typed by the scanner keep their text twin,
+    csv_typed; None: no typed scan)."""
     fmt = dataset.get("format")
     if fmt == "postgres":   # COPY into Arrow, no pandas (pg_read)
         from ...pg_read import read_arrow
@@ -263,10 +191,10 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         src += f", filename = {sql_literal(FILE_COLUMN)})" if (keys or declared) else ")"
         rel = b.source(src)
     elif fmt == "csv":
-        src = _csv_source(files, opts, declared, b)
+        src = csv_source(b, files, opts, declared, fallbacks)
         if opts.get("on_error") == "skip" and counts is not None and declared:
             tables: list[str] = []
-            rejects = (tables, _csv_source(files, opts, declared, b, tables))
+            rejects = (tables, csv_files(files, opts, declared, b, tables))
         if keys and not declared and not opts.get("header", True):
             src = src[:-1] + f", filename = {sql_literal(FILE_COLUMN)})"
         rel = b.source(src)
