@@ -343,11 +343,10 @@ class Commit:
             self.committed = True
             _fault("replaced")
             return
-        _sync_tree(self.new)
+        # the marker first, so one walk syncs it with the parts, each folder once
         (self.new / MARKER).write_text(json.dumps({"etlc": 1, "format": self.fmt}) + "\n",
                                        encoding="utf-8")
-        _fsync(self.new / MARKER)
-        _fsync(self.new)
+        _sync_tree(self.new)
         _fault("synced")
         if carry is not None and self.target.is_dir():
             _carry_over(self.target, self.new, carry)

@@ -379,6 +379,38 @@ def test_fault_log_names_the_exchange(tmp_path, monkeypatch):
         "cleaned"]
 
 
+def test_a_folder_commit_syncs_each_file_and_folder_of_the_new_version_once(tmp_path,
+                                                                             monkeypatch):
+    """Before the journal (the commit point) every file of the new version, the marker
+    included, and every folder holding them are on disk, each synced once; then the draft
+    journal and the parent after each rename."""
+    target = tmp_path / "ds"
+    events: list[str] = []
+    real = C._fsync
+
+    def fsync(path):
+        events.append(f"fsync {Path(path).relative_to(tmp_path).as_posix()}")
+        real(path)
+
+    monkeypatch.setattr(C, "_fsync", fsync)
+    monkeypatch.setattr(C, "_fault", lambda point: events.append(point))
+    with C.Commit(target, fmt="parquet", single=False) as tx:
+        new = tx.new.name
+        (tx.new / "g=1").mkdir()
+        (tx.new / "g=1" / "part-0.parquet").write_bytes(PARQUET)
+        (tx.new / "part-1.parquet").write_bytes(PARQUET)
+        tx.commit()
+    before = events[:events.index("synced")]
+    assert sorted(before) == sorted([f"fsync {new}/{p}" for p in (
+        "g=1/part-0.parquet", "g=1", "part-1.parquet", C.MARKER)] + [f"fsync {new}"])
+    assert before.index(f"fsync {new}/g=1") > before.index(f"fsync {new}/g=1/part-0.parquet")
+    assert before.index(f"fsync {new}") > before.index(f"fsync {new}/{C.MARKER}")
+    after = events[events.index("synced"):]
+    assert after[:5] == ["synced", f"fsync .ds.etlc-tmp-{tx.token}.journal", "journal_written",
+                         "fsync .", "journal_committed"]
+    assert json.loads((target / C.MARKER).read_text()) == {"etlc": 1, "format": "parquet"}
+
+
 # -- carrying files over --------------------------------------------------------------------
 
 def _current(tmp_path) -> Path:
