@@ -193,3 +193,28 @@ def test_window_min_max_of_nan(tmp_path):
     assert [r[5] for r in got[:3]] == [1.0, INF] + [got[2][5]] and math.isnan(got[2][5])
     for name in ("pandas", "dask"):
         assert_same(_one_nan(_run(name, tmp_path, step)), ref, ordered=True)
+
+
+@pytest.mark.parametrize("row_group_size", [1, 2, 1000])
+def test_spread_whose_squares_overflow(tmp_path, row_group_size):
+    """The regression: var and std of finite values whose squared deviations overflow a double
+    (the variance itself is beyond 1.8e308, Fraction arithmetic below) are inf as on DuckDB;
+    dask's combination of partitions squared the partial sums (inf - inf) and gave null. The
+    values stay far enough below the largest double that their sums and differences do not
+    overflow (there DuckDB's own result depends on the row-group layout)."""
+    from fractions import Fraction
+    from statistics import variance
+
+    f = [1e200, -1e200, 3e200, 1.0, 1e160, 2e160, 3e160, 4e160, 1.5, 2.5]
+    g = [1.0, 1.0, 1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 4.0, 4.0]
+    for group in ([1e200, -1e200, 3e200], f[4:8], f):   # the oracle: beyond any double
+        assert variance([Fraction(x) for x in group]) > Fraction(1.7976931348623157e308)
+    _write(tmp_path, f, g, row_group_size)
+    steps = [{"group_by": ["g"], "aggregate": {"v": "var(f)", "sd": "std(f)"}, "sort": ["g"]},
+             {"aggregate": {"v": "var(f)", "sd": "std(f)"}}]
+    for step in steps:
+        ref = _run("duckdb", tmp_path, step)
+        got = rows(ref, ordered=True)
+        assert all(r[-2:] == (INF, INF) for r in got if r[0] in (1.0, 3.0) or len(r) == 2), got
+        for name in ("pandas", "dask"):
+            assert_same(_run(name, tmp_path, step), ref, ordered=True, ulps_of={"v": 2, "sd": 2})

@@ -21,7 +21,7 @@ import pandas as pd
 from . import pandas_eval as P
 from . import pandas_nan
 from .errors import EvalError
-from .pandas_agg import AggPlan, reduce_whole
+from .pandas_agg import AggPlan, combine_spread, reduce_whole
 from .pandas_columns import coerce, frame_types, to_python
 from .pandas_evaluator import as_expr
 from .types import Type, param_type
@@ -282,21 +282,16 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
             values[col] = red(col + "_v", kind)
         elif kind in ("std", "var"):
             p = partials
-            n_i = p[col + "_n"].astype("Float64")
             s_i = p[col + "_s"].astype("Float64")
-            q = (s_i * s_i / n_i.mask(n_i == 0)).fillna(0)
             tmp = p[keys].copy() if keys else pd.DataFrame(index=p.index)
-            tmp["n"], tmp["s"] = n_i, s_i
-            tmp["m2"] = p[col + "_m2"].astype("Float64").fillna(0)
-            tmp["q"] = q
+            tg = tmp.groupby(keys, dropna=False, sort=False, observed=True) if keys else None
+            groups = tg.size().index if keys else pd.RangeIndex(1)
+            n, var = combine_spread(
+                *(p[c].astype("Float64").to_numpy(np.float64, na_value=0.0)
+                  for c in (col + "_n", col + "_s", col + "_m2")),
+                tg.ngroup().to_numpy() if keys else np.zeros(len(p), np.int64), groups)
             if keys:
-                tg = tmp.groupby(keys, dropna=False, sort=False, observed=True)
-                agg = pd.DataFrame({c: tg[c].sum() for c in ("n", "s", "m2", "q")}).reindex(index)
-            else:
-                agg = pd.DataFrame({c: [tmp[c].sum()] for c in ("n", "s", "m2", "q")})
-            n = agg["n"].astype("Float64")
-            m2 = agg["m2"] + agg["q"] - agg["s"] * agg["s"] / n.mask(n == 0)
-            var = (m2.clip(lower=0) / (n - 1).mask(n < 2)).astype("Float64")
+                n, var = n.reindex(index), var.reindex(index)
             var = _nan_spread(var, s_i, tmp, keys, index, n)
             values[col] = pandas_nan.sqrt(var) if kind == "std" else var
         elif kind == "count_distinct":

@@ -254,3 +254,22 @@ def _one(v, t: Type) -> pd.Series:
         v = utc_stamp(v)
     return pd.Series(pd.array([v], dtype=dtype))
 
+
+
+def combine_spread(n: np.ndarray, s: np.ndarray, m2: np.ndarray, codes: np.ndarray,
+                   groups: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """(count, variance) per group from the partials (count ``n``, sum ``s``, sum of squared
+    deviations ``m2``) of the rows of each group (``codes``: the group of each partial),
+    combined by Chan's formula, ``M2 = sum(m2_i) + sum(n_i * (mean_i - mean)^2)``, as DuckDB
+    combines its states: the variance is inf where it is beyond a double (squaring the
+    partial sums, ``s_i^2 / n_i - S^2 / N``, overflowed to inf - inf, made null), and null
+    below two values."""
+    k = len(groups)
+    with np.errstate(all="ignore"):
+        count = np.bincount(codes, weights=n, minlength=k)
+        mean = np.bincount(codes, weights=s, minlength=k) / np.where(count > 0, count, 1)
+        dev = np.where(n > 0, n * (s / np.where(n > 0, n, 1) - mean[codes]) ** 2, 0.0)
+        total = np.bincount(codes, weights=m2 + dev, minlength=k)
+        var = total / np.where(count > 1, count - 1, 1)
+    return (pd.Series(count, index=groups),
+            pd.Series(pd.arrays.FloatingArray(var, count < 2), index=groups, copy=False))
