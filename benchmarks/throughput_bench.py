@@ -17,7 +17,9 @@ through every size, job and implementation (the order of implementations rotates
 --repeat.  Wall seconds, rows/s and peak memory (the child's ru_maxrss from wait4).  From two
 sizes it reports the per-row cost and the fixed overhead (extrapolated to 0 rows) of each
 implementation, checks the targets of issue 9 for the duckdb engine, and checks that every
-output equals hand-written DuckDB's (printed; not a test).
+output equals hand-written DuckDB's (printed; not a test).  With ``etlc-dask`` and a
+hand-written Dask run it also gives the dask engine's ratios to ``dask-cluster`` (the same
+LocalCluster) and to ``dask`` (threaded), best and median, wall and CPU (dask_ratios.py).
 
     python benchmarks/throughput_bench.py [--rows 2000000 12000000] [--repeat 3]
         [--jobs q1 join csv] [--engines etlc-duckdb etlc-pandas etlc-dask duckdb polars
@@ -45,6 +47,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import dask_ratios
 from throughput_data import bench_dir
 from throughput_jobs import JOIN_KEYS, Q1_KEYS, etlc_spec
 
@@ -484,14 +487,16 @@ def report(meta, samples, verdicts, broken, args, out: Path) -> dict:
     scale = {(j, i): s for j in args.jobs for i in args.engines
              if (s := scaling(best, j, i, args.rows))}
     goals = targets(best, scale, broken, args.jobs, args.rows)
+    versus_dask = dask_ratios.ratios(samples, args.jobs, args.rows)
     text = markdown(meta, best, scale, goals, verdicts, broken, args)
+    text += "\n".join(dask_ratios.markdown(versus_dask, LABELS)) + ("\n" if versus_dask else "")
     print("\n" + text)
     (out / "throughput.md").write_text(text)
     result = {"meta": meta, "args": run_args(args),
               "samples": samples,
               "best": [{"job": j, "impl": i, "rows": n, **v} for (j, i, n), v in best.items()],
               "scaling": [{"job": j, "impl": i, **v} for (j, i), v in scale.items()],
-              "targets": goals, "correctness": verdicts,
+              "targets": goals, "dask_ratios": versus_dask, "correctness": verdicts,
               "unavailable": {f"{j}/{i}": list(why) for (i, j), why in broken.items()}}
     (out / "throughput.json").write_text(json.dumps(result, indent=1, default=str))
     drawn = plot(best, args, out / "throughput.png")
