@@ -218,3 +218,26 @@ def test_spread_whose_squares_overflow(tmp_path, row_group_size):
         assert all(r[-2:] == (INF, INF) for r in got if r[0] in (1.0, 3.0) or len(r) == 2), got
         for name in ("pandas", "dask"):
             assert_same(_run(name, tmp_path, step), ref, ordered=True, ulps_of={"v": 2, "sd": 2})
+
+
+def test_csv_text_of_a_computed_nan(tmp_path):
+    """docs/types.md: a float's CSV text is `nan` for every NaN. The regression: DuckDB's COPY
+    wrote a NaN whose sign bit is set ('inf - inf' on x86, '-f' of a NaN) as '-nan'."""
+    _write(tmp_path, [INF, NAN, -0.0, None], [INF, 1.0, 1.0, 1.0], 2)
+    step = {"derive": {"a": "f - g", "b": "-f", "c": "f * 1.0"}, "select": ["id", "a", "b", "c"],
+            "sort": ["id"]}
+    texts = {}
+    for name in ENGINES:
+        ctx = StepContext(root=tmp_path, params={}, macros={}, append_key="date_2024-01-01",
+                          step="s", types=COLS)
+        engine = get_engine(name, TaskResources(spill_dir=tmp_path / ".etlc" / "spill"))
+        try:
+            rel = engine.read({"format": "parquet", "path": "in.parquet", "columns": COLS}, ctx)
+            out = engine.transform(step, {"t": rel}, ctx, base=rel)
+            engine.write(out, {"format": "csv", "path": f"{name}.csv"}, "overwrite", ctx)
+        finally:
+            engine.close()
+        texts[name] = (tmp_path / f"{name}.csv").read_text().splitlines()
+    want = ["id,a,b,c", "0,nan,-inf,inf", "1,nan,nan,nan", "2,-1.0,0.0,-0.0", "3,,,"]
+    for name in ENGINES:
+        assert texts[name] == want, (name, texts[name])

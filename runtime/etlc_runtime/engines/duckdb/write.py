@@ -55,7 +55,8 @@ def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
     """The written columns: declared ones first (io_write conforms them so), in their
     declared types (dtypes.arrow_type: decimals with their precision, else 38 digits), text
     kept as it is (an empty string is never null on write); text formats get DuckDB's text
-    forms, which are docs/types.md's (decimals with every digit, floats shortest)."""
+    forms, which are docs/types.md's (decimals with every digit, floats shortest, every NaN
+    ``nan``)."""
     items = []
     cols = [c for c in declared or () if c in cols] + [c for c in cols if c not in
                                                         (declared or ())]
@@ -74,6 +75,9 @@ def _out_items(rel: Rel, fmt: str, declared: Mapping | None, cols) -> str:
                 sql = _lossless(sql, t, "BIGINT", c)
             else:
                 sql = typed(conform(sql, t, declared[c], c, null_value=None), want)
+        out_t = Type.from_spec(declared[c]) if declared and c in declared else t
+        if fmt == "csv" and out_t.name == "float":   # DuckDB writes a NaN with its sign bit '-nan'
+            sql = f"(CASE WHEN isnan({sql}) THEN 'nan'::DOUBLE ELSE {sql} END)"
         items.append(f"{sql} AS {q(c)}")
     return ", ".join(items)
 
