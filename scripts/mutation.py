@@ -51,7 +51,8 @@ MODULES = {
     "typing_pass": ("compiler/etlc_compiler/typing_pass.py",
                     ["tests/test_invalid_corpus.py", "tests/compiler/test_type_guarantees.py",
                      "tests/compiler/test_having_outputs.py", "tests/compiler/test_json_types.py",
-                     "tests/compiler/test_typing_pass_exact.py"]),
+                     "tests/compiler/test_typing_pass_exact.py", "tests/compiler/test_typing_pass_flow.py",
+                     "tests/compiler/test_call_returns.py"]),
 }
 DEFAULT = ["checks", "commit"]
 PACKAGES = {"runtime/etlc_runtime": "src/etlc_runtime", "compiler/etlc_compiler": "src/etlc_compiler"}

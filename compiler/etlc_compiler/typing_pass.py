@@ -7,6 +7,10 @@ are E409), `union` requires matching columns (E410). A `call` step's output is i
 declared `returns:` (checked against the frame at run time: R042), else unknown. A source
 without declared columns makes everything downstream unknown: expressions there are parsed,
 and typed at run time (one W401 per such source).
+
+The pass runs only on a spec the schema accepted, so it reads each key in the schema's shape
+(column lists are lists of names, `union` a list of steps, `join` one mapping with `with` and
+`on`, a parameter a mapping with its `type`) and does not guard against others.
 """
 
 from __future__ import annotations
@@ -32,15 +36,17 @@ class _Pass:
         self.loaded = loaded
         self.spec = spec
         self.diags: list[Diagnostic] = []
-        self.params = {n: expr.Type(PARAM_TYPES.get((p or {}).get("type", "string"), "unknown"))
+        self.params = {n: expr.Type(PARAM_TYPES.get(p["type"], "unknown"))
                        for n, p in spec.params.items()}
         self.out: dict[str, Columns] = {}
         self.seen: dict[str, dict[str, list]] = {}   # step -> column -> its types inside it
 
     def expr_error(self, path: tuple, err: Any) -> None:
-        line, col, end_col = self.loaded.span_in_string(path, err.start, max(err.end, err.start + 1))
+        """The diagnostic of an ExprError at its characters in the string at ``path`` (one
+        character at least: `span_in_string` widens an empty span); no end when it spans lines."""
+        line, col, end_col = self.loaded.span_in_string(path, err.start, err.end)
         self.diags.append(Diagnostic(self.loaded.path, line, col, err.code, err.message, "error",
-                                     line if end_col else None, end_col, getattr(err, "help", None)))
+                                     line if end_col else None, end_col, err.help))
 
     def check(self, path: tuple, text: Any, columns: Columns, context: str, group_keys=(), outputs=None):
         """Parse and type one expression; returns its Type or None when it does not parse."""
@@ -62,18 +68,15 @@ class _Pass:
         self.diags.append(self.loaded.diag("E402", f"unknown column '{col}' in {where}", path, at=at,
                                            help=did_you_mean(col, columns)))
 
-    def names(self, path: tuple, value: Any, columns: Columns, what: str, strip_minus: bool = False) -> None:
+    def names(self, path: tuple, value: list, columns: Columns, what: str, strip_minus: bool = False) -> None:
+        """E402 at each name of the column list at ``path`` that is not one of ``columns``
+        (``strip_minus``: a leading - is sort's descending order, not part of the name)."""
         if columns is None:
             return
-        items = value if isinstance(value, list) else [value]
-        for i, name in enumerate(items):
-            if not isinstance(name, str):
-                continue
+        for i, name in enumerate(value):
             col = name[1:] if strip_minus and name.startswith("-") else name
             if col not in columns:
-                p = path + ((i,) if isinstance(value, list) else ())
-                offset = 1 if col is not name else 0
-                line, c = self.loaded.position_in_string(p, offset)
+                line, c = self.loaded.position_in_string(path + (i,), len(name) - len(col))
                 self.diags.append(Diagnostic(self.loaded.path, line, c, "E402",
                                              f"unknown column '{col}' in {what}", "error", line, c + len(col),
                                              did_you_mean(col, columns)))
@@ -85,7 +88,7 @@ class _Pass:
             base = ("steps", name)
             raw = step.raw
             if step.kind == "read":
-                ds = self.spec.datasets.get(step.reads or "")
+                ds = self.spec.datasets.get(step.reads)
                 cols = None
                 if ds is not None and ds.columns is not None:
                     cols = self.declared(ds.columns)
@@ -100,16 +103,16 @@ class _Pass:
                 if "select" in raw:
                     self.names(base + ("select",), raw["select"], cols, f"select of step '{name}'")
                     if cols is not None:
-                        cols = {c: cols[c] for c in as_list(raw["select"]) if c in cols}
+                        cols = {c: cols[c] for c in raw["select"] if c in cols}
                 self.out[name] = cols
             elif step.kind == "transform":
                 self.out[name] = self.transform(name, base, raw)
             elif step.kind == "call":   # its output: the declared `returns`, else unknown
                 self.out[name] = self.declared(step.returns) if step.returns is not None else None
             elif step.kind == "write":
-                src = [self.out.get(f) for f in as_list(raw.get("from")) if isinstance(f, str)]
-                self.out[name] = src[0] if src else None
-                ds = self.spec.datasets.get(step.writes or "")
+                src = as_list(raw.get("from"))   # none: E202 of the semantic checks
+                self.out[name] = self.out.get(src[0]) if src else None
+                ds = self.spec.datasets.get(step.writes)
                 if ds is not None:
                     self.diags += guarantees.write_columns(self.loaded, name, ds.name, ds.raw,
                                                            self.out[name])
@@ -131,23 +134,20 @@ class _Pass:
                 kinds.append(t)
 
     def transform(self, name: str, base: tuple, raw: Mapping[str, Any]) -> Columns:
-        sources = [f for f in as_list(raw.get("from")) if isinstance(f, str)]
+        sources = as_list(raw.get("from"))
         cols = self.out.get(sources[0]) if sources else None
         cols = dict(cols) if cols is not None else None
         self.note(name, cols)
-        for i, j in enumerate(as_list(raw.get("join"))):
-            jpath = base + ("join",) + ((i,) if isinstance(raw.get("join"), list) else ())
-            if isinstance(j, dict):
-                cols = self.join(jpath, j, cols)
+        if "join" in raw:
+            cols = self.join(base + ("join",), raw["join"], cols)
         union = raw.get("union")
         if union is not None and cols is not None:
-            for i, other in enumerate(as_list(union)):
-                oc = self.out.get(other) if isinstance(other, str) else None
+            for i, other in enumerate(union):
+                oc = self.out.get(other)
                 if oc is not None and set(oc) != set(cols):
                     missing = sorted(set(cols) ^ set(oc))
-                    p = base + ("union",) + ((i,) if isinstance(union, list) else ())
                     self.diags.append(self.loaded.diag("E410", f"step '{other}' has different columns: "
-                                                       + ", ".join(missing), p))
+                                                       + ", ".join(missing), base + ("union", i)))
         self.note(name, cols)
         if "filter" in raw:
             self.check(base + ("filter",), raw["filter"], cols, "filter")
@@ -162,8 +162,8 @@ class _Pass:
         if "qualify" in raw:  # SQL QUALIFY: after derive, windows allowed
             self.check(base + ("qualify",), raw["qualify"], cols, "qualify")
         if "aggregate" in raw or "group_by" in raw:
-            keys = [k for k in as_list(raw.get("group_by")) if isinstance(k, str)]
-            self.names(base + ("group_by",), raw.get("group_by", []), cols, f"group_by of step '{name}'")
+            keys = list(as_list(raw.get("group_by")))
+            self.names(base + ("group_by",), keys, cols, f"group_by of step '{name}'")
             new: dict | None = {k: cols[k] for k in keys if k in cols} if cols is not None else None
             agg = raw.get("aggregate")
             outputs = {}
@@ -178,18 +178,18 @@ class _Pass:
         if "select" in raw:
             self.names(base + ("select",), raw["select"], cols, f"select of step '{name}'")
             if cols is not None:
-                cols = {c: cols[c] for c in as_list(raw["select"]) if c in cols}
+                cols = {c: cols[c] for c in raw["select"] if c in cols}
         rename = raw.get("rename")
         if isinstance(rename, dict) and cols is not None:
             for old, new_name in rename.items():
                 if old not in cols:
                     self.unknown(old, f"rename of step '{name}'", base + ("rename", old), cols, at="key")
-                elif isinstance(new_name, str):
+                else:
                     cols = {(new_name if k == old else k): v for k, v in cols.items()}
         if "drop" in raw:
             self.names(base + ("drop",), raw["drop"], cols, f"drop of step '{name}'")
             if cols is not None:
-                cols = {k: v for k, v in cols.items() if k not in as_list(raw["drop"])}
+                cols = {k: v for k, v in cols.items() if k not in raw["drop"]}
         cast = raw.get("cast")
         if isinstance(cast, dict) and cols is not None:
             for col, typ in cast.items():
@@ -232,13 +232,12 @@ class _Pass:
                 return
 
     def join(self, path: tuple, j: Mapping[str, Any], cols: Columns) -> Columns:
-        other = self.out.get(j.get("with")) if isinstance(j.get("with"), str) else None
-        on = j.get("on")
-        how = j.get("how", "inner")
+        other = self.out.get(j["with"])
+        on = j["on"]
         if isinstance(on, dict):
             left_keys, right_keys = list(on), list(on.values())
         else:
-            left_keys = right_keys = [c for c in as_list(on) if isinstance(c, str)]
+            left_keys = right_keys = list(on)
         if cols is not None:
             for k in left_keys:
                 if k not in cols:
@@ -246,17 +245,17 @@ class _Pass:
                     self.unknown(k, "join", p, cols, at="key" if isinstance(on, dict) else "value")
         if other is not None:
             for k in right_keys:
-                if isinstance(k, str) and k not in other:
-                    self.unknown(k, f"joined step '{j.get('with')}'", path + ("with",), other)
+                if k not in other:
+                    self.unknown(k, f"joined step '{j['with']}'", path + ("with",), other)
         self.diags += guarantees.join_keys(self.loaded, path, j, cols, other)
         if cols is None or other is None:
             return None
-        if how in ("semi", "anti"):
+        if j.get("how") in ("semi", "anti"):   # the default, inner, merges as left, right and outer do
             return cols
         shared = set(left_keys) if not isinstance(on, dict) else set()
         clash = sorted(c for c in other if c in cols and c not in shared)
         if clash:
-            self.diags.append(self.loaded.diag("E409", f"join with '{j.get('with')}' gives clashing columns: "
+            self.diags.append(self.loaded.diag("E409", f"join with '{j['with']}' gives clashing columns: "
                                                + ", ".join(clash), path + ("with",),
                                                help="rename or drop them in one of the inputs first"))
         merged = dict(cols)
@@ -270,9 +269,8 @@ class _Pass:
             for key in ("not_null", "unique"):
                 if key in checks:
                     self.names(base + ("checks", key), checks[key], cols, f"checks of step '{name}'")
-            for i, text in enumerate(as_list(checks.get("expect"))):
-                p = base + ("checks", "expect") + ((i,) if isinstance(checks.get("expect"), list) else ())
-                self.check(p, text, cols, "filter")
+            for i, text in enumerate(checks.get("expect", ())):
+                self.check(base + ("checks", "expect", i), text, cols, "filter")
         metrics = raw.get("metrics")
         if isinstance(metrics, dict):
             for metric, text in metrics.items():
@@ -297,10 +295,10 @@ class _Pass:
                 if len(kinds) != 1:
                     continue
                 t = kinds[0]
-                if t is None or t.name in ("unknown", "null"):
+                if t.name in ("unknown", "null"):
                     continue
-                known[col] = {"type": t.name} | {k: getattr(t, k) for k in ("scale", "size")
-                                                 if getattr(t, k, None) is not None}
+                known[col] = {"type": t.name} | {k: v for k, v in (("scale", t.scale), ("size", t.size))
+                                                 if v is not None}
             if known:
                 out[step] = known
         return out

@@ -24,6 +24,9 @@ HEAD = textwrap.dedent("""\
         format: csv
         path: data/b.csv
         columns: {id: {type: int}, label: {type: string}, name: {type: string}}
+      u:
+        format: csv
+        path: data/u.csv
     steps:
       ra:
         read: a
@@ -47,6 +50,7 @@ def found(steps: str) -> tuple[str, list[tuple]]:
     text = HEAD + textwrap.indent(textwrap.dedent(steps), "  ")
     diags = check_text(text, "specs/t.yaml").diagnostics
     assert {d.path for d in diags} <= {"specs/t.yaml"}
+    assert all(isinstance(d.message, str) and d.message for d in diags)
     return text, [(d.code, d.severity, d.line, d.col, d.end_line, d.end_col, hint(d.help))
                   for d in diags]
 
