@@ -118,23 +118,38 @@ def test_docs_list_every_cast():
         assert f"| {src} | {dst} |" in section, (src, dst)
 
 
-@pytest.mark.parametrize("text", ["0x10", "1_000", "1,5"])
-def test_number_text_duckdb_reads_but_etlc_refuses(text):
+@pytest.mark.parametrize("dst", ["int", "float", "decimal"])
+@pytest.mark.parametrize("text", ["0x10", "1_000", "1,5", "infty"])
+def test_number_text_duckdb_reads_but_etlc_refuses(text, dst):
     """DuckDB's CAST reads hexadecimal and digit separators; etlc's table refuses them on every
-    path (docs/types.md), rather than guess."""
-    con = _duck("string", "int", [text])
-    if text != "1,5":
-        assert con.execute("SELECT CAST(x AS BIGINT) FROM t").fetchone()[0] in (16, 1000)
+    path (docs/types.md), rather than guess. The regression: cast(s as float) and cast(s as
+    decimal(p, s)) on duckdb read '1_000' as 1000 where pandas raised."""
+    con = _duck("string", dst, [text])
+    if text == "1_000" or text == "0x10" and dst == "int":
+        assert con.execute(f"SELECT CAST(x AS {SQL[dst]}) FROM t").fetchone()[0] in (16, 1000)
     df = _frame("string", [text])
+    cast = f"cast(x as {dst if dst != 'decimal' else 'decimal(18, 1)'})"
     with pytest.raises(EvalError):
-        evaluate("cast(x as int)", df, types={"x": Type("string")})
+        evaluate(cast, df, types={"x": Type("string")})
     with pytest.raises(StepError):
-        steps.cast(df, {"x": "int"})
+        steps.cast(df, {"x": dst})
     from etlc_runtime.expr.sql import to_sql
-    for sql in (to_sql("cast(x as int)", {}, types={"x": Type("string")}),
-                cast_sql('"x"', Type("string"), Type("int"), "x")):
+    paths = [to_sql(cast, {}, types={"x": Type("string")})]
+    if (text, dst) != ("1_000", "float"):   # the known gap below
+        paths.append(cast_sql('"x"', Type("string"), Type(dst, 1 if dst == "decimal" else None),
+                              "x"))
+    for sql in paths:
         with pytest.raises(duckdb.Error):
             con.execute(f"SELECT {sql} FROM t").fetchall()
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: the duckdb engine's text-to-float rule "
+                   "(conversions.from_text, also its CSV reads) takes DuckDB's TRY_CAST, "
+                   "which reads digit separators; pandas refuses them")
+def test_cast_step_on_duckdb_refuses_digit_separators_in_a_float():
+    con = _duck("string", "float", ["1_000"])
+    with pytest.raises(duckdb.Error):
+        con.execute(f"SELECT {cast_sql('x', Type('string'), Type('float'), 'x')} FROM t")
 
 
 def test_float_text_is_one_rendering_on_every_path():

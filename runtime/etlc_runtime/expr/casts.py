@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "NUMBER_TEXT", "allowed", "rule", "step_sql"]
+__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "FLOAT_WORDS", "NUMBER_TEXT", "allowed",
+           "number_text_sql", "rule", "step_sql", "text_number_sql"]
 
 # string -> bool: DuckDB's words, any letter case, no surrounding spaces
 BOOL_TRUE = ("true", "t", "yes", "y", "1")
@@ -19,6 +20,8 @@ BOOL_FALSE = ("false", "f", "no", "n", "0")
 # text that casts to a number: DuckDB's, less its hexadecimal ('0x10') and digit
 # separators ('1_000'), which are errors in etlc
 NUMBER_TEXT = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
+# and as a float also NaN and infinity, in any letter case (DuckDB's words)
+FLOAT_WORDS = r"\s*[+-]?(nan|inf|infinity)\s*"
 
 # (from, to) -> the rule; a pair absent from the table is E405 at compile time
 CASTS: dict[tuple[str, str], str] = {
@@ -117,8 +120,8 @@ def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None
         return f"replace(CAST({x} AS VARCHAR), '-nan', 'nan')"
     if (src, dst) == ("string", "int"):
         fail = (bad or _error)("not a valid int")
-        return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN regexp_full_match({x}, "
-                f"'{NUMBER_TEXT}') AND TRY_CAST({x} AS BIGINT) IS NOT NULL "
+        return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN {number_text_sql(x, 'int')} AND "
+                f"TRY_CAST({x} AS BIGINT) IS NOT NULL "
                 f"THEN CAST({x} AS BIGINT) ELSE CAST({fail} AS BIGINT) END)")
     if "timestamptz" in (src, dst) and src != "string":
         return f"CAST({x} AS {_ZONED_SQL[dst]})"
@@ -134,3 +137,17 @@ def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None
         return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN lower({x}) IN ({words_t}) THEN TRUE "
                 f"WHEN lower({x}) IN ({words_f}) THEN FALSE ELSE CAST({fail} AS BOOLEAN) END)")
     return None
+
+
+def number_text_sql(x: str, dst: str) -> str:
+    """DuckDB SQL true where the text ``x`` is a number the table casts to ``dst`` (int,
+    float, decimal): DuckDB's CAST reads more (hexadecimal, digit separators)."""
+    ok = f"regexp_full_match({x}, '{NUMBER_TEXT}')"
+    return f"({ok} OR regexp_full_match({x}, '{FLOAT_WORDS}', 'i'))" if dst == "float" else ok
+
+
+def text_number_sql(x: str, dst: str, target: str) -> str:
+    """``cast(x as dst)`` of text in an expression (float, decimal; ``target`` the SQL
+    type): DuckDB's CAST of number text, the cast's error for any other text."""
+    return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN {number_text_sql(x, dst)} THEN "
+            f"CAST({x} AS {target}) ELSE CAST({_error(f'not a valid {dst}')} AS {target}) END)")

@@ -133,6 +133,10 @@ class _Renderer:
                                                                  ("float", "string")):
                 from .casts import step_sql  # number text as the table reads and writes it
                 return step_sql(self.r(e.operand), src.name, e.target.name)
+            if src is not None and src.name == "string" and e.target.name in ("float",
+                                                                              "decimal"):
+                from .casts import text_number_sql  # DuckDB reads '1_000', '0x10': errors
+                return text_number_sql(self.r(e.operand), e.target.name, sql_type(e.target))
             if e.target.name == "json":  # canonical text, as every json value (json_text)
                 return f"json({self.r(e.operand)})"
             if src is not None and src.name == "json":  # a VARCHAR column may hold it

@@ -27,6 +27,7 @@ import duckdb
 from ... import _expr
 from ...expr import ast as A
 from ...expr import zone_text
+from ...expr.casts import number_text_sql
 from ...expr.errors import EvalError, ExprError
 from ...expr.functions import AGGREGATES
 from ...expr.sql import quote_ident as q
@@ -79,8 +80,9 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
         a, target = sql(node.operand), node.target.name
         if target == "json":
             return "not JSON", a, f"NOT json_valid({a})"
-        if target in NUMBERS:
-            return f"cannot cast to {target}", a, f"TRY_CAST(trim({a}) AS DOUBLE) IS NULL"
+        if target in NUMBERS:   # the table's number text (casts.py), DuckDB's reads more
+            return (f"cannot cast to {target}", a, f"NOT {number_text_sql(a, target)} OR "
+                    f"TRY_CAST(trim({a}) AS DOUBLE) IS NULL")
         if target in ("date", "timestamp"):
             return (f"cannot read {target}", a,
                     f"TRY_CAST(trim({a}) AS TIMESTAMP) IS NULL OR {zone_text.zoned_sql(a)}")
