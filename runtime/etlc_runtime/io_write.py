@@ -52,7 +52,7 @@ def _arrow_table(df: pd.DataFrame, columns: Mapping | None):
     """``df`` as Arrow, declared columns in their declared Arrow types; a value that the
     declared type cannot hold unchanged is an R040 error naming the column and the value
     (never a silent fall back to the data's own types)."""
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    table = pa.Table.from_pandas(df, preserve_index=False)
     if not columns:
         return table
     for i, field in enumerate(table.schema):
@@ -91,11 +91,8 @@ def _same_floats(values, cast, wanted, name: str) -> None:
     decimal's nearest double must be the float itself."""
     import numpy as np
 
-    values = values.combine_chunks() if hasattr(values, "combine_chunks") else values
-    floats = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    back = nearest_doubles(cast.combine_chunks() if hasattr(cast, "combine_chunks") else cast)
-    valid = ~np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    changed = valid & (back != floats)
+    floats = np.asarray(values.cast(pa.float64()))
+    changed = np.asarray(values.is_valid()) & (nearest_doubles(cast.combine_chunks()) != floats)
     if changed.any():
         from .errors import DataError
         row = int(np.flatnonzero(changed)[0])
@@ -107,7 +104,6 @@ def _cast_error(values, wanted, name: str, exc: Exception) -> Exception:
     """The first value of ``values`` that does not cast to ``wanted``."""
     from .errors import DataError
 
-    values = values.combine_chunks() if hasattr(values, "combine_chunks") else values
     for row in range(len(values)):
         try:
             values.slice(row, 1).cast(wanted)
@@ -139,16 +135,13 @@ def _write_folder(df: pd.DataFrame, folder: Path, fmt: str, opts: Mapping,
                   ) -> tuple[list[str], int]:
     """Write ``df`` into ``folder`` (Hive sub-folders when partitioned).  Returns the
     partition folders written (relative) and the bytes written."""
-    nbytes = 0
     if not partition_by:
-        nbytes += _write_file(df, folder / _part_name(opts, fmt, 0, run_key), fmt, opts, columns)
+        nbytes = _write_file(df, folder / _part_name(opts, fmt, 0, run_key), fmt, opts, columns)
         _fault("part_written")
         return [""], nbytes
-    written = []
+    written, nbytes = [], 0
     data_cols = [c for c in df.columns if c not in partition_by]
-    grouped = df.groupby(list(partition_by), dropna=False, sort=True)
-    for key, part in grouped:
-        key = key if isinstance(key, tuple) else (key,)
+    for key, part in df.groupby(list(partition_by), dropna=False):  # keys are tuples
         rel = "/".join(hive.segment(str(c), v) for c, v in zip(partition_by, key))
         if rel in written:
             raise StepError(None, f"partition values {key!r} give the folder {rel!r} of "
@@ -253,17 +246,15 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     spot = write_target(dataset, mode, macros, root, run_id, [str(c) for c in df.columns])
     extra = undeclared_types(spot.declared, types, [str(c) for c in df.columns])
     name = dataset_name(dataset)
-    if spot.fmt == "postgres":
-        from .io_postgres import write_postgres
-        check_dates(df, {**(spot.declared or {}), **extra}, name)
-        if extra:
-            dataset = {**dataset, "columns": {**(spot.declared or {}), **extra}}
-        with naming(name):
-            return write_postgres(df, dataset, spot.mode, macros, connections,
-                                  append_key=run_id)
-    fmt, opts, target = spot.fmt, dict(spot.options), spot.path
     columns = {**(spot.declared or {}), **extra} or None
-    df = write_frame(df, spot.declared, extra, name)
+    typed = write_frame(df, spot.declared, extra, name)
+    if spot.fmt == "postgres":  # the values checked as a file's are (R040, never rounded)
+        from .io_postgres import write_postgres
+        with naming(name):  # the table's columns in the data's order
+            return write_postgres(_arrow_table(typed[list(df.columns)], columns),
+                                  {**dataset, "columns": columns}, spot.mode, macros,
+                                  connections, append_key=run_id)
+    fmt, opts, target, df = spot.fmt, dict(spot.options), spot.path, typed
     files = file_columns(columns, list(json))
     with naming(name), Commit(target, fmt=fmt, single=spot.single) as tx:
         if spot.single:
