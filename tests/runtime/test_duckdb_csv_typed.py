@@ -140,6 +140,18 @@ def test_a_bad_date_is_the_text_paths_r040(project):
     engine.close()
 
 
+def test_a_fallback_passes_over_an_earlier_reads_removed_file(project):
+    engine, first = _engine_read(project, "id,d,e\n1,1998-08-12,2020-01-02\n")
+    assert engine.to_arrow(first).num_rows == 1
+    (project / "in.csv").unlink()   # one engine, two reads (the conformance suite's case)
+    (project / "in2.csv").write_text("id,d\n1,2020-01-02 00:00:00\n")
+    rel = engine.read({"name": "src", "format": "csv", "path": "in2.csv",
+                       "columns": {"id": "int", "d": "date"}},
+                      StepContext(root=project, params={}, macros={}))
+    assert engine.to_arrow(rel).to_pylist() == [{"id": 1, "d": dt.date(2020, 1, 2)}]
+    engine.close()
+
+
 # read a CSV with a declared date, write it to Parquet
 SAVE = {"datasets": {"src": {"format": "csv", "path": "in.csv",
                              "columns": {"id": "int", "d": "date"}},
