@@ -157,9 +157,46 @@ ZERO_ROWS = [
 ]
 
 
+# a branch of case, if or coalesce is evaluated for the rows that take it (the guard idiom
+# `case when <text is a number> then cast(...)`); pandas evaluated every branch on every row
+_X = "'x'"
+BRANCHES = [
+    ({"derive": {"c": "case when id > 0 then cast(n as int) else 0 end"}, "select": ["id", "c"]},
+     [{"id": 0, "c": 0}, {"id": 1, "c": 5}]),
+    ({"derive": {"c": "if(id > 0, cast(n as int), -1)"}, "select": ["id", "c"]},
+     [{"id": 0, "c": -1}, {"id": 1, "c": 5}]),
+    ({"derive": {"c": f"coalesce(case when n = {_X} then 1 end, cast(n as int))"},
+      "select": ["id", "c"]}, [{"id": 0, "c": 1}, {"id": 1, "c": 5}]),
+    ({"derive": {"c": f"case when n = {_X} then 0 when n = '5' then cast(n as int) end + 1"},
+      "select": ["id", "c"]}, [{"id": 0, "c": 1}, {"id": 1, "c": 6}]),
+    ({"derive": {"c": "case when regexp_matches(n, '^[0-9]+$') then cast(n as int) end"},
+      "select": ["id", "c"]}, [{"id": 0, "c": None}, {"id": 1, "c": 5}]),   # docs' example
+    ({"derive": {"c": "case when id > 5 then cast(n as int) end"}, "select": ["id", "c"]},
+     [{"id": 0, "c": None}, {"id": 1, "c": None}]),
+    ({"derive": {"c": "case when id >= 0 then cast(n as int) end"}}, (EvalError, 0, "x")),
+    # the row is one that takes the branch (duckdb's replay probed every row before)
+    ({"derive": {"c": "case when id > 0 then cast(n || 'z' as int) end"}}, (EvalError, 1, "5z")),
+    ({"derive": {"c": "if(id = 0, 0, cast(n || 'z' as int))"}}, (EvalError, 1, "5z")),
+    ({"derive": {"c": f"coalesce(if(n = {_X}, 1, null), cast(n || 'z' as int))"}},
+     (EvalError, 1, "5z")),
+]
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+@pytest.mark.parametrize("step, want", BRANCHES, ids=[str(k) for k in range(len(BRANCHES))])
+def test_a_branch_fails_only_where_a_row_takes_it(tmp_path, engine, step, want):
+    _expect(tmp_path, engine, step, want)
+
+
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
 @pytest.mark.parametrize("step, want", ZERO_ROWS, ids=[str(k) for k in range(len(ZERO_ROWS))])
 def test_a_failing_constant_fails_only_where_a_row_evaluates_it(tmp_path, engine, step, want):
+    _expect(tmp_path, engine, step, (EvalError, None, "abc") if want is EvalError else want)
+
+
+def _expect(tmp_path, engine, step, want):
+    """``step`` over the rows (0, 'x') and (1, '5') gives the rows ``want``, or fails with
+    R041 at the row and value of ``want = (EvalError, row, value)``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from etlc_runtime.engines import get_engine
@@ -168,14 +205,14 @@ def test_a_failing_constant_fails_only_where_a_row_evaluates_it(tmp_path, engine
     step = {"from": "t", **step}
     cols = {"id": {"type": "int"}, "n": {"type": "string"}}
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    pq.write_table(pa.table({"id": pa.array([0, 1], pa.int64()), "n": ["a", "b"]}),
+    pq.write_table(pa.table({"id": pa.array([0, 1], pa.int64()), "n": ["x", "5"]}),
                    tmp_path / "in.parquet")
     ctx = StepContext(root=tmp_path, params={}, macros={}, append_key="date_2024-01-01",
                       step="s", types=cols)
     eng = get_engine(engine, TaskResources(spill_dir=tmp_path / ".etlc" / "spill"))
     try:
         rel = eng.read({"format": "parquet", "path": "in.parquet", "columns": cols}, ctx)
-        if want is not EvalError:
+        if not isinstance(want, tuple):
             assert eng.to_arrow(eng.transform(step, {"t": rel}, ctx, base=rel)).to_pylist() \
                 == want
             return
@@ -184,6 +221,6 @@ def test_a_failing_constant_fails_only_where_a_row_evaluates_it(tmp_path, engine
         err = info.value
         if engine == "duckdb":   # as the executor explains DuckDB's error
             err = eng.explain_error(err, step, {"t": rel}, {})
-        assert isinstance(err, EvalError) and (err.row, err.value) == (None, "abc"), err
+        assert isinstance(err, EvalError) and (err.row, err.value) == want[1:], err
     finally:
         eng.close()

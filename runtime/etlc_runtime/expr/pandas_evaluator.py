@@ -21,6 +21,7 @@ from . import (
     pandas_tz,
 )
 from .errors import EvalError
+from .pandas_branches import branch_args
 from .pandas_cast import cast_series
 from .pandas_columns import (
     TEMPORAL,
@@ -347,7 +348,8 @@ class Evaluator:
         impl = FUNCS.get(name)
         if impl is None:
             raise self.fail(f"function '{name}' is not available here")
-        args = [self.ev(a) for a in e.args]
+        args = branch_args(self, e) if name in ("if", "coalesce") and e.args else \
+            [self.ev(a) for a in e.args]   # a branch where a row takes it (pandas_branches)
         types = [self.typ(a) for a in e.args]
         tr = self.typ(e)
         if name in NULL_AWARE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .pandas_branches import ev_where
 from .pandas_columns import is_series
 from .pandas_numeric import (
     dec_round,
@@ -155,11 +156,16 @@ def case(ev, e) -> pd.Series | object:
             if c is True:
                 return ev.ev(r)
         return ev.ev(e.default) if e.default is not None else None
-    res = ev.series(ev.ev(e.default) if e.default is not None else None, tr)
-    for c, (_, r) in reversed(list(zip(conds, e.whens))):
+    # each branch is needed at the rows that take it: a row takes the first when that holds
+    masks, taken = [], np.zeros(ev.n, bool)
+    for c in conds:
         m = _mask(ev, c)
+        masks.append(m & ~taken)
+        taken |= m
+    res = ev.series(ev_where(ev, e.default, ~taken) if e.default is not None else None, tr)
+    for m, (_, r) in reversed(list(zip(masks, e.whens))):
         if m.any():
-            res = res.mask(m, ev.series(ev.ev(r), tr))
+            res = res.mask(m, ev.series(ev_where(ev, r, m), tr))
     return res
 
 

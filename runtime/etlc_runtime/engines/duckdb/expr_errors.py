@@ -156,6 +156,10 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
 
         once = _once_per_group(expr) if context in ("aggregate", "metric") and not keys \
             else set()
+        try:
+            taken = _taken(expr, sql)
+        except (ExprError, ValueError, TypeError):   # a condition that cannot stand alone
+            taken = {}
         for node in reversed(list(A.walk(expr))):  # descendants before their ancestors
             try:
                 probe = _probe(node, types, sql)
@@ -167,8 +171,9 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
                 rows = "(SELECT NULL AS __etlc_row)" if id(node) in once and not \
                     _of_rows(node) else (f"(SELECT row_number() OVER () - 1 AS __etlc_row, * "
                                          f"FROM {q(rel.name)})")
+                where = f" AND {taken[id(node)]}" if id(node) in taken else ""
                 sql_text = (f"SELECT __etlc_row, CAST({arg_sql} AS VARCHAR) FROM {rows} "
-                            f"AS r WHERE {arg_sql} IS NOT NULL AND ({fails}) LIMIT 1")
+                            f"AS r WHERE {arg_sql} IS NOT NULL AND ({fails}){where} LIMIT 1")
                 found = b.con.execute(_with(rel, sql_text)).fetchall()
             except (ExprError, duckdb.Error):  # a part that cannot stand alone: not this one
                 continue
@@ -182,6 +187,48 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
                 err.source = text
                 return err
     return None
+
+
+def _taken(expr: A.Expr, sql) -> dict[int, str]:
+    """SQL true on the rows that take the branch of ``case``, ``if`` or ``coalesce`` each
+    node lies in (absent: every row): DuckDB evaluates a branch for those rows only, so the
+    failing row is one of them (the conditions themselves are evaluated on every row)."""
+    out: dict[int, str] = {}
+
+    def visit(e: A.Expr, cond: str | None) -> None:
+        def under(*parts: str) -> str | None:
+            both = ([cond] if cond else []) + [p for p in parts if p]
+            return " AND ".join(both) if both else None
+
+        if cond:
+            out[id(e)] = cond
+        if isinstance(e, A.Case):
+            prior: list[str] = []
+            for k in ([e.operand] if e.operand is not None else []):
+                visit(k, cond)
+            for w, r in e.whens:
+                visit(w, cond)
+                test = f"({sql(e.operand)} = {sql(w)})" if e.operand is not None else sql(w)
+                visit(r, under(*prior, f"({test}) IS TRUE"))
+                prior.append(f"({test}) IS NOT TRUE")
+            if e.default is not None:
+                visit(e.default, under(*prior))
+        elif isinstance(e, A.Call) and e.name == "if" and len(e.args) == 3:
+            test = sql(e.args[0])
+            visit(e.args[0], cond)
+            visit(e.args[1], under(f"({test}) IS TRUE"))
+            visit(e.args[2], under(f"({test}) IS NOT TRUE"))
+        elif isinstance(e, A.Call) and e.name == "coalesce":
+            prior = []
+            for a in e.args:
+                visit(a, under(*prior))
+                prior.append(f"({sql(a)}) IS NULL")
+        else:
+            for k in A.children(e):
+                visit(k, cond)
+
+    visit(expr, None)
+    return out
 
 
 def _once_per_group(expr: A.Expr) -> set[int]:
