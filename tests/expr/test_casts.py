@@ -135,18 +135,16 @@ def test_number_text_duckdb_reads_but_etlc_refuses(text, dst):
         steps.cast(df, {"x": dst})
     from etlc_runtime.expr.sql import to_sql
     paths = [to_sql(cast, {}, types={"x": Type("string")})]
-    if (text, dst) != ("1_000", "float"):   # the known gap below
-        paths.append(cast_sql('"x"', Type("string"), Type(dst, 1 if dst == "decimal" else None),
-                              "x"))
+    paths.append(cast_sql('"x"', Type("string"), Type(dst, 1 if dst == "decimal" else None),
+                          "x"))
     for sql in paths:
         with pytest.raises(duckdb.Error):
             con.execute(f"SELECT {sql} FROM t").fetchall()
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the duckdb engine's text-to-float rule "
-                   "(conversions.from_text, also its CSV reads) takes DuckDB's TRY_CAST, "
-                   "which reads digit separators; pandas refuses them")
 def test_cast_step_on_duckdb_refuses_digit_separators_in_a_float():
+    """The regression: the duckdb engine's text-to-float rule (conversions.from_text, also
+    its CSV reads) took DuckDB's TRY_CAST, which reads digit separators."""
     con = _duck("string", "float", ["1_000"])
     with pytest.raises(duckdb.Error):
         con.execute(f"SELECT {cast_sql('x', Type('string'), Type('float'), 'x')} FROM t")

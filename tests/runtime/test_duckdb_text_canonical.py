@@ -73,6 +73,8 @@ def test_shortcut_gives_the_exact_rules_values(spec, values):
     ({"type": "int"}, "9223372036854775808"), ({"type": "decimal", "scale": 2}, "1.005"),
     ({"type": "decimal", "scale": 2}, "1_0.50"), ({"type": "date"}, "2020-01-02 10:00"),
     ({"type": "timestamp"}, "2020-01-02 10:00:00.1234567"),
+    # digit separators: DuckDB's DOUBLE cast reads them, Arrow's (the pandas engine) does not
+    ({"type": "float"}, "1_000"), ({"type": "float"}, " 1_0.5e1 "),
 ])
 def test_refused_text_still_raises_r040(spec, value):
     with pytest.raises(duckdb.Error, match="R040"):

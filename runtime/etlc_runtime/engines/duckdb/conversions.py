@@ -108,9 +108,10 @@ def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
                 f"WHEN regexp_full_match({v}, {sql_literal(INT_TEXT)}) AND "
                 f"TRY_CAST({digits} AS BIGINT) IS NOT NULL THEN CAST({digits} AS BIGINT) "
                 f"ELSE CAST({bad('int')} AS BIGINT) END)")
-    if t.name == "float":
+    if t.name == "float":   # DuckDB reads digit separators ('1_000'), Arrow does not
         return (f"(CASE WHEN {v} IS NULL THEN NULL WHEN TRY_CAST({v} AS DOUBLE) IS NULL "
-                f"THEN CAST({bad('float')} AS DOUBLE) ELSE CAST({v} AS DOUBLE) END)")
+                f"OR contains({v}, '_') THEN CAST({bad('float')} AS DOUBLE) "
+                f"ELSE CAST({v} AS DOUBLE) END)")
     if t.name == "decimal":
         target = decimal_sql(spec)
         scale = t.scale or 0
