@@ -8,7 +8,8 @@ metrics, writes and the staging hand-off are engine methods (:mod:`.engines.base
 here imports a dataframe library.  A task plan carries its version under ``etlc``; a version
 not in :data:`PLAN_VERSIONS` is refused (R030) before any work.  What a read, call or operator
 step does is :mod:`.step_runs`; where a failure points in the spec, :mod:`.step_failure`;
-a step's kind and inputs, :mod:`.step_shape`.
+a step's kind and inputs, :mod:`.step_shape`; its checks and metrics, now or deferred to the
+engine's next computation, :mod:`.step_quality`.
 
 ``run_task(task_plan, context)`` is what ``etlc run`` calls for each task (and what
 ``etlc_runtime.airflow.run_task`` calls inside Airflow).  ``context`` is a plain dict:
@@ -42,6 +43,7 @@ from typing import Any
 
 from . import metrics as _metrics
 from . import plan_types
+from . import step_quality as _quality
 from .commit import append_key
 from .engines import capabilities, check_engine, get_engine
 from .engines.base import StepContext, TaskResources
@@ -114,6 +116,7 @@ class TaskRun:
         self.staged: dict[str, str] = {}                  # input step -> committed manifest
         self.stats: list[dict] = []
         self.metrics: dict[str, dict] = {}
+        self.deferred: list = []   # engines holding deferred checks/metrics (step_quality)
         self.read_errors: dict[str, dict] = {}   # dataset -> {column: {"nulled"|"skipped": n}}
         self.tracker = None                               # MLflow, with the spec's tracking
         if plan.get("tracking") is not None:             # {} tracks with the defaults
@@ -288,6 +291,8 @@ class TaskRun:
         kind = step_kind(step)
         engine = self.engine(step.get("engine"), name) if kind in DATA_KINDS else None
         ctx = self.step_context(step) if engine is not None else None
+        if kind in ("operator", "call"):   # effects outside the engines' computations
+            _quality.settle(self)
         started = time.perf_counter()
         self.emit("step_started", step=name, kind=kind)
         rows = None
@@ -303,7 +308,7 @@ class TaskRun:
             dataset = self.dataset(step, "write")
             (src, *_) = sources(step) or [None]
             rel = self.inputs([src], engine)[src]
-            self.quality(engine, rel, step, ctx, extra)   # a failed check writes nothing
+            _quality.quality(self, engine, rel, step, ctx, extra)   # a failed check writes nothing
             written = self.write_to(engine, rel, dataset, step.get("mode"), ctx)
             rows = written["rows"]
             extra.update(path=written["path"], partitions=written["partitions"],
@@ -316,7 +321,9 @@ class TaskRun:
         if name in self.frames and engine is not None:
             owner, rel = self.frames[name]
             rows = owner.count(rel)
-            self.quality(owner, rel, step, ctx, extra)
+            _quality.quality(self, owner, rel, step, ctx, extra)
+        if self.deferred:   # the metrics a write of this step computed
+            _quality.settle(self, compute=False, step=name, extra=extra)
         seconds = time.perf_counter() - started
         stat = {"step": name, "kind": kind, "rows": rows, "seconds": round(seconds, 6)}
         if "path" in extra:
@@ -327,19 +334,6 @@ class TaskRun:
         _metrics.emit_step(self.pipeline, name, rows=rows, seconds=seconds,
                            nbytes=extra.get("bytes"))
         self.emit("step_finished", step=name, kind=kind, rows=rows, seconds=seconds, **extra)
-
-    def quality(self, owner, rel, step: Mapping[str, Any], ctx: StepContext,
-                extra: dict) -> None:
-        """The step's checks and metrics over its rows: a data step's output, or the rows
-        a write step is about to write (checked before the write, so a failure writes nothing)."""
-        name = step.get("name")
-        if step.get("checks"):
-            owner.check(rel, step["checks"], ctx)
-        if step.get("metrics"):
-            values = owner.metrics(rel, step["metrics"], ctx)   # plain values
-            self.metrics[name] = values
-            log.info("etlc metrics of step %s: %s", name, values)
-            extra["metrics"] = values
 
     def stage_output(self, output: str) -> dict:
         from .staging import read_manifest, step_dir
@@ -366,6 +360,16 @@ class TaskRun:
         except Exception as exc:
             step = next((s for s in self.plan.get("steps") or []
                          if s.get("name") == output), {"name": output})
+            raise located(self, _quality.failing_step(self, step, exc), exc) from exc
+
+    def settle_all(self) -> None:
+        """The deferred checks and metrics no computation took along (step_quality)."""
+        try:
+            _quality.settle(self)
+        except Exception as exc:
+            steps = self.plan.get("steps") or [{}]
+            step = _quality.failing_step(self, steps[-1], exc)
+            self.emit("step_failed", step=step.get("name"), error=str(exc))
             raise located(self, step, exc) from exc
 
     def run(self) -> dict:
@@ -389,6 +393,7 @@ class TaskRun:
             try:
                 self.run_step(step)
             except Exception as exc:
+                step = _quality.failing_step(self, step, exc)   # a deferred check's own
                 err = located(self, step, exc)
                 self.emit("step_failed", step=step.get("name"), error=str(err))
                 if err is exc:
@@ -404,6 +409,7 @@ class TaskRun:
             last = self.stats[-1]
             result["rows"] = int(last["rows"] or 0)
             result["partitions"] = last.get("partitions", 1 if last["rows"] is not None else 0)
+        self.settle_all()
         result["seconds"] = round(time.perf_counter() - started, 6)
         result["steps"] = self.stats
         if self.metrics:

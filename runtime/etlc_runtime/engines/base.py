@@ -68,6 +68,12 @@ class Engine(Protocol):
     receives a pandas DataFrame whatever the chain's engine; call.py converts through
     :meth:`to_arrow` / :meth:`from_arrow` unless the engine defines these shorter paths
     (the pandas engine: identity; the chain's frame then reaches the function unchanged).
+
+    Optional: ``defer_quality(rel, checks, metrics, ctx)`` and ``settle_quality(compute)``.
+    An engine with them (dask) plans a step's checks and metrics instead of running
+    :meth:`check` and :meth:`metrics`, computes them with its next computation (judging the
+    checks before a write or staging hand-off commits) and hands the metric values over,
+    {step: {name: value}}, when the executor settles (step_quality.py).
     """
 
     name: ClassVar[str]

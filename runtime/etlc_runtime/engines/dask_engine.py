@@ -5,8 +5,10 @@ representation (the pandas engine's dtypes), so each partition is transformed by
 code as the pandas engine and values and types agree with it.  The task's ``partitions``
 (TaskResources.partitions) split the reads (engines/dask/read.py); transforms stay lazy
 (engines/dask/transform.py); rows move when a write (each partition writes its own part,
-committed at once: engines/dask/write.py), the staging hand-off (one part per partition), a
-check, a metric (engines/dask/quality.py) or ``to_arrow``/``to_pandas`` asks for them.
+committed at once: engines/dask/write.py), the staging hand-off (one part per partition),
+``to_arrow``/``to_pandas``, or the executor's ``settle_quality`` asks for them.  A step's
+checks and metrics (engines/dask/quality.py) wait for the next of these and are computed
+with it, from the same graph (engines/dask/waiting.py): read once, committed after they pass.
 
 Where it runs: engines/dask/cluster.py (a LocalCluster of the task's own, started on the
 first computation, or a running scheduler from ``ETLC_DASK_SCHEDULER`` / the Airflow
@@ -37,6 +39,8 @@ class DaskEngine:
     def __init__(self, resources: TaskResources | None = None):
         import dask
 
+        from .dask.waiting import Waiting
+
         # Dask turns object columns into strings by default (from_pandas, reads): decimals
         # and booleans held as objects would become text.  Values stay as they are.
         dask.config.set({"dataframe.convert-string": False})
@@ -49,9 +53,11 @@ class DaskEngine:
         self._snapshots: list = []   # PostgreSQL transactions holding a read's snapshot
         self._read_errors: dict[str, Any] = {}   # read relation -> tally, or what counts it
         self._held: list = []   # Futures the graphs use: the cluster keeps their data while held
+        self._waiting = Waiting(self.cluster)   # checks and metrics for the next computation
 
     def compute(self, *objs):
-        return self.cluster.compute(*objs)
+        """Compute on the cluster, with the waiting checks and metrics (judged first)."""
+        return self._waiting.compute(*objs)
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
@@ -235,13 +241,38 @@ class DaskEngine:
                               types=self._known(rel, ctx))
         return {k: plain(v) for k, v in out.items()}
 
+    def defer_quality(self, rel, checks: Mapping[str, Any] | None,
+                      metrics: Mapping[str, str] | None, ctx: StepContext) -> None:
+        """The step's checks and metrics, planned now (a misnamed column, a syntax or type
+        error raised here) and computed with the engine's next computation."""
+        from .dask import quality
+        from .dask.waiting import Quality
+
+        types = self._known(rel, ctx)
+        self._waiting.add(Quality(
+            ctx.step,
+            quality.plan_checks(self.cluster, rel, checks, ctx.params, ctx.step, types)
+            if checks else None,
+            quality.plan_metrics(rel, metrics, ctx.params, types) if metrics else None))
+
+    def settle_quality(self, compute: bool = True) -> dict[str | None, dict[str, Any]]:
+        """Judge what waits (``compute``: computing it now if no computation took it along;
+        a failed check raises CheckFailed) and hand over the metric values computed so far,
+        {step: {name: plain value}}."""
+        from ..plain import plain
+
+        if compute:
+            self._waiting.settle()
+        return {step: {k: plain(v) for k, v in values.items()}
+                for step, values in self._waiting.take_metrics().items()}
+
     # -- outputs --------------------------------------------------------------------
     def write(self, rel, dataset: Mapping[str, Any], mode: str | None,
               ctx: StepContext) -> dict:
         from ..plan_types import json_columns
         from .dask.write import write
 
-        return write(self.cluster, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
+        return write(self._waiting, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
                      connections=ctx.connections, json=json_columns(ctx.types),
                      types=ctx.types)
 
@@ -249,7 +280,7 @@ class DaskEngine:
               before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         from .dask.write import stage
 
-        return stage(self.cluster, rel, folder, meta=meta, before_commit=before_commit,
+        return stage(self._waiting, rel, folder, meta=meta, before_commit=before_commit,
                      types=types)
 
     def close(self) -> None:

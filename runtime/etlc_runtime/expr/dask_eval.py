@@ -361,11 +361,12 @@ def metric(expr, ddf, params: Mapping[str, Any] | None = None, *,
     return to_python(out["value"].iloc[0], t)
 
 
-def metrics(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = None, *,
-            types: Mapping[str, Type] | None = None, compute=None) -> dict[str, Any]:
+def metrics_plan(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = None, *,
+                 types: Mapping[str, Type] | None = None):
     """Several aggregate expressions over the whole Dask DataFrame in one pass (one
-    aggregate with a column per metric), as Python scalars like :func:`metric`.
-    ``compute(collection)`` computes (the caller's cluster); ``.compute()`` by default."""
+    aggregate with a column per metric): ``(lazy aggregate, finish)``, ``finish(computed
+    aggregate)`` the Python scalars like :func:`metric` (``(None, None)``: no metric); the
+    caller computes the aggregate with the other collections of its computation."""
     from .typecheck import infer
     col_types = frame_types(ddf._meta, types)
     p_types = {k: param_type(v) for k, v in (params or {}).items()}
@@ -377,12 +378,14 @@ def metrics(exprs: Mapping[str, Any], ddf, params: Mapping[str, Any] | None = No
             raise EvalError(f"{errors[0].code}: {errors[0].message}")
         out_types[name] = t
     if not parsed:
-        return {}
+        return None, None
     cols = {f"m{i}": e for i, e in enumerate(parsed.values())}
     lazy = aggregate(ddf, [], cols, params, types=types)
-    out = compute(lazy) if compute is not None else lazy.compute()
-    return {name: to_python(out[f"m{i}"].iloc[0], out_types[name])
-            for i, name in enumerate(parsed)}
+
+    def finish(out) -> dict[str, Any]:
+        return {name: to_python(out[f"m{i}"].iloc[0], out_types[name])
+                for i, name in enumerate(parsed)}
+    return lazy, finish
 
 
 def derived_types(exprs: Mapping[str, Any], meta: pd.DataFrame,

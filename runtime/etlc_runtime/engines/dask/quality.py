@@ -7,18 +7,32 @@ key columns (nulls equal) and keeps those seen more than once; ``row_count`` the
 they are judged in the pandas engine's order (not_null, unique, expect, row_count) and the
 first that fails raises :class:`CheckFailed` with the same check name and failing count.
 
-Metrics are one aggregate with a column per metric (expr/dask_eval.metrics).
+Metrics are one aggregate with a column per metric (expr/dask_eval.metrics_plan).
+
+Both are planned first (:func:`plan_checks`, :func:`plan_metrics`: a :class:`Planned`, the
+lazy collections and what judges their values), so that the engine computes them in the same
+computation as the write or the staging hand-off that follows (engines/dask/waiting.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..._expr import parse
 from ...checks import EXAMPLES, example_rows
 from ...errors import CheckFailed, need_check_columns, row_count_violation
 from ...expr import dask_eval
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Lazy collections, and ``finish(their computed values)``: what they mean (raises
+    CheckFailed for a failed check)."""
+
+    lazy: tuple
+    finish: Callable[[Sequence[Any]], Any]
 
 
 def _null_rows(part, col):
@@ -60,6 +74,15 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
     that fails (the pandas engine's order and fields)."""
     if not checks:
         return []
+    planned = plan_checks(cluster, ddf, checks, params, step, types)
+    return planned.finish(cluster.compute(*planned.lazy))
+
+
+def plan_checks(cluster, ddf, checks: Mapping[str, Any], params, step=None,
+                types: Mapping[str, Any] | None = None) -> Planned:
+    """The checks as lazy collections of one pass (a misnamed column or an expression's
+    syntax error raised now); ``finish`` judges them as :func:`run_checks` (``cluster``:
+    where the examples of a failed ``unique`` or ``row_count`` are computed)."""
     columns = list(ddf.columns)
     types = {c: t for c, t in (types or {}).items() if c in columns} or None
     not_null = list(checks.get("not_null") or [])
@@ -82,7 +105,15 @@ def run_checks(cluster, ddf, checks: Mapping[str, Any] | None, params, step=None
     if bounds:
         lazy["rows"] = ddf.shape[0]
     keys = list(lazy)
-    values = dict(zip(keys, cluster.compute(*[lazy[k] for k in keys])))
+
+    def finish(computed: Sequence[Any]) -> list[str]:
+        return _judge(cluster, ddf, dict(zip(keys, computed)), step, not_null, unique,
+                      expects, bounds)
+    return Planned(tuple(lazy[k] for k in keys), finish)
+
+
+def _judge(cluster, ddf, values: Mapping[str, Any], step, not_null: list, unique: list,
+           expects: list, bounds: Mapping[str, Any]) -> list[str]:
     passed = []
     for col in not_null:
         _fail_on(step, f"not_null({col})", *values[f"nn:{col}"], f"have a null {col}")
@@ -130,7 +161,16 @@ def _first_rows(cluster, ddf) -> list[dict]:
 
 def metrics(cluster, ddf, metrics: Mapping[str, str], params,
             types: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    planned = plan_metrics(ddf, metrics, params, types)
+    return planned.finish(cluster.compute(*planned.lazy))
+
+
+def plan_metrics(ddf, metrics: Mapping[str, str], params,
+                 types: Mapping[str, Any] | None = None) -> Planned:
+    """The metrics as one lazy aggregate; ``finish`` gives {name: value}."""
     types = {c: t for c, t in (types or {}).items() if c in ddf.columns} or None
     parsed = {name: parse(text) for name, text in metrics.items()}
-    return dask_eval.metrics(parsed, ddf, params, types=types,
-                             compute=lambda lazy: cluster.compute(lazy)[0])
+    lazy, finish = dask_eval.metrics_plan(parsed, ddf, params, types=types)
+    if lazy is None:
+        return Planned((), lambda computed: {})
+    return Planned((lazy,), lambda computed: finish(computed[0]))

@@ -12,6 +12,11 @@ pandas engine's.
 
 PostgreSQL sinks are fed from the computed frame (io_postgres), as the pandas engine does.
 
+``cluster`` is the engine's engines/dask/waiting.Waiting: its one computation of the parts
+also computes and judges the checks and metrics waiting for it, before anything is committed
+(a failed check leaves the target as it was; the protocol's hidden folder, or this attempt's
+staged parts, removed).
+
 The staging hand-off writes one Parquet part per partition and commits the manifest
 through staging.commit_parts.
 """
@@ -163,7 +168,12 @@ def stage(cluster, ddf, folder: Path, *, meta: dict, before_commit=None,
                                                   types, meta.get("step"),
                                                   meta=out_meta, enforce_metadata=False)
                  for i in range(ddf.npartitions)]
-        done = pd.concat(cluster.compute(*parts), ignore_index=True)
+        try:
+            done = pd.concat(cluster.compute(*parts), ignore_index=True)
+        except BaseException:   # a failed check (or part): this attempt's parts go
+            for name in range(ddf.npartitions):
+                (folder / f"part-{name:05d}-{attempt}.parquet").unlink(missing_ok=True)
+            raise
         keep = done["rows"] > 0
         if not keep.any():
             keep.iloc[0] = True
