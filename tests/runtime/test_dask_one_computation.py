@@ -6,6 +6,8 @@ one computation (issue 11; engines/dask/waiting.py, step_quality.py).
 - a failed check (of the writing step or of an earlier one) leaves the target exactly as it
   was and no hidden folder or part of the attempt, and points at the check's own step;
 - checks that pass write each part once and commit once.
+- what waits is judged before a call step's function runs (with and without
+  ``per_partition``), and a checked step after the last write still fails the task.
 
 The engine runs on its own LocalCluster (threads in this process), as in test_dask_engine.py,
 so the counters see the workers' calls.
@@ -132,3 +134,27 @@ def test_a_failed_check_stages_nothing(root, calls):
     staged = [p for p in (root / ".etlc" / "staging").rglob("*") if p.is_file()]
     assert [p for p in staged if p.suffix == ".parquet" or p.name == MANIFEST] == []
     _reads_once_each(calls)
+
+
+@pytest.mark.parametrize("per_partition", [False, True])
+def test_a_call_step_runs_only_after_the_checks_before_it_pass(root, per_partition):
+    """A call's function may act on the world: what waits is settled before it runs."""
+    import rt_engine_helpers as helpers
+
+    helpers.SEEN.clear()
+    steps = [*_chain("id < 10")[:2],
+             {"name": "tagged", "from": "clean", "call": "rt_engine_helpers:record_frame",
+              "args": {"tag": "x"}, **({"per_partition": True} if per_partition else {})}]
+    with pytest.raises(CheckFailed) as info:
+        _run(root, steps, output="tagged")
+    assert (info.value.step, info.value.check) == ("clean", "expect(id < 10)")
+    assert [s for s in helpers.SEEN if s[0] == "call"] == []
+
+
+def test_a_check_after_the_last_write_still_fails_the_task(root):
+    steps = [*_chain()[:2], {**_chain()[2], "checks": {}, "metrics": {}},
+             {"name": "late", "from": "raw", "checks": {"row_count": {"max": 3}}}]
+    with pytest.raises(CheckFailed) as info:
+        _run(root, steps)
+    assert (info.value.step, info.value.check, info.value.line) == ("late", "row_count", 13)
+    assert pq.read_table(root / "out" / "res").num_rows == FILES * ROWS   # written before
