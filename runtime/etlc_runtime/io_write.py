@@ -118,8 +118,7 @@ def _write_file(df: pd.DataFrame, path: Path, fmt: str, opts: Mapping, columns: 
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        comp = opts.get("compression") or "snappy"
-        kwargs = {"compression": None if comp == "none" else comp}
+        kwargs = {"compression": opts.get("compression") or "snappy"}  # pyarrow reads "none"
         if opts.get("row_group_size"):
             kwargs["row_group_size"] = int(opts["row_group_size"])
         pq.write_table(_arrow_table(df, columns), path, **kwargs)
@@ -250,10 +249,9 @@ def write_dataset(df: pd.DataFrame, dataset: Mapping[str, Any], mode: str | None
     typed = write_frame(df, spot.declared, extra, name)
     if spot.fmt == "postgres":  # the values checked as a file's are (R040, never rounded)
         from .io_postgres import write_postgres
-        with naming(name):  # the table's columns in the data's order
-            return write_postgres(_arrow_table(typed[list(df.columns)], columns),
-                                  {**dataset, "columns": columns}, spot.mode, macros,
-                                  connections, append_key=run_id)
+        with naming(name):  # in the data's column order; plan types are in the Arrow types
+            return write_postgres(_arrow_table(typed[list(df.columns)], columns), dataset,
+                                  spot.mode, macros, connections, append_key=run_id)
     fmt, opts, target, df = spot.fmt, dict(spot.options), spot.path, typed
     files = file_columns(columns, list(json))
     with naming(name), Commit(target, fmt=fmt, single=spot.single) as tx:

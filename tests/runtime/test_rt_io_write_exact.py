@@ -129,17 +129,23 @@ def test_the_index_of_a_frame_is_never_written(project, dataset, part):
                                                                                    [])]
 
 
-def test_an_integer_beyond_2_53_keeps_every_digit_as_a_decimal(project):
-    """An int written to a decimal column is not checked through a double (which would
-    refuse 2**53 + 1): every digit arrives."""
-    df = pd.DataFrame({"x": pd.array([2**53 + 1, None, -7], dtype="Int64")})
+BIG = Decimal("-52056008765800885796.31417829")  # Arrow's double of it is not the nearest
+
+
+@pytest.mark.parametrize("values,dtype,scale", [
+    ([2**53 + 1, None, -7], "Int64", 2),
+    ([BIG, None, Decimal("0.1")], pd.ArrowDtype(pa.decimal128(38, 10)), 12),
+], ids=["int", "decimal"])
+def test_ints_and_decimals_keep_every_digit_as_a_decimal(project, values, dtype, scale):
+    """Only a float going to a decimal is checked through doubles: an int (2**53 + 1) or a
+    decimal of another scale (whose double Arrow rounds wrongly) arrives digit for digit."""
+    df = pd.DataFrame({"x": pd.array(values, dtype=dtype)})
     write_dataset(df, {"format": "parquet", "path": "out/d.parquet",
-                       "columns": {"x": {"type": "decimal", "scale": 2}}}, "overwrite", M,
+                       "columns": {"x": {"type": "decimal", "scale": scale}}}, "overwrite", M,
                   project, "r1")
     table = pq.read_table(project / "out" / "d.parquet")
-    assert table.schema.field("x").type == pa.decimal128(38, 2)
-    assert table.column("x").to_pylist() == [Decimal("9007199254740993.00"), None,
-                                             Decimal("-7.00")]
+    assert table.schema.field("x").type == pa.decimal128(38, scale)
+    assert table.column("x").to_pylist() == [None if v is None else Decimal(v) for v in values]
 
 
 @pytest.mark.parametrize("dataset", [
@@ -148,13 +154,13 @@ def test_an_integer_beyond_2_53_keeps_every_digit_as_a_decimal(project):
 ], ids=["file", "folder"])
 def test_a_value_the_file_refuses_names_the_dataset(project, dataset):
     """An R040 raised while the file is written (the Arrow cast) names the dataset too."""
-    df = pd.DataFrame({"n": ["1", "x"]})
+    df = pd.DataFrame({"n": [1.5, 1.005]})
     with pytest.raises(DataError) as info:
         write_dataset(df, {**dataset, "columns": {"n": {"type": "decimal", "scale": 2}}},
                       "overwrite", M, project, "r1")
     err = info.value
     assert (err.code, err.dataset, err.column, err.row, err.value) == ("R040", "sink", "n", 2,
-                                                                        "x")
+                                                                        1.005)
 
 
 def _raised(exc: DataError, dataset, file=None) -> DataError:

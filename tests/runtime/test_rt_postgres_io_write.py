@@ -59,6 +59,14 @@ def test_computed_decimals_and_dates_reach_the_table_in_their_plan_types(pg):  #
     assert rows(pg, "t") == [(1, Decimal("1.25"), dt.date(2024, 1, 31)), (2, None, None)]
 
 
+def test_declared_types_decide_the_column_types_of_a_new_table(pg):  # noqa: F811
+    """A declared json column is jsonb (its values are text in the frame, text to Arrow)."""
+    _write(pd.DataFrame({"id": [1], "doc": ['{"a": [1, null]}']}), pg,
+           columns={"doc": {"type": "json"}})
+    assert _columns(pg) == {"id": ("bigint", 0), "doc": ("jsonb", None)}
+    assert rows(pg, "t") == [(1, {"a": [1, None]})]
+
+
 @pytest.mark.parametrize("declared,values", [
     ({"type": "decimal", "scale": 2}, [1.5, 1.005]), ({"type": "int"}, [1.0, 2.5])],
     ids=["decimal", "int"])
