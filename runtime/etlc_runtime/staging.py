@@ -73,12 +73,11 @@ def write_stage(df, folder: Path, *, partitions: int = 1, meta: dict | None = No
     """
     import pyarrow.parquet as pq
 
-    frame = df.reset_index(drop=True)
-    table, schema, dtypes = staged_table(frame, types, (meta or {}).get("step"))
+    table, schema, dtypes = staged_table(df, types, (meta or {}).get("step"))
 
     def write_parts(folder: Path, attempt: str):
         names, rows = [], []
-        for i, (lo, hi) in enumerate(_split(len(frame), partitions)):
+        for i, (lo, hi) in enumerate(_split(len(df), partitions)):
             name = f"part-{i:05d}-{attempt}.parquet"
             pq.write_table(table.slice(lo, hi - lo), folder / name)
             names.append(name)
@@ -105,7 +104,7 @@ def staged_table(frame, types: dict | None, step: str | None):
     from .io_write import typed_table
 
     table = typed_table(frame, extra, f"the staged output of step {step}")
-    back = arrow_to_frame(table.slice(0, 0)).dtypes
+    back = arrow_to_frame(table.schema.empty_table()).dtypes
     dtypes.update({c: str(back[c]) for c in extra})
     return table, {c: type_name(dtypes[c]) for c in dtypes}, dtypes
 
@@ -162,7 +161,7 @@ def read_stage(address: str | os.PathLike):
     if not tables:
         return pd.DataFrame()
     import pyarrow as pa
-    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    table = pa.concat_tables(tables, promote_options="default")  # parts of a dask stage differ
     from .dtypes import arrow_to_frame  # ints with nulls stay exact, NaN apart from null
     return arrow_to_frame(table)
 

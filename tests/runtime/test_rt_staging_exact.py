@@ -1,11 +1,14 @@
 """Staging, exactly: the manifest's every field (attempt, bytes, dtypes), how many parts a
 frame becomes, which folders count as a run of the staging layout, what the pre-commit hook
-sees, and parts whose Arrow types differ. Written against the mutants mutmut found alive
-(docs/testing.md, "Mutation testing")."""
+sees, parts whose Arrow types differ, a manifest without parts, a frame's index (never
+staged) and computed decimals and dates staged in their plan types. Written against the
+mutants mutmut found alive (docs/testing.md, "Mutation testing")."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from etlc_runtime import retention, staging
-from etlc_runtime.errors import StagingError, UnsafePath
+from etlc_runtime.errors import DataError, StagingError, UnsafePath
 
 
 def frame(n: int) -> pd.DataFrame:
@@ -107,14 +110,75 @@ def test_an_unreadable_manifest_is_an_error_naming_it(tmp_path):
 
 
 def test_parts_whose_arrow_types_differ_read_back_as_one_frame(tmp_path):
-    """An object column that is all null in one part is Arrow's null type there, a string in
-    the next: the parts are concatenated with type promotion."""
+    """Each part of a dask stage is converted on its own: an object column that is all null
+    in one part is Arrow's null type there, a string in the next. The parts are concatenated
+    with type promotion."""
     df = pd.DataFrame({"id": pd.array([1, 2, 3, 4], dtype="Int64"),
                        "s": pd.Series([None, None, "a", "b"], dtype=object)})
-    staging.write_stage(df, tmp_path / "s", partitions=2)
+
+    def write_parts(folder, attempt):
+        names = [f"part-{i:05d}-{attempt}.parquet" for i in range(2)]
+        for name, half in zip(names, (df.iloc[:2], df.iloc[2:])):
+            pq.write_table(pa.Table.from_pandas(half, preserve_index=False), folder / name)
+        return names, [2, 2], {"id": "int", "s": "string"}
+
+    staging.commit_parts(tmp_path / "s", write_parts)
+    assert pq.read_schema(next((tmp_path / "s").glob("part-00000-*"))).field("s").type == \
+        pa.null()
     back = staging.read_stage(tmp_path / "s")
     assert back["id"].tolist() == [1, 2, 3, 4]
     assert [None if pd.isna(v) else v for v in back["s"]] == [None, None, "a", "b"]
+
+
+def test_a_manifest_that_lists_no_parts_is_an_empty_stage(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / staging.MANIFEST).write_text(json.dumps({"etlc": 1, "rows": 0}), encoding="utf-8")
+    assert staging.manifest_parts(folder) == []
+    back = staging.read_stage(folder)
+    assert back.shape == (0, 0)
+
+
+def test_the_index_of_a_frame_is_never_staged(tmp_path):
+    """A filtered frame keeps its index (5, 7, 9): the parts hold the columns only, in
+    order, with or without plan types."""
+    df = pd.DataFrame({"id": pd.array([1, 2, 3], dtype="Int64"), "x": [1.25, 2.5, None]},
+                      index=[5, 7, 9])
+    for n, types in enumerate([None, {"x": {"type": "decimal", "scale": 2}}]):
+        m = staging.write_stage(df, tmp_path / f"s{n}", partitions=2, types=types)
+        for part in m["parts"]:
+            assert pq.read_schema(tmp_path / f"s{n}" / part).names == ["id", "x"]
+        back = staging.read_stage(tmp_path / f"s{n}")
+        assert list(back.columns) == ["id", "x"] and back["id"].tolist() == [1, 2, 3]
+        assert list(back.index) == [0, 1, 2]
+
+
+def test_computed_decimals_and_dates_are_staged_in_their_plan_types(tmp_path):
+    """The plan types of computed decimals and dates (a pandas frame holds Float64 and
+    datetime64) decide the parts' Arrow types and the manifest's schema and dtypes; the
+    other columns keep the frame's; a lost digit is R040 naming the step's staged output."""
+    df = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"),
+                       "x": pd.array([1.25, None], dtype="Float64"),
+                       "d": pd.to_datetime(["2024-01-31", None])})
+    types = {"n": {"type": "int"}, "x": {"type": "decimal", "scale": 2}, "d": {"type": "date"},
+             "gone": {"type": "date"}}
+    m = staging.write_stage(df, tmp_path / "s", meta={"step": "s1"}, types=types)
+    (part,) = m["parts"]
+    schema = pq.read_schema(tmp_path / "s" / part)
+    assert [schema.field(c).type for c in ("n", "x", "d")] == [
+        pa.int64(), pa.decimal128(38, 2), pa.date32()]
+    assert m["schema"] == {"n": "int", "x": "decimal", "d": "date"}
+    assert m["dtypes"] == {"n": "Int64", "x": "decimal128(38, 2)[pyarrow]",
+                           "d": "date32[day][pyarrow]"}
+    back = staging.read_stage(tmp_path / "s")
+    assert back["x"].tolist()[0] == Decimal("1.25") and back["d"].tolist()[0] == dt.date(
+        2024, 1, 31)
+    with pytest.raises(DataError) as info:
+        staging.write_stage(pd.DataFrame({"x": [1.5, 1.005]}), tmp_path / "t",
+                            meta={"step": "s1"}, types={"x": types["x"]})
+    err = info.value
+    assert (err.code, err.dataset, err.column, err.row, err.value) == (
+        "R040", "the staged output of step s1", "x", 2, 1.005)
 
 
 def test_manifest_parts_and_summary(tmp_path):
