@@ -196,7 +196,7 @@ class _Pass:
                 if col not in cols:
                     self.unknown(col, f"cast of step '{name}'", base + ("cast", col), cols, at="key")
                 else:
-                    want = self.expr.Type.from_spec(typ if isinstance(typ, dict) else {"type": typ})
+                    want = self.expr.Type.from_spec(typ)
                     if cols[col].name == "json" and want.name not in ("json", "string"):
                         self.diags.append(self.loaded.diag(
                             "E405", f"cast of step '{name}': a json column casts to string only",
