@@ -362,16 +362,6 @@ class TaskRun:
                          if s.get("name") == output), {"name": output})
             raise located(self, _quality.failing_step(self, step, exc), exc) from exc
 
-    def settle_all(self) -> None:
-        """The deferred checks and metrics no computation took along (step_quality)."""
-        try:
-            _quality.settle(self)
-        except Exception as exc:
-            steps = self.plan.get("steps") or [{}]
-            step = _quality.failing_step(self, steps[-1], exc)
-            self.emit("step_failed", step=step.get("name"), error=str(exc))
-            raise located(self, step, exc) from exc
-
     def run(self) -> dict:
         try:
             result = self._run()
@@ -409,7 +399,7 @@ class TaskRun:
             last = self.stats[-1]
             result["rows"] = int(last["rows"] or 0)
             result["partitions"] = last.get("partitions", 1 if last["rows"] is not None else 0)
-        self.settle_all()
+        _quality.settle_at_end(self)
         result["seconds"] = round(time.perf_counter() - started, 6)
         result["steps"] = self.stats
         if self.metrics:

@@ -78,6 +78,22 @@ def settle(run: TaskRun, compute: bool = True, step: str | None = None,
         run.deferred.clear()
 
 
+def settle_at_end(run: TaskRun) -> None:
+    """:func:`settle` at the end of the task; a failure as the task's loop reports one: at
+    its step in the spec, with the ``step_failed`` event."""
+    from .step_failure import located
+
+    try:
+        settle(run)
+    except Exception as exc:
+        step = failing_step(run, (run.plan.get("steps") or [{}])[-1], exc)
+        err = located(run, step, exc)
+        run.emit("step_failed", step=step.get("name"), error=str(err))
+        if err is exc:
+            raise
+        raise err from exc
+
+
 def failing_step(run: TaskRun, step: Mapping[str, Any], exc: BaseException) -> Mapping[str, Any]:
     """The step an error raised while ``step`` ran belongs to: a deferred check's own step
     when it names another one of the task, else ``step``."""

@@ -54,11 +54,9 @@ class Waiting:
         metrics; a failed check raises (CheckFailed) before any value is returned."""
         items, self.items = self.items, []
         lazy = [obj for item in items for planned in item.parts() for obj in planned.lazy]
-        if not lazy:
-            return tuple(self.cluster.compute(*objs))
-        values = self.cluster.compute(*objs, *lazy)
+        values = tuple(self.cluster.compute(*objs, *lazy)) if objs or lazy else ()
         self._judge(items, values[len(objs):])
-        return tuple(values[:len(objs)])
+        return values[:len(objs)]
 
     def _judge(self, items: list[Quality], values: Sequence[Any]) -> None:
         at = 0
