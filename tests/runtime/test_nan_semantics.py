@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import StepContext, TaskResources
+from etlc_runtime.expr.errors import EvalError
 from exact_rows import assert_same, rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,3 +242,33 @@ def test_csv_text_of_a_computed_nan(tmp_path):
     want = ["id,a,b,c", "0,nan,-inf,inf", "1,nan,nan,nan", "2,-1.0,0.0,-0.0", "3,,,"]
     for name in ENGINES:
         assert texts[name] == want, (name, texts[name])
+
+
+@pytest.mark.parametrize("text, f", [
+    ("cast(f as int)", [1.5, NAN, INF]), ("cast(f as int)", [1.5, -INF, NAN]),
+    ("cast(f as int) + 1", [2.0, 1e19, 3.0]),
+    ("cast(f as decimal(4, 1))", [1.5, NAN, 2.0]), ("cast(f as decimal(4, 1))", [1.5, INF]),
+    ("cast(f as decimal(4, 1))", [1.5, 12345.0, 3.0]),
+    ("cast(f as decimal(18, 2)) * 2", [1.5, 1e17]),
+])
+def test_a_float_no_int_or_decimal_holds_is_an_error(tmp_path, text, f):
+    """The regression: pandas cast NaN to an int as -2**63 and to a decimal as null, and
+    kept a decimal beyond the precision the cast names; DuckDB refuses each. R041 at the
+    first such row (1) on every engine."""
+    _write(tmp_path, f, [0.0] * len(f), 1)
+    step = {"derive": {"c": text}, "select": ["id", "c"], "sort": ["id"]}
+    for name in ENGINES:
+        ctx = StepContext(root=tmp_path, params={}, macros={}, append_key="date_2024-01-01",
+                          step="s", types=COLS)
+        engine = get_engine(name, TaskResources(spill_dir=tmp_path / ".etlc" / "spill"))
+        try:
+            rel = engine.read({"format": "parquet", "path": "in.parquet", "columns": COLS}, ctx)
+            with pytest.raises(Exception) as info:
+                engine.to_arrow(engine.transform(step, {"t": rel}, ctx, base=rel))
+            err = info.value
+            if name == "duckdb":   # as the executor explains DuckDB's error
+                err = engine.explain_error(err, {"from": "t", **step}, {"t": rel}, {})
+        finally:
+            engine.close()
+        assert isinstance(err, EvalError) and err.row == 1, (name, err)
+        assert float(err.value) == f[1] or math.isnan(f[1]), (name, err.value)

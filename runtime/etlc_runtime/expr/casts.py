@@ -31,13 +31,15 @@ CASTS: dict[tuple[str, str], str] = {
     ("int", "bool"): "x <> 0",
     ("float", "int"): "rounded half to even (2.5 -> 2, -2.5 -> -2, 0.5 -> 0); NaN, inf or "
                       "beyond 64 bits is an error",
-    ("float", "decimal"): "rounded half away from zero to the scale (2.25 -> 2.3)",
+    ("float", "decimal"): "rounded half away from zero to the scale (2.25 -> 2.3); NaN, inf "
+                          "or more digits than the precision (18 unless given) is an error",
     ("float", "string"): "shortest text that reads back the same double ('1.0', '1e+20', "
                         "'-0.0'); every NaN is 'nan'",
     ("float", "bool"): "x <> 0",
     ("decimal", "int"): "rounded half away from zero (2.5 -> 3, -2.5 -> -3)",
     ("decimal", "float"): "the nearest double",
-    ("decimal", "decimal"): "rounded half away from zero to the new scale",
+    ("decimal", "decimal"): "rounded half away from zero to the new scale; more digits "
+                            "than the precision is an error",
     ("decimal", "string"): "every digit of the scale ('1.50' for decimal(2)); no negative "
                           "zero ('0.00')",
     ("decimal", "bool"): "x <> 0",

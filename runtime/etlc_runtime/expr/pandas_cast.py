@@ -95,9 +95,23 @@ def step_cast(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
     return dtypes.cast_series(series, column, name)
 
 
-def cast_series(ev, s: pd.Series, src: Type, dst: Type) -> pd.Series:
+def _fits(ev, res: pd.Series, v: np.ndarray, mask: np.ndarray, dst: Type,
+          precision: int) -> None:
+    """A decimal cast's result ``res`` of the values ``v`` (null at ``mask``) holds no NaN or
+    infinity and no more digits than ``precision`` (DuckDB refuses them); else the error
+    at the first such row."""
+    limit = 10.0 ** (precision - (dst.scale or 0))
+    bad = ~mask & ~(np.abs(floats(res)[0]) < limit)   # NaN and inf too
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ev.fail(f"value out of range for decimal({precision}, {dst.scale or 0})",
+                      float(v[k]), res.index[k])
+
+
+def cast_series(ev, s: pd.Series, src: Type, dst: Type, precision: int = 18) -> pd.Series:
     """``cast(s as dst)`` in the evaluator ``ev`` (a value that does not convert is its
-    error, naming the value and its row)."""
+    error, naming the value and its row); ``precision``: a decimal's digits (DuckDB's
+    default 18)."""
     if src.name == "unknown":
         src = runtime_type(s)
     sn, dn = src.name, dst.name
@@ -144,8 +158,9 @@ def cast_series(ev, s: pd.Series, src: Type, dst: Type) -> pd.Series:
             v, mask = floats(s)
             # as DuckDB: a double rounds half to even, a decimal half away from zero
             r = np.rint(v) if sn == "float" else round_half_away(v, 0)
-            if (np.abs(r[~mask]) >= 2.0**63).any():
-                over = np.flatnonzero(~mask & (np.abs(np.where(mask, 0, r)) >= 2.0**63))[0]
+            out_of_range = ~mask & ~(np.abs(np.where(mask, 0, r)) < 2.0**63)   # NaN too
+            if out_of_range.any():
+                over = np.flatnonzero(out_of_range)[0]
                 raise ev.fail("value out of range for int", float(v[over]),
                               s.index[over])
             return pd.Series(pd.arrays.IntegerArray(np.where(mask, 0, r).astype(np.int64),
@@ -162,11 +177,14 @@ def cast_series(ev, s: pd.Series, src: Type, dst: Type) -> pd.Series:
             sn = "float"
         out = s.astype("Float64")
         if dn == "decimal":
-            if sn == "decimal" and (src.scale or 0) > (dst.scale or 0):
-                return dec_round(out, src.scale or 0, dst.scale or 0)
             v, mask = floats(out)
-            return float_series(np.round(round_half_away(v, dst.scale or 0),
-                                         dst.scale or 0), mask, s.index)
+            if sn == "decimal" and (src.scale or 0) > (dst.scale or 0):
+                res = dec_round(out, src.scale or 0, dst.scale or 0)
+            else:
+                res = float_series(np.round(round_half_away(v, dst.scale or 0),
+                                            dst.scale or 0), mask, s.index)
+            _fits(ev, res, v, mask, dst, precision)
+            return res
         return out
     if dn == "bool":
         if sn in ("int", "float", "decimal"):

@@ -375,9 +375,11 @@ class Evaluator:
         dst = self.typ(e)
         if v is None:
             return None
+        digits = getattr(e.target, "precision", None) or 18   # sql.sql_type's default
         if not is_series(v):
-            return self.scalar_apply(lambda s: cast_series(self, s, src, dst), [v], [src], dst)
-        return cast_series(self, v, src, dst)
+            return self.scalar_apply(lambda s: cast_series(self, s, src, dst, digits), [v],
+                                     [src], dst)
+        return cast_series(self, v, src, dst, digits)
 
 
 _CMP = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,

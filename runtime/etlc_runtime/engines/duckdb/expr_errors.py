@@ -31,7 +31,7 @@ from ...expr.casts import number_text_sql
 from ...expr.errors import EvalError, ExprError
 from ...expr.functions import AGGREGATES
 from ...expr.sql import quote_ident as q
-from ...expr.sql import render, sql_literal
+from ...expr.sql import render, sql_literal, sql_type
 from ...expr.typecheck import infer
 from ...expr.types import param_type
 from .sql_build import Builder, Rel
@@ -90,6 +90,11 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
             words = "'true', 't', 'yes', 'y', '1', 'on', 'false', 'f', 'no', 'n', '0', 'off'"
             return "cannot cast to bool", a, f"lower(trim({a})) NOT IN ({words})"
         return None
+    if isinstance(node, A.Cast) and kind(node.operand) in ("int", "float", "decimal") \
+            and node.target.name in ("int", "decimal"):   # NaN, inf, beyond the digits
+        a = sql(node.operand)
+        return (f"value out of range for {node.target.name}", a,
+                f"TRY_CAST({a} AS {sql_type(node.target)}) IS NULL")
     if isinstance(node, A.Cast) and kind(node.operand) == "json" \
             and node.target.name in JSON_VALUES:   # as expr/sql.py renders it; JSON null is null
         a, target = sql(node.operand), node.target.name
