@@ -82,7 +82,7 @@ def plan_checks(cluster, ddf, checks: Mapping[str, Any], params, step=None,
                 types: Mapping[str, Any] | None = None) -> Planned:
     """The checks as lazy collections of one pass (a misnamed column or an expression's
     syntax error raised now); ``finish`` judges them as :func:`run_checks` (``cluster``:
-    where the examples of a failed ``unique`` or ``row_count`` are computed)."""
+    where the examples of a failed ``unique`` are computed, a second pass)."""
     columns = list(ddf.columns)
     types = {c: t for c, t in (types or {}).items() if c in columns} or None
     not_null = list(checks.get("not_null") or [])
@@ -104,6 +104,8 @@ def plan_checks(cluster, ddf, checks: Mapping[str, Any], params, step=None,
         lazy[f"ex:{i}"] = _failing(ddf, _expect_rows, text, params, types)
     if bounds:
         lazy["rows"] = ddf.shape[0]
+    if bounds.get("max") is not None:   # the examples of too many rows, in the same pass
+        lazy["first"] = ddf.head(EXAMPLES, npartitions=-1, compute=False)
     keys = list(lazy)
 
     def finish(computed: Sequence[Any]) -> list[str]:
@@ -140,7 +142,8 @@ def _judge(cluster, ddf, values: Mapping[str, Any], step, not_null: list, unique
         passed.append("expect")
     if bounds:
         n = int(values["rows"])
-        failure = row_count_violation(step, n, bounds, lambda: _first_rows(cluster, ddf))
+        failure = row_count_violation(step, n, bounds,
+                                      lambda: example_rows(values["first"], None))
         if failure is not None:
             raise failure
         passed.append("row_count")
@@ -152,11 +155,6 @@ def _fail_on(step, check: str, failing, rows, what: str) -> None:
     if failing:
         raise CheckFailed(step, check, int(failing), example_rows(rows, None),
                           detail=f"{int(failing)} row(s) {what}")
-
-
-def _first_rows(cluster, ddf) -> list[dict]:
-    (rows,) = cluster.compute(ddf.head(EXAMPLES, npartitions=-1, compute=False))
-    return example_rows(rows, None)
 
 
 def metrics(cluster, ddf, metrics: Mapping[str, str], params,
