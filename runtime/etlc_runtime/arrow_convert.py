@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import ON_ERROR, DataError, count_read_errors
+from .expr.casts import ISO_TEXT
 
 TRUE = ("true", "t", "1", "yes", "y")
 FALSE = ("false", "f", "0", "no", "n")
@@ -202,8 +203,18 @@ def _to_microseconds(text: pa.Array, shown: pa.Array, name: str, where: Where) -
     return pc.replace_substring_regex(text, r"(\.[0-9]{6})[0-9]+", r"\1")
 
 
+def _iso_shape(text: pa.Array, shown: pa.Array, name: str, where: Where) -> None:
+    """Text not of the one shape of date and timestamp text (expr/casts.ISO_TEXT, the
+    duckdb engine's too) is R040: Arrow's parser also reads an hour alone ('T03') and the
+    year 0000."""
+    shaped = pc.and_(pc.match_substring_regex(text, f"^{ISO_TEXT}$"),
+                     pc.invert(pc.starts_with(text, "0000")))
+    _refuse(pc.invert(shaped), shown, name, where, "not a valid ISO 8601 timestamp")
+
+
 def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
     text = _to_microseconds(text, shown, name, where)
+    _iso_shape(text, shown, name, where)
     zoned = _true(pc.match_substring_regex(text, ZONE_TEXT))
     null_text = pa.nulls(1, pa.string())[0]
     naive = pc.if_else(zoned, null_text, text)
@@ -213,6 +224,9 @@ def _iso_timestamps(text: pa.Array, shown: pa.Array, name: str, where: Where) ->
         with_zone = pc.if_else(zoned, text, null_text)
         utc = _cast_or_error(with_zone, pa.timestamp("us", "UTC"), name, where,
                              "not a valid ISO 8601 timestamp", shown=shown)
+        years = pc.year(utc)   # a zone may move the UTC time out of the years 1 to 9999
+        _refuse(pc.or_(pc.less(years, 1), pc.greater(years, 9999)), shown, name, where,
+                "not a valid ISO 8601 timestamp")
         out = pc.if_else(zoned, utc.cast(pa.timestamp("us")), out)
     return out
 
@@ -230,6 +244,7 @@ def _zoned_text(text: pa.Array, shown: pa.Array, fmt: str | None, name: str,
             "a timestamptz without a zone offset (Z, +02:00); declare timestamp for "
             "zone-less times")
     text = _to_microseconds(text, shown, name, where)
+    _iso_shape(text, shown, name, where)
     return _cast_or_error(text, pa.timestamp("us", "UTC"), name, where,
                           "not a valid ISO 8601 timestamp", shown=shown)
 

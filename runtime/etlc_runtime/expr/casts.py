@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "FLOAT_WORDS", "NUMBER_TEXT", "allowed",
-           "number_text_sql", "rule", "step_sql", "text_number_sql"]
+__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "FLOAT_WORDS", "ISO_SPACE", "ISO_TEXT",
+           "NUMBER_TEXT", "allowed", "iso_text_sql", "number_text_sql", "rule", "step_sql",
+           "text_number_sql"]
 
 # string -> bool: DuckDB's words, any letter case, no surrounding spaces
 BOOL_TRUE = ("true", "t", "yes", "y", "1")
@@ -22,6 +23,17 @@ BOOL_FALSE = ("false", "f", "no", "n", "0")
 NUMBER_TEXT = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
 # and as a float also NaN and infinity, in any letter case (DuckDB's words)
 FLOAT_WORDS = r"\s*[+-]?(nan|inf|infinity)\s*"
+
+# date and timestamp text as every engine reads it (docs/types.md, "Text accepted"):
+# YYYY-MM-DD, then optionally T or a space, HH:MM[:SS[.fraction]] and a zone (Z, +HH,
+# +HHMM, +HH:MM); the year 0000 is refused apart (iso_text_sql, arrow_convert), the calendar
+# and the fraction past the microsecond by the parse.  DuckDB's CAST reads much more
+# ('2020-1-2', '99-01-02', 'epoch', 'infinity', '(BC)', '24:00:00'), Arrow's 'T03'
+ISO_TEXT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]"
+            r"(:[0-5][0-9](\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+# the whitespace around it: Unicode's, as Arrow's utf8_trim_whitespace strips it
+ISO_SPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+             + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000")
 
 # (from, to) -> the rule; a pair absent from the table is E405 at compile time
 CASTS: dict[tuple[str, str], str] = {
@@ -139,6 +151,11 @@ def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None
         return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN lower({x}) IN ({words_t}) THEN TRUE "
                 f"WHEN lower({x}) IN ({words_f}) THEN FALSE ELSE CAST({fail} AS BOOLEAN) END)")
     return None
+
+
+def iso_text_sql(x: str) -> str:
+    """DuckDB SQL true where the (trimmed) text ``x`` has the shape of :data:`ISO_TEXT`."""
+    return f"(regexp_full_match({x}, '{ISO_TEXT}') AND NOT starts_with({x}, '0000'))"
 
 
 def number_text_sql(x: str, dst: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import StepError
-from ...expr import casts, zone_text
+from ...expr import casts
 from ...expr.sql import sql_literal, sql_type
 from ...expr.types import Type
 
@@ -24,7 +24,6 @@ INT_TEXT = r"[+-]?[0-9]+(\.0*)?"
 ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 DEC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
 EXP_TEXT = r"[eE][+-]?[0-9]+"
-_SPACES = " \t\n\r\v\f"  # surrounding whitespace of a date or timestamp
 
 
 def data_error(reason: str, name: str, value: str, file_sql: str | None = None) -> str:
@@ -46,23 +45,25 @@ def _tstz_text(v: str, bad) -> str:
             f"{bad('a timestamptz without a zone offset (Z, +02:00)')} AS TIMESTAMPTZ) "
             f"WHEN regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]') "
             f"THEN CAST({bad('timestamp finer than the microsecond')} AS TIMESTAMPTZ) "
-            f"WHEN TRY_CAST({v} AS TIMESTAMPTZ) IS NULL "
+            f"WHEN NOT {casts.iso_text_sql(v)} OR TRY_CAST({v} AS TIMESTAMPTZ) IS NULL "
             f"THEN CAST({bad('valid timestamp')} AS TIMESTAMPTZ) "
             f"ELSE CAST({v} AS TIMESTAMPTZ) END)")
 
 
 def _ts_text(v: str, bad) -> str:
-    """ISO 8601 text to TIMESTAMP: zoned values as UTC, no digit below the microsecond; a
-    zone name (which DuckDB's CAST would drop) is R040, as the pandas engine's parser."""
+    """ISO 8601 text to TIMESTAMP: zoned values as UTC, no digit below the microsecond; text
+    of any other shape (casts.ISO_TEXT: DuckDB's CAST reads '2020-1-2', 'epoch', 'infinity',
+    '(BC)', a zone name it would drop) is R040, as the pandas engine's parser."""
+    fail = f"CAST({bad('valid timestamp')} AS TIMESTAMP)"
     return (f"(CASE WHEN {v} IS NULL THEN NULL "
             f"WHEN regexp_matches({v}, '\\.[0-9]{{6}}[0-9]*[1-9]') "
             f"THEN CAST({bad('timestamp finer than the microsecond')} AS TIMESTAMP) "
+            f"WHEN NOT {casts.iso_text_sql(v)} THEN {fail} "
             f"WHEN regexp_matches({v}, {sql_literal(ZONE_TEXT)}) THEN (CASE WHEN "
-            f"TRY_CAST({v} AS TIMESTAMPTZ) IS NULL THEN CAST({bad('valid timestamp')} AS "
-            f"TIMESTAMP) ELSE timezone('UTC', CAST({v} AS TIMESTAMPTZ)) END) "
-            f"WHEN TRY_CAST({v} AS TIMESTAMP) IS NULL OR regexp_matches({v}, "
-            f"{sql_literal(zone_text.ZONED)}) "
-            f"THEN CAST({bad('valid timestamp')} AS TIMESTAMP) "
+            f"TRY_CAST({v} AS TIMESTAMPTZ) IS NULL OR year(timezone('UTC', TRY_CAST({v} AS "
+            f"TIMESTAMPTZ))) NOT BETWEEN 1 AND 9999 THEN {fail} "
+            f"ELSE timezone('UTC', CAST({v} AS TIMESTAMPTZ)) END) "
+            f"WHEN TRY_CAST({v} AS TIMESTAMP) IS NULL THEN {fail} "
             f"ELSE CAST({v} AS TIMESTAMP) END)")
 
 
@@ -137,23 +138,19 @@ def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
                 f"WHEN {low} IN ({', '.join(map(sql_literal, _TRUE))}) THEN TRUE "
                 f"WHEN {low} IN ({', '.join(map(sql_literal, _FALSE))}) THEN FALSE "
                 f"ELSE CAST({bad('bool')} AS BOOLEAN) END)")
-    if t.name == "timestamptz":
-        fmt = spec.get("format") if isinstance(spec, Mapping) else None
-        if fmt:  # with %z DuckDB's strptime gives the instant
-            fn = "strptime" if strict else "try_strptime"
-            return f"CAST({fn}({v}, {sql_literal(fmt)}) AS TIMESTAMPTZ)"
-        return _tstz_text(v, bad)
     if t.name == "json":  # canonical text: DuckDB's json() is expr/json_text's form
         return (f"(CASE WHEN {v} IS NULL THEN NULL WHEN json_valid({v}) THEN json({v}) "
                 f"ELSE CAST({bad('not one JSON value')} AS JSON) END)")
-    if t.name in ("date", "timestamp"):
+    if t.name in ("date", "timestamp", "timestamptz"):
         fmt = spec.get("format") if isinstance(spec, Mapping) else None
-        target = "DATE" if t.name == "date" else "TIMESTAMP"
-        if null_value is None:   # tabs and line ends too, as the pandas engine and the typed
-            v = f"trim({x}, {sql_literal(_SPACES)})"  # CSV scan (csv_typed) strip them
-        if fmt:
+        target = {"date": "DATE", "timestamp": "TIMESTAMP"}.get(t.name, "TIMESTAMPTZ")
+        if null_value is None:   # Unicode whitespace, as the pandas engine strips it
+            v = f"trim({x}, {sql_literal(casts.ISO_SPACE)})"
+        if fmt:  # with %z DuckDB's strptime gives the instant
             fn = "strptime" if strict else "try_strptime"
             return f"CAST({fn}({v}, {sql_literal(fmt)}) AS {target})"
+        if t.name == "timestamptz":
+            return _tstz_text(v, bad)
         ts = _ts_text(v, bad)
         if t.name == "timestamp":
             return ts
