@@ -104,7 +104,7 @@ def _f_mod(ev, a, t, tr):
 
 def _f_sign(ev, a, t, tr):
     v, mask = floats(ev.series(a[0], t[0]))
-    s = np.sign(np.where(mask, 0.0, v)).astype(np.int64)
+    s = np.sign(np.where(mask | np.isnan(v), 0.0, v)).astype(np.int64)   # NaN: 0 (DuckDB)
     return pd.Series(pd.arrays.IntegerArray(s, mask.copy()), index=ev.index)
 
 
