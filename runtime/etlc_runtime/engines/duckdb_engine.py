@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from ..plain import plain
 from . import capabilities as _capabilities
 from .base import StepContext, TaskResources
-from .duckdb import csv_typed, quality
+from .duckdb import quality
 from .duckdb import read as _read
 from .duckdb import write as _write
 from .duckdb.sql_build import Builder, Rel
@@ -64,17 +64,6 @@ class DuckDBEngine:
         self._arrow: list[Any] = []  # tables registered by from_arrow, kept alive
         self._read_errors: dict[str, dict] = {}  # read relation -> its on_error tally
         self._s3 = None  # the S3Options whose filesystem the connection holds
-        self._csv_text: dict[str, str] = {}  # view of a typed CSV scan -> its text twin
-
-    def _again(self, run, *args, **kwargs):
-        """``run(*args, **kwargs)``, once more over the text path where a typed CSV scan
-        refused a date (csv_typed: the result and any R040 are then the text path's)."""
-        try:
-            return run(*args, **kwargs)
-        except Exception as exc:
-            if not (csv_typed.refused(exc) and csv_typed.fall_back(self.con, self._csv_text)):
-                raise
-        return run(*args, **kwargs)
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
@@ -82,7 +71,7 @@ class DuckDBEngine:
         counts: dict = {}
         rel = _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
                          connections=ctx.connections, from_arrow=self.from_arrow,
-                         counts=counts, fallbacks=self._csv_text)
+                         counts=counts)
         if counts:
             self._read_errors[rel.name] = counts
         return rel
@@ -112,7 +101,7 @@ class DuckDBEngine:
                              f"hive_partitioning = false)")
 
     def to_arrow(self, rel: Rel):
-        return self._again(lambda: self.con.sql(rel.query()).to_arrow_table())
+        return self.con.sql(rel.query()).to_arrow_table()
 
     def from_arrow(self, table) -> Rel:
         name = f"__etlc_arrow_{next(self.b._ids)}"
@@ -139,7 +128,7 @@ class DuckDBEngine:
 
     def check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
         try:
-            self._again(quality.run_checks, self.b, rel, checks, ctx.params, step=ctx.step)
+            quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
         except Exception as exc:
             found = self._quality_error(exc, rel, checks, None, ctx.params)
             if found is None:
@@ -148,8 +137,8 @@ class DuckDBEngine:
 
     def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
         try:
-            found = self._again(quality.metrics, self.b, rel, metrics, ctx.params)
-            return {k: plain(v) for k, v in found.items()}
+            return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
+                                                             ctx.params).items()}
         except Exception as exc:
             found = self._quality_error(exc, rel, None, metrics, ctx.params)
             if found is None:
@@ -173,14 +162,14 @@ class DuckDBEngine:
         json = [c for c in json_columns(ctx.types) if c in rel.columns and c not in declared]
         if json:  # JSON text held as VARCHAR (from another engine): JSON, so written nested
             rel = self.b.cast(rel, {c: "json" for c in json})
-        return self._again(_write.write, self.b, rel, dataset, mode, ctx.macros, ctx.root,
-                           ctx.append_key, connections=ctx.connections, to_arrow=self.to_arrow)
+        return _write.write(self.b, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
+                            connections=ctx.connections, to_arrow=self.to_arrow)
 
     def stage(self, rel: Rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         # DuckDB holds every column in its exact type already: ``types`` has nothing to add
-        return self._again(_write.stage, self.b, rel, folder, partitions=partitions,
-                           meta=meta, before_commit=before_commit)
+        return _write.stage(self.b, rel, folder, partitions=partitions, meta=meta,
+                            before_commit=before_commit)
 
     def close(self) -> None:
         try:

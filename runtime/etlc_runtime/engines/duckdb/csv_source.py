@@ -1,21 +1,22 @@
 """CSV sources of the duckdb engine's reads: ``read_csv`` over the files, as SQL text.
 
 Without declared columns, one ``read_csv`` of every file (the sniffer's types).  With them,
-each file is read with its own header's names, strictly (read.py's module doc): VARCHAR,
-except the dates csv_typed lets DuckDB's scanner parse; their text twin (the same columns
-converted in SQL) is kept for the engine to fall back to (:func:`csv_source`).
+each file is read with its own header's names, strictly (read.py's module doc), as VARCHAR:
+read.py converts the declared columns by etlc's text rules (conversions.from_text).  DuckDB's
+typed scan is not used for them: it reads '1.5' into BIGINT as 2, '1.005' into DECIMAL(15,2)
+as 1.01 and, with ``dateformat = '%Y-%m-%d'``, '2020-1-2', '99-01-02', 'epoch' and
+'infinity' as dates, values no check after the parse can tell from clean ones
+(docs/performance-runtime.md, "The typed date scan removed").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ...errors import NotAvailable
-from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
-from .csv_typed import scan_types, scanned_dates, text_dates, view
 from .sql_build import Builder
 
 FILE_COLUMN = "__etlc_file"
@@ -43,13 +44,11 @@ def _sniffed(b: Builder, f: Path, names: list[str], common: list[str]) -> dict[s
 
 
 def csv_files(files: list[Path], opts: Mapping[str, Any], declared: Mapping | None,
-                b: Builder | None = None, rejects: list | None = None,
-                dates: Sequence[str] = (), scan: bool = True) -> str:
+                b: Builder | None = None, rejects: list | None = None) -> str:
     """``read_csv`` of the files.  Declared columns: each file read with its own header's
     names as VARCHAR (no sniffing: a row with more or fewer fields than the header is an
     error naming file and line, never a shifted row), nulls only the unquoted
-    ``null_value``; the files are unioned by name.  ``dates`` (csv_typed): DATE parsed by the
-    scanner (``scan``), else converted from the text in SQL."""
+    ``null_value``; the files are unioned by name."""
     if int(opts.get("skip_footer", 0) or 0):
         raise NotAvailable("csv option skip_footer is not supported by the duckdb engine yet; "
                            "use `engine: pandas` for this read")
@@ -82,9 +81,8 @@ def csv_files(files: list[Path], opts: Mapping[str, Any], declared: Mapping | No
         types = dict.fromkeys(names, "VARCHAR")
         if not declared:
             types = _sniffed(b, f, names, common)
-        extra = scan_types(types, dates) if scan else ""
         cols = "{" + ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in
-                               types.items()) + "}" + extra
+                               types.items()) + "}"
         if opts.get("on_error") == "skip":  # rows with more or fewer fields left out
             cols += ", ignore_errors = true"
             if rejects is not None and b is not None:   # a source to count them (_count)
@@ -95,21 +93,8 @@ def csv_files(files: list[Path], opts: Mapping[str, Any], declared: Mapping | No
         args = [_list([f]), f"header = {'true' if header else 'false'}", f"columns = {cols}",
                 "auto_detect = false", "strict_mode = true", "null_padding = false",
                 f"filename = {sql_literal(FILE_COLUMN)}", *common]
-        replace = "" if scan else text_dates(names, dates, q(FILE_COLUMN))
-        parts.append(f"SELECT *{replace} FROM read_csv({', '.join(args)})")
+        parts.append(f"SELECT * FROM read_csv({', '.join(args)})")
     return "(" + "\nUNION ALL BY NAME\n".join(parts) + ")"
 
 
-def csv_source(b: Builder, files: list[Path], opts: Mapping[str, Any],
-               declared: Mapping | None, fallbacks: MutableMapping[str, str] | None) -> str:
-    """The CSV read's source (:func:`csv_files`), behind a view over the typed scan where
-    DuckDB's scanner parses some declared dates (csv_typed), its text twin in ``fallbacks``."""
-    dates = scanned_dates(declared, opts, fallbacks)
-    typed = csv_files(files, opts, declared, b, dates=dates)
-    if not dates or fallbacks is None:
-        return typed
-    return view(b, typed, csv_files(files, opts, declared, b, dates=dates, scan=False),
-                fallbacks)
-
-
-__all__ = ["FILE_COLUMN", "csv_files", "csv_source"]
+__all__ = ["FILE_COLUMN", "csv_files"]
