@@ -234,3 +234,42 @@ def test_reads_keep_accepted_text(project, engine, fmt):
     values = ["2020-01-03", " 2020-01-04 ", "2020-01-05T00:00:00Z", "2020-01-06 02:00+02"]
     assert _run(project, fmt, "date", engine, values) == [
         dt.date(2020, 1, d) for d in range(2, 7)]
+
+
+def _cast_rows(engine_name: str, root, texts: list[str], form: str):
+    """``form`` over a string column ``s`` on the engine: its values, or (code, row, value)
+    of the error it stops with."""
+    from etlc_runtime.engines import get_engine
+    from etlc_runtime.engines.base import StepContext, TaskResources
+    from etlc_runtime.expr.errors import EvalError
+
+    engine = get_engine(engine_name, TaskResources(spill_dir=root / "spill"))
+    step, inputs = {"from": ["t"], "derive": {"x": form}}, {}
+    try:
+        inputs = {"t": engine.from_arrow(pa.table({"s": pa.array(texts, pa.string())}))}
+        ctx = StepContext(root=root, params={}, macros={}, step="s")
+        return engine.to_arrow(engine.transform(step, inputs, ctx, base=inputs["t"])
+                               ).column("x").to_pylist()
+    except EvalError as exc:
+        return (exc.code, exc.row, exc.value)
+    except Exception as exc:  # noqa: BLE001 - DuckDB's own error: the engine finds the row
+        found = engine_name == "duckdb" and engine.explain_error(exc, step, inputs, {})
+        return (found.code, found.row, found.value) if found else repr(exc)
+    finally:
+        engine.close()
+
+
+@pytest.mark.xfail(strict=True, reason="cast(s as date | timestamp) in an expression still "
+                   "reads by each engine's own parser: pandas takes '2020-1-2', '2020/01/02', "
+                   "'20200102', 'now'; DuckDB '99-01-02', 'epoch', '24:00:00' (and fails on "
+                   "'infinity' without R041); not yet the strict rule")
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("form", ["cast(s as date)", "cast(s as timestamp)"])
+def test_expression_cast_refuses_text_the_rule_refuses_with_r041(tmp_path, engine, form):
+    wrong = {}
+    for i, value in enumerate(["2020-1-2", "99-01-02", "2020/01/02", "20200102", "epoch",
+                               "infinity", "now", "2020-01-02 24:00:00", "02020-01-02"]):
+        got = _cast_rows(engine, tmp_path / str(i), ["2020-01-02", value], form)
+        if got != ("R041", 1, value):
+            wrong[value] = got
+    assert not wrong
