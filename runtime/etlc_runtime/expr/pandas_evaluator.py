@@ -34,7 +34,7 @@ from .pandas_columns import (
 )
 from .pandas_fn_dates import as_timedelta, interval_arith
 from .pandas_fn_numbers import case, int_div
-from .pandas_numeric import dec_mod, float_arith, float_values, snap
+from .pandas_numeric import dec_mod, float_arith, float_values, int_wrapped, snap
 from .pandas_window import window
 from .types import FLOAT, NULL, UNKNOWN, Type
 
@@ -226,6 +226,8 @@ class Evaluator:
             return self.logic_not(v)
         if not is_series(v):
             return None if v is None else -v
+        if self.typ(e).name == "int":
+            self.int_range("neg", v, None, -v)
         return -v
 
     # comparison -----------------------------------------------------------------------
@@ -330,7 +332,17 @@ class Evaluator:
                 r = np.fmod(a, b)
         else:
             r = _ARITH[op](a, b)
+            if tr.name == "int" and is_series(r):
+                self.int_range(op, a, b, r)
         return snap(r, tr.scale or 0) if tr.name == "decimal" else r
+
+    def int_range(self, op: str, a, b, r: pd.Series) -> None:
+        """R041 at the first row where int arithmetic wrapped around 64 bits (DuckDB's
+        Out of Range error), naming the left operand."""
+        k = int_wrapped(op, a, b, r)
+        if k is not None:
+            raise self.fail("value out of range for int", int(a.iloc[k] if is_series(a)
+                                                             else a), r.index[k])
 
     def date_arith(self, op, a, b, ta, tb):
         if ta.name == "date" and tb.name == "date":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["dec_mod", "dec_round", "float_arith", "float_or_zero", "float_series",
+__all__ = ["dec_mod", "dec_round", "float_arith", "int_wrapped", "float_or_zero", "float_series",
            "float_values", "floats", "round_exact", "round_half_away", "snap"]
 
 
@@ -171,3 +171,31 @@ def dec_round(s: pd.Series, from_scale: int, digits: int) -> pd.Series:
     out = np.copysign(r, ints) * q / 10.0 ** from_scale
     return float_series(np.round(out, max(digits, 0)), mask, s.index)
 
+
+
+def _ints(v) -> tuple:
+    if isinstance(v, pd.Series):
+        return v.to_numpy(dtype=np.int64, na_value=0), v.isna().to_numpy(dtype=bool)
+    return np.int64(v), False
+
+
+def int_wrapped(op: str, a, b, r: pd.Series) -> int | None:
+    """The position of the first row where the int64 result ``r`` of ``a op b`` (``+``,
+    ``-``, ``*``; ``neg`` and ``abs`` of ``a``) wrapped around 64 bits, which DuckDB refuses
+    (an Out of Range error) and pandas' masked arithmetic does silently; None when none."""
+    x, mx = _ints(a)
+    y, my = _ints(b) if b is not None else (np.int64(0), False)
+    z = r.to_numpy(dtype=np.int64, na_value=0)
+    low = np.iinfo(np.int64).min
+    with np.errstate(all="ignore"):
+        if op == "+":
+            bad = ((x ^ z) & (y ^ z)) < 0
+        elif op == "-":
+            bad = ((x ^ y) & (x ^ z)) < 0
+        elif op == "*":   # exact division undoes a product that did not wrap
+            nz = x != 0
+            bad = nz & ((z // np.where(nz, x, 1) != y) | ((x == -1) & (y == low)))
+        else:
+            bad = x == low
+    bad = np.broadcast_to(bad & ~(mx | my), len(r)) & ~r.isna().to_numpy(dtype=bool)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None

@@ -48,7 +48,7 @@ JSON_VALUES = {"int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN"}
 def is_conversion_error(exc: BaseException) -> bool:
     """A DuckDB error of a value that did not convert (what an expression can raise)."""
     return type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb") and type(exc).__name__ in (
-        "ConversionException", "InvalidInputException")
+        "ConversionException", "InvalidInputException", "OutOfRangeException")
 
 
 def step_stages(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], params
@@ -90,6 +90,14 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
             words = "'true', 't', 'yes', 'y', '1', 'on', 'false', 'f', 'no', 'n', '0', 'off'"
             return "cannot cast to bool", a, f"lower(trim({a})) NOT IN ({words})"
         return None
+    if kind(node) == "int" and (isinstance(node, A.Binary) and node.op in ("+", "-", "*")
+                                or isinstance(node, A.Unary) and node.op == "-"
+                                or isinstance(node, A.Call) and node.name == "abs"):
+        left = node.left if isinstance(node, A.Binary) else \
+            node.operand if isinstance(node, A.Unary) else node.args[0]
+        others = [node.right] if isinstance(node, A.Binary) else []
+        return ("value out of range for int", sql(left), " AND ".join(
+            [f"try({sql(node)}) IS NULL"] + [f"{sql(o)} IS NOT NULL" for o in others]))
     if isinstance(node, A.Cast) and kind(node.operand) in ("int", "float", "decimal") \
             and node.target.name in ("int", "decimal"):   # NaN, inf, beyond the digits
         a = sql(node.operand)
