@@ -143,7 +143,7 @@ def test_every_engine_names_the_same_row_and_value(tmp_path, engine, v, row, val
 
 
 # a constant is evaluated for each row of the relation its expression runs over, as a column
-# is (docs/expressions.md, "Errors at run time"): over no rows nothing fails, on every engine
+# is (docs/expressions.md, "Error codes"): over no rows nothing fails, on every engine
 ZERO_ROWS = [
     ({"filter": "id > 9", "derive": {"c": "cast('abc' as int) + id"}, "select": ["id", "c"]},
      []),

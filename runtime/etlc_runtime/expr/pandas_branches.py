@@ -1,5 +1,5 @@
 """Branches of ``case``, ``if`` and ``coalesce`` in the pandas evaluator, evaluated for the
-rows that take them, as on DuckDB (docs/expressions.md, "Errors at run time"): the guard
+rows that take them, as on DuckDB (docs/expressions.md, "Error codes"): the guard
 ``case when <text is a number> then cast(s as int) end`` fails on no row that the guard
 keeps out. A branch is evaluated on every row first (one vectorised pass, the common
 case), and only where that fails on the rows that take it alone; a branch under a window

@@ -102,7 +102,7 @@ class Evaluator:
         and columns share one implementation), returning a scalar.  With ``first_only``
         the other arguments stay scalars (function options such as round's digits).
         A constant is evaluated for each row, as a column is: over no rows one that fails is
-        no error (null), as on DuckDB (docs/expressions.md, "Errors at run time")."""
+        no error (null), as on DuckDB (docs/expressions.md, "Error codes")."""
         saved = (self.index, self.n, self.constant)
         self.index, self.n, self.constant = pd.RangeIndex(1), 1, True
         try:
