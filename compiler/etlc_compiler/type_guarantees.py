@@ -6,6 +6,11 @@ that flow through the steps, each a positioned diagnostic.
 - E412: a `partition_by` or `key` column of the written dataset does not reach the write (a
   `select`, `drop`, `rename` or `aggregate` upstream removed it), so the write could only
   fail at run time.
+- E413: a `union` input whose column has another type than the step's input (the first
+  input, whose types every engine casts the others to): types must be equal, a decimal's
+  scale and a vector's size included; no widening, not even int into float or decimal (a
+  float holds an int exactly only up to 2**53, a decimal only to its precision), so nothing
+  is cast silently at run time.
 - W402: `distinct` on some columns and `sort` in one step: distinct runs first (the fixed
   order of a step), so the sort does not decide which row of each group is kept; the input's
   order does.
@@ -62,6 +67,29 @@ def join_keys(loaded: LoadedSpec, path: tuple, join: Mapping[str, Any],
             where, at="key" if isinstance(on, dict) else "value",
             help="cast one side in a step before the join (cast: or derive: with cast(...))"))
     return out
+
+
+def same_type(left: Any, right: Any) -> bool:
+    """Whether a union input's column type is the step input's (unknown types pass; a
+    vector without a declared size fits any size)."""
+    if left is None or right is None or left.name in UNTYPED or right.name in UNTYPED:
+        return True
+    if left.name == right.name == "vector" and None in (left.size, right.size):
+        return True
+    return left == right
+
+
+def union_types(loaded: LoadedSpec, path: tuple, other: str,
+                cols: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) -> list[Diagnostic]:
+    """E413 for each column that the union input ``other`` (at ``path``, its entry in
+    `union`) has with another type than the step's input; the columns' names are E410's."""
+    if cols is None or theirs is None or set(cols) != set(theirs):
+        return []
+    return [loaded.diag(
+        "E413", f"union column '{c}' is {_shown(t)} in the step's input but {_shown(theirs[c])} "
+        f"in '{other}': the union would cast it", path,
+        help=f"cast '{c}' to one type in a step before the union (cast: {{{c}: ...}})")
+        for c, t in cols.items() if not same_type(t, theirs[c])]
 
 
 def write_columns(loaded: LoadedSpec, step: str, dataset_name: str,

@@ -3,10 +3,10 @@
 Column types start at the sources' declared columns and flow step by step: `derive` adds
 (and a window in it needs a shuffle: W301 under `parallelism: airflow`), `qualify` filters,
 `select`/`drop`/`rename`/`cast` reshape, `aggregate` replaces, `join` merges (clashing names
-are E409), `union` requires matching columns (E410). A `call` step's output is its
-declared `returns:` (checked against the frame at run time: R042), else unknown. A source
-without declared columns makes everything downstream unknown: expressions there are parsed,
-and typed at run time (one W401 per such source).
+are E409), `union` requires matching columns (E410) of equal types (E413). A `call` step's
+output is its declared `returns:` (checked against the frame at run time: R042), else unknown.
+A source without declared columns makes everything downstream unknown: expressions there are
+parsed, and typed at run time (one W401 per such source).
 
 The pass runs only on a spec the schema accepted, so it reads each key in the schema's shape
 (column lists are lists of names, `union` a list of steps, `join` one mapping with `with` and
@@ -148,6 +148,7 @@ class _Pass:
                     missing = sorted(set(cols) ^ set(oc))
                     self.diags.append(self.loaded.diag("E410", f"step '{other}' has different columns: "
                                                        + ", ".join(missing), base + ("union", i)))
+                self.diags += guarantees.union_types(self.loaded, base + ("union", i), other, cols, oc)
         self.note(name, cols)
         if "filter" in raw:
             self.check(base + ("filter",), raw["filter"], cols, "filter")
