@@ -26,11 +26,11 @@ FLOAT_WORDS = r"\s*[+-]?(nan|inf|infinity)\s*"
 
 # date and timestamp text as every engine reads it (docs/types.md, "Text accepted"):
 # YYYY-MM-DD, then optionally T or a space, HH:MM[:SS[.fraction]] and a zone (Z, +HH,
-# +HHMM, +HH:MM); the year 0000 is refused apart (iso_text_sql, arrow_convert), the calendar
+# +HHMM, +HH:MM, at most 23:59; DuckDB reads +25:00 and +02:60); the year 0000 is refused apart (iso_text_sql, arrow_convert), the calendar
 # and the fraction past the microsecond by the parse.  DuckDB's CAST reads much more
 # ('2020-1-2', '99-01-02', 'epoch', 'infinity', '(BC)', '24:00:00'), Arrow's 'T03'
 ISO_TEXT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]"
-            r"(:[0-5][0-9](\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+            r"(:[0-5][0-9](\.[0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?")
 # the whitespace around it: Unicode's, as Arrow's utf8_trim_whitespace strips it
 ISO_SPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
              + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000")
