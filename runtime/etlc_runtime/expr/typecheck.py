@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Mapping
 
 from . import ast as A
-from . import casts, zone_text
+from . import casts, const_casts, zone_text
 from .errors import ExprError
 from .fn_base import NOT_CONST
 from .functions import AGGREGATES, FUNCTIONS, WINDOW_AGGREGATES
@@ -102,6 +102,9 @@ class Checker:
         read = zone_text.read_as(e)
         if read is not None and t.name != "unknown":
             self._zone_text(*read)
+        bad = const_casts.literal_error(e) if t.name != "unknown" else None
+        if bad is not None:  # E422: a constant no engine casts
+            self.errors.append(bad)
         return t
 
     # ------------------------------------------------------------------------------
