@@ -21,7 +21,7 @@ import pandas as pd
 from . import pandas_eval as P
 from . import pandas_nan
 from .errors import EvalError
-from .pandas_agg import AggPlan, combine_spread, reduce_whole
+from .pandas_agg import AggPlan, combine_spread, int_mean, reduce_whole
 from .pandas_columns import coerce, frame_types, to_python
 from .pandas_evaluator import as_expr
 from .types import Type, param_type
@@ -106,6 +106,9 @@ def _partials(pdf: pd.DataFrame, plan: AggPlan, partition_info=None) -> pd.DataF
         for col, call, kind, arg_t in plan.calls:
             for suffix, values in _partial_columns(reduced, plan.arg_col.get(col), kind):
                 cols[col + suffix] = values
+        for col in plan.int_sum_cols(("sum", "mean")):   # int sums wrap: see int_sums
+            cols[col + "_f"] = (g[col + "__f"].sum() if col + "__f" in work.columns else
+                                reduced[plan.arg_col[col], "sum"]).astype("Float64")
         if not cols:
             out = g.size().rename("__n").reset_index()
         else:
@@ -116,6 +119,9 @@ def _partials(pdf: pd.DataFrame, plan: AggPlan, partition_info=None) -> pd.DataF
             s = work[col] if kind != "count_star" else None
             for suffix, v in _partial_whole(s, kind, len(work)):
                 cols[col + suffix] = _box(v, s)
+        for col in plan.int_sum_cols(("sum", "mean")):
+            f = work[col + "__f"] if col + "__f" in work.columns else work[col]
+            cols[col + "_f"] = pd.Series([float(f.sum())])
         out = pd.DataFrame(cols, index=pd.RangeIndex(1))
     out["__part"] = part
     return out
@@ -269,15 +275,21 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
             v = getattr(s, how)() if s.count() else None
         return _box(v, s)
 
+    float_sums = {c: red(c + "_f", "sum").astype("Float64")
+                  for c in plan.int_sum_cols(("sum", "mean"))}
     for col, call, kind, arg_t in plan.calls:
         if kind in ("count_star", "count"):
             values[col] = red(col + "_n", "sum").fillna(0)
         elif kind == "sum":
             values[col] = red(col + "_s", "sum")
         elif kind == "mean":
-            s = red(col + "_s", "sum").astype("Float64")
-            n = red(col + "_n", "sum").astype("Float64")
-            values[col] = pandas_nan.divide(s, n.mask(n == 0))
+            s = red(col + "_s", "sum")
+            n = red(col + "_n", "sum")
+            if col in float_sums:   # the true sum where the int64 partial sums wrapped
+                values[col] = int_mean(s, float_sums[col], n)
+            else:
+                s, n = s.astype("Float64"), n.astype("Float64")
+                values[col] = pandas_nan.divide(s, n.mask(n == 0))
         elif kind in ("min", "max", "first", "last"):
             values[col] = red(col + "_v", kind)
         elif kind in ("std", "var"):
@@ -305,6 +317,9 @@ def _combine(partials: pd.DataFrame, *distinct: pd.DataFrame, plan: AggPlan,
     if keys:
         key_frame = pd.DataFrame({k: coerce(key_frame[k], plan.col_types[k]) for k in keys})
         values = {c: v.reset_index(drop=True) for c, v in values.items()}
+        float_sums = {c: v.reset_index(drop=True) for c, v in float_sums.items()}
+    plan.check_int_sums(key_frame, values,
+                        {c: v for c, v in float_sums.items() if c in plan.int_sum_cols()})
     return plan.finish(key_frame, values)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import ast as A
-from . import pandas_nan
+from . import int_sums, pandas_nan
 from .errors import EvalError
 from .pandas_columns import (
     TEMPORAL,
@@ -28,7 +28,7 @@ from .pandas_tz import stored
 from .typecheck import infer
 from .types import INT, UNKNOWN, Type, param_type
 
-__all__ = ["AggPlan", "aggregate_plan", "reduce_whole"]
+__all__ = ["AggPlan", "aggregate_plan", "int_mean", "reduce_whole"]
 
 
 class AggPlan:
@@ -107,7 +107,35 @@ class AggPlan:
             nt = _sub_types(self.node_types, arg)
             ev = Evaluator(df, self.params, nt, self.col_types, A.unparse(arg))
             cols[col] = ev.series(ev.ev(arg), arg_t)
+        floats: dict[str, pd.Series | None] = {}   # per argument column
+        for col in self.int_sum_cols(("sum", "mean")):   # only where a sum could wrap
+            arg = self.arg_col[col]
+            if arg not in floats:
+                floats[arg] = None if int_sums.small(cols[arg]) else \
+                    int_sums.as_floats(cols[arg])
+            if floats[arg] is not None:
+                cols[col + "__f"] = floats[arg]
         return pd.DataFrame(cols, index=df.index, copy=False)
+
+    def int_sum_cols(self, kinds: tuple[str, ...] = ("sum",)) -> list[str]:
+        """The temp columns of the ``sum`` (and ``kinds``) calls over ints (summed as doubles
+        beside, ``<col>__f``, to tell a sum beyond 64 bits, where their values are not
+        :func:`int_sums.small`)."""
+        return [col for col, _call, kind, arg_t in self.calls
+                if kind in kinds and arg_t.name == "int"]
+
+    def check_int_sums(self, keys: pd.DataFrame, values: Mapping[str, pd.Series],
+                       float_sums: Mapping[str, Any]) -> None:
+        """R041 where an int sum (``values``, int64, wrapped) is beyond 64 bits, told by the
+        same values summed as doubles (``float_sums``), per group (``keys``)."""
+        for col, call, _kind, _t in self.calls:
+            if col not in float_sums:
+                continue
+            output, expr = next(((n, e) for n, e, _t2, _nt in self.outputs
+                                 if any(x is call for x in A.walk(e))), (None, None))
+            int_sums.check(values[col], float_sums[col], output or "",
+                           A.unparse(expr) if expr is not None else None, call,
+                           keys[self.group_by] if self.group_by else None)
 
     def finish(self, keys: pd.DataFrame, values: dict[str, pd.Series]) -> pd.DataFrame:
         """Outer expressions over per-group results (``keys`` holds the group keys,
@@ -219,6 +247,7 @@ def _reduce_grouped(g, col: str | None, kind: str, by: list | None = None):
 def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
     work = plan.temps(df)
     values = {}
+    float_sums: dict[str, Any] = {}
     if plan.group_by:
         g = work.groupby(plan.group_by, dropna=False, sort=False, observed=True)
         keys = None
@@ -227,6 +256,11 @@ def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
             values[col] = r
             if keys is None:
                 keys = r.index.to_frame(index=False)
+        for col in _checked(plan, work, ("sum",)):
+            float_sums[col] = g[col + "__f"].sum().reindex(values[col].index)
+        for col in _checked(plan, work, ("mean",)):   # pandas' mean of ints sums doubles
+            values[col] = int_mean(g[col].sum(min_count=1), g[col + "__f"].sum(),
+                                   g[col].count()).reindex(values[col].index)
         if keys is None:  # no aggregate calls: just the distinct keys
             keys = g.size().index.to_frame(index=False)
         keys = pd.DataFrame({k: coerce(keys[k], plan.col_types[k]) for k in plan.group_by})
@@ -240,7 +274,29 @@ def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
             if res_t.name in ("unknown", "null"):
                 res_t = arg_t
             values[col] = _one(v, res_t)
+        for col in _checked(plan, work, ("sum",)):
+            float_sums[col] = [float(work[col + "__f"].sum())]
+        for col in _checked(plan, work, ("mean",)):
+            s = work[col]
+            values[col] = int_mean(pd.Series(pd.array([s.sum(min_count=1)], dtype="Int64")),
+                                   pd.Series([float(work[col + "__f"].sum())]),
+                                   pd.Series([s.count()]))
+    plan.check_int_sums(keys, values, float_sums)
     return plan.finish(keys, values)
+
+
+def _checked(plan: AggPlan, work: pd.DataFrame, kinds: tuple[str, ...]) -> list[str]:
+    """The int sums (``kinds``) whose values could leave 2**53 (summed as doubles too)."""
+    return [c for c in plan.int_sum_cols(kinds) if c + "__f" in work.columns]
+
+
+def int_mean(w: pd.Series, f: pd.Series, n: pd.Series) -> pd.Series:
+    """The means of ints from their int64 sums ``w`` (wrapped), their sums as doubles ``f``
+    and their counts ``n``: the exact sum divided, as DuckDB divides its HUGEINT sum
+    (pandas' mean sums doubles: the mean of 2**63 - 1, 2**63 - 1, -2**63, -2**63 and 2 was
+    0.4, not 0)."""
+    n = n.astype("Float64")
+    return pandas_nan.divide(int_sums.unwrapped(w, f), n.mask(n == 0))
 
 
 def _one(v, t: Type) -> pd.Series:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import ast as A
+from . import int_sums
 from .pandas_columns import is_series
 from .pandas_nan import nan_flags
 from .pandas_numeric import float_values, floats
@@ -91,7 +92,8 @@ def window(ev, e: A.Window):
                             .to_numpy(), dtype="Int64")
     else:
         x = _column(ev, f.args[0], ev.typ(f.args[0])) if f.args else None
-        xs = ev.series(x, tr if name not in ("count",) else ev.typ(f.args[0])) \
+        # a mean of ints sums the ints (exact, as DuckDB's HUGEINT sum), not doubles
+        xs = ev.series(x, tr if name not in ("count", "mean") else ev.typ(f.args[0])) \
             if x is not None else None
         xs = xs.iloc[pos].reset_index(drop=True) if xs is not None else None
         if name in ("lag", "lead"):
@@ -115,7 +117,8 @@ def window(ev, e: A.Window):
             else:
                 res = ev.series(pd.Series(xs.to_numpy(dtype=object)[_part_last(part, idx)]), tr)
         else:
-            res = _aggregate(ev, name, f.star, xs, part, new_peer, bool(e.order), tr, n)
+            res = _aggregate(ev, name, f.star, xs, part, new_peer, bool(e.order), tr, n,
+                             order_pos=pos)
     return _back(ev.series(res.reset_index(drop=True), tr), pos, ev.index)
 
 
@@ -124,7 +127,7 @@ def _part_last(part: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return last[part] if len(part) else idx
 
 
-def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
+def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n, order_pos=None):
     if star:
         cnt = np.ones(n, np.int64)
         valid = np.ones(n, bool)
@@ -158,6 +161,8 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
             nan, pos, neg = (total_of(o.astype(np.int64)) > 0 for o in odd)
             total = np.select([nan | (pos & neg), pos, neg], [np.nan, np.inf, -np.inf], total)
         none = ccount == 0
+        if odd is None and not int_sums.small(xs):   # int64 sums wrap: int_sums
+            total = _int_total(ev, total, total_of(v.astype(np.float64)), none, name, order_pos)
         if name == "mean":
             with np.errstate(all="ignore"):
                 return float_values(total / np.where(none, 1, ccount), none, pd.RangeIndex(n))
@@ -166,6 +171,25 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n):
         out = float_values(total.astype(np.float64), none, pd.RangeIndex(n))
         return out.round(tr.scale or 0) if tr.name == "decimal" else out
     return _min_max(ev, name, xs, part, new_peer, running, tr)
+
+
+def _int_total(ev, total: np.ndarray, ftotal: np.ndarray, none: np.ndarray, name: str,
+               pos) -> np.ndarray:
+    """The int window sums ``total``, R041 at the first row (in row order) whose sum is
+    beyond 64 bits (DuckDB: its HUGEINT sum does not convert back); a ``mean``'s sums as
+    the true sums (doubles) where they wrapped."""
+    w = pd.Series(pd.arrays.IntegerArray(total.astype(np.int64), none))
+    bad = int_sums.wrapped(w, ftotal)
+    if not bad.any():
+        return total
+    if name == "mean":
+        return int_sums.unwrapped(w, pd.Series(ftotal)).to_numpy(np.float64, na_value=0.0)
+    rows = np.flatnonzero(bad)
+    i = int(rows[np.argmin(pos[rows])]) if pos is not None else int(rows[0])
+    value = int_sums.true_sum(total[i], ftotal[i])
+    row = int(pos[i]) if pos is not None else i
+    raise ev.fail("value out of range for int: a window sum of ints beyond 64 bits", value,
+                  row=ev.index[row] if row < len(ev.index) else row)
 
 
 def _min_max(ev, name, xs, part, new_peer, running: bool, tr) -> pd.Series:
