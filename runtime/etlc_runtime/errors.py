@@ -269,6 +269,29 @@ class PartitionCallError(StepError):
         return out
 
 
+class UnionTypeError(StepError):
+    """R044: a ``union`` whose inputs hold a column in different etlc types at run time (the
+    compiler's E413 rule, for columns it could not type: sources without declared columns).
+    Names the step, the union input, the column and both types; nothing is cast."""
+
+    code = "R044"
+
+    def __init__(self, step: str | None, *, input: str | None, column: str,
+                 base_type: str, other_type: str):
+        self.input, self.column = input, column
+        self.base_type, self.other_type = base_type, other_type
+        which = f"union input {input!r}" if input else "a union input"
+        super().__init__(step, f"{self.code} {which} holds column {column!r} as {other_type} "
+                               f"where the step's input holds {base_type}: union does not "
+                               f"convert types; cast in a step before the union")
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.update(code=self.code, input=self.input, column=self.column,
+                   base_type=self.base_type, other_type=self.other_type)
+        return out
+
+
 class CheckFailed(StepError):
     """A data-quality check of a step was violated."""
 

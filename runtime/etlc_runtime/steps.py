@@ -19,7 +19,10 @@ from . import _expr
 from .engines.base import TRANSFORM_ORDER
 from .errors import StepError
 from .expr.pandas_cast import step_cast
+from .expr.pandas_columns import runtime_type
+from .expr.types import Type
 from .step_shape import sources
+from .union_types import check_union_types, target_types, union_columns, untyped_strings
 
 ORDER = TRANSFORM_ORDER  # the order apply_transform follows
 
@@ -76,29 +79,47 @@ def join(left: pd.DataFrame, right: pd.DataFrame, on, how: str = "inner") -> pd.
     return out.reset_index(drop=True)
 
 
-def union_columns(base, others: list) -> list[str]:
-    """The columns of a union (the first input's, in its order); every input must have the
-    same set (any engine's relations with ``.columns``)."""
-    cols = list(base.columns)
-    for other in others:
-        if set(other.columns) != set(cols):
-            raise StepError(None, f"union inputs have different columns: {cols} and "
-                                  f"{list(other.columns)}")
-    return cols
+def column_union_type(s: pd.Series, by_values: bool = True) -> Type | None:
+    """The etlc type of a union input's column (union_types.py): from its dtype, an
+    ``object`` column's from its values; None (no real type) for an ``object`` column without
+    a non-null value, or without ``by_values`` (a Dask meta holds no values)."""
+    if s.dtype == object:
+        return runtime_type(s) if by_values and bool(s.notna().any()) else None
+    return runtime_type(s)
 
 
-def union(base: pd.DataFrame, others: list[pd.DataFrame]) -> pd.DataFrame:
+def frame_union_types(df: pd.DataFrame, cols, by_values: bool = True) -> dict[str, Type | None]:
+    return {c: column_union_type(df[c], by_values) for c in cols}
+
+
+def union(base: pd.DataFrame, others: list[pd.DataFrame],
+          names: list[str] | None = None) -> pd.DataFrame:
+    """UNION ALL by name; a column whose etlc type differs between inputs is R044, nothing is
+    cast but representation (union_types.py)."""
     cols = union_columns(base, others)
-    parts = [base] + [other[cols] for other in others]
-    parts = [p for p in parts if len(p)] or [base]
+    frames = [base] + [other[cols] for other in others]
+    types = untyped_strings([frame_union_types(f, cols) for f in frames],
+                            lambda k, c: bool(frames[k][c].notna().any()))
+    check_union_types(types[0], list(zip(names or [None] * len(others), types[1:])))
+    target = target_types(types[0], types[1:])
+    parts = [p for p in frames if len(p)] or [base]
     out = pd.concat(parts, ignore_index=True)
     for name in cols:
-        if out[name].dtype != base[name].dtype and len(base):
-            try:
-                out[name] = out[name].astype(base[name].dtype)
-            except (TypeError, ValueError):
-                pass
+        keep = target[name]
+        dtype = frames[keep][name].dtype if keep is not None else None
+        if dtype is not None and out[name].dtype != dtype:
+            out[name] = as_representation(out[name], dtype)
     return out
+
+
+def as_representation(s: pd.Series, dtype) -> pd.Series:
+    """``s`` (values of one etlc type, checked) in ``dtype``; where that representation
+    cannot hold them all (a narrower Arrow decimal precision) ``s`` as it is: either way no
+    value changes."""
+    try:
+        return s.astype(dtype)
+    except (TypeError, ValueError, ArithmeticError):
+        return s
 
 
 def filter_rows(df: pd.DataFrame, expr: str, params, types=None) -> pd.DataFrame:
@@ -228,7 +249,7 @@ def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
     if step.get("union"):
         stage("union")
         names = step["union"] if isinstance(step["union"], list) else [step["union"]]
-        df = union(df, [frames[n] for n in names])
+        df = union(df, [frames[n] for n in names], names)
     if step.get("filter"):
         stage("filter")
         df = filter_rows(df, step["filter"], params, types)

@@ -205,7 +205,8 @@ class DaskEngine:
             if rel is not None:
                 known.update(self._types.get(rel._name, {}))
         known.update(_expr.types_of(ctx.types) or {})
-        out, types = apply(step, inputs, ctx.params, base=base, types=known or None)
+        out, types = apply(step, inputs, ctx.params, base=base, types=known or None,
+                           compute=self.compute)
         self._types[out._name] = types
         return out
 

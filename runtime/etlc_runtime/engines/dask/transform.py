@@ -11,7 +11,8 @@ partition), so values and types are those of the pandas engine:
 - join: ``inner``/``left``/``semi``/``anti`` broadcast the right side (one partition, sent to
   every partition of the left side), ``right``/``outer`` join both sides gathered in one
   partition;
-- union: the partitions of every input, each cast to the first input's dtypes;
+- union: the partitions of every input in the first input's dtypes, a column of another etlc
+  type R044 (union_types.py: from the meta dtypes, an ``object`` column's per partition);
 - group_by + aggregate (+ having): dask_eval.aggregate (partial aggregates per partition,
   combined in one partition); group_by alone: distinct keys per partition, then once more;
 - distinct and sort: by shuffles, the rows staying spread over the partitions
@@ -31,6 +32,7 @@ from ..._expr import parse
 from ...expr import ast as A
 from ...expr import dask_eval
 from ...expr.typecheck import has_window
+from ...union_types import check_union_types, untyped_strings
 from . import shuffle
 
 
@@ -89,24 +91,41 @@ def join(left, right, on, how: str):
                                enforce_metadata=False)
 
 
-def _like(part, base_meta):
+def _like(part, base_meta, name, base_types):
+    """A partition of union input ``name`` in the step input's dtypes (``base_meta``): its
+    ``object`` columns, untyped in Dask's meta, are judged here by their values (R044)."""
     out = part[list(base_meta.columns)]
-    for name in base_meta.columns:
-        if out[name].dtype != base_meta[name].dtype:
-            try:
-                out[name] = out[name].astype(base_meta[name].dtype)
-            except (TypeError, ValueError):
-                pass
+    objects = [c for c in out.columns if out[c].dtype == object]
+    check_union_types(base_types, [(name, S.frame_union_types(out, objects))])
+    for column in base_meta.columns:
+        if base_types.get(column) is not None and out[column].dtype != base_meta[column].dtype:
+            out[column] = S.as_representation(out[column], base_meta[column].dtype)
     return out
 
 
-def union(base, others: list):
+def union(base, others: list, names: list[str] | None = None, compute=None):
+    """The partitions of every input; types judged as the pandas engine's union does, from
+    the meta dtypes (``object`` columns per partition, in ``_like``)."""
     import dask.dataframe as dd
 
-    S.union_columns(base, others)
-    parts = [base] + [other.map_partitions(_like, base._meta, meta=base._meta,
-                                           enforce_metadata=False) for other in others]
+    cols = S.union_columns(base, others)
+    names = names or [None] * len(others)
+    metas = [base._meta] + [other._meta[cols] for other in others]
+    frames = [base, *others]
+    types = untyped_strings([S.frame_union_types(m, cols, by_values=False) for m in metas],
+                            lambda k, c: bool(_computed(compute, frames[k][c].count())))
+    check_union_types(types[0], list(zip(names, types[1:])))
+    parts = [base] + [other.map_partitions(_like, base._meta, name, types[0],
+                                           meta=base._meta, enforce_metadata=False)
+                      for name, other in zip(names, others)]
     return dd.concat(parts, interleave_partitions=False)
+
+
+def _computed(compute, lazy):
+    if compute is None:
+        return lazy.compute()
+    (value,) = compute(lazy)
+    return value
 
 
 def _distinct_keys(part, group_by):
@@ -134,10 +153,10 @@ def limit(ddf, n):
 
 
 def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
-          types: Mapping[str, Any] | None = None):
+          types: Mapping[str, Any] | None = None, compute=None):
     """Run the transforms a step names, in the fixed order (as steps.apply_transform).
     Returns the relation and the etlc types known for its columns (``types`` plus those of
-    derived columns)."""
+    derived columns); ``compute``: the engine's, for what a union must count."""
     df = S.base_of(step, frames, base)
     if step.get("join"):
         specs = step["join"] if isinstance(step["join"], list) else [step["join"]]
@@ -145,7 +164,7 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
             df = join(df, frames[spec["with"]], spec["on"], spec.get("how", "inner"))
     if step.get("union"):
         names = step["union"] if isinstance(step["union"], list) else [step["union"]]
-        df = union(df, [frames[n] for n in names])
+        df = union(df, [frames[n] for n in names], names, compute)
     if step.get("filter"):
         df = dask_eval.apply_filter(parse(step["filter"]), df, params, types=_types(df, types))
     if step.get("derive"):

@@ -14,7 +14,8 @@ merge their CTE lists, and the same text is what ``COPY (...) TO`` needs.
 Every identifier goes through ``quote_ident`` and every value through ``sql_literal``;
 conversions to declared types and casts are :mod:`.conversions`; expressions are rendered from the AST by :mod:`etlc_runtime.expr.sql`.  Semantics follow
 steps.py (the pandas engine): transforms in the fixed order, null join keys match nothing,
-``union`` by name keeps duplicates and the first input's types, ``sort`` puts nulls last.
+``union`` by name keeps duplicates and the first input's types (another type is R044),
+``sort`` puts nulls last.
 Row order where no ``sort`` fixes it (groups, ``distinct``, join output, which row of a
 ``distinct: [cols]`` duplicate set is kept) is DuckDB's, not pandas'.
 """
@@ -33,6 +34,7 @@ from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_type
 from ...expr.typecheck import columns_used, has_window
 from ...expr.types import Type
+from ...union_types import check_union_types, target_types, union_columns, untyped_strings
 from .conversions import cast_sql
 
 _INTS = {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
@@ -193,15 +195,25 @@ class Builder:
         return self._known(f"SELECT {', '.join(items)} FROM {src.format(kinds[how])}",
                            [left, right], out)
 
-    def union(self, base: Rel, others: Sequence[Rel]) -> Rel:
-        cols = list(base.columns)
-        parts = [f"SELECT {', '.join(map(q, cols))} FROM {q(base.name)}"]
-        for other in others:
-            if set(other.columns) != set(cols):
-                raise StepError(None, f"union inputs have different columns: {cols} and "
-                                      f"{list(other.columns)}")
-            items = [typed(q(c), base.types.get(c)) + f" AS {q(c)}" for c in cols]
-            parts.append(f"SELECT {', '.join(items)} FROM {q(other.name)}")
+    def union(self, base: Rel, others: Sequence[Rel],
+              names: Sequence[str] | None = None) -> Rel:
+        """UNION ALL by name; a column of another etlc type than the step input's is R044
+        (union_types.py), never DuckDB's common supertype; each input is cast to the type
+        of the first input that has a real one (representation only: DECIMAL(10,2) and
+        DECIMAL(18,2), INTEGER and BIGINT)."""
+        cols = union_columns(base, others)
+        rels = [base, *others]
+        types = untyped_strings([dict(r.types) for r in rels], lambda k, c: bool(
+            self.con.execute(rels[k].query(f"count({q(c)})")).fetchone()[0]))
+        check_union_types(types[0], list(zip(names or [None] * len(others), types[1:])))
+        keep = target_types(types[0], types[1:])
+        want = {c: types[keep[c]].get(c) if keep[c] is not None else None for c in cols}
+
+        def item(k: int, c: str) -> str:
+            return q(c) if keep[c] == k else f"{typed(q(c), want[c])} AS {q(c)}"
+
+        parts = [f"SELECT {', '.join(item(k, c) for c in cols)} FROM {q(rel.name)}"
+                 for k, rel in enumerate(rels)]
         return self.new("\nUNION ALL\n".join(parts), base, *others)
 
     def expr(self, rel: Rel, text: str, params, context: str = "row",
@@ -354,7 +366,7 @@ class Builder:
                 rel = self.join(rel, inputs[spec["with"]], spec["on"], spec.get("how"))
         if step.get("union"):
             names = step["union"] if isinstance(step["union"], list) else [step["union"]]
-            rel = self.union(rel, [inputs[n] for n in names])
+            rel = self.union(rel, [inputs[n] for n in names], names)
         if step.get("filter"):
             rel = self.filter(rel, step["filter"], params)
         if step.get("derive"):
