@@ -143,3 +143,40 @@ def test_the_rule_compares_logical_types_only():
     assert target_types({"v": None, "w": INT, "z": None},
                         [{"v": None, "w": INT, "z": None}, {"v": STRING, "w": INT}]) == {
         "v": 2, "w": 0, "z": None}
+
+
+def test_pandas_object_text_and_string_are_one_type():
+    import pandas as pd
+    from etlc_runtime import steps
+
+    base = pd.DataFrame({"s": pd.Series(["a", None], dtype="string")})
+    texts = pd.DataFrame({"s": pd.Series(["b"], dtype=object)})
+    out = steps.union(base, [texts], ["t"])
+    assert out["s"].dtype == base["s"].dtype and out["s"].tolist() == ["a", pd.NA, "b"]
+    floats = pd.DataFrame({"s": pd.Series([1.5], dtype=object)})
+    with pytest.raises(UnionTypeError) as caught:
+        steps.union(base, [texts, floats], ["t", "f"])
+    assert (caught.value.input, caught.value.column, caught.value.base_type,
+            caught.value.other_type) == ("f", "s", "string", "float")
+
+
+def test_dask_object_columns_are_judged_per_partition():
+    """Dask's meta of an ``object`` column holds no values: each partition of the input is
+    judged by its values when computed."""
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+    from etlc_runtime.engines.dask.transform import union
+
+    with dask.config.set({"dataframe.convert-string": False}):   # as the dask engine
+        base = dd.from_pandas(pd.DataFrame({"s": pd.Series(["a"], dtype="string")}),
+                              npartitions=1)
+        mixed = pd.DataFrame({"s": pd.Series(["b", "c", 2.5, None], dtype=object)})
+        other = dd.from_pandas(mixed, npartitions=2, sort=False)
+        with pytest.raises(UnionTypeError) as caught:
+            dask.compute(union(base, [other], ["o"]), scheduler="sync")
+        texts = dd.from_pandas(mixed.iloc[:2], npartitions=1, sort=False)
+        (out,) = dask.compute(union(base, [texts], ["t"]), scheduler="sync")
+    assert (caught.value.input, caught.value.column, caught.value.other_type) == (
+        "o", "s", "float")
+    assert out["s"].tolist() == ["a", "b", "c"] and out["s"].dtype == "string"
