@@ -238,19 +238,21 @@ class TaskRun:
     # -- data ---------------------------------------------------------------------------
     def check_param_text(self) -> None:
         """R041 before any work, whatever the engine: a ``$param`` whose value is time text
-        with a UTC offset, read as a zone-less timestamp or date (``expr.zone_text``)."""
+        with a UTC offset, read as a zone-less timestamp or date (``expr.zone_text``), or one
+        that no engine casts where an expression casts it (``expr.const_casts``)."""
         if not self.params:
             return
-        from .expr import zone_text
-
-        if all(zone_text.offset(v) is None for v in self.params.values()):
-            return
         from . import _expr
+        from .expr import const_casts, zone_text
         from .expr_location import expression_paths
 
         for step in self.plan.get("steps") or []:
             for _path, text in expression_paths(step):
-                err = zone_text.param_error(_expr.parse(text), self.params, text)
+                if "$" not in text:
+                    continue
+                tree = _expr.parse(text)
+                err = (zone_text.param_error(tree, self.params, text)
+                       or const_casts.param_error(tree, self.params, text))
                 if err is not None:
                     raise located(self, step, err)
 

@@ -17,7 +17,9 @@ words, the precision of a decimal) as the pandas evaluator and the duckdb SQL ap
   words (`epoch`, `infinity`, `inf`), or a `Y-M-D` start with no such month or day
   ('2020-13-01', '2020-02-30'). Other text is left to the row's R040.
 
-A `$param` is not a literal: its value is the run's (R041 before any step, ``zone_text``).
+A `$param` is not a literal: its value is the run's. The executor judges it by the same
+rule before any step runs, on every engine (:func:`param_error`: R041 at the `$name`), so a
+run with `$start = 'x'` in `cast($start as date)` fails on an empty day too.
 Pandas-free: the compiler imports it.
 """
 from __future__ import annotations
@@ -25,13 +27,15 @@ from __future__ import annotations
 import decimal
 import math
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from . import ast as A
 from .casts import BOOL_FALSE, BOOL_TRUE, FLOAT_WORDS, ISO_SPACE, NUMBER_TEXT
-from .errors import ExprError
+from .errors import EvalError, ExprError
 from .zone_text import CONVERSIONS
 
-__all__ = ["CODE", "failure", "literal_error"]
+__all__ = ["CODE", "failure", "literal_error", "param_error"]
 
 CODE = "E422"
 HELP = "fix the constant, or read the value from a column or a $param"
@@ -122,17 +126,47 @@ def failure(kind: str, value: object, target: A.TypeSpec) -> str | None:
     return None
 
 
+def _read(e: A.Expr) -> tuple[A.Expr, A.TypeSpec] | None:
+    """(operand, target) of a cast, `to_date(x)` or `to_timestamp(x)`."""
+    if isinstance(e, A.Cast):
+        return e.operand, e.target
+    if isinstance(e, A.Call) and e.name in CONVERSIONS and len(e.args) == 1:
+        return e.args[0], A.TypeSpec(CONVERSIONS[e.name])
+    return None
+
+
+def _kind(value: Any) -> str | None:
+    """The literal kind a run-time ``$param`` value is judged as (None: not judged)."""
+    if isinstance(value, bool):
+        return None
+    return {str: "string", int: "int", float: "float"}.get(type(value))
+
+
+def param_error(expr: A.Expr, params: Mapping[str, Any], text: str) -> EvalError | None:
+    """R041 at the first ``$param`` of ``expr`` (the tree of ``text``) whose run-time value
+    :func:`failure` says no engine casts where ``expr`` casts it; None when there is none."""
+    for node in A.walk(expr):
+        read = _read(node)
+        if read is None or not isinstance(read[0], A.Param) or read[0].name not in params:
+            continue
+        value = params[read[0].name]
+        kind = _kind(value)
+        why = failure(kind, value, read[1]) if kind else None
+        if why is not None:
+            err = EvalError(f"${read[0].name} never casts to {read[1].name}: {why}",
+                            A.unparse(expr), value, start=read[0].start, end=read[0].end)
+            err.source = text
+            return err
+    return None
+
+
 def literal_error(e: A.Expr) -> ExprError | None:
     """E422 at the literal when ``e`` is a cast (`cast(c as T)`, `to_date(c)`,
     `to_timestamp(c)`) of a constant ``c`` that fails on every engine."""
-    if isinstance(e, A.Cast):
-        operand, target = e.operand, e.target
-    elif isinstance(e, A.Call) and e.name in CONVERSIONS and len(e.args) == 1:
-        operand, target = e.args[0], A.TypeSpec(CONVERSIONS[e.name])
-    else:
+    read = _read(e)
+    if read is None or not isinstance(read[0], A.Literal):
         return None
-    if not isinstance(operand, A.Literal):
-        return None
+    operand, target = read
     why = failure(operand.kind, operand.value, target)
     if why is None:
         return None
