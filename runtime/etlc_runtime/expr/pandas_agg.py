@@ -251,16 +251,31 @@ def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
     if plan.group_by:
         g = work.groupby(plan.group_by, dropna=False, sort=False, observed=True)
         keys = None
+        checked = _checked(plan, work, ("sum", "mean"))
         for col, call, kind, arg_t in plan.calls:
+            if col in checked:
+                continue
             r = _reduce_grouped(g, col, kind, [work[k] for k in plan.group_by])
             values[col] = r
             if keys is None:
                 keys = r.index.to_frame(index=False)
-        for col in _checked(plan, work, ("sum",)):
-            float_sums[col] = g[col + "__f"].sum().reindex(values[col].index)
-        for col in _checked(plan, work, ("mean",)):   # pandas' mean of ints sums doubles
-            values[col] = int_mean(g[col].sum(min_count=1), g[col + "__f"].sum(),
-                                   g[col].count()).reindex(values[col].index)
+        if checked:   # int sums, doubles beside; means from them (pandas' sums doubles)
+            index = g.size().index   # the groups, in the order of the other reductions
+            by_arg: dict[str, tuple] = {}
+            for col, call, kind, arg_t in plan.calls:
+                if col not in checked:
+                    continue
+                arg = plan.arg_col[col]
+                if arg not in by_arg:
+                    by_arg[arg] = tuple(r.reindex(index) for r in (
+                        g[col].sum(min_count=1), g[col + "__f"].sum(), g[col].count()))
+                w, f, count = by_arg[arg]
+                if kind == "sum":
+                    values[col], float_sums[col] = w, f
+                else:
+                    values[col] = int_mean(w, f, count)
+            if keys is None:
+                keys = index.to_frame(index=False)
         if keys is None:  # no aggregate calls: just the distinct keys
             keys = g.size().index.to_frame(index=False)
         keys = pd.DataFrame({k: coerce(keys[k], plan.col_types[k]) for k in plan.group_by})
