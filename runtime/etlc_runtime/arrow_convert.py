@@ -42,9 +42,9 @@ DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 @dataclass(frozen=True)
 class Where:
-    """Where values come from, for error messages: ``first_line`` is the file line of the
-    first value (text files), else rows are counted from ``first_row`` (1: the file's first;
-    more for a read of later Parquet row groups)."""
+    """Where values come from, for error messages: rows are counted from ``first_row`` (1:
+    the file's first data row, a header not counted; more for a read of later Parquet row
+    groups); ``first_line`` (or ``lines``) gives text files' lines too."""
 
     dataset: str | None = None
     file: str | None = None
@@ -55,14 +55,13 @@ class Where:
     def error(self, reason: str, column: str | None, index: int | None = None,
               value: Any = None) -> DataError:
         line = row = None
-        if index is not None:
+        if index is not None:   # the data row in the file (1-based), and its line if known
+            row = index + self.first_row
             if self.lines is not None:
                 line = int(self.lines[index].as_py() if hasattr(self.lines[index], "as_py")
                            else self.lines[index])
             elif self.first_line is not None:
                 line = self.first_line + index
-            else:
-                row = index + self.first_row
         return DataError(reason, dataset=self.dataset, column=column, file=self.file,
                          line=line, row=row, value=value)
 

@@ -286,7 +286,7 @@ class TaskRun:
         datasets = self.plan.get("datasets") or {}
         if step[key] not in datasets:
             raise StepError(step.get("name"), f"unknown dataset {step[key]!r}")
-        return datasets[step[key]]
+        return {"name": step[key], **datasets[step[key]]}   # errors name it (R040)
 
     def run_step(self, step: Mapping[str, Any]):
         name = step.get("name")

@@ -198,8 +198,8 @@ def _files(root, fmt: str, kind: str, values: list[str]) -> dict:
 
 
 _NAMES = {"csv": "in.csv", "json": "in.jsonl", "fixed_width": "in.txt"}
-POSITIONS = {"csv": (3, None), "json": (None, 2), "fixed_width": (2, None)}
-SQL_ONLY = {("duckdb", "csv"), ("duckdb", "json")}
+# (line, row): the data row in the file on every format, a text file's line where it has one
+POSITIONS = {"csv": (3, 2), "json": (None, 2), "fixed_width": (2, 2)}
 
 
 def _run(project, fmt: str, kind: str, engine: str, values: list[str]):
@@ -225,11 +225,10 @@ def test_reads_refuse_with_r040_naming_column_place_and_value(project, engine, f
         shown = value.ljust(width) if fmt == "fixed_width" else value
         assert (err.code, err.column, err.value) == ("R040", "d", shown)
         assert err.file.endswith(_NAMES[fmt])
-        # the value's place: the line of a CSV (header at 1) or fixed-width file, the row of
-        # JSON Lines; the duckdb engine raises a CSV or JSON value's R040 in SQL, where it
-        # names the file only (engines/duckdb/read.py)
-        want = POSITIONS[fmt] if (engine, fmt) not in SQL_ONLY else (None, None)
-        assert (err.line, err.row) == want, value
+        # the value's place, the same on both engines: the data row (a CSV header not
+        # counted) and the line of a CSV (header at 1) or fixed-width file; the duckdb engine
+        # finds the row after its SQL failed (engines/duckdb/read_rows.py)
+        assert (err.dataset, err.line, err.row) == ("src", *POSITIONS[fmt]), value
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])

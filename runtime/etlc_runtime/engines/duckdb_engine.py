@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -64,6 +65,7 @@ class DuckDBEngine:
         self._arrow: list[Any] = []  # tables registered by from_arrow, kept alive
         self._read_errors: dict[str, dict] = {}  # read relation -> its on_error tally
         self._s3 = None  # the S3Options whose filesystem the connection holds
+        self._reads: list[Mapping[str, Any]] = []  # datasets read: an R040's row (read_rows)
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
@@ -72,6 +74,7 @@ class DuckDBEngine:
         rel = _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
                          connections=ctx.connections, from_arrow=self.from_arrow,
                          counts=counts)
+        self._reads.append(dataset)
         if counts:
             self._read_errors[rel.name] = counts
         return rel
@@ -101,7 +104,20 @@ class DuckDBEngine:
                              f"hive_partitioning = false)")
 
     def to_arrow(self, rel: Rel):
-        return self.con.sql(rel.query()).to_arrow_table()
+        with self._read_rows():
+            return self.con.sql(rel.query()).to_arrow_table()
+
+    @contextmanager
+    def _read_rows(self):
+        """An R040 a read raised in SQL, with its dataset and row found (read_rows.py)."""
+        try:
+            yield
+        except Exception as exc:
+            from .duckdb.read_rows import locate
+            found = locate(self.b, self._reads, exc)
+            if found is None:
+                raise
+            raise found from exc
 
     def from_arrow(self, table) -> Rel:
         name = f"__etlc_arrow_{next(self.b._ids)}"
@@ -127,6 +143,10 @@ class DuckDBEngine:
         return None  # counting would run the chain once more; writes and checks count
 
     def check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
+        with self._read_rows():
+            self._check(rel, checks, ctx)
+
+    def _check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
         try:
             quality.run_checks(self.b, rel, checks, ctx.params, step=ctx.step)
         except Exception as exc:
@@ -136,6 +156,11 @@ class DuckDBEngine:
             raise found from exc
 
     def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
+        with self._read_rows():
+            return self._metrics(rel, metrics, ctx)
+
+    def _metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext
+                 ) -> dict[str, Any]:
         try:
             return {k: plain(v) for k, v in quality.metrics(self.b, rel, metrics,
                                                              ctx.params).items()}
@@ -162,14 +187,17 @@ class DuckDBEngine:
         json = [c for c in json_columns(ctx.types) if c in rel.columns and c not in declared]
         if json:  # JSON text held as VARCHAR (from another engine): JSON, so written nested
             rel = self.b.cast(rel, {c: "json" for c in json})
-        return _write.write(self.b, rel, dataset, mode, ctx.macros, ctx.root, ctx.append_key,
-                            connections=ctx.connections, to_arrow=self.to_arrow)
+        with self._read_rows():
+            return _write.write(self.b, rel, dataset, mode, ctx.macros, ctx.root,
+                                ctx.append_key, connections=ctx.connections,
+                                to_arrow=self.to_arrow)
 
     def stage(self, rel: Rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         # DuckDB holds every column in its exact type already: ``types`` has nothing to add
-        return _write.stage(self.b, rel, folder, partitions=partitions, meta=meta,
-                            before_commit=before_commit)
+        with self._read_rows():
+            return _write.stage(self.b, rel, folder, partitions=partitions, meta=meta,
+                                before_commit=before_commit)
 
     def close(self) -> None:
         try:

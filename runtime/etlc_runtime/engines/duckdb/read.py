@@ -78,11 +78,7 @@ def _fixed_width(b: Builder, files: list[Path], opts: Mapping[str, Any], declare
     union = " UNION ALL ".join(
         f"SELECT line, n + {skip} AS {q(LINE_COLUMN)}, {sql_literal(str(f))} AS "
         f"{q(FILE_COLUMN)} FROM {q(r.name)}" for f, r in zip(files, lines))
-    where = "NOT regexp_full_match(line, '\\s*')"
-    if opts.get("record_types"):
-        lo, hi = next(iter(spans.values()))
-        kinds = ", ".join(sql_literal(str(r).strip()) for r in opts["record_types"])
-        where += f" AND trim(substring(line, {lo + 1}, {hi - lo})) IN ({kinds})"
+    where = kept_lines(spans, opts)
     cut = ", ".join(f"substring(line, {lo + 1}, {hi - lo}) AS {q(n)}"
                     for n, (lo, hi) in spans.items())
     rel = b.new(f"SELECT {cut}, {q(LINE_COLUMN)}, {q(FILE_COLUMN)} FROM ({union}) "
@@ -107,6 +103,17 @@ def _fixed_width(b: Builder, files: list[Path], opts: Mapping[str, Any], declare
     keep = " AND ".join(f"NOT ({c})" for c in failed.values()) if on_error == "skip" else ""
     return b.new(f"SELECT {', '.join(items)} FROM {q(rel.name)}"
                  + (f" WHERE {keep}" if keep else ""), rel)
+
+
+def kept_lines(spans: Mapping[str, tuple[int, int]], opts: Mapping[str, Any]) -> str:
+    """SQL true for a fixed-width line that holds a row: not blank, and of one of the
+    ``record_types`` where they are given (in the first column's span)."""
+    where = "NOT regexp_full_match(line, '\\s*')"
+    if opts.get("record_types"):
+        lo, hi = next(iter(spans.values()))
+        kinds = ", ".join(sql_literal(str(r).strip()) for r in opts["record_types"])
+        where += f" AND trim(substring(line, {lo + 1}, {hi - lo})) IN ({kinds})"
+    return where
 
 
 def _implied(x: str, scale: int) -> str:
