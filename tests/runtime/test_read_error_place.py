@@ -83,10 +83,23 @@ def test_parquet_float_into_int_names_its_row(project, engine):
     pq.write_table(pa.table({"id": [1.0, 2.0]}), project / "in" / "a.parquet")
     pq.write_table(pa.table({"id": [1.0, 2.0, 2.5]}), project / "in" / "b.parquet")
     ds = {"format": "parquet", "path": "in/", "columns": {"id": "int"}}
-    got = _place(project, engine, ds)
-    assert got == {"code": "R040", "dataset": "src", "column": "id", "line": None, "row": 3,
-                   "value": got["value"], "file": "b.parquet"}
-    assert float(got["value"]) == 2.5
+    assert _place(project, engine, ds) == {
+        "code": "R040", "dataset": "src", "column": "id", "line": None, "row": 3,
+        "value": 2.5, "file": "b.parquet"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_parquet_decimal_beyond_its_scale_names_its_row(project, engine):
+    import decimal
+    (project / "in").mkdir()
+    values = [decimal.Decimal("1.10"), decimal.Decimal("2.25"), decimal.Decimal("3.00")]
+    pq.write_table(pa.table({"d": pa.array(values, pa.decimal128(5, 2))}),
+                   project / "in" / "a.parquet")
+    ds = {"format": "parquet", "path": "in/", "columns": {"d": {"type": "decimal",
+                                                                "scale": 1}}}
+    assert _place(project, engine, ds) == {
+        "code": "R040", "dataset": "src", "column": "d", "line": None, "row": 2,
+        "value": decimal.Decimal("2.25"), "file": "a.parquet"}
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -96,7 +96,7 @@ def _first_failing(b: Builder, dataset: Mapping[str, Any], file: Path, err: Data
         x = q(column)
         converted = lossless(x, raw[column], declared[column], column, None, strict=False)
         rows = _single_threaded(
-            b, f"SELECT n, CAST(v AS VARCHAR) FROM (SELECT row_number() OVER () AS n, {x} AS v, "
+            b, f"SELECT n, v FROM (SELECT row_number() OVER () AS n, {x} AS v, "
                f"{converted} AS c FROM {source}) WHERE v IS NOT NULL AND c IS NULL "
                f"ORDER BY n LIMIT 1")
     finally:
