@@ -11,7 +11,6 @@ or the R041 (code, row, value); fixed cases pin each form. Reads of CSV text int
 from __future__ import annotations
 
 import datetime as dt
-import re
 import textwrap
 
 import pyarrow as pa
@@ -88,7 +87,7 @@ def test_the_first_bad_row_wins_whether_zoned_or_unreadable(tmp_path):
 
 def test_a_zero_offset_reads_as_none_and_mixes_with_bare_text(tmp_path):
     texts = ["2020-01-02 05:04:05Z", "2020-01-02 05:04:05+00", "2020-01-02T05:04:05-00:00",
-             "2020-01-02 05:04:05.5 +0000", "2020-01-02 05:04:05", None, "2020-01-02"]
+             "2020-01-02 05:04:05.5+0000", "2020-01-02 05:04:05", None, "2020-01-02"]
     out = _same_everywhere(tmp_path, texts, dict(FORMS))
     wall = dt.datetime(2020, 1, 2, 5, 4, 5)
     assert out.column("ts").to_pylist() == [wall, wall, wall, wall.replace(microsecond=500000),
@@ -109,7 +108,6 @@ def test_into_a_timestamptz_the_offset_is_honoured(tmp_path):
 def test_the_patterns_say_which_text_names_a_zone():
     for text in REFUSED:
         assert zone_text.zoned(text), text
-        assert re.search(zone_text.PREFILTER, text), text  # the SQL's cheap test lets it by
     for text in ["2020-01-02", "2020-01-02 05:04:05", "2020-01-02T05:04:05Z",
                  "2020-01-02 05:04:05 -00:00", "2020-01-02 05:04:05.1+000000", None, 5]:
         assert not zone_text.zoned(text), text
@@ -138,7 +136,6 @@ def test_every_engine_gives_the_same_values_or_the_same_r041(tmp_path_factory, v
     root = tmp_path_factory.mktemp("zones")
     out = _same_everywhere(root, values, {"v": form})
     firsts = [k for k, v in enumerate(values) if zone_text.zoned(v)]
-    assert all(re.search(zone_text.PREFILTER, values[k]) for k in firsts)
     if firsts:
         assert out == ("R041", firsts[0], values[firsts[0]])
     else:

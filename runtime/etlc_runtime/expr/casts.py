@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "FLOAT_WORDS", "ISO_SPACE", "ISO_TEXT",
-           "NUMBER_TEXT", "allowed", "iso_text_sql", "number_text_sql", "rule", "step_sql",
-           "text_number_sql"]
+__all__ = ["BOOL_FALSE", "BOOL_TRUE", "CASTS", "FINE_FRACTION", "FLOAT_WORDS", "ISO_SPACE",
+           "ISO_TEXT", "NUMBER_TEXT", "allowed", "iso_text_sql", "number_text_sql", "rule",
+           "step_sql", "temporal_text_bad_sql", "text_number_sql", "text_temporal_sql",
+           "trim_sql"]
 
 # string -> bool: DuckDB's words, any letter case, no surrounding spaces
 BOOL_TRUE = ("true", "t", "yes", "y", "1")
@@ -34,6 +35,8 @@ ISO_TEXT = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]"
 # the whitespace around it: Unicode's, as Arrow's utf8_trim_whitespace strips it
 ISO_SPACE = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
              + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000")
+# a fraction finer than the microsecond (a digit past the sixth that is not zero): refused
+FINE_FRACTION = r"\.[0-9]{6}[0-9]*[1-9]"
 
 # (from, to) -> the rule; a pair absent from the table is E405 at compile time
 CASTS: dict[tuple[str, str], str] = {
@@ -55,16 +58,18 @@ CASTS: dict[tuple[str, str], str] = {
     ("decimal", "string"): "every digit of the scale ('1.50' for decimal(2)); no negative "
                           "zero ('0.00')",
     ("decimal", "bool"): "x <> 0",
-    ("string", "int"): "surrounding spaces ignored; digits, a fraction or an exponent "
+    ("string", "int"): "surrounding whitespace ignored; digits, a fraction or an exponent "
                        "('2.5', '1e3'), rounded half away from zero; anything else is an error",
-    ("string", "float"): "surrounding spaces ignored; a number ('1e3', 'inf', 'nan'); "
+    ("string", "float"): "surrounding whitespace ignored; a number ('1e3', 'inf', 'nan'); "
                          "anything else is an error",
-    ("string", "decimal"): "surrounding spaces ignored; a number rounded half away from zero "
+    ("string", "decimal"): "surrounding whitespace ignored; a number rounded half away from zero "
                            "to the scale; anything else is an error",
     ("string", "bool"): "true t yes y 1 / false f no n 0 in any letter case, nothing else "
                         "(no spaces, not 'on'/'off'): anything else is an error",
-    ("string", "date"): "ISO 'YYYY-MM-DD'; anything else is an error",
-    ("string", "timestamp"): "ISO 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]'; anything else is an error",
+    ("string", "date"): "date text by the one rule ('YYYY-MM-DD', a time of day dropped); "
+                        "anything else is an error",
+    ("string", "timestamp"): "date text by the one rule ('YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]'); "
+                             "anything else is an error",
     ("bool", "int"): "1 / 0",
     ("bool", "float"): "1.0 / 0.0",
     ("bool", "string"): "'true' / 'false'",
@@ -74,9 +79,9 @@ CASTS: dict[tuple[str, str], str] = {
                              "when there is a fraction",
     ("timestamp", "date"): "the date (the time of day is dropped)",
     # timestamptz: an instant, shown in UTC (DuckDB with TimeZone 'UTC')
-    ("string", "timestamptz"): "ISO 'YYYY-MM-DD[ HH:MM:SS[.ffffff]][offset]' ('Z', '+02', "
-                               "'+02:00'); without an offset the time is UTC; anything else "
-                               "is an error",
+    ("string", "timestamptz"): "date text by the one rule with an optional offset ('Z', "
+                               "'+02', '+02:00'); without an offset the time is UTC; anything "
+                               "else is an error",
     ("timestamp", "timestamptz"): "the same wall time read as UTC",
     ("date", "timestamptz"): "midnight UTC",
     ("timestamptz", "timestamp"): "the UTC wall time",
@@ -134,16 +139,14 @@ def step_sql(x: str, src: str, dst: str, bad: Callable[[str], str] | None = None
         return f"replace(CAST({x} AS VARCHAR), '-nan', 'nan')"
     if (src, dst) == ("string", "int"):
         fail = (bad or _error)("not a valid int")
+        v = trim_sql(x)
         return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN {number_text_sql(x, 'int')} AND "
-                f"TRY_CAST({x} AS BIGINT) IS NOT NULL "
-                f"THEN CAST({x} AS BIGINT) ELSE CAST({fail} AS BIGINT) END)")
+                f"TRY_CAST({v} AS BIGINT) IS NOT NULL "
+                f"THEN CAST({v} AS BIGINT) ELSE CAST({fail} AS BIGINT) END)")
     if "timestamptz" in (src, dst) and src != "string":
         return f"CAST({x} AS {_ZONED_SQL[dst]})"
-    if (src, dst) == ("string", "timestamptz"):  # DuckDB's CAST (TimeZone UTC)
-        fail = (bad or _error)("not a valid timestamptz")
-        return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN TRY_CAST(trim({x}) AS TIMESTAMPTZ) IS "
-                f"NOT NULL THEN CAST(trim({x}) AS TIMESTAMPTZ) ELSE CAST({fail} AS "
-                f"TIMESTAMPTZ) END)")
+    if (src, dst) == ("string", "timestamptz"):  # the one rule; DuckDB's CAST (TimeZone UTC)
+        return text_temporal_sql(x, "timestamptz", bad or _error)
     if (src, dst) == ("string", "bool"):
         words_t = ", ".join(f"'{w}'" for w in BOOL_TRUE)
         words_f = ", ".join(f"'{w}'" for w in BOOL_FALSE)
@@ -158,15 +161,77 @@ def iso_text_sql(x: str) -> str:
     return f"(regexp_full_match({x}, '{ISO_TEXT}') AND NOT starts_with({x}, '0000'))"
 
 
+# the same as RE2 classes: ISO_SPACE, and date text with it around (one regular expression
+# each, on the text as it is: a trim per check cost about 1 us a value)
+_WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in ISO_SPACE) + "]"
+_SPACED = f"{_WS}*({ISO_TEXT}){_WS}*"
+_OFF_RULE = f"^{_WS}*0000|{FINE_FRACTION}"
+# a zone other than UTC after the time (on text of the shape of ISO_TEXT)
+_NOT_UTC = (f":[0-9]{{2}}(\\.[0-9]+)?[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?{_WS}*$",
+            "[+-]00(:?00)?")
+
+
+def temporal_text_bad_sql(x: str, zoneless: bool) -> str:
+    """DuckDB SQL true where the text ``x`` is no date or timestamp text by the one rule
+    (docs/types.md): not the shape of :data:`ISO_TEXT` within :data:`ISO_SPACE`, the year
+    0000, digits finer than the microsecond, or (``zoneless``: a date or timestamp) a zone
+    other than UTC. The calendar is DuckDB's cast's (``TRY_CAST`` of the trimmed text)."""
+    bad = f"NOT regexp_full_match({x}, '{_SPACED}') OR regexp_matches({x}, '{_OFF_RULE}')"
+    if zoneless:
+        zone, zero = _NOT_UTC
+        bad += (f" OR (regexp_matches({x}, '{zone}') AND NOT regexp_matches({x}, "
+                f"'{zero}{_WS}*$'))")
+    return f"({bad})"
+
+
+def trim_sql(x: str) -> str:
+    """DuckDB SQL of the text ``x`` without its surrounding :data:`ISO_SPACE` (DuckDB's
+    ``trim`` with characters is slow: only text that starts or ends with one pays it)."""
+    return (f"(CASE WHEN regexp_matches({x}, '^{_WS}|{_WS}$') THEN trim({x}, '{ISO_SPACE}') "
+            f"ELSE {x} END)")
+
+
+def text_temporal_sql(x: str, target: str, bad: Callable[[str], str] | None = None) -> str:
+    """``cast(x as date | timestamp | timestamptz)``, ``to_date(x)``, ``to_timestamp(x)`` of
+    text ``x`` in an expression on DuckDB (docs/types.md, "Date and timestamp text"): text
+    that is DuckDB's own rendering of its cast takes the cast and skips the checks; other
+    text must not be :func:`temporal_text_bad_sql` and must name a real day, else the query
+    raises (``bad(reason)``, default R041; ``engines/duckdb/expr_errors`` names the row). A
+    zone of offset zero is dropped for a date or timestamp; a date drops the time of day, as
+    DuckDB's CAST."""
+    sql_t = {"date": "DATE", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ"}[target]
+    reason = f"not {target} text by the one rule (or a zone other than UTC)"
+    fail = f"CAST({(bad or _error41)(reason)} AS {sql_t})"
+    exact = (f"(CASE WHEN {x} IS NULL THEN NULL WHEN "
+             f"{temporal_text_bad_sql(x, target != 'timestamptz')} THEN {fail} "
+             f"ELSE coalesce(TRY_CAST({trim_sql(x)} AS {sql_t}), {fail}) END)")
+    if target == "timestamptz":
+        return exact
+    cast = f"TRY_CAST({x} AS {sql_t})"
+    # the canonical rendering: 10 characters for a date, a timestamp's hour at 11 and 12
+    # (as engines/duckdb/text_canonical: no longer year, '(BC)' or 'infinity')
+    guard = f"length({x}) = 10" if target == "date" else \
+        f"substr({x}, 11, 2) BETWEEN ' 0' AND ' 9'"
+    return f"(CASE WHEN CAST({cast} AS VARCHAR) = {x} AND {guard} THEN {cast} ELSE {exact} END)"
+
+
+def _error41(reason: str) -> str:
+    return f"error('R041 cast: {reason}')"
+
+
 def number_text_sql(x: str, dst: str) -> str:
     """DuckDB SQL true where the text ``x`` is a number the table casts to ``dst`` (int,
-    float, decimal): DuckDB's CAST reads more (hexadecimal, digit separators)."""
-    ok = f"regexp_full_match({x}, '{NUMBER_TEXT}')"
-    return f"({ok} OR regexp_full_match({x}, '{FLOAT_WORDS}', 'i'))" if dst == "float" else ok
+    float, decimal): DuckDB's CAST reads more (hexadecimal, digit separators). Surrounding
+    Unicode whitespace (:data:`ISO_SPACE`, Python's ``str.strip``) is ignored, as the pandas
+    evaluator strips it; DuckDB's CAST trims ASCII whitespace only."""
+    v = trim_sql(x)
+    ok = f"regexp_full_match({v}, '{NUMBER_TEXT}')"
+    return f"({ok} OR regexp_full_match({v}, '{FLOAT_WORDS}', 'i'))" if dst == "float" else ok
 
 
 def text_number_sql(x: str, dst: str, target: str) -> str:
     """``cast(x as dst)`` of text in an expression (float, decimal; ``target`` the SQL
     type): DuckDB's CAST of number text, the cast's error for any other text."""
     return (f"(CASE WHEN {x} IS NULL THEN NULL WHEN {number_text_sql(x, dst)} THEN "
-            f"CAST({x} AS {target}) ELSE CAST({_error(f'not a valid {dst}')} AS {target}) END)")
+            f"CAST({trim_sql(x)} AS {target}) ELSE CAST({_error(f'not a valid {dst}')} AS "
+            f"{target}) END)")

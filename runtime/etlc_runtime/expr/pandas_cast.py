@@ -237,13 +237,29 @@ def _zone_free(obj: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return bare.where(obj.notna() & ~zoned, None).astype(object), zoned
 
 
+def _not_iso(text: pd.Series) -> np.ndarray:
+    """The rows of (stripped) ``text`` that are not date or timestamp text by the one rule's
+    shape (``casts.ISO_TEXT``, no year 0000, nothing finer than the microsecond); the
+    calendar is the parser's. Pandas' ISO parser alone reads '2020-1-2', '20200102', 'now'."""
+    t = text.astype(STRING_DTYPE)
+    ok = (t.str.fullmatch(casts.ISO_TEXT) & ~t.str.startswith("0000")
+          & ~t.str.contains(casts.FINE_FRACTION))
+    return ~ok.to_numpy(dtype=bool, na_value=True) & text.notna().to_numpy()
+
+
 def parse_dates(ev, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
     """Date or timestamp text (ISO 8601, or the strptime ``fmt``) as naive ``datetime64``;
     text that does not parse is an error."""
     obj = s.astype(object)
-    zoned = np.zeros(len(s), bool)
-    if fmt is None:
+    zoned = shapeless = np.zeros(len(s), bool)
+    if fmt is None:   # the one rule of date text (docs/types.md), Unicode whitespace stripped
+        obj = s.astype(STRING_DTYPE).str.strip(casts.ISO_SPACE).astype(object)
+        shapeless = _not_iso(obj)
         obj, zoned = _zone_free(obj)
+        shapeless &= ~zoned
+        # zeros past the microsecond dropped: pandas would parse all rows to nanoseconds
+        obj = obj.where(~shapeless, None).str.replace(r"(\.[0-9]{6})[0-9]+", r"\1",
+                                                      regex=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fmt is None:
@@ -252,7 +268,7 @@ def parse_dates(ev, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
         else:
             out = pd.to_datetime(obj, errors="coerce", format=fmt)
     out = pd.Series(out, index=s.index)
-    bad = out.isna().to_numpy() & s.notna().to_numpy() | zoned
+    bad = out.isna().to_numpy() & s.notna().to_numpy() | zoned | shapeless
     if bad.any():
         what = "date" if date else "timestamp"
         k = int(np.flatnonzero(bad)[0])

@@ -109,8 +109,10 @@ def _text_to_utc(ev, s: pd.Series) -> pd.Series:
         arr = text_to(pa.array(full.astype(object).where(full.notna(), None).tolist(),
                                pa.string()), "timestamptz", "?")
     except DataError as exc:
-        shown = s.iloc[exc.row - 1] if exc.row else exc.value
-        raise ev.fail("cannot cast to timestamptz", shown) from None
+        if exc.row:   # the row of the text (1 first)
+            raise ev.fail("cannot cast to timestamptz", s.iloc[exc.row - 1],
+                          s.index[exc.row - 1]) from None
+        raise ev.fail("cannot cast to timestamptz", exc.value) from None
     naive = arr.cast(pa.timestamp("us"))
     return pd.Series(naive.to_numpy(zero_copy_only=False), index=s.index)
 

@@ -129,8 +129,8 @@ class _Renderer:
                     f"{self.r(e.low)} AND {self.r(e.high)})")
         if isinstance(e, A.Cast):
             src = self.typ(e.operand)
-            if src is not None and (src.name, e.target.name) in (("string", "int"),
-                                                                 ("float", "string")):
+            if src is not None and (src.name, e.target.name) in (
+                    ("string", "int"), ("float", "string"), ("string", "timestamptz")):
                 from .casts import step_sql  # number text as the table reads and writes it
                 return step_sql(self.r(e.operand), src.name, e.target.name)
             if src is not None and src.name == "string" and e.target.name in ("float",
@@ -141,7 +141,11 @@ class _Renderer:
                 return f"json({self.r(e.operand)})"
             if src is not None and src.name == "json":  # a VARCHAR column may hold it
                 return f"CAST(CAST({self.r(e.operand)} AS JSON) AS {sql_type(e.target)})"
-            return f"CAST({self.zone_free(e.operand, e.target.name)} AS {sql_type(e.target)})"
+            if src is not None and src.name == "string" and e.target.name in ("date",
+                                                                              "timestamp"):
+                from .casts import text_temporal_sql  # the one rule of date text
+                return text_temporal_sql(self.r(e.operand), e.target.name)
+            return f"CAST({self.r(e.operand)} AS {sql_type(e.target)})"
         if isinstance(e, A.Call):
             return self.call(e)
         if isinstance(e, A.Window):
@@ -224,19 +228,11 @@ class _Renderer:
             if t is not None and t.name in ("int", "float", "decimal"):
                 ts = f"make_timestamp(CAST(round({args[0]} * 1000000) AS BIGINT))"
                 return f"CAST({ts} AS {target})"
-            return f"CAST({self.zone_free(e.args[0], n[3:], args[0])} AS {target})"
+            if t is not None and t.name == "string":
+                from .casts import text_temporal_sql  # the one rule of date text
+                return text_temporal_sql(args[0], n[3:])
+            return f"CAST({args[0]} AS {target})"
         return f"{n}({', '.join(args)})"
-
-    def zone_free(self, e: A.Expr, target: str, sql: str | None = None) -> str:
-        """SQL of ``e`` read as a zone-less ``target``: text naming a zone other than UTC
-        raises there (``zone_text.guard_sql``), as the pandas evaluator refuses it."""
-        sql = self.r(e) if sql is None else sql
-        t = self.typ(e)
-        if target not in ("date", "timestamp") or t is None or t.name != "string" \
-                or isinstance(e, A.Literal):  # a constant: E419 at compile time
-            return sql
-        from .zone_text import guard_sql
-        return guard_sql(sql, target)
 
 
 def render(expr: A.Expr, params: Mapping[str, Any] | None, *, types: Mapping[str, Type],

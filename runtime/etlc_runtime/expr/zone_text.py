@@ -13,8 +13,9 @@ the `$name`, on every engine (:func:`param_error`, called by the executor). An o
 The same holds for text DATA read so at run time (a string column in those casts): a row
 whose text names a zone (:data:`ZONED`, a UTC offset or a zone name such as `Europe/Berlin`)
 other than zero (:data:`UTC_TAIL`) is R041 naming the row and value, on every engine (the
-pandas evaluator in ``pandas_cast.parse_dates``, DuckDB by :func:`guard_sql` in the SQL and
-``engines/duckdb/expr_errors`` for the row).  The patterns are RE2 and Python alike.
+pandas evaluator in ``pandas_cast.parse_dates``, DuckDB by :func:`zoned_sql` in
+``casts.text_temporal_sql`` and ``engines/duckdb/expr_errors`` for the row).  The patterns
+are RE2 and Python alike.
 """
 from __future__ import annotations
 
@@ -36,8 +37,6 @@ WALL = r"[0-9]:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]*)?)?"   # the end of a time of day
 ZERO = r" *(?:[Zz]|[+-]00(?::?00){0,2}) *$"           # a zone of offset zero, at the end
 ZONED = WALL + r" *(?:[A-Za-z][A-Za-z0-9_/+-]*|[+-][0-9]{2}(?::?[0-9]{2}){0,2}) *$"
 UTC_TAIL = WALL + ZERO
-# implied by ZONED, and cheap on clean text: anchored at the end, RE2 reads it backwards
-PREFILTER = r"(?:[A-Za-z_/][A-Za-z0-9_/+-]*|[+-][0-9:]*) *$"
 ROW_HELP = ("drop the offset or zone from the text to mean the wall time as written, or cast "
             "to timestamptz to mean the instant")
 
@@ -102,13 +101,3 @@ def row_message(target: str) -> str:
 def zoned_sql(x: str) -> str:
     """DuckDB SQL true where the text ``x`` is :func:`zoned`."""
     return f"(regexp_matches({x}, '{ZONED}') AND NOT regexp_matches({x}, '{UTC_TAIL}'))"
-
-
-def guard_sql(x: str, target: str) -> str:
-    """DuckDB SQL of the text ``x`` that raises for a value :func:`zoned` refuses (the
-    ``expr_errors`` replay then names its row), else ``x``. A cheap test of the text's end
-    (:data:`PREFILTER`) runs first, so that the patterns see only text that may be zoned."""
-    msg = f"R041 {row_message(target)}: "
-    return (f"(CASE WHEN regexp_matches({x}, '{PREFILTER}') "
-            f"AND {zoned_sql(x)} THEN CAST(error(concat('{msg}', {x})) AS VARCHAR) "
-            f"ELSE {x} END)")

@@ -94,8 +94,14 @@ def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
     if t.name == "string":
         if null_value is None:
             return x
-        return f"(CASE WHEN trim({x}) = {sql_literal(null_value)} THEN NULL ELSE {x} END)"
-    v = f"trim({x})" if null_value is None else f"NULLIF(trim({x}), {sql_literal(null_value)})"
+        return (f"(CASE WHEN {casts.trim_sql(x)} = {sql_literal(null_value)} THEN NULL "
+                f"ELSE {x} END)")
+    # surrounding Unicode whitespace ignored, as Arrow's utf8_trim_whitespace on the pandas
+    # engine (DuckDB's trim() takes spaces only, its CAST ASCII whitespace); JSON text keeps
+    # JSON's own whitespace rule (json_valid, Python's json)
+    v = casts.trim_sql(x) if t.name != "json" else f"trim({x})"
+    if null_value is not None:
+        v = f"NULLIF({v}, {sql_literal(null_value)})"
 
     def bad(kind: str) -> str:
         if not strict:
@@ -144,8 +150,6 @@ def _exact_from_text(x: str, spec: Any, name: str, *, null_value: str | None,
     if t.name in ("date", "timestamp", "timestamptz"):
         fmt = spec.get("format") if isinstance(spec, Mapping) else None
         target = {"date": "DATE", "timestamp": "TIMESTAMP"}.get(t.name, "TIMESTAMPTZ")
-        if null_value is None:   # Unicode whitespace, as the pandas engine strips it
-            v = f"trim({x}, {sql_literal(casts.ISO_SPACE)})"
         if fmt:  # with %z DuckDB's strptime gives the instant
             fn = "strptime" if strict else "try_strptime"
             return f"CAST({fn}({v}, {sql_literal(fmt)}) AS {target})"

@@ -27,7 +27,7 @@ import duckdb
 from ... import _expr
 from ...expr import ast as A
 from ...expr import zone_text
-from ...expr.casts import number_text_sql
+from ...expr.casts import number_text_sql, temporal_text_bad_sql, trim_sql
 from ...expr.errors import EvalError, ExprError
 from ...expr.functions import AGGREGATES
 from ...expr.sql import quote_ident as q
@@ -82,10 +82,10 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
             return "not JSON", a, f"NOT json_valid({a})"
         if target in NUMBERS:   # the table's number text (casts.py), DuckDB's reads more
             return (f"cannot cast to {target}", a, f"NOT {number_text_sql(a, target)} OR "
-                    f"TRY_CAST(trim({a}) AS DOUBLE) IS NULL")
-        if target in ("date", "timestamp"):
-            return (f"cannot read {target}", a,
-                    f"TRY_CAST(trim({a}) AS TIMESTAMP) IS NULL OR {zone_text.zoned_sql(a)}")
+                    f"TRY_CAST({trim_sql(a)} AS DOUBLE) IS NULL")
+        if target in ("date", "timestamp", "timestamptz"):
+            what = f"cannot {'read' if target != 'timestamptz' else 'cast to'} {target}"
+            return what, a, _not_temporal(a, target)
         if target == "bool":
             words = "'true', 't', 'yes', 'y', '1', 'on', 'false', 'f', 'no', 'n', '0', 'off'"
             return "cannot cast to bool", a, f"lower(trim({a})) NOT IN ({words})"
@@ -115,8 +115,7 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
         what = "date" if node.name == "to_date" else "timestamp"
         fmt = node.args[1] if len(node.args) > 1 else None
         if fmt is None:
-            return (f"cannot read {what}", a,
-                    f"TRY_CAST({a} AS TIMESTAMP) IS NULL OR {zone_text.zoned_sql(a)}")
+            return f"cannot read {what}", a, _not_temporal(a, what)
         if isinstance(fmt, A.Literal) and isinstance(fmt.value, str):
             return (f"cannot read {what} with format '{fmt.value}'", a,
                     f"try_strptime({a}, {sql_literal(fmt.value)}) IS NULL")
@@ -128,6 +127,15 @@ def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] 
         a, n, pad = (sql(x) for x in node.args)
         return "an empty pad", a, f"{pad} = '' AND length({a}) < {n}"
     return None
+
+
+def _not_temporal(a: str, target: str) -> str:
+    """SQL true where the text ``a`` is no ``target`` by the one rule, as
+    ``casts.text_temporal_sql`` (which raised) decides: the wrong shape, a zone but UTC
+    where the type has none, no such day."""
+    sql_t = {"date": "DATE", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ"}[target]
+    return (f"{temporal_text_bad_sql(a, target != 'timestamptz')} OR "
+            f"TRY_CAST({trim_sql(a)} AS {sql_t}) IS NULL")
 
 
 def quality_stages(rel: Rel, checks: Mapping[str, Any] | None,
