@@ -36,7 +36,7 @@ from .pandas_fn_dates import as_timedelta, interval_arith
 from .pandas_fn_numbers import case, int_div
 from .pandas_numeric import dec_mod, float_arith, float_values, int_wrapped, snap
 from .pandas_window import window
-from .types import FLOAT, NULL, UNKNOWN, Type
+from .types import NULL, UNKNOWN, Type
 
 __all__ = ["FUNCS", "Evaluator", "as_expr"]
 
@@ -313,14 +313,8 @@ class Evaluator:
             return int_div(self, a, b)
         if tr.name == "date" or (ta.name == "date" and tb.name == "date"):
             return self.date_arith(op, a, b, ta, tb)
-        if tr.name == "float":
+        if tr.name == "float":   # "/" always gives a float (types.arith_result)
             return float_arith(op, a, b, (a if is_series(a) else b).index)
-        if op == "/":
-            if is_series(b):
-                b = b.mask(b == 0)
-            elif b == 0:
-                return self.series(None, FLOAT)
-            return a / b
         if op == "%":
             if is_series(b):
                 b = b.mask(b == 0)
