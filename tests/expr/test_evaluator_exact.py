@@ -210,3 +210,12 @@ def test_a_function_argument_fails_at_its_row(con):
     assert (ei.value.start, ei.value.end) == (8, 22)
     with pytest.raises(duckdb.ConversionException):
         _duck(con, text)
+
+
+@pytest.mark.parametrize("text", ["substr('hello', length(s), 2)", "replace('a1b40', s, '_')",
+                                  "substr('hello', 2, length(t) - 1)"])
+def test_a_constant_subject_with_column_arguments(con, text):
+    """substr and replace need their subject as a column when an argument is one: the
+    evaluator broadcasts a constant subject first."""
+    got = evaluate(text, _frame(), {}, types=TYPES)
+    assert _ours(got) == _duck(con, text), text
