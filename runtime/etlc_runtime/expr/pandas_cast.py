@@ -253,13 +253,15 @@ def parse_dates(ev, s: pd.Series, fmt: str | None, date: bool) -> pd.Series:
     obj = s.astype(object)
     zoned = shapeless = np.zeros(len(s), bool)
     if fmt is None:   # the one rule of date text (docs/types.md), Unicode whitespace stripped
-        obj = s.astype(STRING_DTYPE).str.strip(casts.ISO_SPACE).astype(object)
-        shapeless = _not_iso(obj)
-        obj, zoned = _zone_free(obj)
+        text = s.astype(STRING_DTYPE).str.strip(casts.ISO_SPACE)
+        shapeless = _not_iso(text)
+        long = text.str.contains(r"\.[0-9]{7}").to_numpy(dtype=bool, na_value=False)
+        if long.any():   # zeros past the microsecond dropped, else pandas parses every row
+            # to nanoseconds (and refuses the years outside 1677-2262)
+            text = text.where(~long, text.str.replace(r"(\.[0-9]{6})[0-9]+", r"\1", regex=True))
+        obj, zoned = _zone_free(text.astype(object))
         shapeless &= ~zoned
-        # zeros past the microsecond dropped: pandas would parse all rows to nanoseconds
-        obj = obj.where(~shapeless, None).str.replace(r"(\.[0-9]{6})[0-9]+", r"\1",
-                                                      regex=True)
+        obj = obj.where(~shapeless, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fmt is None:
