@@ -8,6 +8,7 @@ other pair keeps the runtime's exact conversion (``dtypes.cast_series``: Arrow d
 dates)."""
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -18,10 +19,10 @@ from . import casts
 from .casts import BOOL_FALSE, BOOL_TRUE, NUMBER_TEXT
 from .pandas_columns import STRING_DTYPE, runtime_type
 from .pandas_numeric import dec_round, float_series, float_values, floats, round_half_away
-from .types import FLOAT, Type
+from .types import Type
 
-__all__ = ["cast_series", "float_to_int", "parse_dates", "parse_numbers", "step_cast",
-           "text_to_bool", "text_to_int"]
+__all__ = ["cast_series", "float_to_int", "int_texts", "parse_dates", "parse_numbers",
+           "step_cast", "text_to_bool", "text_to_int"]
 
 
 def float_to_int(s: pd.Series, name: str = "?") -> pd.Series:
@@ -54,27 +55,57 @@ def text_to_bool(s: pd.Series, name: str = "?") -> pd.Series:
     return pd.Series(pd.arrays.BooleanArray(true, mask), index=s.index, name=s.name)
 
 
+# below 2**50: a double there that is a whole number is its text's value rounded half away
+# from zero (the doubles' spacing is under 0.5), so only other text needs the exact path
+_EXACT = 1e15
+_NUMBER = re.compile(NUMBER_TEXT)
+
+
+def _exact_int(text: Any) -> int | None:
+    """Number text rounded half away from zero, exactly (Decimal); None if it is no number
+    text or does not fit 64 bits."""
+    import decimal
+
+    t = str(text)
+    if not _NUMBER.fullmatch(t):
+        return None
+    d = decimal.Decimal(t.strip())
+    if not abs(d) < 2**64:   # quantize to 28 digits stays exact below this
+        return None
+    q = int(d.quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP))
+    return q if -2**63 <= q < 2**63 else None
+
+
+def int_texts(s: pd.Series) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Number text as int64, exactly (docs/types.md, string -> int, DuckDB's CAST):
+    (values, null mask, position of the first text that is no int or None). Plain integer
+    text within 64 bits and whole numbers below 10**15 are parsed at once; any other text
+    (longer digits, a fraction, an exponent) goes through Decimal one value at a time."""
+    mask = s.isna().to_numpy()
+    obj = s.astype(object).where(~mask, "0")
+    num = pd.to_numeric(obj, errors="coerce")
+    if num.dtype == np.int64:   # every text a plain integer within 64 bits, parsed exactly
+        return num.to_numpy(), mask, None
+    v = np.asarray(num, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        fast = (np.abs(v) < _EXACT) & (v == np.floor(v))   # NaN and inf are not
+    out = np.where(fast, v, 0).astype(np.int64)
+    for k in np.flatnonzero(~fast & ~mask):
+        q = _exact_int(obj.iloc[k])
+        if q is None:
+            return out, mask, int(k)
+        out[k] = q
+    return out, mask, None
+
+
 def text_to_int(s: pd.Series, name: str = "?") -> pd.Series:
     """Number text to Int64 as DuckDB: spaces ignored, a fraction or exponent rounded half
     away from zero ('2.5' -> 3); anything else, or beyond 64 bits, is an error."""
-    import decimal
-
     from ..dtypes import CastError
 
-    obj = s.astype(object)
-    mask = s.isna().to_numpy()
-    text = pd.Series(["0" if m else str(v) for v, m in zip(obj, mask)], index=s.index)
-    ok = text.str.fullmatch(NUMBER_TEXT).to_numpy(bool)
-    out = np.zeros(len(s), np.int64)
-    for k in np.flatnonzero(~mask):
-        v = None
-        if ok[k]:
-            q = decimal.Decimal(text.iloc[k].strip()).quantize(
-                decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP)
-            v = int(q) if -2**63 <= q < 2**63 else None
-        if v is None:
-            raise CastError(f"column '{name}': not a valid int: {obj.iloc[k]!r}")
-        out[k] = v
+    out, mask, bad = int_texts(s)
+    if bad is not None:
+        raise CastError(f"column '{name}': not a valid int: {s.iloc[bad]!r}")
     return pd.Series(pd.arrays.IntegerArray(out, mask), index=s.index, name=s.name)
 
 
@@ -167,10 +198,13 @@ def cast_series(ev, s: pd.Series, src: Type, dst: Type, precision: int = 18) -> 
                                                     mask), index=s.index, copy=False)
         if sn == "bool":
             return s.astype("Int64")
-        if sn == "string":  # as a decimal text: half away from zero (the cast table)
-            v, mask = floats(parse_numbers(ev, s, "int"))
-            return cast_series(ev, float_series(round_half_away(v, 0), mask, s.index),
-                               FLOAT, dst)
+        if sn == "string":  # as a decimal text: half away from zero, exactly (the table)
+            out, mask, bad = int_texts(s)
+            if bad is not None:
+                what = "value out of range for int" if _NUMBER.fullmatch(
+                    str(s.iloc[bad])) else "cannot cast to int"
+                raise ev.fail(what, s.iloc[bad], s.index[bad])
+            return pd.Series(pd.arrays.IntegerArray(out, mask), index=s.index, copy=False)
     if dn in ("float", "decimal"):
         if sn == "string":
             s = parse_numbers(ev, s, dn)
