@@ -208,14 +208,30 @@ def _isna(value) -> bool:
         return False
 
 
+def _text_to_utc(series: pd.Series, spec: Mapping, name: str) -> pd.Series:
+    """string -> timestamptz by the cast table (docs/types.md): the read rule, but text
+    without an offset is the UTC time (``pandas_tz.utc_text`` writes the ``+00:00``); an
+    error names the value as the column holds it, not as made explicit."""
+    from .errors import DataError
+    from .expr.pandas_tz import utc_text
+
+    try:
+        return convert_text(utc_text(series), spec, name, strict=True, null_value=None)
+    except DataError as exc:
+        if exc.row is None:
+            raise
+        raise DataError("not timestamptz text by the one rule", dataset=exc.dataset,
+                        column=exc.column, file=exc.file, line=exc.line, row=exc.row,
+                        value=series.iloc[exc.row - 1]) from None
+
+
 def cast_series(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
     """``cast(x as type)``: convert a typed column to another type (strict)."""
     spec = spec_of(column)
     kind = spec.get("type")
     current = type_name(series.dtype)
     if kind == "timestamptz" and current == "string":  # the cast table: no offset means UTC
-        from .expr.pandas_tz import utc_text
-        series = utc_text(series)
+        return _text_to_utc(series, spec, name)
     if kind == current and kind not in ("decimal", "float"):
         return series.astype(pandas_dtype(spec))
     if current in ("string", "unknown") and series.dtype != object or current == "string":

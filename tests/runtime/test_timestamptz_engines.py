@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from etlc_runtime.engines import get_engine
 from etlc_runtime.engines.base import TaskResources
+from etlc_runtime.errors import DataError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 from conformance_helpers import ENGINES, context, make_project, plain
@@ -85,3 +86,25 @@ def test_cast_step_equals_duckdb_on_every_engine(root):
         got = _run(name, root, step).sort_by("id").select(["id", "z", "ts", "s"])
         assert got.schema == want.schema, name
         assert got.to_pylist() == want.to_pylist(), name
+
+
+# text the cast table's string -> timestamptz refuses (docs/types.md, "Date and timestamp
+# text"), each after a clean row without an offset (read as UTC, not refused)
+REFUSED_TZ = ["x", "2020-01-02T03", "2020-01-02 03:04 z", "2020-01-02 03:04 +02:00",
+              "2020-1-2", "epoch", "2020-02-30 00:00", "2020-01-02 03:04:05.1234567"]
+
+
+@pytest.mark.parametrize("bad", REFUSED_TZ)
+def test_cast_step_refuses_what_the_rule_refuses_with_r040_fields(root, bad):
+    """Text without an offset is UTC on every engine; text outside the rule is R040 naming the
+    column and the value as the column holds it (before, pandas and dask named it with the
+    '+00:00' they had added: 'x+00:00'), and the row on pandas and dask."""
+    (root / "in.csv").write_text(f'id,z,ts,s\n1,,,2020-01-02 03:04:05\n2,,,"{bad}"\n')
+    step = {"name": "c", "kind": "transform", "from": ["r"], "cast": {"s": "timestamptz"}}
+    for name in ENGINES:
+        with pytest.raises(Exception) as info:  # noqa: PT011 - the R040 inside is asserted
+            _run(name, root, step)
+        err = DataError.from_exception(info.value)
+        assert err is not None, (name, info.value)
+        row = None if name == "duckdb" else 2  # DuckDB's cast in SQL numbers no rows
+        assert (err.code, err.column, err.row, err.value) == ("R040", "s", row, bad), name
