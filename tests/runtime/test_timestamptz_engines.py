@@ -102,7 +102,7 @@ def test_cast_step_refuses_what_the_rule_refuses_with_r040_fields(root, bad):
     (root / "in.csv").write_text(f'id,z,ts,s\n1,,,2020-01-02 03:04:05\n2,,,"{bad}"\n')
     step = {"name": "c", "kind": "transform", "from": ["r"], "cast": {"s": "timestamptz"}}
     for name in ENGINES:
-        with pytest.raises(Exception) as info:  # noqa: PT011 - the R040 inside is asserted
+        with pytest.raises(Exception) as info:
             _run(name, root, step)
         err = DataError.from_exception(info.value)
         assert err is not None, (name, info.value)

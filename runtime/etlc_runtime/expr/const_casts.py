@@ -11,11 +11,10 @@ words, the precision of a decimal) as the pandas evaluator and the duckdb SQL ap
   from zero, within 64 bits or the decimal's precision);
 - int, float, decimal constants to int or decimal: NaN, infinity, or beyond 64 bits or the
   precision (a double rounds half to even to an int, the rest half away from zero);
-- text to date, timestamp, timestamptz (the cast, `to_date(s)`, `to_timestamp(s)`): only
-  what every engine refuses, since DuckDB's CAST and the pandas reader each read some text
-  the other refuses ('20200101', 'epoch'): text without a digit that is not one of DuckDB's
-  words (`epoch`, `infinity`, `inf`), or a `Y-M-D` start with no such month or day
-  ('2020-13-01', '2020-02-30'). Other text is left to the row's R040.
+- text to date, timestamp, timestamptz (the cast, `to_date(s)`, `to_timestamp(s)`): the one
+  rule every engine reads such text by since d5d8f80 (docs/types.md, "Date and timestamp
+  text"), checked with the engines' own :data:`~casts.ISO_TEXT`: '20200102', 'epoch',
+  '2020-1-2', '2020-02-30' are refused (before, only what every engine refused then).
 
 A `$param` is not a literal: its value is the run's. The executor judges it by the same
 rule before any step runs, on every engine (:func:`param_error`: R041 at the `$name`), so a
@@ -31,7 +30,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import ast as A
-from .casts import BOOL_FALSE, BOOL_TRUE, FLOAT_WORDS, ISO_SPACE, NUMBER_TEXT
+from .casts import (
+    BOOL_FALSE,
+    BOOL_TRUE,
+    FINE_FRACTION,
+    FLOAT_WORDS,
+    ISO_SPACE,
+    ISO_TEXT,
+    NUMBER_TEXT,
+)
 from .errors import EvalError, ExprError
 from .zone_text import CONVERSIONS
 
@@ -42,9 +49,6 @@ HELP = "fix the constant, or read the value from a column or a $param"
 TEMPORAL = ("date", "timestamp", "timestamptz")
 PRECISION = 18        # a decimal's digits unless given (sql.sql_type, DuckDB's default)
 INT_LIMIT = 2 ** 63
-# DuckDB's CAST reads these words as dates and timestamps (the pandas reader does not)
-TIME_WORDS = ("epoch", "infinity", "-infinity", "+infinity", "inf", "-inf", "+inf")
-YMD = re.compile(r"([0-9]{1,4})-([0-9]{1,2})-([0-9]{1,2})(?![0-9])")
 
 
 def _days(year: int, month: int) -> int:
@@ -53,16 +57,15 @@ def _days(year: int, month: int) -> int:
 
 
 def _time_text(text: str, target: str) -> str | None:
-    """Why no engine reads ``text`` as a ``target``, or None when one may."""
+    """Why no engine reads ``text`` as a ``target`` by the one rule of date and timestamp text
+    (docs/types.md): :data:`~casts.ISO_TEXT` within :data:`~casts.ISO_SPACE`, no year 0000,
+    nothing finer than the microsecond, a real calendar day; None when every engine reads it.
+    A UTC offset other than zero for a date or timestamp is E419's (``zone_text``)."""
     bare = text.strip(ISO_SPACE)
-    if not re.search(r"[0-9]", bare):
-        if bare.lower() in TIME_WORDS:
-            return None
-        return f"'{text}' is not a {target}"
-    m = YMD.match(bare)
-    if m is None:
-        return None
-    year, month, day = (int(g) for g in m.groups())
+    if (not re.fullmatch(ISO_TEXT, bare) or bare.startswith("0000")
+            or re.search(FINE_FRACTION, bare)):
+        return f"'{text}' is not {target} text (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][zone])"
+    year, month, day = int(bare[:4]), int(bare[5:7]), int(bare[8:10])
     if not 1 <= month <= 12 or not 1 <= day <= _days(year, month):
         return f"'{text}' names no day of the calendar"
     return None
