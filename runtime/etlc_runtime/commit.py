@@ -45,6 +45,7 @@ import datetime as _dt
 import errno
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -328,9 +329,22 @@ class Commit:
             # past the commit point (journal in place) the next write rolls forward instead
             if (not self.committed and os.path.lexists(self.new)
                     and not os.path.lexists(self.journal)):
-                remove(self.new)
+                self._discard(failing=exc[0] is not None)
         finally:
             self._lock.release()
+
+    def _discard(self, failing: bool) -> None:
+        """Remove the attempt's hidden sibling.  While the attempt's own error is on its way
+        out, a failure to remove it (a writer still adding parts) must not replace that
+        error: the next attempt's :func:`recover` removes what is left."""
+        try:
+            remove(self.new)
+        except OSError as err:
+            if not failing:
+                raise
+            logging.getLogger("etlc_runtime").warning(
+                "could not remove the unfinished write %s (%s); the next write of %s removes it",
+                self.new, err, self.target)
 
     def commit(self, carry: Callable[[PurePosixPath], bool] | None = None) -> None:
         """Make ``new`` the target.  Folders: files of the current version for which

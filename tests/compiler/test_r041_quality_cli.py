@@ -68,6 +68,8 @@ def test_a_failing_check_or_metric_expression_is_r041_at_its_place(tmp_path, eng
     carets = re.search(rf"\n\s*\| {' ' * (col - 1)}(\^+)\n", done.stderr)
     assert carets and len(carets.group(1)) == len(quality[1]), done.stderr
     assert not (tmp_path / "out").exists()
+    # nothing of the failed attempt is left (dask: parts still being written are waited for)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])

@@ -488,3 +488,31 @@ def test_fault_points_of_a_file_and_of_the_fallback(tmp_path, monkeypatch, singl
             (tx.new if single else tx.new / "f.csv").write_text(content)
             tx.commit()
     assert [line.split()[1] for line in log.read_text().splitlines()] == points
+
+
+def _still_written(path):
+    raise OSError(errno.ENOTEMPTY, "Directory not empty", str(path))
+
+
+def test_a_failed_cleanup_does_not_replace_the_writers_error(tmp_path, monkeypatch):
+    # a writer that outlives its attempt (a cancelled dask task's thread) keeps adding parts
+    target = tmp_path / "ds"
+    with pytest.raises(RuntimeError, match="the writer failed"):
+        with C.Commit(target, fmt="csv", single=False) as tx:
+            (tx.new / "f.csv").write_text("half")
+            monkeypatch.setattr(C, "remove", _still_written)
+            raise RuntimeError("the writer failed")
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == [tx.new.name]  # the lock was released
+    with C.Commit(target, fmt="csv", single=False) as again:  # and the next attempt sweeps
+        (again.new / "f.csv").write_text("whole")
+        again.commit()
+    assert sorted(os.listdir(tmp_path)) == ["ds"] and (target / "f.csv").read_text() == "whole"
+
+
+def test_a_failed_cleanup_without_an_error_in_flight_is_raised(tmp_path, monkeypatch):
+    target = tmp_path / "ds"
+    with pytest.raises(OSError) as caught:
+        with C.Commit(target, fmt="csv", single=False):
+            monkeypatch.setattr(C, "remove", _still_written)
+    assert caught.value.errno == errno.ENOTEMPTY

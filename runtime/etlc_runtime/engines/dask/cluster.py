@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from typing import Any
 
 from ...errors import EngineNotAvailable
@@ -25,6 +26,7 @@ log = logging.getLogger("etlc.dask")
 ENV = "ETLC_DASK_SCHEDULER"
 CONN_ID = "dask_default"
 INSTALL = "pip install 'etlc[gpu]'"
+QUIESCE_SECONDS = 120.0
 
 
 class GpuNotAvailable(EngineNotAvailable):
@@ -86,6 +88,12 @@ def _has_gpu() -> bool:
     return out.returncode == 0 and "GPU" in out.stdout
 
 
+def _executing(dask_worker) -> int:
+    """How many tasks ``dask_worker`` is running (a cancelled one counts until its thread
+    returns; a seceded one too)."""
+    return len(dask_worker.state.all_running_tasks)
+
+
 class Cluster:
     """A dask ``Client`` on demand; closes only what it started."""
 
@@ -123,10 +131,37 @@ class Cluster:
                             dashboard_address=":0", worker_dashboard_address=":0")
 
     def compute(self, *objs):
-        """Compute dask collections on this cluster; plain results."""
+        """Compute dask collections on this cluster; plain results.  When one task fails,
+        the others the computation started may still be running on the workers (a cancelled
+        task's thread runs on): wait for them before raising, so that no part is written into
+        a hidden folder after the commit protocol has removed it."""
         import dask
 
-        return dask.compute(*objs, scheduler=self.client.get)
+        try:
+            return dask.compute(*objs, scheduler=self.client.get)
+        except BaseException:
+            self.quiesce()
+            raise
+
+    def quiesce(self, timeout: float = QUIESCE_SECONDS) -> bool:
+        """Wait until no worker executes a task (at most ``timeout`` seconds); whether they
+        all stopped.  A shared scheduler's workers may run others' tasks: hence the bound."""
+        if self._client is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                busy = sum(self._client.run(_executing).values())
+            except Exception:  # a worker gone or the cluster closing: nothing left to wait for
+                log.debug("dask: asking the workers what runs failed", exc_info=True)
+                return True
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                log.warning("dask: %d task(s) still running %.0f s after a failed computation",
+                            busy, timeout)
+                return False
+            time.sleep(0.02)
 
     def submit(self, obj):
         """Start computing a dask collection on this cluster: its ``Future``, whose result
