@@ -88,10 +88,11 @@ def check_steps(loaded: LoadedSpec, spec: PipelineSpec) -> list[Diagnostic]:
                                      "to each partition takes one input", base + ("per_partition",), at="key",
                                      help="drop per_partition (the function gets the whole frames), or join or "
                                           "union the inputs in a step before"))
-        if step.kind in ("write", "transform") and "from" not in step.raw:
+        if step.kind in ("write", "transform", "call") and "from" not in step.raw:
             # no implicit chaining: the order of steps in the file means nothing (docs/spec-reference.md)
-            diags.append(loaded.diag("E202", f"a {step.kind} step needs 'from' (the step whose output it "
-                                     f"{'writes' if step.kind == 'write' else 'transforms'})", base, at="key",
+            verb = {"write": "writes", "transform": "transforms", "call": "the function gets"}[step.kind]
+            diags.append(loaded.diag("E202", f"a {step.kind} step needs 'from' (the step whose output "
+                                     f"{verb if step.kind == 'call' else 'it ' + verb})", base, at="key",
                                      help=None if step.kind == "write" else
                                      "steps do not chain by their order in the file: name the input step"))
         if step.kind == "write" and "mode" not in step.raw:
