@@ -37,6 +37,8 @@ FALSE = ("false", "f", "0", "no", "n")
 INT_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
 ZONE_TEXT = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 DEFAULT_PRECISION = 38
+PLAIN_INT = r"^-?[0-9]+$"          # Arrow's int cast reads these exactly (and '0x10': hex)
+PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
@@ -148,6 +150,9 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
         return json_texts(values, name, where)
     text = pc.utf8_trim_whitespace(values)
     if kind == "int":
+        if _all_match(text, PLAIN_INT):   # one pass where every value is bare digits
+            return _cast_or_error(text, pa.int64(), name, where,
+                                  "int out of the int64 range", shown=values)
         _refuse(pc.invert(pc.match_substring_regex(text, INT_TEXT)), values, name, where,
                 "not a valid int (digits with an optional sign)")
         digits = pc.replace_substring_regex(pc.replace_substring_regex(text, r"^\+", ""),
@@ -177,6 +182,8 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
         fmt = spec.get("format")
         if fmt:
             stamps = _strptime(text, values, fmt, name, where)
+        elif kind == "date" and _all_match(text, PLAIN_DATE):
+            return _plain_dates(text, values, name, where)
         else:
             stamps = _iso_timestamps(text, values, name, where)
         if kind == "timestamp":
@@ -246,6 +253,20 @@ def _zoned_text(text: pa.Array, shown: pa.Array, fmt: str | None, name: str,
     _iso_shape(text, shown, name, where)
     return _cast_or_error(text, pa.timestamp("us", "UTC"), name, where,
                           "not a valid ISO 8601 timestamp", shown=shown)
+
+
+def _all_match(text: pa.Array, pattern: str) -> bool:
+    """Whether every value (nulls aside) matches ``pattern``: the text of the fast paths, on
+    which the general checks could not fire."""
+    return pc.all(pc.match_substring_regex(text, pattern)).as_py() is not False
+
+
+def _plain_dates(text: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
+    """``YYYY-MM-DD`` text (every value) to dates: the general path's checks in its order
+    (year 0000 first, then what is no calendar date), in one cast instead of five passes."""
+    _refuse(pc.starts_with(text, "0000"), shown, name, where, "not a valid ISO 8601 timestamp")
+    return _cast_or_error(text, pa.date32(), name, where, "not a valid ISO 8601 timestamp",
+                          shown=shown)
 
 
 def _midnight_dates(stamps: pa.Array, shown: pa.Array, name: str, where: Where) -> pa.Array:
