@@ -148,6 +148,9 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
         return values
     if kind == "json":
         return json_texts(values, name, where)
+    fast = _plain(values, kind, spec, name, where)   # no value needs the general rules
+    if fast is not None:
+        return fast
     text = pc.utf8_trim_whitespace(values)
     if kind == "int":
         if _all_match(text, PLAIN_INT):   # one pass where every value is bare digits
@@ -253,6 +256,23 @@ def _zoned_text(text: pa.Array, shown: pa.Array, fmt: str | None, name: str,
     _iso_shape(text, shown, name, where)
     return _cast_or_error(text, pa.timestamp("us", "UTC"), name, where,
                           "not a valid ISO 8601 timestamp", shown=shown)
+
+
+def _plain(values: pa.Array, kind: str, spec: Mapping[str, Any], name: str,
+           where: Where) -> pa.Array | None:
+    """The column read in one cast when every value has its type's plain shape untrimmed
+    (bare digits, ``YYYY-MM-DD``, what Arrow's float cast reads: it takes no whitespace), so
+    that neither the trim nor the general checks could change anything; else None."""
+    if kind == "int" and _all_match(values, PLAIN_INT):
+        return _cast_or_error(values, pa.int64(), name, where, "int out of the int64 range")
+    if kind == "date" and not spec.get("format") and _all_match(values, PLAIN_DATE):
+        return _plain_dates(values, values, name, where)
+    if kind == "float":
+        try:
+            return pc.cast(values, pa.float64(), safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    return None
 
 
 def _all_match(text: pa.Array, pattern: str) -> bool:

@@ -1,6 +1,7 @@
 """The pandas engine's text reads take a fast path when every value of a column has the plain
-shape (bare digits for ``int``, ``YYYY-MM-DD`` for ``date``): one regular expression and one
-cast instead of the general path's five passes.  Differential: on columns of plain text the
+shape (bare digits for ``int``, ``YYYY-MM-DD`` for ``date``, what Arrow's float cast reads for
+``float``), untrimmed or else trimmed: one regular expression and one cast instead of the
+general path's trim and five passes.  Differential: on columns of plain text the
 fast path gives what the general path gives (forced by one more value, valid but not plain,
 after them): the same values, or the same R040 at the same row with the same value.
 """
@@ -14,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 # not plain, read by the general path only, and valid: its row never fails
-GENERAL = {"int": "7.0", "date": "2020-01-02T00:00:00"}
+GENERAL = {"int": "7.0", "date": "2020-01-02T00:00:00", "float": " 1.5"}
 
 
 def _read(texts: list[str | None], kind: str):
@@ -72,3 +73,33 @@ def test_the_fast_paths_take_only_their_shape():
     assert _all_match(pa.array(["2020-01-02", None]), PLAIN_DATE)
     for text in ("2020-1-02", "2020-01-02 ", "2020-01-02T00:00", "+2020-01-02"):
         assert not _all_match(pa.array(["2020-01-02", text]), PLAIN_DATE)
+
+
+floats = st.one_of(st.none(), st.floats().map(repr), st.floats().map(str),
+                   st.sampled_from(["nan", "-nan", "inf", "-Infinity", "1e309", "1_0", "0x10",
+                                    "1.5 ", "\t2", "1e", ".5", "5.", "+.5e-3", "", "x"]))
+
+
+@given(st.lists(floats, max_size=8))
+@example(["1.5", " 2.5", "x"])
+@example(["1e309", "-1e309", "4.9e-324"])
+def test_float_fast_path_is_the_general_path(texts):
+    fast, general = _both(texts, "float")
+    assert fast == general or _nan_equal(fast, general)
+
+
+def _nan_equal(a, b) -> bool:
+    return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+            and all(x == y or (x != x and y != y) for x, y in zip(a, b)))
+
+
+@given(st.lists(st.one_of(ints, plain_dates), max_size=6),
+       st.sampled_from([" ", "\t", "\xa0", "\u3000"]))
+def test_padded_plain_text_reads_as_unpadded(texts, pad):
+    for kind in ("int", "date"):
+        padded = [t if t is None else pad + t + pad for t in texts]
+        bare, trimmed = _read(texts, kind), _read(padded, kind)
+        if isinstance(bare, tuple):
+            assert isinstance(trimmed, tuple) and trimmed[1] == bare[1]   # the same row
+        else:
+            assert trimmed == bare
