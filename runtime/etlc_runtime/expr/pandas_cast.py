@@ -18,7 +18,7 @@ import pandas as pd
 from . import casts
 from .casts import BOOL_FALSE, BOOL_TRUE, NUMBER_TEXT
 from .pandas_columns import STRING_DTYPE, runtime_type
-from .pandas_numeric import dec_round, float_series, float_values, floats, round_half_away
+from .pandas_numeric import float_values, floats, round_half_away
 from .types import Type
 
 __all__ = ["cast_series", "float_to_int", "int_texts", "parse_dates", "parse_numbers",
@@ -126,19 +126,6 @@ def step_cast(series: pd.Series, column: Any, name: str = "?") -> pd.Series:
     return dtypes.cast_series(series, column, name)
 
 
-def _fits(ev, res: pd.Series, v: np.ndarray, mask: np.ndarray, dst: Type,
-          precision: int) -> None:
-    """A decimal cast's result ``res`` of the values ``v`` (null at ``mask``) holds no NaN or
-    infinity and no more digits than ``precision`` (DuckDB refuses them); else the error
-    at the first such row."""
-    limit = 10.0 ** (precision - (dst.scale or 0))
-    bad = ~mask & ~(np.abs(floats(res)[0]) < limit)   # NaN and inf too
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise ev.fail(f"value out of range for decimal({precision}, {dst.scale or 0})",
-                      float(v[k]), res.index[k])
-
-
 def cast_series(ev, s: pd.Series, src: Type, dst: Type, precision: int = 18) -> pd.Series:
     """``cast(s as dst)`` in the evaluator ``ev`` (a value that does not convert is its
     error, naming the value and its row); ``precision``: a decimal's digits (DuckDB's
@@ -205,21 +192,13 @@ def cast_series(ev, s: pd.Series, src: Type, dst: Type, precision: int = 18) -> 
                     str(s.iloc[bad])) else "cannot cast to int"
                 raise ev.fail(what, s.iloc[bad], s.index[bad])
             return pd.Series(pd.arrays.IntegerArray(out, mask), index=s.index, copy=False)
-    if dn in ("float", "decimal"):
+    if dn == "decimal":   # exact, or R041 where a double would not hold the value
+        from .pandas_decimal import cast_decimal
+        return cast_decimal(ev, s, sn, src, dst, precision)
+    if dn == "float":
         if sn == "string":
             s = parse_numbers(ev, s, dn)
-            sn = "float"
-        out = s.astype("Float64")
-        if dn == "decimal":
-            v, mask = floats(out)
-            if sn == "decimal" and (src.scale or 0) > (dst.scale or 0):
-                res = dec_round(out, src.scale or 0, dst.scale or 0)
-            else:
-                res = float_series(np.round(round_half_away(v, dst.scale or 0),
-                                            dst.scale or 0), mask, s.index)
-            _fits(ev, res, v, mask, dst, precision)
-            return res
-        return out
+        return s.astype("Float64")
     if dn == "bool":
         if sn in ("int", "float", "decimal"):
             return (s != 0).astype("boolean")

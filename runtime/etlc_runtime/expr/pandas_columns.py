@@ -155,6 +155,9 @@ def coerce(s: pd.Series, t: Type) -> pd.Series:
                                       for v in s], dtype="Float64"), index=s.index, name=s.name)
         else:
             out = s.astype("Float64")
+        if name == "decimal" and out is not s:   # an int or a stored decimal taken as one:
+            from .pandas_decimal import held  # R041 where the double would not hold it
+            held(s, out, t.scale or 0)
         return out
     if name in ("string", "json"):
         return s if dtype == STRING_DTYPE else s.astype(STRING_DTYPE)

@@ -32,6 +32,7 @@ from .pandas_columns import (
     to_python,
     utc_stamp,
 )
+from .pandas_decimal import int_operand
 from .pandas_fn_dates import as_timedelta, interval_arith
 from .pandas_fn_numbers import case, int_div
 from .pandas_numeric import dec_mod, float_arith, float_values, int_wrapped, snap
@@ -143,6 +144,8 @@ class Evaluator:
             return self._ev(e)
         except EvalError as err:  # the innermost node that failed names its span
             err.at(e.start, e.end)
+            if err.expression is None:   # raised by a helper that has no expression
+                err.expression = self.text
             raise
 
     def _ev(self, e: A.Expr):
@@ -315,6 +318,10 @@ class Evaluator:
             return self.date_arith(op, a, b, ta, tb)
         if tr.name == "float":   # "/" always gives a float (types.arith_result)
             return float_arith(op, a, b, (a if is_series(a) else b).index)
+        if tr.name == "decimal":   # an int operand as a double: exact or R041
+            for v, t in ((a, ta), (b, tb)):
+                if t.name == "int":
+                    int_operand(v, tr.scale or 0)
         if op == "%":
             if is_series(b):
                 b = b.mask(b == 0)
