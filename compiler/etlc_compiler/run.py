@@ -187,8 +187,10 @@ def run_command(args) -> int:
             if at + ("returns", getattr(error, "column", None)) in loaded.keys:   # R042
                 at += ("returns", error.column)
             line, col = loaded.key_pos(at)
-            diag = Diagnostic(diag.path, line, col, getattr(error, "code", None) or diag.code,
-                              diag.message)
+            cause = getattr(error, "cause", None)   # an R040 naming no column: at its read step
+            code = getattr(error, "code", None) or (
+                "R040" if getattr(cause, "code", None) == "R040" else diag.code)
+            diag = Diagnostic(diag.path, line, col, code, diag.message)
         print("\n" + render_text(diag, loaded.lines, _use_color(args.color)), file=sys.stderr)
         return 1
     outputs = sorted({s.get("path") for t in summary["tasks"] for s in t.get("steps", []) if s.get("path")})

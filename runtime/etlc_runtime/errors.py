@@ -94,6 +94,7 @@ class DataError(EtlcRuntimeError, ValueError):
 
     code = "R040"
     MARK = "[etlc-data-error "
+    step: str | None = None   # the step whose `cast:` refused the value, where it is known
 
     def __init__(self, reason: str, *, dataset: str | None = None, column: str | None = None,
                  file: str | None = None, line: int | None = None, row: int | None = None,

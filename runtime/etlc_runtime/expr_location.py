@@ -86,6 +86,25 @@ def _spec_file(spec: str, root: Path | None) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def _spec(spec: str | None, root: Path | None):
+    """The loaded spec file (the compiler's loader), or None where it cannot be read."""
+    file = _spec_file(spec, root) if spec else None
+    if file is None:
+        return None
+    try:
+        return _loaded(str(file), file.stat().st_mtime_ns)
+    except (OSError, ValueError, ImportError):  # the error matters more than its place
+        return None
+
+
+def key_at(spec: str | None, root: Path | None, path: tuple) -> tuple[int, int] | None:
+    """(line, column) of the key at ``path`` in the spec file (``("steps", name, "cast",
+    column)``: a ``cast:`` entry); None when the file cannot be read or has no such key."""
+    loaded = _spec(spec, root)
+    pos = loaded.keys.get(tuple(path)) if loaded is not None else None
+    return (pos.line, pos.col) if pos else None
+
+
 def locate(err: Any, spec: str | None, root: Path | None, steps: list[Mapping[str, Any]]) -> bool:
     """Fill ``err.file/line/column/end_column`` from the first of ``steps`` (the failing step
     first) holding ``err.source``; whether it was found."""
@@ -97,12 +116,8 @@ def locate(err: Any, spec: str | None, root: Path | None, steps: list[Mapping[st
                              if _same(text, err)), (None, None))
         if path is None:
             continue
-        file = _spec_file(spec, root)
-        if file is None:
-            return False
-        try:
-            loaded = _loaded(str(file), file.stat().st_mtime_ns)
-        except (OSError, ValueError, ImportError):  # the error matters more than its place
+        loaded = _spec(spec, root)
+        if loaded is None:
             return False
         full = ("steps", step.get("name"), *path)
         value: Any = getattr(loaded, "data", None)

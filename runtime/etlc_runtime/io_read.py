@@ -15,6 +15,7 @@ dtypes.arrow_to_frame.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -30,7 +31,13 @@ from .errors import ROW, DataError, NotAvailable, count_read_errors
 # the file layout lives in one pandas-free place, shared with the duckdb engine
 from .file_layout import hive_values as _hive_values
 from .file_layout import local_files, no_files
-from .read_text import csv_header, read_fixed_width, read_json_table, read_text_lines
+from .read_text import (
+    csv_header,
+    csv_ragged_row,
+    read_fixed_width,
+    read_json_table,
+    read_text_lines,
+)
 from .s3_read import LISTING
 
 log = logging.getLogger(__name__)
@@ -116,10 +123,18 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
         count_read_errors(counts, ROW, "skip", len(ragged))
     elif ragged:
         row = ragged[0]
-        line = row.number if row.number is not None else _ragged_line(path, opts, row.text)
+        # its data row counted as DuckDB's reader counts it (read_text.csv_ragged_row), its
+        # line the first data line + the row - 1 (docs/codes.md, R040)
+        first = int(opts.get("skip_rows", 0) or 0) + (2 if header else 1)
+        try:
+            number = csv_ragged_row(path, opts, row.expected_columns)
+        except (OSError, ValueError, csv.Error):
+            number = None
+        line = first + number - 1 if number is not None else row.number \
+            if row.number is not None else _ragged_line(path, opts, row.text)
         raise DataError(f"a row with {row.actual_columns} field(s) where the header has "
                         f"{row.expected_columns}", dataset=where.dataset, file=str(path),
-                        line=line, value=row.text)
+                        line=line, row=number, value=row.text)
     if not header and not columns:
         table = table.rename_columns([f"column{i}" for i in range(table.num_columns)])
     return table

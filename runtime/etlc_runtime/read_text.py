@@ -39,6 +39,30 @@ def read_text_lines(path: Path, encoding: str, compression: str | None) -> list[
         return fh.read().splitlines()
 
 
+def csv_ragged_row(path: Path, opts: Mapping[str, Any], fields: int) -> int | None:
+    """The data row (1-based: ``skip_rows`` lines and a header not counted, nor blank lines)
+    of the file's first CSV record with other than ``fields`` fields, parsed as the file's
+    own dialect (a quoted value may span lines: one record); None where there is none."""
+    import csv
+    skip = int(opts.get("skip_rows", 0) or 0)
+    comment = opts.get("comment")
+    escape = opts.get("escape")
+    with open_text(path, opts.get("encoding", "utf-8"), opts.get("compression")) as fh:
+        for _ in range(skip):
+            fh.readline()
+        reader = csv.reader(fh, delimiter=opts.get("delimiter", ","),
+                            quotechar=opts.get("quote", '"'), escapechar=escape,
+                            doublequote=not escape)
+        row = -1 if opts.get("header", True) else 0
+        for record in reader:
+            if not record or comment and record[0].startswith(comment):
+                continue
+            row += 1
+            if row >= 1 and len(record) != fields:
+                return row
+    return None
+
+
 def csv_header(path: Path, opts: Mapping[str, Any]) -> list[str]:
     """The column names of a CSV file's header line (after ``skip_rows``), parsed as the
     file's own CSV dialect."""

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import _expr
 from .engines.base import TRANSFORM_ORDER
-from .errors import StepError
+from .errors import DataError, StepError
 from .expr.pandas_cast import step_cast
 from .expr.pandas_columns import runtime_type
 from .expr.types import Type
@@ -171,15 +171,52 @@ def drop(df: pd.DataFrame, cols) -> pd.DataFrame:
     return df.drop(columns=list(cols))
 
 
-def cast(df: pd.DataFrame, mapping: Mapping[str, Any]) -> pd.DataFrame:
+def cast(df: pd.DataFrame, mapping: Mapping[str, Any], step: str | None = None
+         ) -> pd.DataFrame:
+    """``cast:`` of step ``step``: a value the cast table refuses is R040 naming the column,
+    its row (1-based, in ``df``: on dask, in its partition), the value and the step
+    (step_failure puts it at the step's ``cast:`` entry); a pair of types the table refuses
+    whatever the values stays a StepError."""
     _need_columns(df, mapping.keys(), "cast")
     out = df.copy()
     for name, kind in mapping.items():
         try:
             out[name] = step_cast(out[name], kind, name)  # the one cast table
         except (ValueError, TypeError) as exc:
-            raise StepError(None, f"cast of column '{name}' to {kind}: {exc}", cause=exc) from exc
+            i = _first_refused(out[name], kind, name)
+            if i is None:
+                raise StepError(None, f"cast of column '{name}' to {kind}: {exc}",
+                                cause=exc) from exc
+            value = out[name].iloc[i]
+            reason = exc.reason if isinstance(exc, DataError) else \
+                str(exc).removeprefix(f"column '{name}': ").removesuffix(f": {value!r}")
+            err = DataError(f"cast to {kind}: {reason}", column=name, row=i + 1,
+                            value=value.item() if hasattr(value, "item") else value)
+            err.step = step
+            raise err from exc
     return out
+
+
+def _first_refused(s: pd.Series, kind: Any, name: str) -> int | None:
+    """The position of the first value of ``s`` that ``step_cast`` refuses, by bisection
+    (the cast is value by value); None where it refuses the type itself (no values)."""
+    def fails(part: pd.Series) -> bool:
+        try:
+            step_cast(part, kind, name)
+        except (ValueError, TypeError):
+            return True
+        return False
+
+    if fails(s.iloc[:0]) or not fails(s):
+        return None
+    lo, hi = 0, len(s)   # a refused value lies in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fails(s.iloc[lo:mid]):
+            hi = mid
+        else:
+            lo = mid
+    return lo
 
 
 def distinct(df: pd.DataFrame, spec) -> pd.DataFrame:
@@ -270,7 +307,7 @@ def apply_transform(step: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
                     ("distinct", distinct), ("sort", sort)):
         if step.get(key):
             stage(key)
-            df = fn(df, step[key])
+            df = fn(df, step[key]) if key != "cast" else cast(df, step[key], step.get("name"))
     if step.get("limit") is not None:
         stage("limit")
         df = limit(df, step["limit"])

@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 from etlc_runtime import steps
-from etlc_runtime.errors import StepError
+from etlc_runtime.errors import DataError
 from etlc_runtime.expr import EvalError, Type, evaluate
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,8 +32,9 @@ def _pandas(values: list[str | None]):
     try:
         got = evaluate("cast(x as int)", df, types={"x": Type("string")})
     except EvalError as e:
-        with pytest.raises(StepError):
+        with pytest.raises(DataError) as refused:   # R040 at the same row
             steps.cast(df, {"x": "int"})
+        assert refused.value.row == e.row + 1
         return e
     step = steps.cast(df, {"x": "int"})["x"]
     plain = [None if v is pd.NA else int(v) for v in got.tolist()]

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from etlc_runtime import steps
 from etlc_runtime.engines.duckdb.conversions import cast_sql
-from etlc_runtime.errors import StepError
+from etlc_runtime.errors import DataError
 from etlc_runtime.expr import EvalError, Type, check, evaluate, parse
 from etlc_runtime.expr.casts import CASTS, allowed, rule
 
@@ -93,8 +93,9 @@ def test_what_duckdb_refuses_is_an_error_everywhere(src, dst, value):
     df = _frame(src, [value])
     with pytest.raises(EvalError):
         evaluate(f"cast(x as {dst})", df, types={"x": Type(src)})
-    with pytest.raises(StepError):
+    with pytest.raises(DataError) as refused:   # R040 at the value's row
         steps.cast(df, {"x": dst})
+    assert (refused.value.column, refused.value.row) == ("x", 1)
     sql = cast_sql('"x"', Type(src), Type(dst), "x")
     with pytest.raises(duckdb.Error):
         con.execute(f"SELECT {sql} FROM t").fetchall()
@@ -131,7 +132,7 @@ def test_number_text_duckdb_reads_but_etlc_refuses(text, dst):
     cast = f"cast(x as {dst if dst != 'decimal' else 'decimal(18, 1)'})"
     with pytest.raises(EvalError):
         evaluate(cast, df, types={"x": Type("string")})
-    with pytest.raises(StepError):
+    with pytest.raises(DataError):
         steps.cast(df, {"x": dst})
     from etlc_runtime.expr.sql import to_sql
     paths = [to_sql(cast, {}, types={"x": Type("string")})]

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from etlc_runtime import steps
-from etlc_runtime.errors import StepError
+from etlc_runtime.errors import DataError, StepError
 from exact_rows import assert_same
 
 D = pd.ArrowDtype(pa.date32())
@@ -89,8 +89,9 @@ def test_cast(orders, duck):
     got = steps.cast(texts, {"v": {"type": "decimal", "scale": 1}, "d": "date", "b": "bool"})
     assert got["v"].tolist()[:2] == [1.0, 2.5] and got["d"].tolist()[0] == dt.date(2025, 1, 2)
     assert got["b"].tolist()[:2] == [True, False]
-    with pytest.raises(StepError, match="cast of column 'v'"):
-        steps.cast(pd.DataFrame({"v": pd.array(["x"], dtype="string")}), {"v": "int"})
+    with pytest.raises(DataError) as refused:   # R040 naming the column, row and value
+        steps.cast(pd.DataFrame({"v": pd.array(["1", "x"], dtype="string")}), {"v": "int"})
+    assert (refused.value.column, refused.value.row, refused.value.value) == ("v", 2, "x")
 
 
 def test_distinct(orders, duck):

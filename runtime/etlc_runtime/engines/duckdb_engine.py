@@ -65,7 +65,7 @@ class DuckDBEngine:
         self._arrow: list[Any] = []  # tables registered by from_arrow, kept alive
         self._read_errors: dict[str, dict] = {}  # read relation -> its on_error tally
         self._s3 = None  # the S3Options whose filesystem the connection holds
-        self._reads: list[Mapping[str, Any]] = []  # datasets read: an R040's row (read_rows)
+        self._reads: list[tuple[Mapping[str, Any], Rel]] = []  # read: an R040's row (read_rows)
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
@@ -74,7 +74,7 @@ class DuckDBEngine:
         rel = _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
                          connections=ctx.connections, from_arrow=self.from_arrow,
                          counts=counts)
-        self._reads.append(dataset)
+        self._reads.append((dataset, rel))
         if counts:
             self._read_errors[rel.name] = counts
         return rel
@@ -138,6 +138,14 @@ class DuckDBEngine:
 
         return expr_errors.explain(self.b, exc, expr_errors.step_stages(self.b, step, inputs,
                                                                         params), params)
+
+    def cast_error(self, err: Any, step: Mapping[str, Any], inputs: Mapping[str, Any],
+                   params: Mapping[str, Any]) -> Any:
+        """The R040 ``err`` of ``step``'s ``cast:`` with the row and value of the first value
+        the cast refuses; None when it refuses none (cast_rows.py)."""
+        from .duckdb.cast_rows import cast_error
+
+        return cast_error(self.b, err, step, inputs, params)
 
     def count(self, rel: Rel) -> int | None:
         return None  # counting would run the chain once more; writes and checks count

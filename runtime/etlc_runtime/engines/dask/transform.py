@@ -32,6 +32,7 @@ from ..._expr import parse
 from ...expr import ast as A
 from ...expr import dask_eval
 from ...expr.typecheck import has_window
+from ...expr.types import Type
 from ...union_types import check_union_types, untyped_strings
 from . import shuffle
 
@@ -182,8 +183,11 @@ def apply(step: Mapping[str, Any], frames: Mapping[str, Any], params, base=None,
         df = dask_eval.apply_filter(parse(step["having"]), df, params, types=_types(df, types))
     for key, fn in (("select", S.select), ("rename", S.rename), ("drop", S.drop),
                     ("cast", S.cast)):
-        if step.get(key):
-            df = _per_partition(df, fn, step[key])
+        if step.get(key):   # a cast's R040 names its step
+            args = (step[key], step.get("name")) if key == "cast" else (step[key],)
+            df = _per_partition(df, fn, *args)
+    if step.get("cast"):   # the types that follow (a metric of the step sums a cast int)
+        types = {**(types or {}), **{c: Type.from_spec(k) for c, k in step["cast"].items()}}
     if step.get("distinct"):
         df = shuffle.distinct(df, step["distinct"])
     if step.get("sort"):

@@ -180,17 +180,34 @@ def conform(x: str, current: Type, spec: Any, name: str, *, strict: bool = True,
     return cast_sql(x, current, want, name)
 
 
-def cast_sql(x: str, current: Type, want: Type, name: str) -> str:
+def cast_sql(x: str, current: Type, want: Type, name: str, *, strict: bool = True) -> str:
     """``cast`` of a step, with dtypes.cast_series' table: text is parsed strictly (no null
     marker), numbers to int round half away from zero, numbers to bool are ``x <> 0``,
-    dates and timestamps do not become numbers."""
+    dates and timestamps do not become numbers (``strict=False``: text that does not
+    convert is null instead of R040, to find its row: cast_rows)."""
     if want.name == current.name and want.name not in ("decimal", "float"):
         return x
-    table = casts.step_sql(x, current.name, want.name, lambda r: data_error(r, name, x))
+    bad = (lambda r: data_error(r, name, x)) if strict else (lambda r: "NULL")
+    sql = _cast_sql(x, current, want, name, bad, strict)
+    if want.name in ("int", "decimal") and current.name in ("int", "float", "decimal"):
+        # NaN, inf, beyond 64 bits or the digits: R040 (DuckDB's own error names no row);
+        # the cast is evaluated once, as TRY_CAST, the error only where it gave null
+        target = sql_type(want)
+        head, tail = "CAST(", f" AS {target})"
+        tried = f"TRY_CAST({sql[len(head):-len(tail)]} AS {target})" if \
+            sql.startswith(head) and sql.endswith(tail) else f"try({sql})"
+        return (f"coalesce({tried}, CASE WHEN {x} IS NOT NULL THEN CAST("
+                f"{bad(f'value out of range for {want.name}')} AS {target}) END)")
+    return sql
+
+
+def _cast_sql(x: str, current: Type, want: Type, name: str, bad, strict: bool) -> str:
+    table = casts.step_sql(x, current.name, want.name, bad)
     if table is not None:  # the one cast table (expr/casts.py), as cast(x as T)
         return table
     if current.name == "string":
-        return from_text(x, {"type": want.name, "scale": want.scale}, name, null_value=None)
+        return from_text(x, {"type": want.name, "scale": want.scale}, name, null_value=None,
+                         strict=strict)
     if want.name in ("int", "float", "decimal") and current.name in ("date", "timestamp"):
         raise StepError(None, f"cast of column '{name}' to {want.name}: cannot cast "
                               f"{current.name} to {want.name}")

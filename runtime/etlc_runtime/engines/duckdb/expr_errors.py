@@ -12,8 +12,9 @@ zone read as a zone-less timestamp or date (``zone_text``), ``lpad``/``rpad`` wi
 pad, a JSON function or cast of text that is not JSON, a cast of a JSON value that is no int,
 float or bool) is tried on every row with DuckDB's
 ``TRY_`` forms (or the condition of the failure): the first row where its argument is not
-null and it fails is the offending one; a constant that fails is no row's (row None). Only
-the plans' SQL is built; the probe reads one row.
+null and it fails is the offending one; a constant that fails is no row's (row None). An
+int ``sum`` (aggregate, metric or window) is summed again as HUGEINT: the first group or row
+beyond 64 bits (int_sum_rows.py). Only the plans' SQL is built; the probe reads one row.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ from ...expr.sql import quote_ident as q
 from ...expr.sql import render, sql_literal, sql_type
 from ...expr.typecheck import infer
 from ...expr.types import param_type
+from .int_sum_rows import is_int_sum, sum_error
 from .sql_build import Builder, Rel
 
 log = logging.getLogger(__name__)
-Stage = tuple[str, str, Rel, list]   # (context, expression text, the relation it runs over, group keys)
+# (context, expression text, the relation it runs over, group keys, aggregate or metric output)
+Stage = tuple[str, str, Rel, list, str | None]
 
 PARSES = ("strptime", "to_date", "to_timestamp")
 JSON_READS = ("json_extract", "json_extract_string", "json_array_length", "json_type")
@@ -56,17 +59,17 @@ def step_stages(b: Builder, step: Mapping[str, Any], inputs: Mapping[str, Rel], 
     """The stages of a transform step's expressions, in the step's order."""
     rel = b.apply({k: step[k] for k in ("from", "join", "union") if k in step}, inputs, params)
     if isinstance(step.get("filter"), str):
-        yield "filter", step["filter"], rel, []
+        yield "filter", step["filter"], rel, [], None
         rel = b.filter(rel, step["filter"], params)
     for name, text in (step.get("derive") or {}).items():
-        yield "row", text, rel, []
+        yield "row", text, rel, [], None
         rel = b.derive(rel, {name: text}, params)
     if isinstance(step.get("qualify"), str):
-        yield "qualify", step["qualify"], rel, []
+        yield "qualify", step["qualify"], rel, [], None
         rel = b.qualify(rel, step["qualify"], params)
     keys = list(step.get("group_by") or [])
-    for text in (step.get("aggregate") or {}).values():
-        yield "aggregate", text, rel, keys
+    for name, text in (step.get("aggregate") or {}).items():
+        yield "aggregate", text, rel, keys, name
 
 
 def _probe(node: A.Expr, types: Mapping[int, Any], sql) -> tuple[str, str, str] | None:
@@ -146,8 +149,8 @@ def quality_stages(rel: Rel, checks: Mapping[str, Any] | None,
         expects = [expects]
     elif isinstance(expects, Mapping):
         expects = list(expects.values())
-    stages = [("filter", t, rel, []) for t in expects if isinstance(t, str)]
-    return stages + [("metric", t, rel, []) for t in (metrics or {}).values()]
+    stages: list[Stage] = [("filter", t, rel, [], None) for t in expects if isinstance(t, str)]
+    return stages + [("metric", t, rel, [], n) for n, t in (metrics or {}).items()]
 
 
 def explain(b: Builder, exc: BaseException, stages: Iterable[Stage], params
@@ -167,7 +170,7 @@ def explain(b: Builder, exc: BaseException, stages: Iterable[Stage], params
 
 def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
     p_types = {k: param_type(v) for k, v in (params or {}).items()}
-    for context, text, rel, keys in stages:
+    for context, text, rel, keys, output in stages:
         expr = _expr.parse(text)
         _, errors, types = infer(expr, dict(rel.types), p_types, context, keys)
         if errors:
@@ -183,6 +186,12 @@ def _first(b: Builder, stages: Iterable[Stage], params) -> EvalError | None:
             taken = {}
         for node in reversed(list(A.walk(expr))):  # descendants before their ancestors
             try:
+                if is_int_sum(node, types, context):   # beyond 64 bits: int_sum_rows
+                    found_sum = sum_error(b.con, node, sql, rel, keys, text, output,
+                                          lambda s, rel=rel: _with(rel, s))
+                    if found_sum is not None:
+                        return found_sum
+                    continue
                 probe = _probe(node, types, sql)
                 if probe is None:
                     continue

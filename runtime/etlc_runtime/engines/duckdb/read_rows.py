@@ -21,22 +21,25 @@ from typing import Any
 
 from ...errors import DataError
 from ...expr.sql import quote_ident as q
-from .sql_build import Builder
+from ...expr.sql import sql_literal
+from .sql_build import Builder, Rel
 
 _FORMATS = ("csv", "json", "parquet", "fixed_width")
 
 
-def locate(b: Builder, reads: Sequence[Mapping[str, Any]], exc: BaseException
+def locate(b: Builder, reads: Sequence[tuple[Mapping[str, Any], Rel]], exc: BaseException
            ) -> DataError | None:
     """The R040 that ``exc`` carries, with its dataset and row filled in from the reads of
-    ``reads`` (the datasets this engine read, in order); None when ``exc`` carries no R040
-    or its place is known already."""
+    ``reads`` (the datasets this engine read and their relations, in order); None when
+    ``exc`` carries no R040 or its place is known already."""
     err = DataError.from_exception(exc)
-    if err is None or err.row is not None or not err.file or not err.column:
+    if err is None or err.row is not None or not err.file:
         return None
+    if not err.column:
+        return _ragged(reads, err)
     own = None   # a connection of its own: the failed query may hold b's unfinished
     try:
-        for dataset in reads:
+        for dataset, _rel in reads:
             declared = dataset.get("columns") or {}
             if err.column not in declared or dataset.get("format") not in _FORMATS:
                 continue
@@ -55,7 +58,39 @@ def locate(b: Builder, reads: Sequence[Mapping[str, Any]], exc: BaseException
     return None
 
 
-def _single_threaded(b: Builder, query: str) -> list:
+def _ragged(reads: Sequence[tuple[Mapping[str, Any], Rel]], err: DataError
+            ) -> DataError | None:
+    """DuckDB's own error of a CSV row with more or fewer fields than the header
+    (errors.DataError._duckdb_csv: file, line, the row's text) with its dataset, the CSV
+    read whose SQL reads that file, and its row, counted as the pandas and dask engines
+    count it (read_text.csv_ragged_row: blank lines are no rows, a quoted value spanning
+    lines is one); its line the first data line + the row - 1 (DuckDB's counts blank
+    lines)."""
+    import csv
+
+    from ...read_text import csv_header, csv_ragged_row
+    if err.line is None:
+        return None
+    for dataset, rel in reads:
+        if dataset.get("format") != "csv" or not any(sql_literal(err.file) in sql
+                                                     for _, sql in rel.ctes):
+            continue
+        opts = dataset.get("options") or {}
+        first = int(opts.get("skip_rows", 0) or 0) + (2 if opts.get("header", True) else 1)
+        try:
+            fields = len(csv_header(Path(err.file), opts) if opts.get("header", True)
+                         else dataset.get("columns") or {})
+            row = csv_ragged_row(Path(err.file), opts, fields)
+        except (OSError, ValueError, csv.Error):
+            row = None
+        line = err.line if row is None else first + row - 1
+        return DataError(err.reason, dataset=dataset.get("name"), file=err.file, line=line,
+                         row=row if row is not None else err.line - first + 1,
+                         value=err.value)
+    return None
+
+
+def single_threaded(b: Builder, query: str) -> list:
     """``query``'s rows, scanned by one thread (rows numbered in the file's order)."""
     (threads,) = b.con.execute("SELECT current_setting('threads')").fetchall()[0]
     b.con.execute("SET threads = 1")
@@ -95,7 +130,7 @@ def _first_failing(b: Builder, dataset: Mapping[str, Any], file: Path, err: Data
             return None
         x = q(column)
         converted = lossless(x, raw[column], declared[column], column, None, strict=False)
-        rows = _single_threaded(
+        rows = single_threaded(
             b, f"SELECT n, v FROM (SELECT row_number() OVER () AS n, {x} AS v, "
                f"{converted} AS c FROM {source}) WHERE v IS NOT NULL AND c IS NULL "
                f"ORDER BY n LIMIT 1")
@@ -132,4 +167,4 @@ def _fixed_width_row(b: Builder, file: Path, opts: Mapping[str, Any], declared: 
     return (int(n), line, err.value) if n else None
 
 
-__all__ = ["locate"]
+__all__ = ["locate", "single_threaded"]
