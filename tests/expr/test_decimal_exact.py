@@ -197,3 +197,88 @@ def test_text_rounds_exactly_on_the_fast_and_the_exact_path():
     got, on_dask = _engines("cast(x as decimal(18, 2))", values, Type("string"), 2)
     assert got == on_dask == [D("1.01"), D("2.68"), D("-0.13"), D("1.00"), D("7.00"), D("3.14"), None]
     assert got == _duck("cast(x as decimal(18, 2))", values, Type("string"))
+
+
+def _sums(unscaled: list, groups: list) -> list:
+    """[pandas, Dask] sums of x (decimal(38, 2)) per g, as decimals in g's order, or the
+    EvalError."""
+    from etlc_runtime.expr import pandas_eval
+
+    x = _frame([None if u is None else D(u).scaleb(-2) for u in unscaled], Type("decimal", 2))
+    df = pd.DataFrame({"g": pd.array(groups, dtype="Int64"), "x": x["x"]})
+    types = {"g": Type("int"), "x": Type("decimal", 2)}
+    out = []
+    with dask.config.set(scheduler="sync"):
+        for run in (lambda: pandas_eval.aggregate(df, ["g"], {"s": "sum(x)"}, types=types),
+                    lambda: dask_eval.aggregate(dd.from_pandas(df, npartitions=3, sort=False),
+                                                ["g"], {"s": "sum(x)"}, types=types).compute()):
+            try:
+                got = run().sort_values("g")
+                out.append(_decimals(got["s"], 2))
+            except EvalError as e:
+                out.append(e)
+    return out
+
+
+def test_a_decimal_sum_is_exact_where_doubles_drift():
+    """Per group 5000 times each of 1000000000000.01 and -1000000000000.00: summed as
+    doubles (until 2026-12-01) 50.05; summed as unscaled ints 50.00."""
+    unscaled = [100000000000001, -100000000000000] * 10000
+    groups = [k % 4 // 2 for k in range(len(unscaled))]
+    for got in _sums(unscaled, groups):
+        assert got == [D("50.00"), D("50.00")]
+
+
+@FEWER
+@given(unscaled=st.lists(st.one_of(st.integers(-10**15 + 1, 10**15 - 1),
+                                   st.sampled_from([10**15 - 1, -(10**15) + 1, 1]), st.none()),
+                         min_size=1, max_size=12),
+       seed=st.integers(0, 2))
+def test_a_decimal_sum_is_duckdbs_or_r041(unscaled, seed):
+    groups = [(k * (seed + 1)) % 2 for k in range(len(unscaled))]
+    ref: dict[int, D | None] = {}
+    for u, g in zip(unscaled, groups):
+        if u is not None:
+            ref[g] = (ref.get(g) or 0) + D(u).scaleb(-2)
+        else:
+            ref.setdefault(g, None)
+    want = [ref[g] for g in sorted(ref)]
+    for got in _sums(unscaled, groups):
+        if isinstance(got, EvalError):
+            assert got.code == "R041" and any(_wide(v, 2) for v in want if v is not None)
+        else:
+            assert got == want
+
+
+@pytest.mark.parametrize("expr, literal", [
+    ("coalesce(x, 12345678901234567.89)", "12345678901234567.89"),
+    ("x = 1.2500000000000000001", "1.2500000000000000001"),
+])
+def test_a_decimal_literal_a_double_cannot_hold_is_r041_where_a_row_evaluates_it(expr, literal):
+    """DuckDB: 12345678901234567.89 exactly, and false; a double: 12345678901234568, true."""
+    df = _frame([D("1.25"), None], Type("decimal", 2))
+    with pytest.raises(EvalError) as err:
+        evaluate(expr, df, types={"x": Type("decimal", 2)})
+    e = err.value
+    assert (e.code, e.row, e.value, expr[e.start:e.end]) == ("R041", None, D(literal), literal)
+    assert evaluate(expr, df.iloc[:0], types={"x": Type("decimal", 2)}).tolist() == []
+    assert _duck(expr, [D("1.25")], Type("decimal", 2)) in ([D("1.25")], [False])
+
+
+@pytest.mark.parametrize("expr", ["sum(x) over (partition by g)",
+                                  "sum(x) over (partition by g order by id)"])
+def test_a_decimal_window_sum_is_duckdbs(expr):
+    """The same drift in a window's sums (49.83 and 50.05 until 2026-12-01); a sum of 16
+    digits is R041."""
+    unscaled = [100000000000001, -100000000000000] * 2000
+    x = _frame([D(u).scaleb(-2) for u in unscaled], Type("decimal", 2))["x"]
+    df = pd.DataFrame({"id": range(len(x)), "g": [k % 4 // 2 for k in range(len(x))], "x": x})
+    types = {"id": Type("int"), "g": Type("int"), "x": Type("decimal", 2)}
+    got = _decimals(evaluate(expr, df, types=types), 2)
+    _CON.register("w", df)
+    assert got == [r[0] for r in _CON.execute(f"SELECT {expr} FROM w ORDER BY id").fetchall()]
+    wide = pd.DataFrame({"id": [0, 1], "g": [0, 0], "x": _frame(
+        [D("9999999999999.99"), D("0.01")], Type("decimal", 2))["x"]})
+    with pytest.raises(EvalError) as err:
+        evaluate(expr, wide, types=types)
+    assert err.value.code == "R041" and err.value.value == 10**13

@@ -23,7 +23,7 @@ from .pandas_columns import (
     utc_stamp,
 )
 from .pandas_evaluator import Evaluator, as_expr
-from .pandas_numeric import snap
+from .pandas_numeric import floats, snap
 from .pandas_tz import stored
 from .typecheck import infer
 from .types import INT, UNKNOWN, Type, param_type
@@ -81,11 +81,17 @@ class AggPlan:
             self.node_types.update(nt)
         # each call's temp column -> the first call's with the same argument and type
         # (``sum(x)`` and ``mean(x)`` evaluate and reduce ``x`` once)
+        # a decimal sum's temp column holds its values as unscaled ints (column -> scale),
+        # summed exactly as ints are (a sum of doubles drifts: 100000 times each of
+        # 1000000000000.01 and -1000000000000.00 summed to 1000.98, not 1000.00)
+        self.scaled = {col: arg_t.scale or 0 for col, _c, kind, arg_t in self.calls
+                       if kind == "sum" and arg_t.name == "decimal"}
         self.arg_col: dict[str, str] = {}
-        firsts: dict[tuple[str, Type], str] = {}
+        firsts: dict[tuple[str, Type, bool], str] = {}
         for col, call, kind, arg_t in self.calls:
             if kind != "count_star":
-                self.arg_col[col] = firsts.setdefault((A.unparse(call.args[0]), arg_t), col)
+                self.arg_col[col] = firsts.setdefault(
+                    (A.unparse(call.args[0]), arg_t, col in self.scaled), col)
 
     def __reduce__(self):
         # node types are keyed by id(node): rebuild them after unpickling (Dask workers)
@@ -107,6 +113,8 @@ class AggPlan:
             nt = _sub_types(self.node_types, arg)
             ev = Evaluator(df, self.params, nt, self.col_types, A.unparse(arg))
             cols[col] = ev.series(ev.ev(arg), arg_t)
+            if col in self.scaled:
+                cols[col] = unscaled_ints(cols[col], self.scaled[col])
         floats: dict[str, pd.Series | None] = {}   # per argument column
         for col in self.int_sum_cols(("sum", "mean")):   # only where a sum could wrap
             arg = self.arg_col[col]
@@ -122,7 +130,7 @@ class AggPlan:
         beside, ``<col>__f``, to tell a sum beyond 64 bits, where their values are not
         :func:`int_sums.small`)."""
         return [col for col, _call, kind, arg_t in self.calls
-                if kind in kinds and arg_t.name == "int"]
+                if kind in kinds and (arg_t.name == "int" or col in self.scaled)]
 
     def check_int_sums(self, keys: pd.DataFrame, values: Mapping[str, pd.Series],
                        float_sums: Mapping[str, Any]) -> None:
@@ -145,6 +153,8 @@ class AggPlan:
         base = {k: keys[k] for k in self.group_by}
         for col, call, kind, arg_t in self.calls:
             v = values[col].reset_index(drop=True)
+            if col in self.scaled:   # the exact sum of unscaled ints (checked within 64 bits)
+                v = v.astype("Float64") / 10.0 ** self.scaled[col]
             values[col] = _agg_result_dtype(v, kind, arg_t, self.node_types.get(id(call)))
         frame = pd.DataFrame(base, index=pd.RangeIndex(n))
         outputs = {}
@@ -288,6 +298,8 @@ def aggregate_plan(plan: AggPlan, df: pd.DataFrame) -> pd.DataFrame:
             res_t = plan.node_types.get(id(call), UNKNOWN)
             if res_t.name in ("unknown", "null"):
                 res_t = arg_t
+            if col in plan.scaled:
+                res_t = INT
             values[col] = _one(v, res_t)
         for col in _checked(plan, work, ("sum",)):
             float_sums[col] = [float(work[col + "__f"].sum())]
@@ -312,6 +324,17 @@ def int_mean(w: pd.Series, f: pd.Series, n: pd.Series) -> pd.Series:
     0.4, not 0)."""
     n = n.astype("Float64")
     return pandas_nan.divide(int_sums.unwrapped(w, f), n.mask(n == 0))
+
+
+def unscaled_ints(s: pd.Series, scale: int) -> pd.Series:
+    """The decimals of ``s`` (doubles, each the nearest of its decimal) as their unscaled
+    Int64 values, exact below 10**15 (beyond: R041, ``pandas_decimal.held``)."""
+    from .pandas_decimal import held
+
+    held(s, s, scale)
+    v, mask = floats(s)
+    u = np.round(np.where(mask, 0.0, v) * 10.0 ** scale).astype(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(u, mask), index=s.index, copy=False)
 
 
 def _one(v, t: Type) -> pd.Series:

@@ -13,7 +13,8 @@ the row and the value where a double would not hold it, never a changed value:
 - :func:`held`: an int or Arrow decimal column taken as a decimal (``pandas_columns.coerce``:
   a column reference, an int beside a decimal in ``coalesce``/``case``/``greatest``), and
   :func:`int_operand`, an int operand of decimal arithmetic (``i % 0.7``, ``i + d``); the
-  results of arithmetic and aggregates are held by ``pandas_numeric.snap``.
+  results of arithmetic and aggregates are held by ``pandas_numeric.snap``;
+- :func:`wide_literal`: a decimal literal of 16 or more digits.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from .pandas_numeric import (
 )
 from .types import Type
 
-__all__ = ["beyond", "cast_decimal", "held", "held_ints", "int_operand"]
+__all__ = ["beyond", "cast_decimal", "held", "held_ints", "int_operand", "wide_literal"]
 
 _MAX_SCALE = 22   # 10.0**s is exact up to here: r / 10**s is then one correct rounding
 _HELD = 10 ** 15  # EXACT_SCALED as an int
@@ -81,6 +82,16 @@ def int_operand(v: Any, scale: int) -> None:
         held(v, v, scale)
     elif v is not None and abs(int(v)) * 10 ** scale >= _HELD:
         raise beyond(scale, int(v))
+
+
+def wide_literal(value: decimal.Decimal, rows: int) -> None:
+    """R041 (no row: a constant) for a decimal literal of 16 or more digits unscaled, which
+    the double it is held as would change (``x = 1.2500000000000000001`` would be true),
+    where a row evaluates it (``rows``), as other constants that fail (docs/expressions.md)."""
+    exponent = value.as_tuple().exponent
+    scale = max(0, -exponent) if isinstance(exponent, int) else 0
+    if rows and abs(value.scaleb(scale)) >= _HELD:
+        raise beyond(scale, value)
 
 
 def _text_values(ev, s: pd.Series, scale: int) -> tuple[np.ndarray, np.ndarray, dict]:

@@ -32,7 +32,7 @@ from .pandas_columns import (
     to_python,
     utc_stamp,
 )
-from .pandas_decimal import int_operand
+from .pandas_decimal import int_operand, wide_literal
 from .pandas_fn_dates import as_timedelta, interval_arith
 from .pandas_fn_numbers import case, int_div
 from .pandas_numeric import dec_mod, float_arith, float_values, int_wrapped, snap
@@ -154,6 +154,7 @@ class Evaluator:
         if isinstance(e, A.Literal):
             v = e.value
             if e.kind == "decimal":
+                wide_literal(v, self.n)
                 return float(v)
             if e.kind in TEMPORAL:
                 return utc_stamp(v)

@@ -13,7 +13,7 @@ from . import ast as A
 from . import int_sums
 from .pandas_columns import is_series
 from .pandas_nan import nan_flags
-from .pandas_numeric import float_values, floats
+from .pandas_numeric import float_values, floats, snap
 
 __all__ = ["window"]
 
@@ -141,7 +141,11 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n, order_p
     if name == "count":
         return pd.Series(ccount, dtype="Int64")
     if name in ("sum", "mean"):
-        if tr.name == "int" or (name == "mean" and xs.dtype == "Int64"):
+        scale = (tr.scale or 0) if name == "sum" and tr.name == "decimal" else None
+        if scale is not None:   # a decimal sum adds unscaled ints, exactly (pandas_agg)
+            from .pandas_agg import unscaled_ints
+            xs = unscaled_ints(xs, scale)
+        if tr.name == "int" or scale is not None or (name == "mean" and xs.dtype == "Int64"):
             v = xs.to_numpy(dtype=np.int64, na_value=0) if xs.dtype == "Int64" else None
         else:
             v = None
@@ -169,6 +173,8 @@ def _aggregate(ev, name, star, xs, part, new_peer, running: bool, tr, n, order_p
         if tr.name == "int":
             return pd.Series(pd.arrays.IntegerArray(total.astype(np.int64), none))
         out = float_values(total.astype(np.float64), none, pd.RangeIndex(n))
+        if scale is not None:   # R041 where the sum has 16 or more digits
+            return snap(out / 10.0 ** scale, scale)
         return out.round(tr.scale or 0) if tr.name == "decimal" else out
     return _min_max(ev, name, xs, part, new_peer, running, tr)
 
