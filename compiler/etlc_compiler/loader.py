@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -36,7 +36,6 @@ JsonPath = tuple[Any, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML = "tag:yaml.org,2002:"
 _STD_SCALAR_TAGS = {_YAML + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_resolver = yaml.resolver.Resolver()
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,10 @@ class LoadedSpec:
         if pos is None:
             return self.value_pos(path)
         value = _get(self.data, path)
-        mapping = offset_map(self.text, pos, value if isinstance(value, str) else None)
+        start = _properties(self.text, pos.start_index, pos.end_index)[1]  # `&a !!str x`: x
+        line, col = _line_col(self.text, start)
+        text_pos = replace(pos, line=line, col=col, start_index=start)
+        mapping = offset_map(self.text, text_pos, value if isinstance(value, str) else None)
         if not isinstance(value, str) or len(mapping) < len(value):
             return (pos.line, pos.col)
         if offset >= len(mapping):
@@ -128,6 +130,19 @@ def _get(data: Any, path: JsonPath) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return data
+
+
+_PROPERTY = re.compile(r"([&!]\S*|#[^\n]*)\s*")  # an anchor, a tag or a comment, and the space after
+
+
+def _properties(text: str, start: int, end: int) -> tuple[bool, int]:
+    """Whether a node is written with a tag (`!!str 12`, `&a ! 12`), and where its own text
+    starts past its anchor, tag and a comment between them: its start mark is at the first."""
+    tagged, i = False, start
+    while match := _PROPERTY.match(text, i, end):
+        tagged = tagged or match.group(1).startswith("!")
+        i = match.end()
+    return tagged, i
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:
@@ -381,9 +396,8 @@ class _Builder:
         if tag not in _STD_SCALAR_TAGS:
             self.error(node, "E109", f"unsupported YAML tag {tag!r}", help="specs hold plain data only")
             return None
-        if style is None:
-            implicit = _resolver.resolve(yaml.ScalarNode, value, (True, False))
-            if tag != implicit and tag == _YAML + "str":
+        if not style:  # plain: PyYAML says None, libyaml ""
+            if tag == _YAML + "str" and _properties(self.text, node.start_mark.index, node.end_mark.index)[0]:
                 return value
             return resolve_plain(value)
         if tag == _YAML + "str" or tag == _YAML + "timestamp":
