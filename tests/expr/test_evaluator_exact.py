@@ -219,3 +219,31 @@ def test_a_constant_subject_with_column_arguments(con, text):
     evaluator broadcasts a constant subject first."""
     got = evaluate(text, _frame(), {}, types=TYPES)
     assert _ours(got) == _duck(con, text), text
+
+
+DATES = [dt.date(2020, 2, 28), None, dt.date(2021, 1, 1), dt.date(2019, 12, 31)]
+DAYS = [1, 3, None, -400]
+
+
+@pytest.mark.parametrize("text", [
+    "d + 1", "1 + d", "d - 2", "d + n", "n + d", "d - n", "date '2020-02-28' + n",
+    "date '2020-02-28' + 1", "2 + date '2020-02-28'", "date '2020-03-01' - 1",
+    "d - d", "d - date '2020-01-01'", "date '2020-03-01' - d",
+    "date '2020-03-01' - date '2020-02-01'",
+])
+def test_date_arithmetic(text):
+    """date ± int days is a date (its midnight), date - date an int of days, on columns and
+    constants, either operand first; DuckDB (date, integer columns) runs the same text."""
+    frame = pd.DataFrame({"d": pd.Series(pd.to_datetime(DATES), index=LABELS),
+                          "n": pd.Series(DAYS, index=LABELS, dtype="Int64")})
+    got = _ours(evaluate(text, frame, {}, types={"d": Type("date"), "n": Type("int")}))
+    got = [v.date() if isinstance(v, pd.Timestamp) and v == v.normalize() else v
+           for v in (None if v is pd.NaT else v for v in got)]
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (k INT, d DATE, n INTEGER)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?)",
+                        [list(r) for r in zip(range(4), DATES, DAYS)])
+        assert got == _duck(con, text), text
+    finally:
+        con.close()

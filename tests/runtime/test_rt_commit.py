@@ -5,6 +5,7 @@ dataset; concurrent writers never mix (issue 8)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -29,8 +30,12 @@ class Worker:
     """The fork server of rt_commit_worker.py, one per test module."""
 
     def __init__(self):
+        # the worker imports the etlc_runtime this process imported (under `make mutation`,
+        # the mutated copy; otherwise the installed one is the same code)
+        path = [str(Path(commit.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
         self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True, env=env)
 
     def run(self, writes, fault=None, log=None, exchange=True) -> list[int]:
         self.proc.stdin.write(json.dumps({"writes": writes, "fault": fault, "fault_log": log,

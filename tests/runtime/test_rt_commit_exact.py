@@ -8,10 +8,14 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
+import fcntl
 import json
+import logging
 import os
+import stat
 import time
 from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 
 import pytest
 from etlc_runtime import commit as C
@@ -153,6 +157,39 @@ def test_lock_file_exists_only_while_held(tmp_path):
     lock.release()
 
 
+def test_a_lock_file_removed_while_waiting_is_locked_anew(tmp_path, monkeypatch):
+    """The holder before us releases (removes the file) while we wait in flock: we hold a
+    lock on a file no other attempt can open, so we lock the file at the path instead."""
+    path = tmp_path / ".t.etlc-lock"
+    calls = []
+
+    def flock(fd, op):
+        calls.append(op)
+        if len(calls) == 1:
+            path.unlink()   # the previous holder's release
+        fcntl.flock(fd, op)
+
+    monkeypatch.setattr(C, "fcntl", SimpleNamespace(flock=flock, LOCK_EX=fcntl.LOCK_EX))
+    lock = C._Lock(path).acquire()
+    st = os.fstat(lock.fd)
+    assert len(calls) == 2 and C._identity(path) == (st.st_dev, st.st_ino)
+    path.unlink()   # gone before the release (a swept folder): releasing is no error
+    lock.release()
+    assert lock.fd is None
+
+
+def test_lock_file_is_created_rw_r_r(tmp_path):
+    old = os.umask(0o022)
+    try:
+        lock = C._Lock(tmp_path / ".t.etlc-lock").acquire()
+    finally:
+        os.umask(old)
+    try:
+        assert stat.S_IMODE(os.stat(lock.path).st_mode) == 0o644
+    finally:
+        lock.release()
+
+
 # -- one commit -----------------------------------------------------------------------------
 
 def test_folder_commit_marks_links_kept_files_and_leaves_nothing_else(tmp_path):
@@ -200,6 +237,22 @@ def test_fallback_without_exchange_gives_the_same_result(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["ds"]
 
 
+def test_fallback_moves_the_old_version_aside_under_the_attempts_token(tmp_path, monkeypatch):
+    monkeypatch.setattr(C, "use_exchange", False)
+    target = tmp_path / "ds"
+    seen = {}
+    monkeypatch.setattr(C, "_fault",
+                        lambda point: seen.setdefault(point, sorted(os.listdir(tmp_path))))
+    for content in (b"one", b"two"):
+        with C.Commit(target, fmt="csv", single=False) as tx:
+            (tx.new / "f.csv").write_bytes(content)
+            tx.commit()
+    # between the two renames: the current version aside, the new one not yet in place
+    assert seen["moved_aside"] == sorted([f".ds.etlc-commit-{tx.token}.json", ".ds.etlc-lock",
+                                          f".ds.etlc-old-{tx.token}", tx.new.name])
+    assert sorted(os.listdir(tmp_path)) == ["ds"]
+
+
 def test_single_file_commit_replaces_the_file(tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("a\n1\n")
@@ -207,6 +260,7 @@ def test_single_file_commit_replaces_the_file(tmp_path):
         assert not tx.new.exists()  # a file: the writer creates it
         tx.new.write_text("a\n2\n")
         tx.commit()
+        assert tx.committed is True
     assert target.read_text() == "a\n2\n" and sorted(os.listdir(tmp_path)) == ["out.csv"]
 
 
@@ -258,10 +312,11 @@ def test_recover_rolls_a_committed_journal_forward(tmp_path):
     (tmp_path / ".ds.etlc-old-eeee").write_text("x")      # another
     (tmp_path / ".other.etlc-tmp-dddd").write_text("y")   # another dataset's: not ours
     (tmp_path / ".ds.etlc-commit-1.txt").write_text("z")  # not a journal
+    (tmp_path / ".abc").write_text("w")                   # sorts before the journal: skipped
     C.recover(target)
     assert (target / "f.csv").read_text() == "v2"
-    assert sorted(os.listdir(tmp_path)) == [".ds.etlc-commit-1.txt", ".other.etlc-tmp-dddd",
-                                            "ds"]
+    assert sorted(os.listdir(tmp_path)) == [".abc", ".ds.etlc-commit-1.txt",
+                                            ".other.etlc-tmp-dddd", "ds"]
 
 
 def test_recover_after_the_swap_only_removes_the_journal(tmp_path):
@@ -471,13 +526,15 @@ def test_carry_over_other_link_errors_are_raised(tmp_path, monkeypatch):
     assert info.value.errno == errno.EIO
 
 
-@pytest.mark.parametrize("single, exchange, points", [
-    (True, True, ["synced", "replaced"]),
-    (False, False, ["synced", "journal_written", "journal_committed", "moved_aside", "moved_in",
-                    "journal_removed", "cleaned"]),
+@pytest.mark.parametrize("single, exchange, carry, points", [
+    (True, True, False, ["synced", "replaced"]),
+    (False, False, False, ["synced", "journal_written", "journal_committed", "moved_aside",
+                           "moved_in", "journal_removed", "cleaned"]),
+    (False, True, True, ["synced", "carried", "journal_written", "journal_committed",
+                         "exchanged", "journal_removed", "cleaned"]),
 ])
 def test_fault_points_of_a_file_and_of_the_fallback(tmp_path, monkeypatch, single, exchange,
-                                                    points):
+                                                    carry, points):
     monkeypatch.setattr(C, "use_exchange", exchange)
     target = tmp_path / ("out.csv" if single else "ds")
     for content in ("1", "2"):
@@ -485,8 +542,8 @@ def test_fault_points_of_a_file_and_of_the_fallback(tmp_path, monkeypatch, singl
         monkeypatch.setenv(C.FAULT_ENV, "no-such-point")
         monkeypatch.setenv(C.FAULT_LOG_ENV, str(log))
         with C.Commit(target, fmt="csv", single=single) as tx:
-            (tx.new if single else tx.new / "f.csv").write_text(content)
-            tx.commit()
+            (tx.new if single else tx.new / f"f{content}.csv").write_text(content)
+            tx.commit((lambda rel: True) if carry else None)
     assert [line.split()[1] for line in log.read_text().splitlines()] == points
 
 
@@ -494,15 +551,21 @@ def _still_written(path):
     raise OSError(errno.ENOTEMPTY, "Directory not empty", str(path))
 
 
-def test_a_failed_cleanup_does_not_replace_the_writers_error(tmp_path, monkeypatch):
+def test_a_failed_cleanup_does_not_replace_the_writers_error(tmp_path, monkeypatch, caplog):
     # a writer that outlives its attempt (a cancelled dask task's thread) keeps adding parts
     target = tmp_path / "ds"
-    with pytest.raises(RuntimeError, match="the writer failed"):
-        with C.Commit(target, fmt="csv", single=False) as tx:
-            (tx.new / "f.csv").write_text("half")
-            monkeypatch.setattr(C, "remove", _still_written)
-            raise RuntimeError("the writer failed")
+    with (caplog.at_level(logging.WARNING, logger="etlc_runtime"),
+          pytest.raises(RuntimeError, match="the writer failed"),
+          C.Commit(target, fmt="csv", single=False) as tx):
+        (tx.new / "f.csv").write_text("half")
+        monkeypatch.setattr(C, "remove", _still_written)
+        raise RuntimeError("the writer failed")
     monkeypatch.undo()
+    # the leftover is reported on the runtime's logger: what was left, why, which target
+    [record] = [r for r in caplog.records if r.name == "etlc_runtime"]
+    assert record.levelno == logging.WARNING
+    left, err, of = record.args
+    assert (left, of) == (tx.new, target) and err.errno == errno.ENOTEMPTY
     assert sorted(os.listdir(tmp_path)) == [tx.new.name]  # the lock was released
     with C.Commit(target, fmt="csv", single=False) as again:  # and the next attempt sweeps
         (again.new / "f.csv").write_text("whole")
