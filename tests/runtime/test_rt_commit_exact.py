@@ -39,7 +39,9 @@ def test_every_name_is_a_hidden_sibling_with_the_attempt_token(tmp_path):
     assert tx._lock.path == tmp_path / ".sales.csv.etlc-lock"
     folder = C.Commit(tmp_path / "by_day", fmt="parquet", single=False)
     assert folder.new == tmp_path / f".by_day.etlc-tmp-{folder.token}"
-    assert folder.token != tx.token and not folder.committed
+    assert folder.token != tx.token and folder.committed is False
+    dotted = C.Commit(tmp_path / "sales.v2", fmt="csv", single=False)  # a folder: no suffix
+    assert dotted.new == tmp_path / f".sales.v2.etlc-tmp-{dotted.token}"
     assert C.is_internal(".x.etlc-lock") and C.is_internal(C.MARKER)
     assert not C.is_internal("part-0.parquet") and not C.is_internal("etlc.csv")
 
@@ -148,6 +150,7 @@ def test_remove_takes_a_link_not_what_it_points_to(tmp_path):
 
 def test_lock_file_exists_only_while_held(tmp_path):
     lock = C._Lock(tmp_path / ".t.etlc-lock")
+    lock.release()  # never acquired: nothing to release
     assert lock.acquire() is lock and lock.fd is not None
     assert (tmp_path / ".t.etlc-lock").exists()
     lock.release()
