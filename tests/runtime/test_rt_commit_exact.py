@@ -322,6 +322,17 @@ def test_recover_rolls_a_committed_journal_forward(tmp_path):
                                             ".other.etlc-tmp-dddd", "ds"]
 
 
+def test_a_fallback_roll_forward_moves_aside_under_the_journals_token(tmp_path, monkeypatch):
+    target, _journal = _committed_but_not_swapped(tmp_path)
+    monkeypatch.setattr(C, "use_exchange", False)
+    seen = {}
+    monkeypatch.setattr(C, "_fault",
+                        lambda point: seen.setdefault(point, sorted(os.listdir(tmp_path))))
+    C.recover(target)
+    assert ".ds.etlc-old-0123456789abcdef" in seen["moved_aside"]
+    assert (target / "f.csv").read_text() == "v2" and sorted(os.listdir(tmp_path)) == ["ds"]
+
+
 def test_recover_after_the_swap_only_removes_the_journal(tmp_path):
     target, journal = _committed_but_not_swapped(tmp_path)
     C.recover(target)
