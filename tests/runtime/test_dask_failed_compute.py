@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import dask
 import pytest
 from etlc_runtime.engines.dask.cluster import Cluster
-
-dask = pytest.importorskip("dask")
 
 
 def _write_late(started: str, part: str) -> int:
