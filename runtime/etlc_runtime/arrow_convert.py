@@ -128,6 +128,10 @@ def _refuse(bad: pa.Array, shown: pa.Array, name: str, where: Where, reason: str
         raise where.error(reason, name, i, shown[i].as_py())
 
 
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
+
+
 def _as_text(values: pa.Array) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -481,11 +485,12 @@ def conform_table(table: pa.Table, columns: Mapping[str, Any], where: Where = Wh
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     arrays, names, bad_rows = [], [], set()
-    conv = text_to if text else typed_to
     for name, col in columns.items():
         if name not in table.column_names:
             raise where.error("a declared column is absent from the file", name)
         values = table.column(name)
+        # a text reader's columns are text, except those Arrow's reader parsed (csv_arrow)
+        conv = text_to if text and _is_text(values.type) else typed_to
         try:
             arrays.append(conv(values, col, name, where))
         except DataError:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import dtypes
 from .arrow_convert import Where, conform_table
+from .csv_arrow import csv_options, typed_columns, typed_scan_allowed
 from .errors import ROW, DataError, NotAvailable, count_read_errors
 
 # the file layout lives in one pandas-free place, shared with the duckdb engine
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 # where a frame read with on_error null | skip keeps its tally (errors.count_read_errors)
 READ_ERRORS = "etlc_read_errors"
+FIRST_DAY = -719162   # 0001-01-01 in days from 1970-01-01: Arrow reads 0000-01-01 too
 
 
 def _csv_bytes(path: Path, opts: Mapping[str, Any]):
@@ -96,21 +98,11 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
         ragged.append(row)
         return "skip"  # counted; an error below unless on_error is skip
 
-    read = pcsv.ReadOptions(skip_rows=int(opts.get("skip_rows", 0) or 0), encoding=encoding,
-                            column_names=list(columns) if (not header and columns) else None,
-                            autogenerate_column_names=not header and not columns)
-    escape = opts.get("escape")
-    parse = pcsv.ParseOptions(delimiter=opts.get("delimiter", ","),
-                              quote_char=opts.get("quote", '"'), escape_char=escape or False,
-                              double_quote=not escape, newlines_in_values=True,
-                              invalid_row_handler=on_invalid,
-                              # an empty line of a one-column file is a null value
-                              ignore_empty_lines=len(names) != 1)
-    null_value = opts.get("null_value", "")
-    convert = pcsv.ConvertOptions(
-        null_values=[null_value], strings_can_be_null=True, quoted_strings_can_be_null=False,
-        true_values=["true", "True", "TRUE"], false_values=["false", "False", "FALSE"],
-        column_types={c: pa.string() for c in columns} if columns else None)
+    typed = _typed_read(source, opts, names, columns, encoding)
+    if typed is not None:
+        return typed
+    read, parse, convert = csv_options(opts, names, list(columns) if columns else None,
+                                       encoding=encoding, on_invalid=on_invalid)
     try:
         table = pcsv.read_csv(source, read_options=read, parse_options=parse,
                               convert_options=convert)
@@ -137,6 +129,35 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
                         line=line, row=number, value=row.text)
     if not header and not columns:
         table = table.rename_columns([f"column{i}" for i in range(table.num_columns)])
+    return table
+
+
+def _typed_read(source, opts: Mapping[str, Any], names: list[str], columns: Mapping | None,
+                encoding: str):
+    """The file read with its declared dates, decimals and floats parsed by Arrow's reader
+    (csv_arrow.typed_columns: it accepts only text the text rules read the same way, and
+    ``0000-01-01``, refused here); None where it does not apply or refuses anything, and the
+    text path then reads the file and decides."""
+    typed = typed_columns(columns, floats=True) if columns and typed_scan_allowed(opts) else {}
+    if not typed or not isinstance(source, str) or len(set(names)) != len(names) \
+            or any(c not in names for c in columns):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    read, parse, convert = csv_options(opts, names, list(columns), encoding=encoding,
+                                       typed=typed)
+    try:
+        table = pcsv.read_csv(source, read_options=read, parse_options=parse,
+                              convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    for name, kind in typed.items():
+        if kind == pa.date32() and name in table.column_names:
+            low = pc.min(table.column(name).cast(pa.int32())).as_py()
+            if low is not None and low < FIRST_DAY:   # the year 0000
+                return None
     return table
 
 

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from ..plain import plain
 from . import capabilities as _capabilities
 from .base import StepContext, TaskResources
-from .duckdb import quality
+from .duckdb import csv_typed, quality
 from .duckdb import read as _read
 from .duckdb import write as _write
 from .duckdb.sql_build import Builder, Rel
@@ -66,6 +66,7 @@ class DuckDBEngine:
         self._read_errors: dict[str, dict] = {}  # read relation -> its on_error tally
         self._s3 = None  # the S3Options whose filesystem the connection holds
         self._reads: list[tuple[Mapping[str, Any], Rel]] = []  # read: an R040's row (read_rows)
+        self._csv_text: dict[str, str] = {}  # view of an Arrow CSV scan -> its text twin
 
     # -- relations in and out -------------------------------------------------------
     def read(self, dataset: Mapping[str, Any], ctx: StepContext,
@@ -73,7 +74,7 @@ class DuckDBEngine:
         counts: dict = {}
         rel = _read.read(self.b, dataset, ctx.macros, ctx.root, columns=columns,
                          connections=ctx.connections, from_arrow=self.from_arrow,
-                         counts=counts)
+                         counts=counts, fallbacks=self._csv_text, keep=self._arrow)
         self._reads.append((dataset, rel))
         if counts:
             self._read_errors[rel.name] = counts
@@ -104,8 +105,20 @@ class DuckDBEngine:
                              f"hive_partitioning = false)")
 
     def to_arrow(self, rel: Rel):
+        return self._run(lambda: self.con.sql(rel.query()).to_arrow_table())
+
+    def _run(self, run, *args, **kwargs):
+        """``run(*args, **kwargs)``, once more over the text path where an Arrow CSV scan
+        refused a value (csv_typed: the result and any R040 are then the text path's), an
+        R040 raised in SQL with its dataset and row found (read_rows.py)."""
         with self._read_rows():
-            return self.con.sql(rel.query()).to_arrow_table()
+            try:
+                return run(*args, **kwargs)
+            except Exception as exc:
+                if not (csv_typed.refused(exc) and csv_typed.fall_back(self.con,
+                                                                       self._csv_text)):
+                    raise
+            return run(*args, **kwargs)
 
     @contextmanager
     def _read_rows(self):
@@ -128,7 +141,8 @@ class DuckDBEngine:
     # -- steps ----------------------------------------------------------------------
     def transform(self, step: Mapping[str, Any], inputs: Mapping[str, Any], ctx: StepContext,
                   base: Any | None = None) -> Rel:
-        return self.b.apply(step, inputs, ctx.params, base=base)
+        # a union's type checks count values: a scan
+        return self._run(self.b.apply, step, inputs, ctx.params, base=base)
 
     def explain_error(self, exc: BaseException, step: Mapping[str, Any],
                       inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
@@ -151,8 +165,7 @@ class DuckDBEngine:
         return None  # counting would run the chain once more; writes and checks count
 
     def check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
-        with self._read_rows():
-            self._check(rel, checks, ctx)
+        self._run(self._check, rel, checks, ctx)
 
     def _check(self, rel: Rel, checks: Mapping[str, Any], ctx: StepContext) -> None:
         try:
@@ -164,8 +177,7 @@ class DuckDBEngine:
             raise found from exc
 
     def metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext) -> dict[str, Any]:
-        with self._read_rows():
-            return self._metrics(rel, metrics, ctx)
+        return self._run(self._metrics, rel, metrics, ctx)
 
     def _metrics(self, rel: Rel, metrics: Mapping[str, str], ctx: StepContext
                  ) -> dict[str, Any]:
@@ -195,17 +207,14 @@ class DuckDBEngine:
         json = [c for c in json_columns(ctx.types) if c in rel.columns and c not in declared]
         if json:  # JSON text held as VARCHAR (from another engine): JSON, so written nested
             rel = self.b.cast(rel, {c: "json" for c in json})
-        with self._read_rows():
-            return _write.write(self.b, rel, dataset, mode, ctx.macros, ctx.root,
-                                ctx.append_key, connections=ctx.connections,
-                                to_arrow=self.to_arrow)
+        return self._run(_write.write, self.b, rel, dataset, mode, ctx.macros, ctx.root,
+                         ctx.append_key, connections=ctx.connections, to_arrow=self.to_arrow)
 
     def stage(self, rel: Rel, folder: Path, *, partitions: int, meta: dict,
               before_commit: Any = None, types: Mapping[str, Any] | None = None) -> dict:
         # DuckDB holds every column in its exact type already: ``types`` has nothing to add
-        with self._read_rows():
-            return _write.stage(self.b, rel, folder, partitions=partitions, meta=meta,
-                                before_commit=before_commit)
+        return self._run(_write.stage, self.b, rel, folder, partitions=partitions, meta=meta,
+                         before_commit=before_commit)
 
     def close(self) -> None:
         try:

@@ -39,6 +39,7 @@ from ...file_layout import (
 from ...paths import ensure_readable, local_path
 from ...s3_read import LISTING
 from .conversions import MARK, decimal_sql, from_text
+from . import csv_typed
 from .csv_source import FILE_COLUMN, _list, csv_files
 from .read_sql import lossless
 from .sql_build import Builder, Rel, etlc_type, typed
@@ -138,9 +139,13 @@ def _fixed_width_error(col: str, spec: Any) -> str:
 
 
 def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
-         connections=None, from_arrow=None, counts: dict | None = None) -> Rel:
+         connections=None, from_arrow=None, counts: dict | None = None,
+         fallbacks: dict | None = None, keep: list | None = None) -> Rel:
     """A relation over the dataset, typed by its declared columns (``counts``: the tally of
-    values ``on_error: null | skip`` let through, errors.count_read_errors' shape)."""
+    values ``on_error: null | skip`` let through, errors.count_read_errors' shape;
+    ``fallbacks``: where a CSV read whose dates and decimals pyarrow parses keeps its text
+    twin, csv_typed, with the scans it registers kept alive in ``keep``; None: the text
+    path only)."""
     fmt = dataset.get("format")
     if fmt == "postgres":   # COPY into Arrow, no pandas (pg_read)
         from ...pg_read import read_arrow
@@ -195,7 +200,9 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
         src += f", filename = {sql_literal(FILE_COLUMN)})" if (keys or declared) else ")"
         rel = b.source(src)
     elif fmt == "csv":
-        src = csv_files(files, opts, declared, b)
+        src = None if keys else csv_typed.source(b, files, opts, declared, fallbacks,
+                                                  keep if keep is not None else [])
+        src = src or csv_files(files, opts, declared, b)
         if opts.get("on_error") == "skip" and counts is not None and declared:
             tables: list[str] = []
             rejects = (tables, csv_files(files, opts, declared, b, tables))
