@@ -132,29 +132,35 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
 
 
-def _as_text(values: pa.Array) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+def _string_type(values: pa.Array) -> pa.Array:
+    """Text as ``string`` (from ``large_string`` or an all-null column), chunks kept."""
     if pa.types.is_large_string(values.type) or pa.types.is_null(values.type):
         values = values.cast(pa.string())
     return values
 
 
+def _as_text(values: pa.Array) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return _string_type(values)
+
+
 def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -> pa.Array:
-    """Text to the declared type (see the module doc)."""
-    values = _as_text(values)
+    """Text to the declared type (see the module doc).  A chunked column (a CSV reader's)
+    stays chunked where no value needs the general rules: joining its chunks copies it."""
+    values = _string_type(values)
     spec = spec_of(column)
     kind = spec.get("type")
     target = arrow_type(spec)
-    if kind in (None, "string"):
+    if kind in (None, "string", "vector"):
         return values
-    if kind == "vector":
-        return values
+    if kind != "json":
+        fast = _plain(values, kind, spec, name, where)   # no value needs the general rules
+        if fast is not None:
+            return fast
+    values = _as_text(values)
     if kind == "json":
         return json_texts(values, name, where)
-    fast = _plain(values, kind, spec, name, where)   # no value needs the general rules
-    if fast is not None:
-        return fast
     text = pc.utf8_trim_whitespace(values)
     if kind == "int":
         if _all_match(text, PLAIN_INT):   # one pass where every value is bare digits
@@ -267,8 +273,14 @@ def _plain(values: pa.Array, kind: str, spec: Mapping[str, Any], name: str,
     """The column read in one cast when every value has its type's plain shape untrimmed
     (bare digits, ``YYYY-MM-DD``, what Arrow's float cast reads: it takes no whitespace), so
     that neither the trim nor the general checks could change anything; else None."""
-    if kind == "int" and _all_match(values, PLAIN_INT):
-        return _cast_or_error(values, pa.int64(), name, where, "int out of the int64 range")
+    if kind == "int":   # Arrow's cast reads -?digits and hex ('0x10'), which is refused
+        try:
+            out = pc.cast(values, pa.int64(), safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if pc.any(pc.starts_with(values, "0x", ignore_case=True)).as_py():
+            return None
+        return out
     if kind == "date" and not spec.get("format") and _all_match(values, PLAIN_DATE):
         return _plain_dates(values, values, name, where)
     if kind == "float":
@@ -380,8 +392,6 @@ def json_texts(values: pa.Array, name: str, where: Where = Where()) -> pa.Array:
 
 def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -> pa.Array:
     """A typed column to the declared type, where no value changes (see the module doc)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
     spec = spec_of(column)
     kind = spec.get("type")
     target = arrow_type(spec)
@@ -390,6 +400,8 @@ def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -
         return text_to(values, spec, name, where)
     if target is None or kind == "vector" or src == target:
         return values
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     if pa.types.is_dictionary(src):
         return typed_to(values.dictionary_decode(), spec, name, where)
 

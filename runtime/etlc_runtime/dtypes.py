@@ -81,13 +81,15 @@ def _pandas_of(t: pa.DataType):
 def arrow_series(values: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
     """One Arrow column in the pandas engine's representation (docs/types.md): ints exact in
     ``Int64``, floats in ``Float64`` with NaN apart from null, decimals and dates as Arrow."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
     t = values.type
+    if isinstance(values, pa.ChunkedArray) and (_pandas_of(t) is None or pa.types.is_date64(t)
+                                                or pa.types.is_null(t)):
+        values = values.combine_chunks()   # pandas' own conversions below take chunks
     if pa.types.is_floating(t):
         data = values.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
         mask = values.is_null().to_numpy(zero_copy_only=False)
-        return pd.Series(pd.arrays.FloatingArray(data.copy(), mask.copy()), index=index)
+        return pd.Series(pd.arrays.FloatingArray(data.copy(), mask.copy()), index=index,
+                         copy=False)
     if pa.types.is_date64(t):
         values, t = values.cast(pa.date32()), pa.date32()
     if pa.types.is_null(t):
@@ -95,16 +97,18 @@ def arrow_series(values: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
     dtype = _pandas_of(t)
     if dtype is not None:
         if isinstance(dtype, pd.ArrowDtype):
-            return pd.Series(pd.arrays.ArrowExtensionArray(values), index=index)
-        return pd.Series(dtype.__from_arrow__(values), index=index)
-    return pd.Series(pa.table({"v": values}).to_pandas()["v"].array, index=index)
+            return pd.Series(pd.arrays.ArrowExtensionArray(values), index=index, copy=False)
+        return pd.Series(dtype.__from_arrow__(values), index=index, copy=False)
+    return pd.Series(pa.table({"v": values}).to_pandas()["v"].array, index=index, copy=False)
 
 
 def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow table as a pandas DataFrame of :func:`arrow_series` columns."""
+    """An Arrow table as a pandas DataFrame of :func:`arrow_series` columns (each array new,
+    so neither the Series nor the frame copies it: pandas 3 would, twice, about 30 ms a
+    column of 3 M rows)."""
     index = pd.RangeIndex(table.num_rows)
     return pd.DataFrame({name: arrow_series(table.column(name), index)
-                         for name in table.column_names}, index=index)
+                         for name in table.column_names}, index=index, copy=False)
 
 
 def type_name(dtype) -> str:

@@ -132,7 +132,7 @@ def qualify(df: pd.DataFrame, expr: str, params, types=None) -> pd.DataFrame:
 
 
 def derive(df: pd.DataFrame, columns: Mapping[str, str], params, types=None) -> pd.DataFrame:
-    out = df.copy()
+    out = df.copy(deep=False)   # copy-on-write (pandas 3): adding columns leaves df as it was
     for name, expr in columns.items():
         value = _expr.evaluate(expr, out, params, types)
         if isinstance(value, pd.Series):

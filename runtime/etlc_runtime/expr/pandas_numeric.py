@@ -32,12 +32,16 @@ def float_series(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
     return float_values(values, mask | np.isnan(values), index)
 
 
-def float_values(values: np.ndarray, mask: np.ndarray, index) -> pd.Series:
+def float_values(values: np.ndarray, mask: np.ndarray, index, fresh: bool = False
+                 ) -> pd.Series:
     """A Float64 Series, null only where ``mask`` is true: a NaN value stays NaN (pandas'
-    masked arithmetic and ufuncs would make it null)."""
+    masked arithmetic and ufuncs would make it null).  ``fresh``: both arrays were made for
+    this result (a ufunc's output), so a full-length one is kept instead of copied."""
     n = len(index)
-    values = np.array(np.broadcast_to(values, n), dtype=np.float64)
-    mask = np.array(np.broadcast_to(mask, n), dtype=bool)
+    if not (fresh and np.shape(values) == (n,) and values.dtype == np.float64):
+        values = np.array(np.broadcast_to(values, n), dtype=np.float64)
+    if not (fresh and np.shape(mask) == (n,) and mask.dtype == bool):
+        mask = np.array(np.broadcast_to(mask, n), dtype=bool)
     return pd.Series(pd.arrays.FloatingArray(values, mask), index=index, copy=False)
 
 
@@ -55,7 +59,8 @@ def float_arith(op: str, a, b, index) -> pd.Series:
         mask = mask | (y == 0)
     with np.errstate(all="ignore"):
         r = _FLOAT_OPS[op](x, y)
-    return float_values(r, mask, index)
+    # r is new; mask is new unless an operand's own mask came through (x + constant)
+    return float_values(r, mask, index, fresh=mask is not mx and mask is not my)
 
 
 def round_half_away(values: np.ndarray, digits) -> np.ndarray:
