@@ -78,18 +78,29 @@ def _pandas_of(t: pa.DataType):
     return None
 
 
+def _owned(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A writable NumPy copy of a null-free column, copied once (pyarrow's own conversion
+    gives a read-only view, or a read-only concatenation of the chunks)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = [c.to_numpy(zero_copy_only=False) for c in chunks]
+    if len(parts) == 1:
+        return parts[0].copy()
+    if not parts:
+        return np.empty(0, values.type.to_pandas_dtype())
+    return np.concatenate(parts)
+
+
 def arrow_series(values: pa.Array | pa.ChunkedArray, index=None) -> pd.Series:
     """One Arrow column in the pandas engine's representation (docs/types.md): ints exact in
     ``Int64``, floats in ``Float64`` with NaN apart from null, decimals and dates as Arrow."""
     t = values.type
+    if pa.types.is_floating(t):
+        data = _owned(values.cast(pa.float64()).fill_null(0.0))
+        mask = _owned(values.is_null())
+        return pd.Series(pd.arrays.FloatingArray(data, mask), index=index, copy=False)
     if isinstance(values, pa.ChunkedArray) and (_pandas_of(t) is None or pa.types.is_date64(t)
                                                 or pa.types.is_null(t)):
         values = values.combine_chunks()   # pandas' own conversions below take chunks
-    if pa.types.is_floating(t):
-        data = values.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
-        mask = values.is_null().to_numpy(zero_copy_only=False)
-        return pd.Series(pd.arrays.FloatingArray(data.copy(), mask.copy()), index=index,
-                         copy=False)
     if pa.types.is_date64(t):
         values, t = values.cast(pa.date32()), pa.date32()
     if pa.types.is_null(t):
