@@ -63,18 +63,19 @@ def _write(path: Path, rows: list[dict], quoting: int) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-def _outcome(path: Path, null_value: str, typed: bool):
+def _outcome(path: Path, null_value: str, typed: bool, options: dict | None = None):
     engine = DuckDBEngine()
     if not typed:
         engine._csv_text = None   # read.read then takes the text path alone
     dataset = {"name": "t", "format": "csv", "path": str(path), "columns": COLUMNS,
-               "options": {"null_value": null_value}}
+               "options": {"null_value": null_value, **(options or {})}}
     ctx = StepContext(root=path.parent, params={}, macros={})
     try:
         rel = engine.read(dataset, ctx)
         used = bool(engine._csv_text)
         table = engine.to_arrow(rel)
-        return ("rows", table.to_pylist()), used and bool(engine._csv_text)
+        rows = [{k: "NaN" if v != v else v for k, v in r.items()} for r in table.to_pylist()]
+        return ("rows", rows), used and bool(engine._csv_text)
     except Exception as exc:  # noqa: BLE001 - the error's fields are compared
         fields = tuple(getattr(exc, k, None) for k in ("code", "column", "value", "file",
                                                        "row", "line"))
@@ -226,3 +227,19 @@ def test_a_task_reads_the_same_rows_typed_and_as_text(project, monkeypatch, late
     rows, metrics, _ = typed
     assert metrics == {"u": {"n": 14, "total": 49.52}}
     assert len(rows) == 14 and {r["id"] for r in rows} == {1, 2, 3, 4, 5, 7, 8}
+
+
+@pytest.mark.parametrize("options, text", [
+    ({"header": False}, "2020-01-02,1.50,7,0.5,1,x,2\n1999-12-31,,8,1e-3,2,,nan\n"),
+    ({"delimiter": ";", "skip_rows": 2}, "junk\nmore junk\nd;p;z;w;i;s;f\n"
+                                          "2020-01-02;1.5;7;0.5;1;\"a;b\";2\n"),
+    ({"quote": "'"}, "d,p,z,w,i,s,f\n2020-01-02,'1.50',7,0.5,1,'x,y',2\n"),
+    ({"escape": "\\"}, "d,p,z,w,i,s,f\n2020-01-02,1.50,7,0.5,1,\"a\\\"b\",2\n"),
+    ({}, "d,p,z,w,i,s,f\n2020-01-02,1.50,7,0.5,1,\"two\nlines\",2\n\n"),
+])
+def test_csv_options_read_the_same_typed_and_as_text(tmp_path, options, text):
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    typed, used = _outcome(path, "", True, options)
+    assert typed == _outcome(path, "", False, options)[0]
+    assert typed[0] == "rows" and used   # read by the typed scan, no fallback
