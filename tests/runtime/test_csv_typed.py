@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,8 @@ def _outcome(path: Path, null_value: str, typed: bool, options: dict | None = No
         rel = engine.read(dataset, ctx)
         used = bool(engine._csv_text)
         table = engine.to_arrow(rel)
-        rows = [{k: "NaN" if v != v else v for k, v in r.items()} for r in table.to_pylist()]
+        rows = [{k: "NaN" if isinstance(v, float) and math.isnan(v) else v
+                 for k, v in r.items()} for r in table.to_pylist()]
         return ("rows", rows), used and bool(engine._csv_text)
     except Exception as exc:  # noqa: BLE001 - the error's fields are compared
         fields = tuple(getattr(exc, k, None) for k in ("code", "column", "value", "file",
@@ -126,7 +128,7 @@ def test_a_refused_value_is_the_text_paths_r040(tmp_path, bad):
     path = tmp_path / "t.csv"
     good = {"d": "2020-01-02", "p": "1.00", "z": "1", "w": "1", "i": "1", "s": "x", "f": "1"}
     _write(path, [good, {**good, **bad}], csv.QUOTE_MINIMAL)
-    (kind, name, fields), _ = _outcome(path, "", typed=True)
+    (kind, _name, fields), _ = _outcome(path, "", typed=True)
     code, column, value, file, row, line = fields
     assert (kind, code, column, value, row, line) == ("error", "R040", *bad, *bad.values(),
                                                       2, 3)
@@ -231,8 +233,8 @@ def test_a_task_reads_the_same_rows_typed_and_as_text(project, monkeypatch, late
 
 @pytest.mark.parametrize("options, text", [
     ({"header": False}, "2020-01-02,1.50,7,0.5,1,x,2\n1999-12-31,,8,1e-3,2,,nan\n"),
-    ({"delimiter": ";", "skip_rows": 2}, "junk\nmore junk\nd;p;z;w;i;s;f\n"
-                                          "2020-01-02;1.5;7;0.5;1;\"a;b\";2\n"),
+    ({"delimiter": ";", "skip_rows": 2}, ("junk\nmore junk\nd;p;z;w;i;s;f\n"
+                                          "2020-01-02;1.5;7;0.5;1;\"a;b\";2\n")),
     ({"quote": "'"}, "d,p,z,w,i,s,f\n2020-01-02,'1.50',7,0.5,1,'x,y',2\n"),
     ({"escape": "\\"}, "d,p,z,w,i,s,f\n2020-01-02,1.50,7,0.5,1,\"a\\\"b\",2\n"),
     ({}, "d,p,z,w,i,s,f\n2020-01-02,1.50,7,0.5,1,\"two\nlines\",2\n\n"),
