@@ -40,6 +40,8 @@ DEFAULT_PRECISION = 38
 PLAIN_INT = r"^-?[0-9]+$"          # Arrow's int cast reads these exactly (and '0x10': hex)
 PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 DEC_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+HUGE_EXPONENT = r"[eE][+-]?0*[1-9][0-9]{5,}$"   # 100000 or more
+HUGE_EXPONENT_LIMIT = "+-99999"
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,10 @@ def text_to(values: pa.Array, column: Any, name: str, where: Where = Where()) ->
     if kind == "decimal":
         _refuse(pc.invert(pc.match_substring_regex(text, DEC_TEXT)), values, name, where,
                 f"not a valid {target} (digits with an optional sign, point and exponent)")
+        # Arrow's decimal parser crashes the process on an exponent of 8 digits or more
+        # ('1e-10000000'); no such value fits a decimal(38) exactly, and DuckDB refuses it
+        _refuse(pc.match_substring_regex(text, HUGE_EXPONENT), values, name, where,
+                f"not a valid {target} (an exponent beyond {HUGE_EXPONENT_LIMIT})")
         return _cast_or_error(text, target, name, where,
                               f"not a valid {target} (too many digits after the point, or "
                               f"more than its precision)", shown=values)

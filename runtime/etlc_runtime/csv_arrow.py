@@ -1,16 +1,17 @@
 """pyarrow's CSV reader set up as etlc reads CSV: the one place for its options.
 
 The pandas engine reads every CSV file with :func:`csv_options`: declared columns as text,
-converted afterwards by arrow_convert's rules.  The duckdb engine scans a file through a
-pyarrow dataset with the same options (engines/duckdb/csv_typed.py), where
-:func:`typed_columns` lets Arrow's reader parse a declared column itself: ``date`` without a
-``format`` and ``decimal``.  For those two, what Arrow's parse accepts is a subset of what the
-text rules accept (docs/types.md), each value the same: it reads ``YYYY-MM-DD`` only (no
-``2020-1-2``, no year 0000, no time of day) and refuses a decimal with more digits than its
-scale or precision instead of rounding it; it refuses the rest, and a refusal sends the read
-back to the text path, which decides (tests/runtime/test_csv_typed.py holds both to it).
-Not ``int``: Arrow reads ``0x10`` as 16.  ``float`` only on the pandas engine, whose text
-rule is Arrow's own parse (the duckdb engine's is DuckDB's).  Nothing here imports pandas.
+converted afterwards by arrow_convert's rules.  The duckdb engine scans a file through an
+Arrow stream with the same options (engines/duckdb/csv_typed.py), where :func:`typed_columns`
+lets Arrow's reader parse a declared ``date`` (without a ``format``) itself: Arrow reads
+``YYYY-MM-DD`` only (no ``2020-1-2``, no time of day; ``0000-01-01`` is caught after it),
+a subset of what the text rules accept, each value the same (docs/types.md); it refuses the
+rest, and a refusal sends the read back to the text path, which decides
+(tests/runtime/test_csv_typed.py holds both to it).  Not ``int``: Arrow reads ``0x10`` as 16.
+Not ``decimal``: Arrow's decimal parser crashes the process on an exponent of 8 digits
+(``1e-10000000``), so decimals are parsed only after arrow_convert has refused such text.
+``float`` only on the pandas engine, whose text rule is Arrow's own parse (the duckdb
+engine's is DuckDB's). Nothing here imports pandas.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ FALSE_TEXT = ["false", "False", "FALSE"]
 def typed_columns(declared: Mapping[str, Any] | None, floats: bool = False
                   ) -> dict[str, Any]:
     """The declared columns Arrow's CSV reader parses exactly as the text rules would (a
-    date without a ``format``, a decimal; ``floats``: a float too, where the text rule is
-    Arrow's own parse, as on the pandas engine), with their Arrow types."""
+    date without a ``format``; ``floats``: a float too, where the text rule is Arrow's own
+    parse, as on the pandas engine), with their Arrow types."""
     import pyarrow as pa
 
     out: dict[str, Any] = {}
@@ -37,9 +38,6 @@ def typed_columns(declared: Mapping[str, Any] | None, floats: bool = False
             out[name] = pa.date32()
         elif kind == "float" and floats:
             out[name] = pa.float64()
-        elif kind == "decimal":   # arrow_convert.arrow_type's decimal, without its imports
-            out[name] = pa.decimal128(int(spec.get("precision") or 38),
-                                      int(spec.get("scale") or 0))
     return out
 
 

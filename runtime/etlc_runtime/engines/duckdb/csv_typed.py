@@ -1,4 +1,4 @@
-"""A CSV read whose declared dates and decimals pyarrow's reader parses, with the text path
+"""A CSV read whose declared dates pyarrow's reader parses, with the text path
 as the fallback that decides every value that reader refuses.
 
 The text path (csv_source over a VARCHAR read, conversions.from_text) parses each value and
@@ -8,8 +8,8 @@ DECIMAL(15,2) as 1.01 and ``2020-1-2``, ``epoch`` or ``0000-01-01`` as dates, va
 after the parse can tell from clean ones.  pyarrow's CSV reader, set up as the pandas engine
 reads CSV (csv_arrow.csv_options), parses the columns csv_arrow.typed_columns names strictly
 (what it accepts the text rules accept, each value the same; tests/runtime/test_csv_typed.py)
-and refuses the rest.  A refusal proves nothing about the value (``+1.5``, `` 2020-01-02`` are
-good text it refuses), so the read is a view over the Arrow scan, and when a query stops on
+and refuses the rest.  A refusal proves nothing about the value (``2020-01-02 00:00:00`` is a
+good date it refuses), so the read is a view over the Arrow scan, and when a query stops on
 that scan's error (:func:`refused`) the engine replaces each view by its text twin
 (:func:`fall_back`: the same columns and types, converted in SQL, R040 with column, value and
 file) and runs the operation again.  A file with such a value is read twice (bad input is
@@ -17,8 +17,9 @@ rare); the result and any R040 are those of the text path alone.
 
 Only for ``on_error: fail`` and the options csv_arrow.typed_scan_allowed names, files whose
 header holds every declared column once, no Hive folders, and reads of at least
-:data:`MIN_BYTES` (below, the import of pyarrow costs more than the scan saves).  Ints, floats, timestamps and
-bools stay text in the view (VARCHAR), converted by read.py as on the text path.
+:data:`MIN_BYTES` (below, the import of pyarrow costs more than the scan saves).  Ints,
+decimals, floats, timestamps and bools stay text in the view (VARCHAR), converted by read.py
+as on the text path (csv_arrow says why).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from ...csv_arrow import csv_options, typed_columns, typed_scan_allowed
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
-from .conversions import decimal_sql, from_text
+from .conversions import from_text
 
 ARROW_PREFIX = "__etlc_csvarrow"
 # smaller reads take the text path: importing pyarrow and its CSV reader costs about 0.2 s,
@@ -118,8 +119,7 @@ def source(b, files: Sequence[Path], opts: Mapping[str, Any], declared: Mapping 
             b.con.unregister(name)
         return None
     file_sql = q(FILE_COLUMN)
-    items = [f"CAST({from_text(q(c), declared[c], c, file_sql=file_sql)} AS "
-             f"{'DATE' if typed[c] == pa.date32() else decimal_sql(declared[c])}) AS {q(c)}"
+    items = [f"CAST({from_text(q(c), declared[c], c, file_sql=file_sql)} AS DATE) AS {q(c)}"
              if c in typed else q(c) for c in declared]
     fallbacks[view] = (f"SELECT {', '.join(items)}, {file_sql} FROM "
                        f"{csv_files(list(files), opts, declared, b)}")
