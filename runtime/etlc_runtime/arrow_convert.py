@@ -402,7 +402,7 @@ def typed_to(values: pa.Array, column: Any, name: str, where: Where = Where()) -
     kind = spec.get("type")
     target = arrow_type(spec)
     src = values.type
-    if pa.types.is_string(src) or pa.types.is_large_string(src) or pa.types.is_null(src):
+    if _is_text(src):
         return text_to(values, spec, name, where)
     if target is None or kind == "vector" or src == target:
         return values

@@ -41,6 +41,12 @@ def typed_columns(declared: Mapping[str, Any] | None, floats: bool = False
     return out
 
 
+def header_holds(names: Sequence[str], declared: Mapping[str, Any]) -> bool:
+    """Whether a header names each column once and every declared one: else the text path
+    reads the file and names the problem."""
+    return len(set(names)) == len(names) and all(c in names for c in declared)
+
+
 def typed_scan_allowed(opts: Mapping[str, Any]) -> bool:
     """Whether a typed Arrow scan reads the file as the text path does with these options:
     ``on_error: fail`` (``null`` and ``skip`` count values per column on the text path), no
@@ -84,4 +90,4 @@ def csv_options(opts: Mapping[str, Any], names: Sequence[str], columns: Sequence
     return read, parse, convert
 
 
-__all__ = ["csv_options", "typed_columns", "typed_scan_allowed"]
+__all__ = ["csv_options", "header_holds", "typed_columns", "typed_scan_allowed"]

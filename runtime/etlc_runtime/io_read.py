@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import dtypes
 from .arrow_convert import Where, conform_table
-from .csv_arrow import csv_options, typed_columns, typed_scan_allowed
+from .csv_arrow import csv_options, header_holds, typed_columns, typed_scan_allowed
 from .errors import ROW, DataError, NotAvailable, count_read_errors
 
 # the file layout lives in one pandas-free place, shared with the duckdb engine
@@ -134,13 +134,12 @@ def _read_csv_table(path: Path, opts: Mapping[str, Any], columns: Mapping | None
 
 def _typed_read(source, opts: Mapping[str, Any], names: list[str], columns: Mapping | None,
                 encoding: str):
-    """The file read with its declared dates, decimals and floats parsed by Arrow's reader
+    """The file read with its declared dates and floats parsed by Arrow's reader
     (csv_arrow.typed_columns: it accepts only text the text rules read the same way, and
     ``0000-01-01``, refused here); None where it does not apply or refuses anything, and the
     text path then reads the file and decides."""
     typed = typed_columns(columns, floats=True) if columns and typed_scan_allowed(opts) else {}
-    if not typed or not isinstance(source, str) or len(set(names)) != len(names) \
-            or any(c not in names for c in columns):
+    if not typed or not isinstance(source, str) or not header_holds(names, columns):
         return None
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -8,8 +8,10 @@ error with the same fields (code, column, value, file, row, line)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -231,6 +233,11 @@ def test_a_task_reads_the_same_rows_typed_and_as_text(project, monkeypatch, late
     rows, metrics, _ = typed
     assert metrics == {"u": {"n": 14, "total": 49.52}}
     assert len(rows) == 14 and {r["id"] for r in rows} == {1, 2, 3, 4, 5, 7, 8}
+    # the written dates and amounts against Python's own reading of the files' text
+    expect = {i: (dt.date(2020, 1, i), Decimal(f"{i}.50")) for i in range(1, 6)}
+    expect |= {7: (dt.date(2020, 1, 7), Decimal("7.25")), 8: (dt.date(2020, 1, 9),
+                                                            Decimal("0.01"))}
+    assert {r["id"]: (r["d"], r["amount"]) for r in rows} == expect
 
 
 @pytest.mark.parametrize("options, text", [

@@ -28,7 +28,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...csv_arrow import csv_options, typed_columns, typed_scan_allowed
+from ...csv_arrow import csv_options, header_holds, typed_columns, typed_scan_allowed
 from ...expr.sql import quote_ident as q
 from ...expr.sql import sql_literal
 from .conversions import from_text
@@ -70,9 +70,7 @@ def _names(f: Path, opts: Mapping[str, Any], declared: Mapping[str, Any]) -> lis
         names = csv_header(f, opts) if opts.get("header", True) else list(declared)
     except (OSError, UnicodeError, ValueError):
         return None
-    if len(set(names)) != len(names) or any(c not in names for c in declared):
-        return None   # the text path names the problem
-    return names
+    return names if header_holds(names, declared) else None
 
 
 def _guarded(c: str, typed: Mapping[str, Any]) -> str:
@@ -97,7 +95,6 @@ def source(b, files: Sequence[Path], opts: Mapping[str, Any], declared: Mapping 
     if not typed:
         return None
     import duckdb
-    import pyarrow as pa
 
     from .csv_source import FILE_COLUMN, csv_files
     parts, names = [], []

@@ -143,7 +143,7 @@ def read(b: Builder, dataset: Mapping[str, Any], macros, root, columns=None,
          fallbacks: dict | None = None, keep: list | None = None) -> Rel:
     """A relation over the dataset, typed by its declared columns (``counts``: the tally of
     values ``on_error: null | skip`` let through, errors.count_read_errors' shape;
-    ``fallbacks``: where a CSV read whose dates and decimals pyarrow parses keeps its text
+    ``fallbacks``: where a CSV read whose dates pyarrow parses keeps its text
     twin, csv_typed, with the scans it registers kept alive in ``keep``; None: the text
     path only)."""
     fmt = dataset.get("format")
